@@ -1,0 +1,342 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Mcpd.Protocols.Modbus;
+
+namespace Mcpd.Client.Modbus;
+
+/// <summary>
+/// An asynchronous Modbus TCP client. Many requests may be in flight on one connection: each gets its own
+/// transaction id and its response is matched by it, so responses may arrive in any order. A response that
+/// arrives after its request timed out is dropped, never handed to another request. Thread-safe.
+/// </summary>
+public sealed class ModbusTcpClient : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly ModbusClientOptions _options;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Lock _pendingLock = new();
+    private readonly Dictionary<ushort, TaskCompletionSource<byte[]>> _pending = [];
+    private readonly CancellationTokenSource _closed = new();
+    private readonly Task _readLoop;
+    private ushort _nextTransactionId;
+    private Exception? _failure;
+
+    private ModbusTcpClient(Socket socket, ModbusClientOptions options)
+    {
+        _socket = socket;
+        _options = options;
+        var stream = new NetworkStream(socket, ownsSocket: false);
+        _input = PipeReader.Create(stream);
+        _output = PipeWriter.Create(stream);
+        RemoteEndPoint = socket.RemoteEndPoint!;
+        _readLoop = ReadLoopAsync();
+    }
+
+    /// <summary>The server.</summary>
+    public EndPoint RemoteEndPoint { get; }
+
+    /// <summary>Connects to a Modbus TCP server.</summary>
+    /// <exception cref="TimeoutException">No connection within <see cref="ModbusClientOptions.ConnectTimeout"/>.</exception>
+    /// <exception cref="SocketException">The connection was refused or the host is unknown.</exception>
+    public static async Task<ModbusTcpClient> ConnectAsync(string host, int port, ModbusClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new ModbusClientOptions();
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectTimeout);
+        try
+        {
+            await socket.ConnectAsync(host, port, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new TimeoutException($"Could not connect to {host}:{port} within {options.ConnectTimeout}.");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        return new ModbusTcpClient(socket, options);
+    }
+
+    /// <summary>
+    /// Sends a request PDU to <paramref name="unit"/> and returns the response PDU, normal or exception, as received.
+    /// </summary>
+    /// <exception cref="TimeoutException">No response within <see cref="ModbusClientOptions.RequestTimeout"/>.</exception>
+    /// <exception cref="IOException">The connection is closed or broke.</exception>
+    public async Task<byte[]> SendAsync(byte unit, ReadOnlyMemory<byte> requestPdu, CancellationToken cancellationToken = default)
+    {
+        var (transactionId, completion) = Register();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.RequestTimeout);
+        try
+        {
+            await _writeLock.WaitAsync(timeout.Token);
+            try
+            {
+                ModbusTcpCodec.Encode(transactionId, unit, requestPdu.Span, _output);
+                await _output.FlushAsync(timeout.Token);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+
+            return await completion.Task.WaitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_closed.IsCancellationRequested)
+        {
+            throw new TimeoutException(
+                $"No response from {RemoteEndPoint} to function 0x{requestPdu.Span[0]:X2} for unit {unit} (transaction {transactionId}) within {_options.RequestTimeout}.");
+        }
+        finally
+        {
+            lock (_pendingLock)
+            {
+                _pending.Remove(transactionId);
+            }
+        }
+    }
+
+    /// <summary>FC01: reads <paramref name="count"/> coils.</summary>
+    public Task<bool[]> ReadCoilsAsync(byte unit, ushort address, int count, CancellationToken cancellationToken = default) =>
+        ReadBitsAsync(unit, ModbusFunctionCode.ReadCoils, address, count, cancellationToken);
+
+    /// <summary>FC02: reads <paramref name="count"/> discrete inputs.</summary>
+    public Task<bool[]> ReadDiscreteInputsAsync(byte unit, ushort address, int count, CancellationToken cancellationToken = default) =>
+        ReadBitsAsync(unit, ModbusFunctionCode.ReadDiscreteInputs, address, count, cancellationToken);
+
+    /// <summary>FC03: reads <paramref name="count"/> holding registers.</summary>
+    public Task<ushort[]> ReadHoldingRegistersAsync(byte unit, ushort address, int count, CancellationToken cancellationToken = default) =>
+        ReadRegistersAsync(unit, ModbusFunctionCode.ReadHoldingRegisters, address, count, cancellationToken);
+
+    /// <summary>FC04: reads <paramref name="count"/> input registers.</summary>
+    public Task<ushort[]> ReadInputRegistersAsync(byte unit, ushort address, int count, CancellationToken cancellationToken = default) =>
+        ReadRegistersAsync(unit, ModbusFunctionCode.ReadInputRegisters, address, count, cancellationToken);
+
+    /// <summary>FC05: writes one coil.</summary>
+    public Task WriteSingleCoilAsync(byte unit, ushort address, bool value, CancellationToken cancellationToken = default)
+    {
+        var pdu = new byte[ModbusLimits.MaxPduLength];
+        return WriteAsync(unit, pdu, ModbusRequestPdu.WriteSingleCoil(pdu, address, value), cancellationToken);
+    }
+
+    /// <summary>FC06: writes one holding register.</summary>
+    public Task WriteSingleRegisterAsync(byte unit, ushort address, ushort value, CancellationToken cancellationToken = default)
+    {
+        var pdu = new byte[ModbusLimits.MaxPduLength];
+        return WriteAsync(unit, pdu, ModbusRequestPdu.WriteSingleRegister(pdu, address, value), cancellationToken);
+    }
+
+    /// <summary>FC0F: writes consecutive coils.</summary>
+    public Task WriteMultipleCoilsAsync(byte unit, ushort address, ReadOnlySpan<bool> values, CancellationToken cancellationToken = default)
+    {
+        var pdu = new byte[ModbusLimits.MaxPduLength];
+        return WriteAsync(unit, pdu, ModbusRequestPdu.WriteMultipleCoils(pdu, address, values), cancellationToken);
+    }
+
+    /// <summary>FC10: writes consecutive holding registers; readers never see half of it.</summary>
+    public Task WriteMultipleRegistersAsync(byte unit, ushort address, ReadOnlySpan<ushort> values, CancellationToken cancellationToken = default)
+    {
+        var pdu = new byte[ModbusLimits.MaxPduLength];
+        return WriteAsync(unit, pdu, ModbusRequestPdu.WriteMultipleRegisters(pdu, address, values), cancellationToken);
+    }
+
+    /// <summary>FC16: register = (register AND andMask) OR (orMask AND NOT andMask).</summary>
+    public Task MaskWriteRegisterAsync(byte unit, ushort address, ushort andMask, ushort orMask, CancellationToken cancellationToken = default)
+    {
+        var pdu = new byte[ModbusLimits.MaxPduLength];
+        return WriteAsync(unit, pdu, ModbusRequestPdu.MaskWriteRegister(pdu, address, andMask, orMask), cancellationToken);
+    }
+
+    /// <summary>FC17: writes <paramref name="values"/>, then reads; both in one atomic transaction.</summary>
+    public async Task<ushort[]> ReadWriteMultipleRegistersAsync(byte unit, ushort readAddress, int readCount, ushort writeAddress, ReadOnlyMemory<ushort> values, CancellationToken cancellationToken = default)
+    {
+        var pdu = new byte[ModbusLimits.MaxPduLength];
+        var length = ModbusRequestPdu.ReadWriteMultipleRegisters(pdu, readAddress, readCount, writeAddress, values.Span);
+        var response = await SendCheckedAsync(unit, pdu.AsMemory(0, length), cancellationToken);
+        var registers = new ushort[readCount];
+        ModbusResponsePdu.ReadRegisters(response, ModbusFunctionCode.ReadWriteMultipleRegisters, registers);
+        return registers;
+    }
+
+    /// <summary>
+    /// FC2B/0E: reads the identification objects of <paramref name="code"/>'s category, following More Follows
+    /// across as many responses as the device needs.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<byte, string>> ReadDeviceIdentificationAsync(byte unit, ReadDeviceIdCode code = ReadDeviceIdCode.Regular, CancellationToken cancellationToken = default)
+    {
+        var objects = new SortedDictionary<byte, string>();
+        byte? next = 0;
+        var pdu = new byte[ModbusLimits.MaxPduLength];
+        while (next is { } objectId)
+        {
+            var length = ModbusRequestPdu.ReadDeviceIdentification(pdu, code, objectId);
+            var response = await SendCheckedAsync(unit, pdu.AsMemory(0, length), cancellationToken);
+            next = ModbusResponsePdu.ReadDeviceIdentification(response, objects);
+            if (code == ReadDeviceIdCode.Individual || next <= objectId)
+            {
+                break;
+            }
+        }
+
+        return objects;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        Fail(new ObjectDisposedException(nameof(ModbusTcpClient), $"The connection to {RemoteEndPoint} was closed by its owner."));
+        await _closed.CancelAsync();
+        _input.CancelPendingRead();
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Already gone.
+        }
+
+        await _readLoop;
+        _socket.Dispose();
+        _closed.Dispose();
+        _writeLock.Dispose();
+    }
+
+    private async Task<bool[]> ReadBitsAsync(byte unit, ModbusFunctionCode function, ushort address, int count, CancellationToken cancellationToken)
+    {
+        var pdu = new byte[5];
+        ModbusRequestPdu.Read(pdu, function, address, count);
+        var response = await SendCheckedAsync(unit, pdu, cancellationToken);
+        var bits = new bool[count];
+        ModbusResponsePdu.ReadBits(response, function, bits);
+        return bits;
+    }
+
+    private async Task<ushort[]> ReadRegistersAsync(byte unit, ModbusFunctionCode function, ushort address, int count, CancellationToken cancellationToken)
+    {
+        var pdu = new byte[5];
+        ModbusRequestPdu.Read(pdu, function, address, count);
+        var response = await SendCheckedAsync(unit, pdu, cancellationToken);
+        var registers = new ushort[count];
+        ModbusResponsePdu.ReadRegisters(response, function, registers);
+        return registers;
+    }
+
+    private async Task WriteAsync(byte unit, byte[] pdu, int length, CancellationToken cancellationToken)
+    {
+        var response = await SendCheckedAsync(unit, pdu.AsMemory(0, length), cancellationToken);
+        ModbusResponsePdu.ExpectEcho(response, pdu.AsSpan(0, length));
+    }
+
+    /// <summary>Sends and turns an exception response into a <see cref="ModbusException"/>.</summary>
+    private async Task<byte[]> SendCheckedAsync(byte unit, ReadOnlyMemory<byte> pdu, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(unit, pdu, cancellationToken);
+        return ModbusResponsePdu.IsException(response, out var code) ? throw new ModbusException(pdu.Span[0], code) : response;
+    }
+
+    private (ushort TransactionId, TaskCompletionSource<byte[]> Completion) Register()
+    {
+        var completion = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_pendingLock)
+        {
+            if (_failure is not null)
+            {
+                throw new IOException($"The connection to {RemoteEndPoint} is closed: {_failure.Message}", _failure);
+            }
+
+            if (_pending.Count >= ushort.MaxValue)
+            {
+                throw new InvalidOperationException("All 65535 transaction ids are in flight.");
+            }
+
+            // Skip ids still waiting (a slow response must not be matched to a newer request).
+            while (_pending.ContainsKey(++_nextTransactionId))
+            {
+            }
+
+            _pending[_nextTransactionId] = completion;
+            return (_nextTransactionId, completion);
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await _input.ReadAsync();
+                var buffer = result.Buffer;
+                while (true)
+                {
+                    var status = ModbusTcpCodec.Decode(buffer, out var frame, out var consumed);
+                    if (status == OperationStatus.NeedMoreData)
+                    {
+                        break;
+                    }
+
+                    if (status == OperationStatus.InvalidData)
+                    {
+                        throw new IOException($"{RemoteEndPoint} sent an impossible MBAP length {frame.Header.Length}; the stream cannot be trusted any more.");
+                    }
+
+                    Deliver(frame);
+                    buffer = buffer.Slice(consumed);
+                }
+
+                _input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    Fail(new IOException($"{RemoteEndPoint} closed the connection."));
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            Fail(ex is IOException ? ex : new IOException($"The connection to {RemoteEndPoint} broke: {ex.Message}", ex));
+        }
+        finally
+        {
+            await _input.CompleteAsync();
+        }
+    }
+
+    private void Deliver(ModbusTcpFrame frame)
+    {
+        TaskCompletionSource<byte[]>? completion;
+        lock (_pendingLock)
+        {
+            _pending.Remove(frame.Header.TransactionId, out completion);
+        }
+
+        // No waiter: the request timed out or was cancelled; its late response is dropped.
+        completion?.TrySetResult(frame.Pdu.ToArray());
+    }
+
+    private void Fail(Exception failure)
+    {
+        TaskCompletionSource<byte[]>[] waiting;
+        lock (_pendingLock)
+        {
+            _failure ??= failure;
+            waiting = [.. _pending.Values];
+            _pending.Clear();
+        }
+
+        foreach (var completion in waiting)
+        {
+            completion.TrySetException(new IOException($"The connection to {RemoteEndPoint} closed before the response arrived: {failure.Message}", failure));
+        }
+    }
+}

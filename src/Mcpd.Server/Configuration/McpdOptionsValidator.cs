@@ -1,0 +1,220 @@
+using System.Net;
+using System.Text;
+using Mcpd.Protocols.Modbus;
+using Mcpd.Server.Devices;
+using Microsoft.Extensions.Options;
+
+namespace Mcpd.Server.Configuration;
+
+/// <summary>
+/// Checks the meaning of the whole configuration and reports every problem at once, each with the key path a user
+/// would write in mcpd.yaml (for example <c>devices:0:registers:2:address</c>).
+/// </summary>
+public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, McpdOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = Check(options);
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    /// <summary>Every problem of <paramref name="options"/>, as "key:path: what is wrong".</summary>
+    public static IReadOnlyList<string> Check(McpdOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = new List<string>();
+        CheckModbus(options, problems);
+        var units = new HashSet<int>();
+        for (var i = 0; i < options.Devices.Count; i++)
+        {
+            var device = options.Devices[i];
+            var path = $"devices:{i}";
+            if (device.Unit is < 1 or > 247)
+            {
+                problems.Add($"{path}:unit: {device.Unit} is outside 1..247 (0 and 255 address the device directly on TCP and are not unit ids of their own)");
+            }
+            else if (!units.Add(device.Unit))
+            {
+                problems.Add($"{path}:unit: unit {device.Unit} is configured twice");
+            }
+
+            CheckDevice(device, path, problems);
+        }
+
+        return problems;
+    }
+
+    private static void CheckModbus(McpdOptions options, List<string> problems)
+    {
+        var modbus = options.Modbus;
+        if (modbus.Port is < 0 or > 65535)
+        {
+            problems.Add($"modbus:port: {modbus.Port} is outside 0..65535");
+        }
+
+        if (!TryParseBind(modbus.Bind, out _))
+        {
+            problems.Add($"modbus:bind: '{modbus.Bind}' is not \"*\", \"localhost\" or an IP address");
+        }
+
+        if (modbus.MaxConnections < 1)
+        {
+            problems.Add($"modbus:maxConnections: {modbus.MaxConnections} must be at least 1");
+        }
+
+        if (modbus.IdleTimeout < TimeSpan.Zero)
+        {
+            problems.Add($"modbus:idleTimeout: {modbus.IdleTimeout} must not be negative (0 disables it)");
+        }
+
+        if (modbus.MaxInFlightPerConnection is < 1 or > 65535)
+        {
+            problems.Add($"modbus:maxInFlightPerConnection: {modbus.MaxInFlightPerConnection} is outside 1..65535");
+        }
+    }
+
+    private static void CheckDevice(DeviceOptions device, string path, List<string> problems)
+    {
+        CheckTableSize(device.Coils, $"{path}:coils", problems);
+        CheckTableSize(device.DiscreteInputs, $"{path}:discreteInputs", problems);
+        CheckTableSize(device.HoldingRegisters, $"{path}:holdingRegisters", problems);
+        CheckTableSize(device.InputRegisters, $"{path}:inputRegisters", problems);
+        CheckIdentification(device.Identification, $"{path}:identification", problems);
+
+        var sizes = new Dictionary<RegisterTable, int>
+        {
+            [RegisterTable.Coils] = device.Coils,
+            [RegisterTable.Discrete] = device.DiscreteInputs,
+            [RegisterTable.Holding] = device.HoldingRegisters,
+            [RegisterTable.Input] = device.InputRegisters,
+        };
+        var owners = new Dictionary<(RegisterTable, int), int>();
+        for (var r = 0; r < device.Registers.Count; r++)
+        {
+            var register = device.Registers[r];
+            var registerPath = $"{path}:registers:{r}";
+            var definition = RegisterDefinition.From(register);
+            if (!RegisterDefinition.IsBitTable(register.Table) && register.Type == RegisterDataType.String && register.Length is < 1 or > ModbusLimits.MaxReadRegisters)
+            {
+                problems.Add($"{registerPath}:length: {register.Length} is outside 1..{ModbusLimits.MaxReadRegisters} registers");
+                continue;
+            }
+
+            if (register.Scale == 0 || !double.IsFinite(register.Scale))
+            {
+                problems.Add($"{registerPath}:scale: {register.Scale} must be a finite number other than 0");
+                continue;
+            }
+
+            if (register.Address < 0 || register.Address + definition.Count > sizes[register.Table])
+            {
+                problems.Add($"{registerPath}:address: {register.Address} (+{definition.Count}) is outside the {register.Table} table of {sizes[register.Table]} addresses");
+                continue;
+            }
+
+            for (var a = register.Address; a < register.Address + definition.Count; a++)
+            {
+                if (!owners.TryAdd((register.Table, a), r))
+                {
+                    problems.Add($"{registerPath}:address: {register.Table} address {a} is already used by registers:{owners[(register.Table, a)]}");
+                    break;
+                }
+            }
+
+            if (register.Value is not null)
+            {
+                CheckValue(definition, register.Value, $"{registerPath}:value", problems);
+            }
+        }
+    }
+
+    private static void CheckValue(RegisterDefinition definition, string value, string path, List<string> problems)
+    {
+        try
+        {
+            if (RegisterDefinition.IsBitTable(definition.Table))
+            {
+                RegisterDefinition.ParseBit(value);
+            }
+            else
+            {
+                definition.Encode(value, stackalloc ushort[definition.Count]);
+            }
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException)
+        {
+            problems.Add($"{path}: {ex.Message}");
+        }
+    }
+
+    private static void CheckTableSize(int size, string path, List<string> problems)
+    {
+        if (size is < 0 or > ModbusLimits.AddressSpace)
+        {
+            problems.Add($"{path}: {size} is outside 0..{ModbusLimits.AddressSpace}");
+        }
+    }
+
+    private static void CheckIdentification(DeviceIdentificationOptions identification, string path, List<string> problems)
+    {
+        (string Key, string? Value)[] standard =
+        [
+            ("vendorName", identification.VendorName), ("productCode", identification.ProductCode),
+            ("majorMinorRevision", identification.MajorMinorRevision), ("vendorUrl", identification.VendorUrl),
+            ("productName", identification.ProductName), ("modelName", identification.ModelName),
+            ("userApplicationName", identification.UserApplicationName),
+        ];
+        for (var id = 0; id < standard.Length; id++)
+        {
+            var (key, value) = standard[id];
+            if (id <= DeviceIdentificationObjects.MajorMinorRevision && string.IsNullOrEmpty(value))
+            {
+                problems.Add($"{path}:{key}: is mandatory (Modbus Application Protocol 6.21, basic objects)");
+            }
+
+            CheckObjectLength(value, $"{path}:{key}", problems);
+        }
+
+        foreach (var (key, value) in identification.Private)
+        {
+            try
+            {
+                SimulatedDevice.ParsePrivateObjectId(key);
+            }
+            catch (FormatException ex)
+            {
+                problems.Add($"{path}:private:{key}: {ex.Message}");
+            }
+
+            CheckObjectLength(value, $"{path}:private:{key}", problems);
+        }
+    }
+
+    private static void CheckObjectLength(string? value, string path, List<string> problems)
+    {
+        if (value is not null && Encoding.UTF8.GetByteCount(value) > DeviceIdentificationObjects.MaxObjectLength)
+        {
+            problems.Add($"{path}: longer than {DeviceIdentificationObjects.MaxObjectLength} bytes, so it cannot fit one response (6.21: an object is never split)");
+        }
+    }
+
+    /// <summary>Parses a bind address: "*" (any), "localhost" (loopback) or an IP address; "*" yields null.</summary>
+    public static bool TryParseBind(string bind, out IPAddress? address)
+    {
+        address = null;
+        if (bind == "*")
+        {
+            return true;
+        }
+
+        if (string.Equals(bind, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            address = IPAddress.Loopback;
+            return true;
+        }
+
+        return IPAddress.TryParse(bind, out address);
+    }
+}

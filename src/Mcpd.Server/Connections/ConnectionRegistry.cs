@@ -1,0 +1,106 @@
+using Mcpd.Server.Modbus;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Mcpd.Server.Connections;
+
+/// <summary>
+/// Every live protocol connection, per listener: enforces the connection limit at admission and closes idle
+/// connections (Kestrel has no idle timeout for non-HTTP connections, aspnetcore#16899).
+/// </summary>
+public sealed partial class ConnectionRegistry(TimeProvider time, ILogger<ConnectionRegistry> logger)
+{
+    private readonly Lock _sync = new();
+    private readonly Dictionary<string, List<TrackedConnection>> _byListener = [];
+
+    /// <summary>
+    /// Admits <paramref name="context"/> under the limit, or returns null when <see cref="ConnectionLimitPolicy.Refuse"/>
+    /// turns it away. With <see cref="ConnectionLimitPolicy.CloseOldestIdle"/> the connection silent for the longest
+    /// time is closed to make room (Implementation Guide 4.2.1).
+    /// </summary>
+    public TrackedConnection? TryAdmit(ConnectionContext context, string listener, int maxConnections, ConnectionLimitPolicy policy, TimeSpan idleTimeout)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        TrackedConnection? evicted = null;
+        TrackedConnection admitted;
+        lock (_sync)
+        {
+            if (!_byListener.TryGetValue(listener, out var connections))
+            {
+                _byListener[listener] = connections = [];
+            }
+
+            if (connections.Count >= maxConnections)
+            {
+                if (policy == ConnectionLimitPolicy.Refuse || connections.Count == 0)
+                {
+                    LogRefused(logger, listener, context.RemoteEndPoint, maxConnections);
+                    return null;
+                }
+
+                evicted = connections.MinBy(c => c.LastActivityTimestamp)!;
+                connections.Remove(evicted);
+            }
+
+            admitted = new TrackedConnection(context, listener, idleTimeout, time);
+            connections.Add(admitted);
+        }
+
+        if (evicted is not null)
+        {
+            LogEvicted(logger, listener, evicted.Id, evicted.RemoteEndPoint, maxConnections);
+            evicted.Abort($"closed to admit a new connection at the limit of {maxConnections}");
+        }
+
+        return admitted;
+    }
+
+    /// <summary>Forgets a connection whose handler has returned.</summary>
+    public void Remove(TrackedConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        lock (_sync)
+        {
+            _byListener[connection.Listener].Remove(connection);
+        }
+    }
+
+    /// <summary>Live connections of <paramref name="listener"/>.</summary>
+    public int Count(string listener)
+    {
+        lock (_sync)
+        {
+            return _byListener.TryGetValue(listener, out var connections) ? connections.Count : 0;
+        }
+    }
+
+    /// <summary>Closes every connection silent for longer than its idle timeout; returns how many.</summary>
+    public int CloseIdle()
+    {
+        List<TrackedConnection> idle = [];
+        lock (_sync)
+        {
+            foreach (var connections in _byListener.Values)
+            {
+                idle.AddRange(connections.Where(c => c.IdleTimeout > TimeSpan.Zero && time.GetElapsedTime(c.LastActivityTimestamp) > c.IdleTimeout));
+            }
+        }
+
+        foreach (var connection in idle)
+        {
+            LogIdleClosed(logger, connection.Listener, connection.Id, connection.RemoteEndPoint, connection.IdleTimeout);
+            connection.Abort($"idle for more than {connection.IdleTimeout}");
+        }
+
+        return idle.Count;
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "{Listener}: refused a connection from {RemoteEndPoint}: at the limit of {MaxConnections} connections (policy Refuse)")]
+    private static partial void LogRefused(ILogger logger, string listener, System.Net.EndPoint? remoteEndPoint, int maxConnections);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "{Listener}: closed the oldest idle connection {ConnectionId} from {RemoteEndPoint} to admit a new one at the limit of {MaxConnections}")]
+    private static partial void LogEvicted(ILogger logger, string listener, string connectionId, System.Net.EndPoint? remoteEndPoint, int maxConnections);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "{Listener}: closed connection {ConnectionId} from {RemoteEndPoint}: idle for more than {IdleTimeout}")]
+    private static partial void LogIdleClosed(ILogger logger, string listener, string connectionId, System.Net.EndPoint? remoteEndPoint, TimeSpan idleTimeout);
+}

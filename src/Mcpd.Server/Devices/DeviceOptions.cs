@@ -1,0 +1,44 @@
+namespace Mcpd.Server.Devices;
+
+/// <summary>One simulated device (an entry of the config list <c>devices</c>).</summary>
+public sealed class DeviceOptions
+{
+    /// <summary>Unit id, 1..247. Requests to unit 0 and 255 reach the device with the lowest unit id.</summary>
+    public int Unit { get; set; } = 1;
+
+    /// <summary>A name for people and logs.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>Number of coils (0..65536).</summary>
+    public int Coils { get; set; } = 10_000;
+
+    /// <summary>Number of discrete inputs (0..65536).</summary>
+    public int DiscreteInputs { get; set; } = 10_000;
+
+    /// <summary>Number of holding registers (0..65536).</summary>
+    public int HoldingRegisters { get; set; } = 10_000;
+
+    /// <summary>Number of input registers (0..65536).</summary>
+    public int InputRegisters { get; set; } = 10_000;
+
+    /// <summary>Objects answered by Read Device Identification (FC2B/0E) and Report Server ID (FC11).</summary>
+    public DeviceIdentificationOptions Identification { get; set; } = new();
+
+    /// <summary>The register map: named, typed registers with initial values.</summary>
+    public IList<RegisterOptions> Registers { get; init; } = [];
+
+    /// <summary>
+    /// The device mcpd serves with no configuration: unit 1 with the seed article's table, holding register
+    /// 40001 (offset 0) = 100, temperature, and 40002 (offset 1) = 85, humidity.
+    /// </summary>
+    public static DeviceOptions CreateBuiltInDefault() => new()
+    {
+        Unit = 1,
+        Name = "sensor",
+        Registers =
+        [
+            new RegisterOptions { Table = RegisterTable.Holding, Address = 0, Name = "temperature", Description = "temperature sensor", Unit = "°C", Value = "100" },
+            new RegisterOptions { Table = RegisterTable.Holding, Address = 1, Name = "humidity", Description = "humidity percent", Unit = "%", Value = "85" },
+        ],
+    };
+}

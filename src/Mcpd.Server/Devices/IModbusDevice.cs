@@ -1,0 +1,16 @@
+namespace Mcpd.Server.Devices;
+
+/// <summary>
+/// Something that executes Modbus PDUs: a simulated device from the register map, or (later) a gateway to a real one.
+/// Library users may register their own.
+/// </summary>
+public interface IModbusDevice
+{
+    /// <summary>
+    /// Executes <paramref name="request"/> (function code + data) and writes the response PDU, normal or exception,
+    /// into <paramref name="response"/> (at least 253 bytes); returns its length. A device that completes synchronously
+    /// returns a completed <see cref="ValueTask{TResult}"/>, which the server answers without allocating.
+    /// Both buffers stay valid until the returned task completes.
+    /// </summary>
+    ValueTask<int> ExecuteAsync(ReadOnlyMemory<byte> request, Memory<byte> response, CancellationToken cancellationToken);
+}

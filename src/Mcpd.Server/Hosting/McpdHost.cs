@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Mcpd.Server.Hosting;
+
+/// <summary>
+/// Builds the mcpd host: an empty Generic Host (no implicit config sources, no HTTP pipeline) with Kestrel serving
+/// the protocol listeners. The executable and the integration tests build it the same way.
+/// </summary>
+public static class McpdHost
+{
+    /// <summary>The section of log levels per category.</summary>
+    public const string LoggingSection = "logging";
+
+    /// <summary>Builds a host over <paramref name="configuration"/>; <paramref name="configure"/> adds logging providers or services.</summary>
+    public static WebApplication Build(IConfiguration configuration, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "mcpd" });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.WebHost.UseKestrelCore();
+        builder.Logging.AddConfiguration(configuration.GetSection(LoggingSection));
+        builder.Services.AddMcpdServer(configuration);
+        configure?.Invoke(builder);
+        return builder.Build();
+    }
+}

@@ -1,0 +1,29 @@
+namespace Mcpd.Server.Modbus;
+
+/// <summary>The Modbus TCP listener (config section <c>modbus</c>).</summary>
+public sealed class ModbusServerOptions
+{
+    /// <summary>TCP port; 502 is the IANA port of Modbus, 0 picks a free one.</summary>
+    public int Port { get; set; } = 502;
+
+    /// <summary>Address to listen on: "*" (all interfaces, IPv4 and IPv6), "localhost", or an IP address.</summary>
+    public string Bind { get; set; } = "*";
+
+    /// <summary>Most connections served at once; see <see cref="ConnectionLimitPolicy"/>.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>What happens to a new connection at <see cref="MaxConnections"/>.</summary>
+    public ConnectionLimitPolicy ConnectionLimitPolicy { get; set; } = ConnectionLimitPolicy.CloseOldestIdle;
+
+    /// <summary>A connection that sends nothing for this long is closed; zero disables.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Transactions one connection may have waiting on a device that answers asynchronously (a gateway); the next
+    /// one answers exception 06 (server busy). Simulated devices answer at once and never reach it.
+    /// </summary>
+    public int MaxInFlightPerConnection { get; set; } = 16;
+
+    /// <summary>How a request for a unit id with no device is answered.</summary>
+    public UnknownUnitPolicy UnknownUnit { get; set; } = UnknownUnitPolicy.Exception;
+}

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using Mcpd.Server.Configuration;
+using Mcpd.Server.Hosting;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mcpd.Cli;
+
+/// <summary><c>mcpd serve</c>: runs the server until SIGINT/SIGTERM.</summary>
+internal static partial class ServeCommand
+{
+    private static readonly string Version = typeof(ServeCommand).Assembly.GetName().Version?.ToString(3) ?? "?";
+
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config", "-c") { Description = $"Configuration file (YAML or JSON); default: ./{McpdConfiguration.DefaultFileName} when it exists" };
+        var modbusPort = new Option<int?>("--modbus-port") { Description = "Modbus TCP port (default 502; ports below 1024 need root)" };
+        var bind = new Option<string?>("--bind") { Description = "Address to listen on: * (all interfaces, default), localhost, or an IP address" };
+        var logFormat = new Option<string>("--log-format") { Description = "Console log format", DefaultValueFactory = _ => "text" };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        var command = new Command("serve", "Run the server: Modbus TCP devices from the register map")
+        {
+            config, modbusPort, bind, logFormat,
+        };
+        command.SetAction((result, cancellationToken) =>
+        {
+            var overrides = new Dictionary<string, string?>();
+            if (result.GetValue(modbusPort) is { } port)
+            {
+                overrides["modbus:port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (result.GetValue(bind) is { } address)
+            {
+                overrides["modbus:bind"] = address;
+            }
+
+            return RunAsync(result.GetValue(config), overrides, result.GetValue(logFormat) == "json", cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string? configPath, Dictionary<string, string?> overrides, bool jsonLogs, CancellationToken cancellationToken)
+    {
+        var file = McpdConfiguration.ResolveFile(configPath);
+        IConfigurationRoot configuration;
+        try
+        {
+            configuration = McpdConfiguration.Build(file, overrides);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or FormatException or YamlDotNet.Core.YamlException)
+        {
+            await Console.Error.WriteLineAsync($"mcpd: cannot read the configuration: {ex.Message}");
+            return ExitCodes.BadConfiguration;
+        }
+
+        var problems = McpdConfiguration.Check(configuration);
+        if (problems.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"mcpd: the configuration{(file is null ? "" : $" ({file})")} has {problems.Count} problem(s):");
+            foreach (var problem in problems)
+            {
+                await Console.Error.WriteLineAsync($"  {problem}");
+            }
+
+            return ExitCodes.BadConfiguration;
+        }
+
+        await using var app = McpdHost.Build(configuration, builder => ConsoleLogging.Add(builder.Logging, jsonLogs));
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("mcpd");
+        LogStarting(logger, Version, file ?? "none (built-in defaults)");
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (BindFailure(ex) is { } reason)
+        {
+            var modbus = app.Services.GetRequiredService<IOptions<McpdOptions>>().Value.Modbus;
+            await Console.Error.WriteLineAsync(
+                $"mcpd: cannot listen for Modbus TCP on {modbus.Bind}:{modbus.Port}: {reason}. " +
+                "Pick another port with --modbus-port (for example --modbus-port 5020) or set modbus:port in the configuration.");
+            return ExitCodes.CannotListen;
+        }
+
+        await app.WaitForShutdownAsync(CancellationToken.None);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Why Kestrel could not bind, in words, or null when <paramref name="exception"/> is something else.</summary>
+    private static string? BindFailure(Exception exception)
+    {
+        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        {
+            switch (ex)
+            {
+                case AddressInUseException:
+                case SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }:
+                    return "the port is already in use by another process";
+                case SocketException { SocketErrorCode: SocketError.AccessDenied }:
+                    return "permission denied (ports below 1024 need root or the CAP_NET_BIND_SERVICE capability)";
+                case SocketException { SocketErrorCode: SocketError.AddressNotAvailable }:
+                    return "the address is not one of this machine's";
+            }
+        }
+
+        return null;
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "mcpd {Version} starting; configuration file: {File}")]
+    private static partial void LogStarting(ILogger logger, string version, string file);
+}
