@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Sockets;
+using Mcpd.Client.Modbus;
+using Mcpd.Server.Hosting;
+using Mcpd.Server.Modbus;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Mcpd.Testing;
+
+/// <summary>The real mcpd host (Kestrel, real sockets) on a free loopback port, for one test.</summary>
+public sealed class McpdTestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private McpdTestServer(WebApplication app, LogCapture logs)
+    {
+        _app = app;
+        Logs = logs;
+    }
+
+    /// <summary>Everything logged at Debug and above, for assertions.</summary>
+    public LogCapture Logs { get; }
+
+    /// <summary>The host's services.</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Where the Modbus listener is bound.</summary>
+    public IPEndPoint ModbusEndPoint => _app.Services.GetRequiredService<ListenerEndpoints>()[ModbusConnectionHandler.ListenerName];
+
+    /// <summary>
+    /// Starts a host with <paramref name="settings"/> (config keys such as "modbus:maxConnections") over the defaults
+    /// of a test: Modbus on 127.0.0.1, port 0.
+    /// </summary>
+    public static async Task<McpdTestServer> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
+    {
+        var values = new Dictionary<string, string?> { ["modbus:port"] = "0", ["modbus:bind"] = "127.0.0.1" };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var logs = new LogCapture();
+        var app = McpdHost.Build(configuration, builder =>
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+            builder.Logging.AddProvider(logs);
+            configure?.Invoke(builder);
+        });
+        await app.StartAsync();
+        return new McpdTestServer(app, logs);
+    }
+
+    /// <summary>A project client connected to the Modbus listener.</summary>
+    public Task<ModbusTcpClient> ConnectClientAsync(ModbusClientOptions? options = null) =>
+        ModbusTcpClient.ConnectAsync(ModbusEndPoint.Address.ToString(), ModbusEndPoint.Port, options);
+
+    /// <summary>A raw socket connected to the Modbus listener, for byte-exact tests.</summary>
+    public async Task<Socket> ConnectRawAsync()
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(ModbusEndPoint);
+        return socket;
+    }
+
+    /// <summary>Stops the host gracefully (in-flight work finishes), as SIGTERM does.</summary>
+    public Task StopAsync() => _app.StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
