@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using Mcpd.Client.Modbus;
 using Mcpd.Server.Hosting;
-using Mcpd.Server.Modbus;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,7 +27,7 @@ public sealed class McpdTestServer : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Where the Modbus listener is bound.</summary>
-    public IPEndPoint ModbusEndPoint => _app.Services.GetRequiredService<ListenerEndpoints>()[ModbusConnectionHandler.ListenerName];
+    public IPEndPoint ModbusEndPoint => _app.Services.GetRequiredService<ListenerEndpoints>()[ListenerNames.Modbus];
 
     /// <summary>
     /// Starts a host with <paramref name="settings"/> (config keys such as "modbus:maxConnections") over the defaults

@@ -22,7 +22,7 @@ internal sealed class McpdKestrelSetup(IOptions<McpdOptions> options, ListenerEn
         void UseModbus(ListenOptions listener)
         {
             listener.UseConnectionHandler<ModbusConnectionHandler>();
-            endpoints.Add(ModbusConnectionHandler.ListenerName, listener);
+            endpoints.Add(ListenerNames.Modbus, listener);
         }
 
         if (address is null)

@@ -1,6 +1,7 @@
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Hosting;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -15,13 +16,10 @@ internal sealed class ModbusConnectionHandler(
     TimeProvider time,
     ILogger<ModbusConnectionHandler> logger) : ConnectionHandler
 {
-    /// <summary>Listener name in the connection registry and in logs.</summary>
-    public const string ListenerName = "modbus";
-
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         var settings = options.CurrentValue.Modbus;
-        var tracked = connections.TryAdmit(connection, ListenerName, settings.MaxConnections, settings.ConnectionLimitPolicy, settings.IdleTimeout);
+        var tracked = connections.TryAdmit(connection, ListenerNames.Modbus, settings.MaxConnections, settings.ConnectionLimitPolicy, settings.IdleTimeout);
         if (tracked is null)
         {
             return;
