@@ -23,7 +23,7 @@ public static class DeviceIdentificationObjects
     /// <summary>First private (extended) object id; 0x80..0xFF are device specific.</summary>
     public const byte FirstPrivate = 0x80;
 
-    /// <summary>Response header after the function code: MEI, code, conformity, more follows, next id, count.</summary>
+    /// <summary>Response header: function code, MEI type, read code, conformity, more follows, next object id, count.</summary>
     public const int ResponseHeaderLength = 7;
 
     /// <summary>Largest object value: it must fit whole in one response next to the header and its id/length bytes.</summary>

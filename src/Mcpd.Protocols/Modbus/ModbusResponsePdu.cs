@@ -77,12 +77,12 @@ public static class ModbusResponsePdu
     {
         ArgumentNullException.ThrowIfNull(objects);
         ExpectFunction(pdu, ModbusFunctionCode.EncapsulatedInterfaceTransport);
-        if (pdu.Length < 1 + DeviceIdentificationObjects.ResponseHeaderLength || pdu[1] != DeviceIdentificationObjects.MeiType)
+        if (pdu.Length < DeviceIdentificationObjects.ResponseHeaderLength || pdu[1] != DeviceIdentificationObjects.MeiType)
         {
             throw new FormatException($"Not a Read Device Identification response: {Convert.ToHexString(pdu)}.");
         }
 
-        var position = 1 + DeviceIdentificationObjects.ResponseHeaderLength;
+        var position = DeviceIdentificationObjects.ResponseHeaderLength;
         for (var i = 0; i < pdu[6]; i++)
         {
             if (position + 2 > pdu.Length || position + 2 + pdu[position + 1] > pdu.Length)

@@ -360,7 +360,7 @@ internal static class ModbusPduProcessor
         response[4] = 0x00; // more follows
         response[5] = 0x00; // next object id
         var count = 0;
-        var position = 1 + DeviceIdentificationObjects.ResponseHeaderLength;
+        var position = DeviceIdentificationObjects.ResponseHeaderLength;
         if (code == ReadDeviceIdCode.Individual)
         {
             position = WriteObject(response, position, objectId, identity[objectId]);
