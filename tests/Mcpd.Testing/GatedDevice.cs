@@ -1,0 +1,26 @@
+using Mcpd.Server.Devices;
+
+namespace Mcpd.Testing;
+
+/// <summary>
+/// An asynchronous device, like a gateway to a slow real device: every request waits until the test opens the gate,
+/// then is answered by echoing the request PDU.
+/// </summary>
+public sealed class GatedDevice : IModbusDevice
+{
+    private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _started;
+
+    /// <summary>Requests that have reached the device.</summary>
+    public int Started => Volatile.Read(ref _started);
+
+    public void Open() => _gate.TrySetResult();
+
+    public async ValueTask<int> ExecuteAsync(ReadOnlyMemory<byte> request, Memory<byte> response, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _started);
+        await _gate.Task.WaitAsync(cancellationToken);
+        request.CopyTo(response);
+        return request.Length;
+    }
+}
