@@ -66,6 +66,14 @@ public static class ConfigurationChecker
         }
 
         var dictionaryValue = DictionaryValueType(type);
+        var elementType = ListElementType(type);
+        if (!string.IsNullOrEmpty(section.Value) && !section.GetChildren().Any())
+        {
+            var expected = elementType is not null ? "a list of entries" : "a section with settings";
+            problems.Add($"{section.Path}: expected {expected}, got the value '{section.Value}'");
+            return;
+        }
+
         if (dictionaryValue is not null)
         {
             foreach (var entry in section.GetChildren())
@@ -76,7 +84,6 @@ public static class ConfigurationChecker
             return;
         }
 
-        var elementType = ListElementType(type);
         if (elementType is not null)
         {
             foreach (var entry in section.GetChildren())
@@ -90,12 +97,6 @@ public static class ConfigurationChecker
                 CheckValue(entry, elementType, problems);
             }
 
-            return;
-        }
-
-        if (section.Value is not null && !section.GetChildren().Any())
-        {
-            problems.Add($"{section.Path}: expected a section with settings, got the value '{section.Value}'");
             return;
         }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Configuration;
@@ -18,6 +19,23 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         ArgumentNullException.ThrowIfNull(options);
         var problems = Check(options);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    /// <summary>
+    /// Every problem of a configuration tree: unknown keys and unconvertible values first, then the meaning of
+    /// everything that did convert. Root sections in <paramref name="otherSections"/> (such as "logging") are skipped.
+    /// </summary>
+    public static IReadOnlyList<string> CheckConfiguration(IConfiguration configuration, params string[] otherSections)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var structural = ConfigurationChecker.Check<McpdOptions>(configuration, otherSections);
+        // Bind what is left once the broken keys are removed, so their neighbours are still checked.
+        var broken = structural.Select(p => p[..p.IndexOf(": ", StringComparison.Ordinal)]).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var usable = configuration.AsEnumerable()
+            .Where(pair => !broken.Any(path => pair.Key.Equals(path, StringComparison.OrdinalIgnoreCase) || pair.Key.StartsWith(path + ":", StringComparison.OrdinalIgnoreCase)));
+        var options = new McpdOptions();
+        new ConfigurationBuilder().AddInMemoryCollection(usable).Build().Bind(options);
+        return [.. structural, .. Check(options)];
     }
 
     /// <summary>Every problem of <paramref name="options"/>, as "key:path: what is wrong".</summary>

@@ -54,17 +54,6 @@ internal static class McpdConfiguration
     }
 
     /// <summary>Every problem of <paramref name="configuration"/>: unknown keys, bad values, then meaning.</summary>
-    public static IReadOnlyList<string> Check(IConfiguration configuration)
-    {
-        var structural = ConfigurationChecker.Check<McpdOptions>(configuration, LoggingSection);
-        if (structural.Count > 0)
-        {
-            // Binding would throw on the first of these; report them all and stop before the semantic checks.
-            return structural;
-        }
-
-        var options = new McpdOptions();
-        configuration.Bind(options);
-        return McpdOptionsValidator.Check(options);
-    }
+    public static IReadOnlyList<string> Check(IConfiguration configuration) =>
+        McpdOptionsValidator.CheckConfiguration(configuration, LoggingSection);
 }

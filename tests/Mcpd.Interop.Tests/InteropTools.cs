@@ -1,0 +1,98 @@
+using System.ComponentModel;
+using Mcpd.Interop.Tests;
+
+[assembly: AssemblyFixture(typeof(InteropTools))]
+
+namespace Mcpd.Interop.Tests;
+
+/// <summary>
+/// Makes sure the third-party Modbus clients exist before any test runs, installing the Debian packages
+/// <c>mbpoll</c> and <c>python3-pymodbus</c> with apt-get when they are missing (CI: a fresh Debian 12 machine,
+/// root, no terminal). When they cannot be installed, every test of the assembly fails with the reason.
+/// </summary>
+public sealed class InteropTools : IAsyncLifetime
+{
+    /// <summary>Debian's interpreter, which sees python3-pymodbus; a python3 earlier on PATH (pyenv) would not.</summary>
+    public const string Python = "/usr/bin/python3";
+
+    public const string Mbpoll = "/usr/bin/mbpoll";
+
+    private const string AptGet = "/usr/bin/apt-get";
+    private static readonly TimeSpan AptTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>The pymodbus version <see cref="Python"/> imports, e.g. 3.0.0 on Debian 12.</summary>
+    public string PymodbusVersion { get; private set; } = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        var missing = await FindMissingPackagesAsync();
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        var log = new List<ProcessResult>();
+        var install = await AptAsync(log, ["install", "-y", .. missing]);
+        if (!install.Succeeded)
+        {
+            // A fresh machine may have empty or stale package lists; refresh them once and retry.
+            await AptAsync(log, ["update"]);
+            await AptAsync(log, ["install", "-y", .. missing]);
+        }
+
+        missing = await FindMissingPackagesAsync();
+        if (missing.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"The interop tests need the Debian packages {string.Join(", ", missing)} and could not install them "
+                + "(apt-get must exist and the tests must run as root). apt-get said:\n"
+                + string.Join('\n', log));
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private async Task<List<string>> FindMissingPackagesAsync()
+    {
+        var missing = new List<string>();
+        if (!File.Exists(Mbpoll))
+        {
+            missing.Add("mbpoll");
+        }
+
+        var probe = File.Exists(Python)
+            ? await ProcessRunner.RunAsync(Python, ["-I", "-c", "import pymodbus, pymodbus.client; print(pymodbus.__version__)"])
+            : null;
+        if (probe is { Succeeded: true })
+        {
+            PymodbusVersion = probe.StandardOutput.Trim();
+        }
+        else
+        {
+            missing.Add("python3-pymodbus");
+        }
+
+        return missing;
+    }
+
+    private static async Task<ProcessResult> AptAsync(List<ProcessResult> log, string[] arguments)
+    {
+        ProcessResult result;
+        try
+        {
+            // A fresh machine may still run unattended upgrades: wait for the dpkg lock rather than fail.
+            result = await ProcessRunner.RunAsync(
+                AptGet,
+                ["-o", "DPkg::Lock::Timeout=300", .. arguments],
+                AptTimeout,
+                new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" });
+        }
+        catch (Win32Exception e)
+        {
+            result = new ProcessResult($"{AptGet} {string.Join(' ', arguments)}", -1, false, "", $"cannot start {AptGet}: {e.Message}");
+        }
+
+        log.Add(result);
+        return result;
+    }
+}
