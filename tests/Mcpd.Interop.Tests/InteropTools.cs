@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Mcpd.Interop.Tests;
+using Mcpd.Testing;
 
 [assembly: AssemblyFixture(typeof(InteropTools))]
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Mcpd.Interop.Tests;
+namespace Mcpd.Testing;
 
 /// <summary>What an external process did, printable whole for assertion messages and test output.</summary>
 public sealed record ProcessResult(string CommandLine, int ExitCode, bool TimedOut, string StandardOutput, string StandardError)
