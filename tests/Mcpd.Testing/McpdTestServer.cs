@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Mcpd.Client.Modbus;
 using Mcpd.Server.Hosting;
+using Mcpd.Server.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -52,6 +53,10 @@ public sealed class McpdTestServer : IAsyncDisposable
         await app.StartAsync();
         return new McpdTestServer(app, logs);
     }
+
+    /// <summary>Adds the transport setting (<c>transport:kind</c>) to <paramref name="settings"/>.</summary>
+    public static Dictionary<string, string?> WithTransport(TransportKind transport, IDictionary<string, string?>? settings = null) =>
+        new(settings ?? new Dictionary<string, string?>()) { ["transport:kind"] = transport.ToString() };
 
     /// <summary>A project client connected to the Modbus listener.</summary>
     public Task<ModbusTcpClient> ConnectClientAsync(ModbusClientOptions? options = null) =>

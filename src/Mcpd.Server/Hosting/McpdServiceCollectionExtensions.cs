@@ -1,6 +1,8 @@
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Transport;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +14,9 @@ namespace Mcpd.Server.Hosting;
 /// <summary>Registers the mcpd server in a host.</summary>
 public static class McpdServiceCollectionExtensions
 {
+    /// <summary>The config section of <see cref="TransportOptions"/>.</summary>
+    public const string TransportSection = "transport";
+
     /// <summary>
     /// Adds devices, listeners and connection management, bound to <paramref name="configuration"/> (the root of
     /// mcpd's settings) and validated at start. Kestrel must be the host's server.
@@ -19,6 +24,7 @@ public static class McpdServiceCollectionExtensions
     public static IServiceCollection AddMcpdServer(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<McpdOptions>().Bind(configuration).ValidateOnStart();
+        services.AddOptions<TransportOptions>().Bind(configuration.GetSection(TransportSection));
         services.AddSingleton<IValidateOptions<McpdOptions>, McpdOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DeviceRegistry>();
@@ -27,6 +33,12 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, McpdKestrelSetup>();
         services.AddHostedService<ConnectionIdleMonitor>();
         services.AddHostedService<ListenerAnnouncer>();
+        if (configuration.GetSection(TransportSection).Get<TransportOptions>()?.Effective is TransportKind.Epoll or null && EpollTransport.IsSupported)
+        {
+            // Registered after Kestrel's socket transport, so Kestrel picks it first for the TCP endpoints it can bind.
+            services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>();
+        }
+
         return services;
     }
 

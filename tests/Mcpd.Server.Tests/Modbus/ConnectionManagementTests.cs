@@ -1,5 +1,6 @@
 using Mcpd.Server.Connections;
 using Mcpd.Server.Hosting;
+using Mcpd.Server.Transport;
 using Mcpd.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -7,13 +8,13 @@ using Microsoft.Extensions.Time.Testing;
 namespace Mcpd.Server.Tests.Modbus;
 
 /// <summary>Connection limits, idle timeout, in-flight limit and graceful shutdown over real sockets.</summary>
-public class ConnectionManagementTests
+public abstract class ConnectionManagementTests(TransportKind transport)
 {
     [Fact]
     public async Task Transactions_beyond_the_in_flight_limit_answer_exception_06_and_the_others_complete()
     {
         var device = new GatedDevice();
-        await using var server = await McpdTestServer.StartAsync(
+        await using var server = await StartAsync(
             new Dictionary<string, string?> { ["modbus:maxInFlightPerConnection"] = "2" },
             builder => builder.Services.AddModbusDevice(2, device));
         using var socket = await server.ConnectRawAsync();
@@ -30,7 +31,7 @@ public class ConnectionManagementTests
     [Fact]
     public async Task At_the_limit_the_oldest_idle_connection_is_closed_to_admit_a_new_one()
     {
-        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["modbus:maxConnections"] = "2" });
+        await using var server = await StartAsync(new Dictionary<string, string?> { ["modbus:maxConnections"] = "2" });
         using var oldest = await server.ConnectRawAsync();
         await oldest.SendHexAsync("000100000006010300000001");
         await oldest.ReceiveHexAsync(11);
@@ -53,7 +54,7 @@ public class ConnectionManagementTests
     [Fact]
     public async Task At_the_limit_with_policy_Refuse_the_new_connection_is_closed()
     {
-        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?>
+        await using var server = await StartAsync(new Dictionary<string, string?>
         {
             ["modbus:maxConnections"] = "1",
             ["modbus:connectionLimitPolicy"] = "Refuse",
@@ -73,7 +74,7 @@ public class ConnectionManagementTests
     public async Task Idle_connection_is_closed_after_the_idle_timeout()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var server = await McpdTestServer.StartAsync(
+        await using var server = await StartAsync(
             new Dictionary<string, string?> { ["modbus:idleTimeout"] = "00:00:30" },
             builder => builder.Services.AddSingleton<TimeProvider>(time));
         using var idle = await server.ConnectRawAsync();
@@ -97,7 +98,7 @@ public class ConnectionManagementTests
     public async Task Graceful_shutdown_lets_in_flight_requests_finish()
     {
         var device = new GatedDevice();
-        var server = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(2, device));
+        var server = await StartAsync(null, builder => builder.Services.AddModbusDevice(2, device));
         await using (server)
         {
             using var socket = await server.ConnectRawAsync();
@@ -128,4 +129,13 @@ public class ConnectionManagementTests
 
         Assert.Equal(count, registry.Count(ListenerNames.Modbus));
     }
+
+    private Task<McpdTestServer> StartAsync(Dictionary<string, string?>? settings = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null) =>
+        McpdTestServer.StartAsync(McpdTestServer.WithTransport(transport, settings), configure);
 }
+
+/// <summary>The tests above over mcpd's epoll transport.</summary>
+public sealed class ConnectionManagementTestsOnEpoll() : ConnectionManagementTests(TransportKind.Epoll);
+
+/// <summary>The tests above over Kestrel's socket transport.</summary>
+public sealed class ConnectionManagementTestsOnSockets() : ConnectionManagementTests(TransportKind.Sockets);

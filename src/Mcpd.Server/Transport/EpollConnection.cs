@@ -1,0 +1,365 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Mcpd.Server.Transport;
+
+/// <summary>
+/// A TCP connection served by an <see cref="EpollLoop"/>. Receiving happens on the loop thread: one recv per readiness
+/// event into the input pipe, whose reader (the connection handler) runs inline. Sending is a loop over the output
+/// pipe that also runs inline, on whichever thread flushed, and waits for EPOLLOUT only when the socket buffer is full.
+/// Invariants: all receive-side state and the descriptor's lifetime are guarded by <see cref="_sync"/>; the descriptor
+/// is closed only after <see cref="_disposed"/> is set, so no recv or send can reach a reused descriptor.
+/// </summary>
+internal sealed class EpollConnection : ConnectionContext
+{
+    /// <summary>Smallest receive buffer; a Modbus ADU is at most 260 bytes, a pooled block is 4 KiB.</summary>
+    private const int MinimumReadSize = 2048;
+
+    /// <summary>How long disposal waits for unsent output before it aborts (a peer that stopped reading).</summary>
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+
+    private static long s_lastId;
+
+    private readonly Socket _socket;
+    private readonly int _fd;
+    private readonly EpollLoop _loop;
+    private readonly Pipe _input;
+    private readonly Pipe _output;
+    private readonly Lock _sync = new();
+    private readonly CancellationTokenSource _closed = new();
+    private ulong _id;
+    private uint _interest = EpollInterop.EpollIn | EpollInterop.EpollRdHup;
+    private bool _receiving = true;
+    private bool _paused;
+    private bool _aborted;
+    private bool _disposed;
+    private TaskCompletionSource? _writable;
+    private Task _sending = Task.CompletedTask;
+
+    public EpollConnection(Socket socket, EpollLoop loop, PipeOptions inputOptions, PipeOptions outputOptions)
+    {
+        _socket = socket;
+        _fd = (int)socket.SafeHandle.DangerousGetHandle();
+        _loop = loop;
+        _input = new Pipe(inputOptions);
+        _output = new Pipe(outputOptions);
+        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        ConnectionId = $"E{Interlocked.Increment(ref s_lastId):X8}";
+        LocalEndPoint = socket.LocalEndPoint;
+        RemoteEndPoint = socket.RemoteEndPoint;
+        ConnectionClosed = _closed.Token;
+    }
+
+    public override string ConnectionId { get; set; }
+
+    public override IFeatureCollection Features { get; } = new FeatureCollection();
+
+    public override IDictionary<object, object?> Items { get; set; } = new ConnectionItems();
+
+    public override IDuplexPipe Transport { get; set; }
+
+    /// <summary>Puts the socket in non-blocking mode and starts receiving and sending.</summary>
+    public void Start()
+    {
+        var flags = EpollInterop.fcntl(_fd, EpollInterop.FGetFl, 0);
+        if (flags < 0 || EpollInterop.fcntl(_fd, EpollInterop.FSetFl, flags | EpollInterop.ONonBlock) < 0)
+        {
+            throw new SocketException(Marshal.GetLastPInvokeError());
+        }
+
+        _sending = SendLoopAsync();
+        lock (_sync)
+        {
+            _id = _loop.Add(this, _fd, _interest);
+        }
+    }
+
+    /// <summary>Readiness reported by the loop, on the loop thread.</summary>
+    public void OnEvents(uint events)
+    {
+        lock (_sync)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            if ((events & EpollInterop.EpollOut) != 0 && _writable is { } writable)
+            {
+                _writable = null;
+                SetInterest(_interest & ~EpollInterop.EpollOut);
+                writable.TrySetResult();
+            }
+
+            if (_receiving && !_paused && (events & ~EpollInterop.EpollOut) != 0)
+            {
+                try
+                {
+                    Receive();
+                }
+                catch (Exception ex)
+                {
+                    // Nothing may escape onto the loop thread: the failure ends this connection only.
+                    EndReceiving(new ConnectionAbortedException("The connection failed while receiving.", ex));
+                }
+            }
+        }
+    }
+
+    public override void Abort(ConnectionAbortedException abortReason)
+    {
+        lock (_sync)
+        {
+            if (_aborted || _disposed)
+            {
+                return;
+            }
+
+            _aborted = true;
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+                // Already disconnected.
+            }
+
+            EndReceiving(abortReason);
+            _writable?.TrySetException(abortReason);
+            _writable = null;
+            _output.Reader.CancelPendingRead();
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        // The application is done: its ends of both pipes complete; the send loop drains what it wrote.
+        await _input.Reader.CompleteAsync();
+        await _output.Writer.CompleteAsync();
+        try
+        {
+            await _sending.WaitAsync(DrainTimeout);
+        }
+        catch (TimeoutException)
+        {
+            Abort(new ConnectionAbortedException($"The peer did not read the last output within {DrainTimeout}."));
+            await _sending;
+        }
+
+        lock (_sync)
+        {
+            EndReceiving(null);
+            _disposed = true;
+            _loop.Remove(_fd, _id);
+        }
+
+        _socket.Dispose();
+        FireClosed();
+        await base.DisposeAsync();
+    }
+
+    /// <summary>One recv into the input pipe, then a flush that runs the connection handler inline.</summary>
+    private unsafe void Receive()
+    {
+        var writer = _input.Writer;
+        var memory = writer.GetMemory(MinimumReadSize);
+        nint received;
+        fixed (byte* pointer = memory.Span)
+        {
+            received = EpollInterop.recv(_fd, pointer, memory.Length, 0);
+        }
+
+        if (received == 0)
+        {
+            EndReceiving(null);
+            return;
+        }
+
+        if (received < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno is not (EpollInterop.EAgain or EpollInterop.EIntr))
+            {
+                EndReceiving(new ConnectionResetException($"recv failed: {new SocketException(errno).Message}"));
+            }
+
+            return;
+        }
+
+        writer.Advance((int)received);
+        var flush = writer.FlushAsync();
+        if (!flush.IsCompleted)
+        {
+            // Backpressure: the handler has not consumed enough; stop watching for input until it has.
+            _paused = true;
+            SetInterest(_interest & ~EpollInterop.EpollIn);
+            _ = ResumeAfterFlushAsync(flush);
+        }
+        else if (flush.Result.IsCompleted)
+        {
+            EndReceiving(null);
+        }
+    }
+
+    private async Task ResumeAfterFlushAsync(ValueTask<FlushResult> flush)
+    {
+        var result = await flush;
+        lock (_sync)
+        {
+            _paused = false;
+            if (result.IsCompleted)
+            {
+                EndReceiving(null);
+            }
+            else if (_receiving && !_disposed)
+            {
+                SetInterest(_interest | EpollInterop.EpollIn);
+            }
+        }
+    }
+
+    /// <summary>Ends the input side once: the handler sees the end of the stream (or the error), and so does ConnectionClosed.</summary>
+    private void EndReceiving(Exception? error)
+    {
+        if (!_receiving)
+        {
+            return;
+        }
+
+        _receiving = false;
+        // Level-triggered readiness stays on at end of stream; stop listening for it (keep EPOLLOUT if a send waits).
+        if (!_disposed)
+        {
+            SetInterest(_interest & EpollInterop.EpollOut);
+        }
+
+        _input.Writer.Complete(error);
+        FireClosed();
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var reader = _output.Reader;
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync();
+                if (result.IsCanceled)
+                {
+                    break;
+                }
+
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    var remaining = segment;
+                    while (!remaining.IsEmpty)
+                    {
+                        var sent = Send(remaining.Span);
+                        if (sent < 0)
+                        {
+                            await WaitWritableAsync();
+                            continue;
+                        }
+
+                        remaining = remaining[sent..];
+                    }
+                }
+
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ConnectionAbortedException or ConnectionResetException or IOException)
+        {
+            error = ex;
+        }
+
+        await reader.CompleteAsync(error);
+        if (error is not null)
+        {
+            Abort(new ConnectionAbortedException("The connection failed while sending.", error));
+        }
+    }
+
+    /// <summary>Sends what the socket buffer takes; returns the bytes sent, or -1 when it is full.</summary>
+    private unsafe int Send(ReadOnlySpan<byte> data)
+    {
+        while (true)
+        {
+            nint sent;
+            fixed (byte* pointer = data)
+            {
+                sent = EpollInterop.send(_fd, pointer, data.Length, EpollInterop.MsgNoSignal);
+            }
+
+            if (sent >= 0)
+            {
+                return (int)sent;
+            }
+
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == EpollInterop.EAgain)
+            {
+                return -1;
+            }
+
+            if (errno != EpollInterop.EIntr)
+            {
+                throw new SocketException(errno);
+            }
+        }
+    }
+
+    private Task WaitWritableAsync()
+    {
+        lock (_sync)
+        {
+            if (_aborted || _disposed)
+            {
+                throw new ConnectionAbortedException("The connection was aborted while output was pending.");
+            }
+
+            _writable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            SetInterest(_interest | EpollInterop.EpollOut);
+            return _writable.Task;
+        }
+    }
+
+    private void SetInterest(uint interest)
+    {
+        if (interest != _interest && !_disposed)
+        {
+            _interest = interest;
+            _loop.Modify(_fd, _id, interest);
+        }
+    }
+
+    /// <summary>
+    /// ConnectionClosed callbacks run on the thread pool, never on the loop thread under the lock. The source is
+    /// never disposed: it has no timer, and a queued cancellation may still run after disposal.
+    /// </summary>
+    private void FireClosed()
+    {
+        if (!_closed.IsCancellationRequested)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static source => source.Cancel(), _closed, preferLocal: false);
+        }
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}

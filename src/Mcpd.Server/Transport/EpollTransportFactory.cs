@@ -1,0 +1,82 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mcpd.Server.Transport;
+
+/// <summary>
+/// A Kestrel transport over epoll for TCP endpoints (docs/architecture.md explains why). The event loops are shared
+/// by all listeners and started with the first bind. Other endpoint kinds fall back to Kestrel's socket transport.
+/// </summary>
+internal sealed class EpollTransportFactory(IOptions<TransportOptions> options, ILogger<EpollTransportFactory> logger)
+    : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
+{
+    /// <summary>Input pauses the reader past this much unread data (Kestrel's MaxRequestBufferSize is 1 MiB).</summary>
+    private const long InputPauseThreshold = 1024 * 1024;
+
+    /// <summary>Output pauses the writer past this much unsent data (Kestrel's MaxResponseBufferSize).</summary>
+    private const long OutputPauseThreshold = 64 * 1024;
+
+    private static readonly PipeOptions InputOptions = new(
+        readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: InputPauseThreshold, resumeWriterThreshold: InputPauseThreshold / 2, useSynchronizationContext: false);
+
+    private static readonly PipeOptions OutputOptions = new(
+        readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: OutputPauseThreshold, resumeWriterThreshold: OutputPauseThreshold / 2, useSynchronizationContext: false);
+
+    private readonly Lock _sync = new();
+    private EpollLoop[]? _loops;
+
+    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
+
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var ip = (IPEndPoint)endpoint;
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (ip.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            // As Kestrel does on Unix: a restarted server binds again while old connections are in TIME_WAIT.
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(ip);
+            socket.Listen(512);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            socket.Dispose();
+            throw new AddressInUseException(ex.Message, ex);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops(), InputOptions, OutputOptions));
+    }
+
+    public void Dispose()
+    {
+        foreach (var loop in _loops ?? [])
+        {
+            loop.Dispose();
+        }
+    }
+
+    private EpollLoop[] Loops()
+    {
+        lock (_sync)
+        {
+            return _loops ??= [.. Enumerable.Range(0, options.Value.EffectiveIoThreads).Select(i => new EpollLoop($"mcpd epoll {i}", logger))];
+        }
+    }
+}
