@@ -31,7 +31,7 @@ internal sealed class EpollConnection : ConnectionContext
     private readonly Lock _sync = new();
     private readonly CancellationTokenSource _closed = new();
     private ulong _id;
-    private uint _interest = EpollInterop.EpollIn | EpollInterop.EpollRdHup;
+    private uint _watched;
     private bool _receiving = true;
     private bool _paused;
     private bool _aborted;
@@ -73,7 +73,8 @@ internal sealed class EpollConnection : ConnectionContext
         _sending = SendLoopAsync();
         lock (_sync)
         {
-            _id = _loop.Add(this, _fd, _interest);
+            _id = _loop.Register(this);
+            UpdateWatch();
         }
     }
 
@@ -87,10 +88,11 @@ internal sealed class EpollConnection : ConnectionContext
                 return;
             }
 
-            if ((events & EpollInterop.EpollOut) != 0 && _writable is { } writable)
+            // Writable, or an error/hang-up that the next send will report: either way the send loop goes on.
+            if ((events & (EpollInterop.EpollOut | EpollInterop.EpollErr | EpollInterop.EpollHup)) != 0 && _writable is { } writable)
             {
                 _writable = null;
-                SetInterest(_interest & ~EpollInterop.EpollOut);
+                UpdateWatch();
                 writable.TrySetResult();
             }
 
@@ -128,10 +130,11 @@ internal sealed class EpollConnection : ConnectionContext
                 // Already disconnected.
             }
 
-            EndReceiving(abortReason);
+            _output.Reader.CancelPendingRead();
             _writable?.TrySetException(abortReason);
             _writable = null;
-            _output.Reader.CancelPendingRead();
+            // Last: completing the input runs the handler inline, which may dispose this connection.
+            EndReceiving(abortReason);
         }
     }
 
@@ -153,8 +156,10 @@ internal sealed class EpollConnection : ConnectionContext
         lock (_sync)
         {
             EndReceiving(null);
+            _writable = null;
+            UpdateWatch();
             _disposed = true;
-            _loop.Remove(_fd, _id);
+            _loop.Unregister(_id);
         }
 
         _socket.Dispose();
@@ -196,7 +201,7 @@ internal sealed class EpollConnection : ConnectionContext
         {
             // Backpressure: the handler has not consumed enough; stop watching for input until it has.
             _paused = true;
-            SetInterest(_interest & ~EpollInterop.EpollIn);
+            UpdateWatch();
             _ = ResumeAfterFlushAsync(flush);
         }
         else if (flush.Result.IsCompleted)
@@ -215,9 +220,9 @@ internal sealed class EpollConnection : ConnectionContext
             {
                 EndReceiving(null);
             }
-            else if (_receiving && !_disposed)
+            else if (!_disposed)
             {
-                SetInterest(_interest | EpollInterop.EpollIn);
+                UpdateWatch();
             }
         }
     }
@@ -231,10 +236,10 @@ internal sealed class EpollConnection : ConnectionContext
         }
 
         _receiving = false;
-        // Level-triggered readiness stays on at end of stream; stop listening for it (keep EPOLLOUT if a send waits).
+        // Level-triggered readiness stays on at end of stream: stop watching input (and leave the set if no send waits).
         if (!_disposed)
         {
-            SetInterest(_interest & EpollInterop.EpollOut);
+            UpdateWatch();
         }
 
         _input.Writer.Complete(error);
@@ -330,18 +335,18 @@ internal sealed class EpollConnection : ConnectionContext
             }
 
             _writable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            SetInterest(_interest | EpollInterop.EpollOut);
+            UpdateWatch();
             return _writable.Task;
         }
     }
 
-    private void SetInterest(uint interest)
+    /// <summary>Watches input while receiving and not paused, output while a send waits; nothing otherwise.</summary>
+    private void UpdateWatch()
     {
-        if (interest != _interest && !_disposed)
-        {
-            _interest = interest;
-            _loop.Modify(_fd, _id, interest);
-        }
+        var wanted = (_receiving && !_paused ? EpollInterop.EpollIn | EpollInterop.EpollRdHup : 0)
+            | (_writable is not null ? EpollInterop.EpollOut : 0);
+        _loop.Watch(_fd, _id, _watched, wanted);
+        _watched = wanted;
     }
 
     /// <summary>

@@ -36,24 +36,30 @@ internal sealed unsafe partial class EpollLoop : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Starts watching <paramref name="fd"/> for <paramref name="events"/>; returns the connection's id.</summary>
-    public ulong Add(EpollConnection connection, int fd, uint events)
+    /// <summary>Makes <paramref name="connection"/> reachable from events; returns its id.</summary>
+    public ulong Register(EpollConnection connection)
     {
         var id = Interlocked.Increment(ref _nextId);
         _connections[id] = connection;
-        Control(EpollInterop.CtlAdd, fd, id, events);
         return id;
     }
 
-    /// <summary>Changes the events watched for a connection.</summary>
-    public void Modify(int fd, ulong id, uint events) => Control(EpollInterop.CtlMod, fd, id, events);
+    /// <summary>Forgets a connection; events already fetched for it find nothing and are dropped.</summary>
+    public void Unregister(ulong id) => _connections.TryRemove(id, out _);
 
-    /// <summary>Stops watching a connection; events already fetched for it find no connection and are dropped.</summary>
-    public void Remove(int fd, ulong id)
+    /// <summary>
+    /// Changes what epoll watches on <paramref name="fd"/> from <paramref name="current"/> to <paramref name="wanted"/>
+    /// (0 = not in the epoll set: an idle or finished socket costs the loop nothing, not even a hang-up event).
+    /// </summary>
+    public void Watch(int fd, ulong id, uint current, uint wanted)
     {
-        _connections.TryRemove(id, out _);
-        // ENOENT/EBADF: already removed, or the descriptor is closing; nothing is left to stop.
-        EpollInterop.epoll_ctl(_epoll, EpollInterop.CtlDel, fd, null);
+        if (wanted == current)
+        {
+            return;
+        }
+
+        var operation = current == 0 ? EpollInterop.CtlAdd : wanted == 0 ? EpollInterop.CtlDel : EpollInterop.CtlMod;
+        Control(operation, fd, id, wanted);
     }
 
     public void Dispose()
