@@ -1,5 +1,6 @@
 using Mcpd.Server.Devices;
 using Mcpd.Server.Modbus;
+using Mcpd.Server.Transport;
 
 namespace Mcpd.Server.Configuration;
 
@@ -11,6 +12,9 @@ public sealed class McpdOptions
 {
     /// <summary>The Modbus TCP listener.</summary>
     public ModbusServerOptions Modbus { get; set; } = new();
+
+    /// <summary>The socket layer under the listeners.</summary>
+    public TransportOptions Transport { get; set; } = new();
 
     /// <summary>Devices served, keyed by unit id. Empty means the built-in default device.</summary>
     public IList<DeviceOptions> Devices { get; init; } = [];

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -85,6 +86,16 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         if (modbus.IdleTimeout < TimeSpan.Zero)
         {
             problems.Add($"modbus:idleTimeout: {modbus.IdleTimeout} must not be negative (0 disables it)");
+        }
+
+        if (options.Transport.Kind == TransportKind.Epoll && !EpollTransport.IsSupported)
+        {
+            problems.Add("transport:kind: Epoll needs Linux on x86-64; use Auto or Sockets here");
+        }
+
+        if (options.Transport.IoThreads is < 0 or > 256)
+        {
+            problems.Add($"transport:ioThreads: {options.Transport.IoThreads} is outside 0..256 (0 = one per two processors)");
         }
 
         if (modbus.MaxInFlightPerConnection is < 1 or > 65535)

@@ -24,7 +24,6 @@ public static class McpdServiceCollectionExtensions
     public static IServiceCollection AddMcpdServer(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<McpdOptions>().Bind(configuration).ValidateOnStart();
-        services.AddOptions<TransportOptions>().Bind(configuration.GetSection(TransportSection));
         services.AddSingleton<IValidateOptions<McpdOptions>, McpdOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DeviceRegistry>();
@@ -33,7 +32,8 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, McpdKestrelSetup>();
         services.AddHostedService<ConnectionIdleMonitor>();
         services.AddHostedService<ListenerAnnouncer>();
-        if (configuration.GetSection(TransportSection).Get<TransportOptions>()?.Effective is TransportKind.Epoll or null && EpollTransport.IsSupported)
+        var transport = configuration.GetSection(TransportSection).Get<TransportOptions>() ?? new TransportOptions();
+        if (transport.Effective == TransportKind.Epoll && EpollTransport.IsSupported)
         {
             // Registered after Kestrel's socket transport, so Kestrel picks it first for the TCP endpoints it can bind.
             services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>();

@@ -26,6 +26,9 @@ internal static unsafe partial class EpollInterop
     public const int FSetFl = 4;
     public const int ONonBlock = 0x800;
 
+    public const int SolSocket = 1;
+    public const int SoReuseAddr = 2;
+
     public const int EIntr = 4;
     public const int EAgain = 11;
 

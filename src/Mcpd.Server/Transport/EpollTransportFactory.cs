@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Mcpd.Server.Configuration;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,7 @@ namespace Mcpd.Server.Transport;
 /// A Kestrel transport over epoll for TCP endpoints (docs/architecture.md explains why). The event loops are shared
 /// by all listeners and started with the first bind. Other endpoint kinds fall back to Kestrel's socket transport.
 /// </summary>
-internal sealed class EpollTransportFactory(IOptions<TransportOptions> options, ILogger<EpollTransportFactory> logger)
+internal sealed class EpollTransportFactory(IOptions<McpdOptions> options, ILogger<EpollTransportFactory> logger)
     : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
 {
     /// <summary>Input pauses the reader past this much unread data (Kestrel's MaxRequestBufferSize is 1 MiB).</summary>
@@ -45,8 +46,9 @@ internal sealed class EpollTransportFactory(IOptions<TransportOptions> options, 
                 socket.DualMode = true;
             }
 
-            // As Kestrel does on Unix: a restarted server binds again while old connections are in TIME_WAIT.
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // SO_REUSEADDR alone: a restarted server binds again while old connections are in TIME_WAIT, but a second
+            // server on the same port still fails. (SocketOptionName.ReuseAddress would add SO_REUSEPORT on Linux.)
+            socket.SetRawSocketOption(EpollInterop.SolSocket, EpollInterop.SoReuseAddr, BitConverter.GetBytes(1));
             socket.Bind(ip);
             socket.Listen(512);
         }
@@ -76,7 +78,7 @@ internal sealed class EpollTransportFactory(IOptions<TransportOptions> options, 
     {
         lock (_sync)
         {
-            return _loops ??= [.. Enumerable.Range(0, options.Value.EffectiveIoThreads).Select(i => new EpollLoop($"mcpd epoll {i}", logger))];
+            return _loops ??= [.. Enumerable.Range(0, options.Value.Transport.EffectiveIoThreads).Select(i => new EpollLoop($"mcpd epoll {i}", logger))];
         }
     }
 }

@@ -278,6 +278,24 @@ public abstract class ModbusServerTests(TransportKind transport)
         }
     }
 
+    [Fact]
+    public async Task A_second_server_on_the_same_port_fails_to_start()
+    {
+        await using var first = await StartAsync();
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(new Dictionary<string, string?> { ["modbus:port"] = $"{first.ModbusEndPoint.Port}" }));
+
+        Assert.Contains(Flatten(error), e => e is Microsoft.AspNetCore.Connections.AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse });
+    }
+
+    private static IEnumerable<Exception> Flatten(Exception error)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            yield return e;
+        }
+    }
+
     private Task<McpdTestServer> StartAsync(Dictionary<string, string?>? settings = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null) =>
         McpdTestServer.StartAsync(McpdTestServer.WithTransport(transport, settings), configure);
 }
