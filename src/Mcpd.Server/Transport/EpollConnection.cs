@@ -8,10 +8,11 @@ namespace Mcpd.Server.Transport;
 
 /// <summary>
 /// A TCP connection served by an <see cref="EpollLoop"/>. Receiving happens on the loop thread: one recv per readiness
-/// event into the input pipe, whose reader (the connection handler) runs inline. Sending is a loop over the output
-/// pipe that also runs inline, on whichever thread flushed, and waits for EPOLLOUT only when the socket buffer is full.
-/// Invariants: all receive-side state and the descriptor's lifetime are guarded by <see cref="_sync"/>; the descriptor
-/// is closed only after <see cref="_disposed"/> is set, so no recv or send can reach a reused descriptor.
+/// event into the input pipe, whose reader (the connection handler) runs inline. Sending happens when the handler
+/// flushes, straight from <see cref="EpollSocketWriter"/> to the socket, so a request is read, answered and written
+/// in one pass without a thread switch. Invariants: receive state, the epoll registration and the descriptor's
+/// lifetime are guarded by <see cref="Sync"/>; the descriptor is closed only after <see cref="_disposed"/> is set,
+/// so no recv or send can reach a descriptor the kernel has reused.
 /// </summary>
 internal sealed class EpollConnection : ConnectionContext
 {
@@ -27,26 +28,24 @@ internal sealed class EpollConnection : ConnectionContext
     private readonly int _fd;
     private readonly EpollLoop _loop;
     private readonly Pipe _input;
-    private readonly Pipe _output;
-    private readonly Lock _sync = new();
+    private readonly EpollSocketWriter _output;
     private readonly CancellationTokenSource _closed = new();
+    private IDictionary<object, object?>? _items;
     private ulong _id;
     private uint _watched;
     private bool _receiving = true;
     private bool _paused;
     private bool _aborted;
     private bool _disposed;
-    private TaskCompletionSource? _writable;
-    private Task _sending = Task.CompletedTask;
 
-    public EpollConnection(Socket socket, EpollLoop loop, PipeOptions inputOptions, PipeOptions outputOptions)
+    public EpollConnection(Socket socket, EpollLoop loop, PipeOptions inputOptions)
     {
         _socket = socket;
         _fd = (int)socket.SafeHandle.DangerousGetHandle();
         _loop = loop;
         _input = new Pipe(inputOptions);
-        _output = new Pipe(outputOptions);
-        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        _output = new EpollSocketWriter(this, _fd);
+        Transport = new DuplexPipe(_input.Reader, _output);
         ConnectionId = $"E{Interlocked.Increment(ref s_lastId):X8}";
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
@@ -57,11 +56,18 @@ internal sealed class EpollConnection : ConnectionContext
 
     public override IFeatureCollection Features { get; } = new FeatureCollection();
 
-    public override IDictionary<object, object?> Items { get; set; } = new ConnectionItems();
+    public override IDictionary<object, object?> Items
+    {
+        get => _items ??= new ConnectionItems();
+        set => _items = value;
+    }
 
     public override IDuplexPipe Transport { get; set; }
 
-    /// <summary>Puts the socket in non-blocking mode and starts receiving and sending.</summary>
+    /// <summary>Guards receive state, the epoll registration and the descriptor's lifetime.</summary>
+    internal Lock Sync { get; } = new();
+
+    /// <summary>Puts the socket in non-blocking mode and starts watching it.</summary>
     public void Start()
     {
         var flags = EpollInterop.fcntl(_fd, EpollInterop.FGetFl, 0);
@@ -70,8 +76,7 @@ internal sealed class EpollConnection : ConnectionContext
             throw new SocketException(Marshal.GetLastPInvokeError());
         }
 
-        _sending = SendLoopAsync();
-        lock (_sync)
+        lock (Sync)
         {
             _id = _loop.Register(this);
             UpdateWatch();
@@ -81,19 +86,17 @@ internal sealed class EpollConnection : ConnectionContext
     /// <summary>Readiness reported by the loop, on the loop thread.</summary>
     public void OnEvents(uint events)
     {
-        lock (_sync)
+        lock (Sync)
         {
             if (_disposed)
             {
                 return;
             }
 
-            // Writable, or an error/hang-up that the next send will report: either way the send loop goes on.
-            if ((events & (EpollInterop.EpollOut | EpollInterop.EpollErr | EpollInterop.EpollHup)) != 0 && _writable is { } writable)
+            // Writable, or an error/hang-up that the next send reports: either way a pending flush goes on.
+            if ((events & (EpollInterop.EpollOut | EpollInterop.EpollErr | EpollInterop.EpollHup)) != 0)
             {
-                _writable = null;
-                UpdateWatch();
-                writable.TrySetResult();
+                _output.OnWritable();
             }
 
             if (_receiving && !_paused && (events & ~EpollInterop.EpollOut) != 0)
@@ -111,9 +114,23 @@ internal sealed class EpollConnection : ConnectionContext
         }
     }
 
+    /// <summary>Watches input while receiving and not paused, output while a flush waits; nothing otherwise. Under <see cref="Sync"/>.</summary>
+    internal void UpdateWatch()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        var wanted = (_receiving && !_paused ? EpollInterop.EpollIn | EpollInterop.EpollRdHup : 0)
+            | (_output.WaitingForWritable ? EpollInterop.EpollOut : 0);
+        _loop.Watch(_fd, _id, _watched, wanted);
+        _watched = wanted;
+    }
+
     public override void Abort(ConnectionAbortedException abortReason)
     {
-        lock (_sync)
+        lock (Sync)
         {
             if (_aborted || _disposed)
             {
@@ -130,9 +147,7 @@ internal sealed class EpollConnection : ConnectionContext
                 // Already disconnected.
             }
 
-            _output.Reader.CancelPendingRead();
-            _writable?.TrySetException(abortReason);
-            _writable = null;
+            _output.OnClosed();
             // Last: completing the input runs the handler inline, which may dispose this connection.
             EndReceiving(abortReason);
         }
@@ -140,23 +155,22 @@ internal sealed class EpollConnection : ConnectionContext
 
     public override async ValueTask DisposeAsync()
     {
-        // The application is done: its ends of both pipes complete; the send loop drains what it wrote.
+        // The application is done with both directions; what it flushed but could not be sent yet is drained first.
         await _input.Reader.CompleteAsync();
-        await _output.Writer.CompleteAsync();
+        await _output.CompleteAsync();
         try
         {
-            await _sending.WaitAsync(DrainTimeout);
+            await _output.WhenDrainedAsync().WaitAsync(DrainTimeout);
         }
         catch (TimeoutException)
         {
             Abort(new ConnectionAbortedException($"The peer did not read the last output within {DrainTimeout}."));
-            await _sending;
         }
 
-        lock (_sync)
+        lock (Sync)
         {
             EndReceiving(null);
-            _writable = null;
+            _output.OnClosed();
             UpdateWatch();
             _disposed = true;
             _loop.Unregister(_id);
@@ -213,14 +227,14 @@ internal sealed class EpollConnection : ConnectionContext
     private async Task ResumeAfterFlushAsync(ValueTask<FlushResult> flush)
     {
         var result = await flush;
-        lock (_sync)
+        lock (Sync)
         {
             _paused = false;
             if (result.IsCompleted)
             {
                 EndReceiving(null);
             }
-            else if (!_disposed)
+            else
             {
                 UpdateWatch();
             }
@@ -236,117 +250,10 @@ internal sealed class EpollConnection : ConnectionContext
         }
 
         _receiving = false;
-        // Level-triggered readiness stays on at end of stream: stop watching input (and leave the set if no send waits).
-        if (!_disposed)
-        {
-            UpdateWatch();
-        }
-
+        // Level-triggered readiness stays on at end of stream: stop watching input (and leave the set if no flush waits).
+        UpdateWatch();
         _input.Writer.Complete(error);
         FireClosed();
-    }
-
-    private async Task SendLoopAsync()
-    {
-        var reader = _output.Reader;
-        Exception? error = null;
-        try
-        {
-            while (true)
-            {
-                var result = await reader.ReadAsync();
-                if (result.IsCanceled)
-                {
-                    break;
-                }
-
-                var buffer = result.Buffer;
-                foreach (var segment in buffer)
-                {
-                    var remaining = segment;
-                    while (!remaining.IsEmpty)
-                    {
-                        var sent = Send(remaining.Span);
-                        if (sent < 0)
-                        {
-                            await WaitWritableAsync();
-                            continue;
-                        }
-
-                        remaining = remaining[sent..];
-                    }
-                }
-
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is SocketException or ConnectionAbortedException or ConnectionResetException or IOException)
-        {
-            error = ex;
-        }
-
-        await reader.CompleteAsync(error);
-        if (error is not null)
-        {
-            Abort(new ConnectionAbortedException("The connection failed while sending.", error));
-        }
-    }
-
-    /// <summary>Sends what the socket buffer takes; returns the bytes sent, or -1 when it is full.</summary>
-    private unsafe int Send(ReadOnlySpan<byte> data)
-    {
-        while (true)
-        {
-            nint sent;
-            fixed (byte* pointer = data)
-            {
-                sent = EpollInterop.send(_fd, pointer, data.Length, EpollInterop.MsgNoSignal);
-            }
-
-            if (sent >= 0)
-            {
-                return (int)sent;
-            }
-
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno == EpollInterop.EAgain)
-            {
-                return -1;
-            }
-
-            if (errno != EpollInterop.EIntr)
-            {
-                throw new SocketException(errno);
-            }
-        }
-    }
-
-    private Task WaitWritableAsync()
-    {
-        lock (_sync)
-        {
-            if (_aborted || _disposed)
-            {
-                throw new ConnectionAbortedException("The connection was aborted while output was pending.");
-            }
-
-            _writable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            UpdateWatch();
-            return _writable.Task;
-        }
-    }
-
-    /// <summary>Watches input while receiving and not paused, output while a send waits; nothing otherwise.</summary>
-    private void UpdateWatch()
-    {
-        var wanted = (_receiving && !_paused ? EpollInterop.EpollIn | EpollInterop.EpollRdHup : 0)
-            | (_writable is not null ? EpollInterop.EpollOut : 0);
-        _loop.Watch(_fd, _id, _watched, wanted);
-        _watched = wanted;
     }
 
     /// <summary>

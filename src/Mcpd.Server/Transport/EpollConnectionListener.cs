@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Connections;
 namespace Mcpd.Server.Transport;
 
 /// <summary>Accepts connections on one endpoint and hands each to an event loop, round-robin.</summary>
-internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] loops, PipeOptions inputOptions, PipeOptions outputOptions) : IConnectionListener
+internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] loops, PipeOptions inputOptions) : IConnectionListener
 {
     private int _next;
 
@@ -37,7 +37,7 @@ internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] l
 
             socket.NoDelay = true;
             var loop = loops[(uint)Interlocked.Increment(ref _next) % (uint)loops.Length];
-            var connection = new EpollConnection(socket, loop, inputOptions, outputOptions);
+            var connection = new EpollConnection(socket, loop, inputOptions);
             try
             {
                 connection.Start();

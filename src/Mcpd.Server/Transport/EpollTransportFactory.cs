@@ -18,16 +18,9 @@ internal sealed class EpollTransportFactory(IOptions<McpdOptions> options, ILogg
     /// <summary>Input pauses the reader past this much unread data (Kestrel's MaxRequestBufferSize is 1 MiB).</summary>
     private const long InputPauseThreshold = 1024 * 1024;
 
-    /// <summary>Output pauses the writer past this much unsent data (Kestrel's MaxResponseBufferSize).</summary>
-    private const long OutputPauseThreshold = 64 * 1024;
-
     private static readonly PipeOptions InputOptions = new(
         readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
         pauseWriterThreshold: InputPauseThreshold, resumeWriterThreshold: InputPauseThreshold / 2, useSynchronizationContext: false);
-
-    private static readonly PipeOptions OutputOptions = new(
-        readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
-        pauseWriterThreshold: OutputPauseThreshold, resumeWriterThreshold: OutputPauseThreshold / 2, useSynchronizationContext: false);
 
     private readonly Lock _sync = new();
     private EpollLoop[]? _loops;
@@ -63,7 +56,7 @@ internal sealed class EpollTransportFactory(IOptions<McpdOptions> options, ILogg
             throw;
         }
 
-        return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops(), InputOptions, OutputOptions));
+        return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops(), InputOptions));
     }
 
     public void Dispose()
