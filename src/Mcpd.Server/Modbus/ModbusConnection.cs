@@ -23,6 +23,7 @@ internal sealed class ModbusConnection : IDisposable
 
     private readonly ConnectionContext _context;
     private readonly TrackedConnection _tracked;
+    private readonly ConnectionRegistry _connections;
     private readonly DeviceRegistry _devices;
     private readonly ModbusServerOptions _settings;
     private readonly TimeProvider _time;
@@ -31,14 +32,15 @@ internal sealed class ModbusConnection : IDisposable
 
     /// <summary>Serialises writes of the read loop and of asynchronous completions to the output pipe.</summary>
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _drained;
     private int _inFlight;
     private int _draining;
 
-    public ModbusConnection(ConnectionContext context, TrackedConnection tracked, DeviceRegistry devices, ModbusServerOptions settings, TimeProvider time, ILogger logger)
+    public ModbusConnection(ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, DeviceRegistry devices, ModbusServerOptions settings, TimeProvider time, ILogger logger)
     {
         _context = context;
         _tracked = tracked;
+        _connections = connections;
         _devices = devices;
         _settings = settings;
         _time = time;
@@ -90,6 +92,9 @@ internal sealed class ModbusConnection : IDisposable
         finally
         {
             await DrainAsync();
+            _connections.Remove(_tracked);
+            Dispose();
+            ModbusLog.Disconnected(_logger, _context.ConnectionId, _context.RemoteEndPoint);
         }
     }
 
@@ -240,7 +245,7 @@ internal sealed class ModbusConnection : IDisposable
             ArrayPool<byte>.Shared.Return(scratch);
             if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _draining) == 1)
             {
-                _drained.TrySetResult();
+                Volatile.Read(ref _drained)?.TrySetResult();
             }
         }
     }
@@ -251,13 +256,25 @@ internal sealed class ModbusConnection : IDisposable
         return true;
     }
 
-    /// <summary>Called after <see cref="RunAsync"/> has drained every transaction.</summary>
+    /// <summary>Called by <see cref="RunAsync"/> itself once every transaction has drained.</summary>
     public void Dispose() => _writeLock.Dispose();
 
     /// <summary>Waits for asynchronous transactions still running; Kestrel's shutdown timeout bounds the wait.</summary>
     private Task DrainAsync()
     {
         Interlocked.Exchange(ref _draining, 1);
-        return Volatile.Read(ref _inFlight) == 0 ? Task.CompletedTask : _drained.Task;
+        if (Volatile.Read(ref _inFlight) == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        // Allocated only when transactions are still running; the second check closes the race with the last one.
+        Interlocked.CompareExchange(ref _drained, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+        if (Volatile.Read(ref _inFlight) == 0)
+        {
+            _drained.TrySetResult();
+        }
+
+        return _drained.Task;
     }
 }

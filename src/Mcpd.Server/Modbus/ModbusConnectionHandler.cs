@@ -16,25 +16,17 @@ internal sealed class ModbusConnectionHandler(
     TimeProvider time,
     ILogger<ModbusConnectionHandler> logger) : ConnectionHandler
 {
-    public override async Task OnConnectedAsync(ConnectionContext connection)
+    public override Task OnConnectedAsync(ConnectionContext connection)
     {
         var settings = options.CurrentValue.Modbus;
         var tracked = connections.TryAdmit(connection, ListenerNames.Modbus, settings.MaxConnections, settings.ConnectionLimitPolicy, settings.IdleTimeout);
         if (tracked is null)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        try
-        {
-            ModbusLog.Connected(logger, connection.ConnectionId, connection.RemoteEndPoint);
-            using var served = new ModbusConnection(connection, tracked, devices, settings, time, logger);
-            await served.RunAsync();
-        }
-        finally
-        {
-            connections.Remove(tracked);
-            ModbusLog.Disconnected(logger, connection.ConnectionId, connection.RemoteEndPoint);
-        }
+        ModbusLog.Connected(logger, connection.ConnectionId, connection.RemoteEndPoint);
+        // One state machine per connection: RunAsync owns the rest of the connection's life, registry removal included.
+        return new ModbusConnection(connection, tracked, connections, devices, settings, time, logger).RunAsync();
     }
 }

@@ -8,17 +8,15 @@ namespace Mcpd.Server.Transport;
 
 /// <summary>
 /// A TCP connection served by an <see cref="EpollLoop"/>. Receiving happens on the loop thread: one recv per readiness
-/// event into the input pipe, whose reader (the connection handler) runs inline. Sending happens when the handler
-/// flushes, straight from <see cref="EpollSocketWriter"/> to the socket, so a request is read, answered and written
-/// in one pass without a thread switch. Invariants: receive state, the epoll registration and the descriptor's
-/// lifetime are guarded by <see cref="Sync"/>; the descriptor is closed only after <see cref="_disposed"/> is set,
-/// so no recv or send can reach a descriptor the kernel has reused.
+/// event straight into <see cref="EpollSocketReader"/>'s buffer, and a waiting read (the connection handler) continues
+/// inline. Sending happens when the handler flushes, straight from <see cref="EpollSocketWriter"/> to the socket, so a
+/// request is read, answered and written in one pass, without a thread switch and without pipes in between.
+/// Invariants: receive state, the epoll registration and the descriptor's lifetime are guarded by <see cref="Sync"/>,
+/// and no application code runs while it is held (completions are prepared under it and delivered after); the
+/// descriptor is closed only after <see cref="_disposed"/> is set, so no recv or send reaches a reused descriptor.
 /// </summary>
 internal sealed class EpollConnection : ConnectionContext
 {
-    /// <summary>Smallest receive buffer; a Modbus ADU is at most 260 bytes, a pooled block is 4 KiB.</summary>
-    private const int MinimumReadSize = 2048;
-
     /// <summary>How long disposal waits for unsent output before it aborts (a peer that stopped reading).</summary>
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
 
@@ -27,25 +25,24 @@ internal sealed class EpollConnection : ConnectionContext
     private readonly Socket _socket;
     private readonly int _fd;
     private readonly EpollLoop _loop;
-    private readonly Pipe _input;
+    private readonly EpollSocketReader _input;
     private readonly EpollSocketWriter _output;
     private readonly CancellationTokenSource _closed = new();
     private IDictionary<object, object?>? _items;
     private ulong _id;
     private uint _watched;
     private bool _receiving = true;
-    private bool _paused;
     private bool _aborted;
     private bool _disposed;
 
-    public EpollConnection(Socket socket, EpollLoop loop, PipeOptions inputOptions)
+    public EpollConnection(Socket socket, EpollLoop loop)
     {
         _socket = socket;
         _fd = (int)socket.SafeHandle.DangerousGetHandle();
         _loop = loop;
-        _input = new Pipe(inputOptions);
+        _input = new EpollSocketReader(this);
         _output = new EpollSocketWriter(this, _fd);
-        Transport = new DuplexPipe(_input.Reader, _output);
+        Transport = new DuplexPipe(_input, _output);
         ConnectionId = $"E{Interlocked.Increment(ref s_lastId):X8}";
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
@@ -54,7 +51,7 @@ internal sealed class EpollConnection : ConnectionContext
 
     public override string ConnectionId { get; set; }
 
-    public override IFeatureCollection Features { get; } = new FeatureCollection();
+    public override IFeatureCollection Features { get; } = new ConnectionFeatures();
 
     public override IDictionary<object, object?> Items
     {
@@ -86,6 +83,7 @@ internal sealed class EpollConnection : ConnectionContext
     /// <summary>Readiness reported by the loop, on the loop thread.</summary>
     public void OnEvents(uint events)
     {
+        Signals signals = default;
         lock (Sync)
         {
             if (_disposed)
@@ -96,25 +94,30 @@ internal sealed class EpollConnection : ConnectionContext
             // Writable, or an error/hang-up that the next send reports: either way a pending flush goes on.
             if ((events & (EpollInterop.EpollOut | EpollInterop.EpollErr | EpollInterop.EpollHup)) != 0)
             {
-                _output.OnWritable();
+                signals.Flush = _output.OnWritable();
             }
 
-            if (_receiving && !_paused && (events & ~EpollInterop.EpollOut) != 0)
+            if (_receiving && _input.CanReceive && (events & ~EpollInterop.EpollOut) != 0)
             {
                 try
                 {
-                    Receive();
+                    signals.Read = Receive();
                 }
                 catch (Exception ex)
                 {
                     // Nothing may escape onto the loop thread: the failure ends this connection only.
-                    EndReceiving(new ConnectionAbortedException("The connection failed while receiving.", ex));
+                    signals.Read = EndReceiving(new ConnectionAbortedException("The connection failed while receiving.", ex));
                 }
             }
         }
+
+        Fire(signals);
     }
 
-    /// <summary>Watches input while receiving and not paused, output while a flush waits; nothing otherwise. Under <see cref="Sync"/>.</summary>
+    /// <summary>
+    /// Watches input while receiving and the reader has room, output while a flush waits; nothing otherwise (an idle
+    /// or finished socket then costs the loop nothing, not even a hang-up event). Under <see cref="Sync"/>.
+    /// </summary>
     internal void UpdateWatch()
     {
         if (_disposed)
@@ -122,7 +125,7 @@ internal sealed class EpollConnection : ConnectionContext
             return;
         }
 
-        var wanted = (_receiving && !_paused ? EpollInterop.EpollIn | EpollInterop.EpollRdHup : 0)
+        var wanted = (_receiving && _input.CanReceive ? EpollInterop.EpollIn | EpollInterop.EpollRdHup : 0)
             | (_output.WaitingForWritable ? EpollInterop.EpollOut : 0);
         _loop.Watch(_fd, _id, _watched, wanted);
         _watched = wanted;
@@ -130,6 +133,7 @@ internal sealed class EpollConnection : ConnectionContext
 
     public override void Abort(ConnectionAbortedException abortReason)
     {
+        Signals signals;
         lock (Sync)
         {
             if (_aborted || _disposed)
@@ -147,16 +151,16 @@ internal sealed class EpollConnection : ConnectionContext
                 // Already disconnected.
             }
 
-            _output.OnClosed();
-            // Last: completing the input runs the handler inline, which may dispose this connection.
-            EndReceiving(abortReason);
+            signals = new Signals { Flush = _output.OnClosed(), Read = EndReceiving(abortReason) };
         }
+
+        Fire(signals);
     }
 
     public override async ValueTask DisposeAsync()
     {
         // The application is done with both directions; what it flushed but could not be sent yet is drained first.
-        await _input.Reader.CompleteAsync();
+        await _input.CompleteAsync();
         await _output.CompleteAsync();
         try
         {
@@ -167,93 +171,83 @@ internal sealed class EpollConnection : ConnectionContext
             Abort(new ConnectionAbortedException($"The peer did not read the last output within {DrainTimeout}."));
         }
 
+        Signals signals;
         lock (Sync)
         {
-            EndReceiving(null);
-            _output.OnClosed();
+            signals = new Signals { Read = EndReceiving(null), Flush = _output.OnClosed() };
             UpdateWatch();
             _disposed = true;
             _loop.Unregister(_id);
         }
+
+        Fire(signals);
 
         _socket.Dispose();
         FireClosed();
         await base.DisposeAsync();
     }
 
-    /// <summary>One recv into the input pipe, then a flush that runs the connection handler inline.</summary>
-    private unsafe void Receive()
+    /// <summary>One recv into the reader's buffer; returns true when a waiting read is to be signalled.</summary>
+    private unsafe bool Receive()
     {
-        var writer = _input.Writer;
-        var memory = writer.GetMemory(MinimumReadSize);
+        var memory = _input.ReserveForReceive();
         nint received;
         fixed (byte* pointer = memory.Span)
         {
             received = EpollInterop.recv(_fd, pointer, memory.Length, 0);
         }
 
+        if (received > 0)
+        {
+            var ready = _input.OnReceived((int)received);
+            // The reader may now be full (backpressure): stop watching input until the handler consumes.
+            UpdateWatch();
+            return ready;
+        }
+
         if (received == 0)
         {
-            EndReceiving(null);
-            return;
+            return EndReceiving(null);
         }
 
-        if (received < 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno is not (EpollInterop.EAgain or EpollInterop.EIntr))
-            {
-                EndReceiving(new ConnectionResetException($"recv failed: {new SocketException(errno).Message}"));
-            }
-
-            return;
-        }
-
-        writer.Advance((int)received);
-        var flush = writer.FlushAsync();
-        if (!flush.IsCompleted)
-        {
-            // Backpressure: the handler has not consumed enough; stop watching for input until it has.
-            _paused = true;
-            UpdateWatch();
-            _ = ResumeAfterFlushAsync(flush);
-        }
-        else if (flush.Result.IsCompleted)
-        {
-            EndReceiving(null);
-        }
+        var errno = Marshal.GetLastPInvokeError();
+        return errno is not (EpollInterop.EAgain or EpollInterop.EIntr)
+            && EndReceiving(new ConnectionResetException($"recv failed: {new SocketException(errno).Message}"));
     }
 
-    private async Task ResumeAfterFlushAsync(ValueTask<FlushResult> flush)
-    {
-        var result = await flush;
-        lock (Sync)
-        {
-            _paused = false;
-            if (result.IsCompleted)
-            {
-                EndReceiving(null);
-            }
-            else
-            {
-                UpdateWatch();
-            }
-        }
-    }
-
-    /// <summary>Ends the input side once: the handler sees the end of the stream (or the error), and so does ConnectionClosed.</summary>
-    private void EndReceiving(Exception? error)
+    /// <summary>
+    /// Ends the input side once: the handler sees the end of the stream (or the error), and so does ConnectionClosed.
+    /// Returns true when a waiting read is to be signalled.
+    /// </summary>
+    private bool EndReceiving(Exception? error)
     {
         if (!_receiving)
         {
-            return;
+            return false;
         }
 
         _receiving = false;
         // Level-triggered readiness stays on at end of stream: stop watching input (and leave the set if no flush waits).
         UpdateWatch();
-        _input.Writer.Complete(error);
         FireClosed();
+        return _input.OnEnded(error);
+    }
+
+    /// <summary>
+    /// Delivers completions prepared under <see cref="Sync"/>, after leaving it: the application continues inline
+    /// here, and nothing it does (disposing a registration whose callback waits for the lock) may find the lock held.
+    /// </summary>
+    private void Fire(Signals signals)
+    {
+        if (signals.Flush)
+        {
+            _output.SignalFlush();
+        }
+
+        if (signals.Read)
+        {
+            _input.SignalRead();
+        }
     }
 
     /// <summary>
@@ -266,6 +260,13 @@ internal sealed class EpollConnection : ConnectionContext
         {
             ThreadPool.UnsafeQueueUserWorkItem(static source => source.Cancel(), _closed, preferLocal: false);
         }
+    }
+
+    /// <summary>Completions to deliver once the lock is released.</summary>
+    private struct Signals
+    {
+        public bool Read;
+        public bool Flush;
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe

@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
@@ -6,7 +5,7 @@ using Microsoft.AspNetCore.Connections;
 namespace Mcpd.Server.Transport;
 
 /// <summary>Accepts connections on one endpoint and hands each to an event loop, round-robin.</summary>
-internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] loops, PipeOptions inputOptions) : IConnectionListener
+internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] loops) : IConnectionListener
 {
     private int _next;
 
@@ -37,7 +36,7 @@ internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] l
 
             socket.NoDelay = true;
             var loop = loops[(uint)Interlocked.Increment(ref _next) % (uint)loops.Length];
-            var connection = new EpollConnection(socket, loop, inputOptions);
+            var connection = new EpollConnection(socket, loop);
             try
             {
                 connection.Start();

@@ -23,6 +23,7 @@ internal sealed class EpollSocketWriter(EpollConnection connection, int fd) : Pi
     private bool _flushPending;
     private TaskCompletionSource? _drained;
     private ManualResetValueTaskSourceCore<FlushResult> _flush;
+    private FlushResult _ready;
 
     /// <summary>True while a flush waits for the socket to become writable.</summary>
     public bool WaitingForWritable => _flushPending;
@@ -58,18 +59,21 @@ internal sealed class EpollSocketWriter(EpollConnection connection, int fd) : Pi
         };
     }
 
-    /// <summary>The socket is writable (or failed): sends the rest of a pending flush. Loop thread, under the connection's lock.</summary>
-    public void OnWritable()
+    /// <summary>
+    /// The socket is writable (or failed): sends the rest of a pending flush. Loop thread, under the connection's lock.
+    /// Returns true when the flush is done: the caller then calls <see cref="SignalFlush"/> after leaving the lock.
+    /// </summary>
+    public bool OnWritable()
     {
         if (!_flushPending)
         {
-            return;
+            return false;
         }
 
         var outcome = SendBuffered();
         if (outcome == SendOutcome.WouldBlock)
         {
-            return;
+            return false;
         }
 
         if (outcome == SendOutcome.Sent)
@@ -77,17 +81,24 @@ internal sealed class EpollSocketWriter(EpollConnection connection, int fd) : Pi
             Release();
         }
 
-        CompleteFlush(isCompleted: outcome == SendOutcome.Failed);
+        return PrepareFlush(isCanceled: false, isCompleted: outcome == SendOutcome.Failed);
     }
 
-    /// <summary>The connection was aborted: nothing more can be sent; a pending flush completes as "completed".</summary>
-    public void OnClosed()
+    /// <summary>
+    /// The connection was aborted: nothing more can be sent; a pending flush completes as "completed". Returns true
+    /// when a flush is to be signalled (see <see cref="OnWritable"/>).
+    /// </summary>
+    public bool OnClosed()
     {
         _closed = true;
-        if (_flushPending)
-        {
-            CompleteFlush(isCompleted: true);
-        }
+        return _flushPending && PrepareFlush(isCanceled: false, isCompleted: true);
+    }
+
+    /// <summary>Completes the flush prepared under the lock; outside the lock, since the application continues inline.</summary>
+    public void SignalFlush()
+    {
+        _drained?.TrySetResult();
+        _flush.SetResult(_ready);
     }
 
     /// <summary>Completes when nothing written is left unsent (or it can no longer be sent).</summary>
@@ -113,14 +124,15 @@ internal sealed class EpollSocketWriter(EpollConnection connection, int fd) : Pi
 
     public override void CancelPendingFlush()
     {
+        bool signal;
         lock (connection.Sync)
         {
-            if (_flushPending)
-            {
-                _flushPending = false;
-                connection.UpdateWatch();
-                _flush.SetResult(new FlushResult(isCanceled: true, isCompleted: false));
-            }
+            signal = _flushPending && PrepareFlush(isCanceled: true, isCompleted: false);
+        }
+
+        if (signal)
+        {
+            SignalFlush();
         }
     }
 
@@ -157,12 +169,13 @@ internal sealed class EpollSocketWriter(EpollConnection connection, int fd) : Pi
         return outcome;
     }
 
-    private void CompleteFlush(bool isCompleted)
+    /// <summary>Under the lock: ends the pending flush; <see cref="SignalFlush"/> delivers the result. Always true.</summary>
+    private bool PrepareFlush(bool isCanceled, bool isCompleted)
     {
         _flushPending = false;
         connection.UpdateWatch();
-        _drained?.TrySetResult();
-        _flush.SetResult(new FlushResult(isCanceled: false, isCompleted: isCompleted));
+        _ready = new FlushResult(isCanceled, isCompleted);
+        return true;
     }
 
     private byte[] Reserve(int sizeHint)

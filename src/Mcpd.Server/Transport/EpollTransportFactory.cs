@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Mcpd.Server.Configuration;
@@ -15,13 +14,6 @@ namespace Mcpd.Server.Transport;
 internal sealed class EpollTransportFactory(IOptions<McpdOptions> options, ILogger<EpollTransportFactory> logger)
     : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
 {
-    /// <summary>Input pauses the reader past this much unread data (Kestrel's MaxRequestBufferSize is 1 MiB).</summary>
-    private const long InputPauseThreshold = 1024 * 1024;
-
-    private static readonly PipeOptions InputOptions = new(
-        readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
-        pauseWriterThreshold: InputPauseThreshold, resumeWriterThreshold: InputPauseThreshold / 2, useSynchronizationContext: false);
-
     private readonly Lock _sync = new();
     private EpollLoop[]? _loops;
 
@@ -56,7 +48,7 @@ internal sealed class EpollTransportFactory(IOptions<McpdOptions> options, ILogg
             throw;
         }
 
-        return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops(), InputOptions));
+        return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops()));
     }
 
     public void Dispose()
