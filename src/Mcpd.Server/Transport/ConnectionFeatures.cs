@@ -1,50 +1,61 @@
 using System.Collections;
-using Microsoft.AspNetCore.Connections.Features;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Mcpd.Server.Transport;
 
 /// <summary>
-/// The features of an <see cref="EpollConnection"/>: the three Kestrel sets on every connection (heartbeat, completion,
-/// lifetime notification) live in fields; anything else goes to a dictionary made only when first needed. Kestrel's
-/// own transport connection does the same; a plain FeatureCollection would cost every idle connection ~170 bytes.
+/// The features of an <see cref="EpollConnection"/>, in slots inside this one object: Kestrel sets five or so on every
+/// connection, and a FeatureCollection (with its dictionary) would cost each idle connection ~200 bytes more.
+/// Past <see cref="SlotCount"/> features a FeatureCollection takes the rest.
 /// </summary>
 internal sealed class ConnectionFeatures : IFeatureCollection
 {
-    private IConnectionHeartbeatFeature? _heartbeat;
-    private IConnectionCompleteFeature? _complete;
-    private IConnectionLifetimeNotificationFeature? _lifetimeNotification;
-    private FeatureCollection? _others;
+    private const int SlotCount = 8;
+
+    private Slots _slots;
+    private int _count;
+    private FeatureCollection? _overflow;
     private int _revision;
 
     public bool IsReadOnly => false;
 
-    public int Revision => _revision + (_others?.Revision ?? 0);
+    public int Revision => _revision + (_overflow?.Revision ?? 0);
 
     public object? this[Type key]
     {
-        get => key == typeof(IConnectionHeartbeatFeature) ? _heartbeat
-            : key == typeof(IConnectionCompleteFeature) ? _complete
-            : key == typeof(IConnectionLifetimeNotificationFeature) ? _lifetimeNotification
-            : _others?[key];
+        get
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                if (_slots[i].Key == key)
+                {
+                    return _slots[i].Value;
+                }
+            }
+
+            return _overflow?[key];
+        }
+
         set
         {
             _revision++;
-            if (key == typeof(IConnectionHeartbeatFeature))
+            for (var i = 0; i < _count; i++)
             {
-                _heartbeat = (IConnectionHeartbeatFeature?)value;
+                if (_slots[i].Key == key)
+                {
+                    _slots[i] = new(key, value);
+                    return;
+                }
             }
-            else if (key == typeof(IConnectionCompleteFeature))
+
+            if (_count < SlotCount)
             {
-                _complete = (IConnectionCompleteFeature?)value;
-            }
-            else if (key == typeof(IConnectionLifetimeNotificationFeature))
-            {
-                _lifetimeNotification = (IConnectionLifetimeNotificationFeature?)value;
+                _slots[_count++] = new(key, value);
             }
             else
             {
-                (_others ??= new FeatureCollection())[key] = value;
+                (_overflow ??= new FeatureCollection())[key] = value;
             }
         }
     }
@@ -55,26 +66,25 @@ internal sealed class ConnectionFeatures : IFeatureCollection
 
     public IEnumerator<KeyValuePair<Type, object>> GetEnumerator()
     {
-        if (_heartbeat is not null)
+        for (var i = 0; i < _count; i++)
         {
-            yield return new(typeof(IConnectionHeartbeatFeature), _heartbeat);
+            if (_slots[i].Value is { } value)
+            {
+                yield return new(_slots[i].Key, value);
+            }
         }
 
-        if (_complete is not null)
-        {
-            yield return new(typeof(IConnectionCompleteFeature), _complete);
-        }
-
-        if (_lifetimeNotification is not null)
-        {
-            yield return new(typeof(IConnectionLifetimeNotificationFeature), _lifetimeNotification);
-        }
-
-        foreach (var feature in _others ?? Enumerable.Empty<KeyValuePair<Type, object>>())
+        foreach (var feature in _overflow ?? Enumerable.Empty<KeyValuePair<Type, object>>())
         {
             yield return feature;
         }
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    [InlineArray(SlotCount)]
+    private struct Slots
+    {
+        private KeyValuePair<Type, object?> _first;
+    }
 }

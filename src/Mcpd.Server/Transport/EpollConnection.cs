@@ -29,7 +29,6 @@ internal sealed class EpollConnection : ConnectionContext
     private readonly EpollSocketWriter _output;
     private readonly CancellationTokenSource _closed = new();
     private IDictionary<object, object?>? _items;
-    private ulong _id;
     private uint _watched;
     private bool _receiving = true;
     private bool _aborted;
@@ -61,6 +60,9 @@ internal sealed class EpollConnection : ConnectionContext
 
     public override IDuplexPipe Transport { get; set; }
 
+    /// <summary>The loop's id of this connection (slot and generation); set by <see cref="EpollLoop.Register"/>.</summary>
+    internal ulong Id { get; set; }
+
     /// <summary>Guards receive state, the epoll registration and the descriptor's lifetime.</summary>
     internal Lock Sync { get; } = new();
 
@@ -75,7 +77,7 @@ internal sealed class EpollConnection : ConnectionContext
 
         lock (Sync)
         {
-            _id = _loop.Register(this);
+            _loop.Register(this);
             UpdateWatch();
         }
     }
@@ -127,7 +129,7 @@ internal sealed class EpollConnection : ConnectionContext
 
         var wanted = (_receiving && _input.CanReceive ? EpollInterop.EpollIn | EpollInterop.EpollRdHup : 0)
             | (_output.WaitingForWritable ? EpollInterop.EpollOut : 0);
-        _loop.Watch(_fd, _id, _watched, wanted);
+        _loop.Watch(_fd, Id, _watched, wanted);
         _watched = wanted;
     }
 
@@ -177,7 +179,7 @@ internal sealed class EpollConnection : ConnectionContext
             signals = new Signals { Read = EndReceiving(null), Flush = _output.OnClosed() };
             UpdateWatch();
             _disposed = true;
-            _loop.Unregister(_id);
+            _loop.Unregister(Id);
         }
 
         Fire(signals);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
@@ -9,7 +8,8 @@ namespace Mcpd.Server.Transport;
 /// One event-loop thread over one epoll instance (level-triggered). Readiness is dispatched to the connection
 /// registered under the event's id, on this thread: the connection reads, and the connection handler runs inline,
 /// so a request is read, answered and written without a thread switch. Ids, not file descriptors, identify
-/// connections, so an event that races a close can never reach a socket that reused the descriptor.
+/// connections: an id is a slot index plus a generation, so an event that races a close can never reach a socket
+/// that reused the descriptor or the slot.
 /// </summary>
 internal sealed unsafe partial class EpollLoop : IDisposable
 {
@@ -21,9 +21,12 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     private readonly int _epoll;
     private readonly int _wake;
     private readonly Thread _thread;
-    private readonly ConcurrentDictionary<ulong, EpollConnection> _connections = new();
+    private readonly Lock _slotsLock = new();
+    private readonly Stack<int> _freeSlots = new();
     private readonly ILogger _logger;
-    private ulong _nextId;
+    private EpollConnection?[] _slots = new EpollConnection?[64];
+    private int _usedSlots;
+    private uint _generation;
     private volatile bool _stopping;
 
     public EpollLoop(string name, ILogger logger)
@@ -39,13 +42,40 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     /// <summary>Makes <paramref name="connection"/> reachable from events; returns its id.</summary>
     public ulong Register(EpollConnection connection)
     {
-        var id = Interlocked.Increment(ref _nextId);
-        _connections[id] = connection;
-        return id;
+        lock (_slotsLock)
+        {
+            if (!_freeSlots.TryPop(out var slot))
+            {
+                slot = _usedSlots++;
+                if (slot == _slots.Length)
+                {
+                    var larger = new EpollConnection?[_slots.Length * 2];
+                    _slots.CopyTo(larger, 0);
+                    Volatile.Write(ref _slots, larger);
+                }
+            }
+
+            // Slot 0 with generation 0 would be the wake id; generations start at 1.
+            var id = (ulong)++_generation << 32 | (uint)slot;
+            connection.Id = id;
+            Volatile.Write(ref _slots[slot], connection);
+            return id;
+        }
     }
 
-    /// <summary>Forgets a connection; events already fetched for it find nothing and are dropped.</summary>
-    public void Unregister(ulong id) => _connections.TryRemove(id, out _);
+    /// <summary>Forgets a connection; events already fetched for it find another id and are dropped.</summary>
+    public void Unregister(ulong id)
+    {
+        lock (_slotsLock)
+        {
+            var slot = (int)(uint)id;
+            if (_slots[slot]?.Id == id)
+            {
+                Volatile.Write(ref _slots[slot], null);
+                _freeSlots.Push(slot);
+            }
+        }
+    }
 
     /// <summary>
     /// Changes what epoll watches on <paramref name="fd"/> from <paramref name="current"/> to <paramref name="wanted"/>
@@ -94,9 +124,11 @@ internal sealed unsafe partial class EpollLoop : IDisposable
                 return;
             }
 
+            var slots = Volatile.Read(ref _slots);
             for (var i = 0; i < count; i++)
             {
-                if (events[i].Data != WakeId && _connections.TryGetValue(events[i].Data, out var connection))
+                var id = events[i].Data;
+                if (id != WakeId && slots[(int)(uint)id] is { } connection && connection.Id == id)
                 {
                     connection.OnEvents(events[i].Events);
                 }
