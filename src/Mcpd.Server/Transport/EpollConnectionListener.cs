@@ -7,6 +7,8 @@ namespace Mcpd.Server.Transport;
 /// <summary>Accepts connections on one endpoint and hands each to an event loop, round-robin.</summary>
 internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] loops) : IConnectionListener
 {
+    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(50);
+
     private int _next;
 
     public EndPoint EndPoint { get; } = listenSocket.LocalEndPoint!;
@@ -28,9 +30,16 @@ internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] l
             {
                 return null;
             }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                // The peer went away between SYN and accept: take the next one.
+                continue;
+            }
             catch (SocketException)
             {
-                // The peer went away between SYN and accept (ECONNABORTED and the like): take the next one.
+                // Out of descriptors or buffers (EMFILE, ENOBUFS): the connections already open keep being served;
+                // retry shortly instead of spinning, or of stopping this listener for good.
+                await Task.Delay(AcceptRetryDelay, cancellationToken);
                 continue;
             }
 

@@ -17,6 +17,7 @@ internal sealed class ClientOptions
     public Argument<RegisterTable> Table { get; } = new("table")
     {
         Description = "coils, discrete, holding or input",
+        HelpName = "coils|discrete|holding|input",
         CustomParser = result => Parse(result, text => Enum.Parse<RegisterTable>(text, ignoreCase: true)),
     };
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Mcpd.Protocols.Modbus;
+using Mcpd.Testing;
 
 namespace Mcpd.Protocols.Tests.Modbus;
 
@@ -41,7 +42,7 @@ public class ModbusTcpCodecTests
         var frames = Concat(ReadTwoHolding, Convert.FromHexString("00020000000BFF10000A00020401020304"));
         for (var split = 1; split < frames.Length; split++)
         {
-            var buffer = Segments(frames[..split], frames[split..]);
+            var buffer = SegmentedSequence.Split(frames, split);
 
             var decoded = DecodeAll(buffer);
 
@@ -52,7 +53,7 @@ public class ModbusTcpCodecTests
     [Fact]
     public void Frame_delivered_byte_by_byte_decodes_as_whole()
     {
-        var buffer = Segments([.. ReadTwoHolding.Select(b => new[] { b })]);
+        var buffer = SegmentedSequence.Create([.. ReadTwoHolding.Select(b => (ReadOnlyMemory<byte>)new[] { b })]);
 
         Assert.Equal(["1:0300000002"], DecodeAll(buffer));
     }
@@ -156,32 +157,4 @@ public class ModbusTcpCodecTests
     }
 
     private static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
-
-    private static ReadOnlySequence<byte> Segments(params byte[][] parts)
-    {
-        var first = new Segment(parts[0], 0);
-        var last = first;
-        foreach (var part in parts.Skip(1))
-        {
-            last = last.Append(part);
-        }
-
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
-    }
 }

@@ -25,6 +25,16 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void The_configuration_reference_shows_the_example_file_verbatim()
+    {
+        var reference = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "configuration.md"));
+        var start = reference.IndexOf("```yaml\n", StringComparison.Ordinal) + "```yaml\n".Length;
+        var end = reference.IndexOf("```", start, StringComparison.Ordinal);
+
+        Assert.Equal(File.ReadAllText(ExampleFile), reference[start..end]);
+    }
+
+    [Fact]
     public void The_example_map_writes_typed_initial_values_into_registers()
     {
         var device = new SimulatedDevice(Bind(McpdConfiguration.Build(ExampleFile, new Dictionary<string, string?>(), includeEnvironment: false)).Devices[0]);

@@ -1,4 +1,5 @@
 using Mcpd.Server.Devices;
+using Mcpd.Testing;
 
 namespace Mcpd.Server.Tests.Devices;
 
@@ -115,6 +116,44 @@ public class ModbusPduGoldenTests
         var actual = Execute(device, request);
 
         Assert.True(response == actual, $"{name}: expected {response}, got {actual}");
+    }
+
+    /// <summary>The vectors that fit a Modbus TCP frame (two request PDUs above exceed 253 bytes on purpose).</summary>
+    public static TheoryData<string, string, string> FramableVectors()
+    {
+        var framable = new TheoryData<string, string, string>();
+        foreach (var row in Vectors())
+        {
+            var (name, request, response) = row.Data;
+            if (request.Length / 2 <= Protocols.Modbus.ModbusLimits.MaxPduLength)
+            {
+                framable.Add(name, request, response);
+            }
+        }
+
+        return framable;
+    }
+
+    [Theory]
+    [MemberData(nameof(FramableVectors))]
+    public void Request_split_at_every_byte_boundary_decodes_to_the_same_answer(string name, string request, string response)
+    {
+        var pdu = Convert.FromHexString(request);
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        Protocols.Modbus.ModbusTcpCodec.Encode(0x4242, 1, pdu, output);
+        var adu = output.WrittenSpan.ToArray();
+
+        for (var split = 1; split < adu.Length; split++)
+        {
+            var sequence = SegmentedSequence.Split(adu, split);
+
+            var status = Protocols.Modbus.ModbusTcpCodec.Decode(sequence, out var frame, out var consumed);
+
+            Assert.True(status == System.Buffers.OperationStatus.Done, $"{name}: split at {split} gave {status}");
+            Assert.Equal(sequence.End, consumed);
+            var copied = frame.CopyPduTo(new byte[253]);
+            Assert.Equal(response, Execute(new SimulatedDevice(DeviceOptions.CreateBuiltInDefault()), Convert.ToHexString(copied)));
+        }
     }
 
     [Fact]
