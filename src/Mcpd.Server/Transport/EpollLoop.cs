@@ -88,8 +88,14 @@ internal sealed unsafe partial class EpollLoop : IDisposable
             return;
         }
 
-        var operation = current == 0 ? EpollInterop.CtlAdd : wanted == 0 ? EpollInterop.CtlDel : EpollInterop.CtlMod;
-        Control(operation, fd, id, wanted);
+        if (wanted == 0)
+        {
+            // Leaving the set cannot fail in a way that matters: the descriptor or the loop is already gone.
+            EpollInterop.epoll_ctl(_epoll, EpollInterop.CtlDel, fd, null);
+            return;
+        }
+
+        Control(current == 0 ? EpollInterop.CtlAdd : EpollInterop.CtlMod, fd, id, wanted);
     }
 
     public void Dispose()
