@@ -1,0 +1,14 @@
+namespace Mcpd.Protocols.Mcp;
+
+/// <summary>Why <see cref="McpFrameCodec.Decode"/> returned InvalidData; each maps to the ERROR status sent before closing.</summary>
+public enum McpFrameError
+{
+    /// <summary>The frame is valid.</summary>
+    None,
+    /// <summary>The first two bytes are not 0x4D43: answered with ERROR BAD_REQUEST.</summary>
+    BadMagic,
+    /// <summary>The version byte is not 1: answered with ERROR UNSUPPORTED_VERSION.</summary>
+    UnsupportedVersion,
+    /// <summary>The declared payload exceeds the maximum: answered with ERROR FRAME_TOO_LARGE, before reading it.</summary>
+    FrameTooLarge,
+}
