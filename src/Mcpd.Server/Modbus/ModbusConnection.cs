@@ -1,10 +1,8 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Modbus;
@@ -16,93 +14,26 @@ namespace Mcpd.Server.Modbus;
 /// in order without allocating; asynchronous ones (gateways) complete out of order, each answer carrying its
 /// transaction id, at most <see cref="ModbusServerOptions.MaxInFlightPerConnection"/> at a time (then exception 06).
 /// </summary>
-internal sealed class ModbusConnection : IDisposable
+internal sealed class ModbusConnection(
+    ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, DeviceRegistry devices,
+    ModbusServerOptions settings, TimeProvider time, ILogger logger)
+    : ProtocolConnection(context, tracked, connections, time, settings.MaxInFlightPerConnection)
 {
     /// <summary>A pooled scratch block: request PDU in the first half, response PDU in the second.</summary>
     private const int ScratchHalf = 256;
 
-    private readonly ConnectionContext _context;
-    private readonly TrackedConnection _tracked;
-    private readonly ConnectionRegistry _connections;
-    private readonly DeviceRegistry _devices;
-    private readonly ModbusServerOptions _settings;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    private readonly PipeWriter _output;
+    /// <summary>Modbus answers the excess with exception 06 (server busy) instead of pausing.</summary>
+    protected override bool PausesReadingWhenBusy => false;
 
-    /// <summary>Serialises writes of the read loop and of asynchronous completions to the output pipe.</summary>
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private TaskCompletionSource? _drained;
-    private int _inFlight;
-    private int _draining;
+    protected override void OnTransportEnded(string reason) => ModbusLog.TransportEnded(logger, Context.ConnectionId, reason);
 
-    public ModbusConnection(ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, DeviceRegistry devices, ModbusServerOptions settings, TimeProvider time, ILogger logger)
-    {
-        _context = context;
-        _tracked = tracked;
-        _connections = connections;
-        _devices = devices;
-        _settings = settings;
-        _time = time;
-        _logger = logger;
-        _output = context.Transport.Output;
-    }
-
-    public async Task RunAsync()
-    {
-        var input = _context.Transport.Input;
-        // Graceful shutdown: Kestrel asks the connection to close; the loop answers what it has read, then ends.
-        var lifetime = _context.Features.Get<IConnectionLifetimeNotificationFeature>();
-        using var closing = lifetime?.ConnectionClosedRequested.UnsafeRegister(static state => ((PipeReader)state!).CancelPendingRead(), input);
-        try
-        {
-            while (true)
-            {
-                var result = await input.ReadAsync();
-                var buffer = result.Buffer;
-                _tracked.Touch(_time);
-
-                await _writeLock.WaitAsync();
-                bool keepOpen;
-                SequencePosition consumed;
-                try
-                {
-                    keepOpen = AnswerBatch(buffer, out consumed, out var answered);
-                    if (answered)
-                    {
-                        await _output.FlushAsync();
-                    }
-                }
-                finally
-                {
-                    _writeLock.Release();
-                }
-
-                input.AdvanceTo(consumed, buffer.End);
-                if (!keepOpen || result.IsCompleted || result.IsCanceled)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException)
-        {
-            ModbusLog.TransportEnded(_logger, _context.ConnectionId, ex.Message);
-        }
-        finally
-        {
-            await DrainAsync();
-            _connections.Remove(_tracked);
-            Dispose();
-            ModbusLog.Disconnected(_logger, _context.ConnectionId, _context.RemoteEndPoint);
-        }
-    }
+    protected override void OnClosed() => ModbusLog.Disconnected(logger, Context.ConnectionId, Context.RemoteEndPoint);
 
     /// <summary>
     /// Answers every complete ADU in <paramref name="buffer"/>; returns false when the connection must close
     /// (an impossible MBAP length). <paramref name="consumed"/> ends after the last whole ADU.
     /// </summary>
-    private bool AnswerBatch(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out bool answered)
+    protected override bool AnswerBatch(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out bool answered)
     {
         answered = false;
         var scratch = ArrayPool<byte>.Shared.Rent(2 * ScratchHalf);
@@ -119,7 +50,7 @@ internal sealed class ModbusConnection : IDisposable
 
                 if (status == OperationStatus.InvalidData)
                 {
-                    ModbusLog.InvalidLength(_logger, _context.ConnectionId, _context.RemoteEndPoint, frame.Header.Length, frame.Header.TransactionId);
+                    ModbusLog.InvalidLength(logger, Context.ConnectionId, Context.RemoteEndPoint, frame.Header.Length, frame.Header.TransactionId);
                     consumed = buffer.Start;
                     return false;
                 }
@@ -128,7 +59,7 @@ internal sealed class ModbusConnection : IDisposable
                 if (frame.Header.ProtocolId != 0)
                 {
                     // Implementation Guide 4.4.2.2: a frame of another protocol is discarded without an answer.
-                    ModbusLog.ForeignProtocol(_logger, _context.ConnectionId, frame.Header.ProtocolId);
+                    ModbusLog.ForeignProtocol(logger, Context.ConnectionId, frame.Header.ProtocolId);
                     continue;
                 }
 
@@ -151,11 +82,11 @@ internal sealed class ModbusConnection : IDisposable
     {
         var response = scratch.AsMemory(ScratchHalf, ScratchHalf);
         var function = scratch[0];
-        var device = _devices.Resolve(header.UnitId);
+        var device = devices.Resolve(header.UnitId);
         if (device is null)
         {
-            ModbusLog.UnknownUnit(_logger, _context.ConnectionId, header.UnitId);
-            if (_settings.UnknownUnit == UnknownUnitPolicy.Ignore)
+            ModbusLog.UnknownUnit(logger, Context.ConnectionId, header.UnitId);
+            if (settings.UnknownUnit == UnknownUnitPolicy.Ignore)
             {
                 return false;
             }
@@ -163,7 +94,7 @@ internal sealed class ModbusConnection : IDisposable
             return WriteResponse(header, response.Span[..ModbusResponsePdu.WriteException(response.Span, function, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond)]);
         }
 
-        if (Volatile.Read(ref _inFlight) >= _settings.MaxInFlightPerConnection)
+        if (!HasFreeSlot)
         {
             return WriteResponse(header, response.Span[..ModbusResponsePdu.WriteException(response.Span, function, ModbusExceptionCode.ServerDeviceBusy)]);
         }
@@ -171,7 +102,7 @@ internal sealed class ModbusConnection : IDisposable
         ValueTask<int> execution;
         try
         {
-            execution = device.ExecuteAsync(scratch.AsMemory(0, requestLength), response, _context.ConnectionClosed);
+            execution = device.ExecuteAsync(scratch.AsMemory(0, requestLength), response, Context.ConnectionClosed);
         }
         catch (Exception ex)
         {
@@ -183,7 +114,7 @@ internal sealed class ModbusConnection : IDisposable
             return WriteResponse(header, response.Span[..Complete(execution, header, function, response.Span)]);
         }
 
-        Interlocked.Increment(ref _inFlight);
+        BeginInFlight();
         _ = AnswerLaterAsync(execution, header, function, scratch);
         scratch = ArrayPool<byte>.Shared.Rent(2 * ScratchHalf);
         return false;
@@ -203,7 +134,7 @@ internal sealed class ModbusConnection : IDisposable
         }
         catch (Exception ex)
         {
-            ModbusLog.DeviceFailed(_logger, ex, _context.ConnectionId, header.UnitId, function);
+            ModbusLog.DeviceFailed(logger, ex, Context.ConnectionId, header.UnitId, function);
         }
 
         return ModbusResponsePdu.WriteException(response, function, ModbusExceptionCode.ServerDeviceFailure);
@@ -218,63 +149,38 @@ internal sealed class ModbusConnection : IDisposable
             {
                 length = await execution;
             }
-            catch (Exception ex) when (!_context.ConnectionClosed.IsCancellationRequested)
+            catch (Exception ex) when (!Context.ConnectionClosed.IsCancellationRequested)
             {
-                ModbusLog.DeviceFailed(_logger, ex, _context.ConnectionId, header.UnitId, function);
+                ModbusLog.DeviceFailed(logger, ex, Context.ConnectionId, header.UnitId, function);
                 length = ModbusResponsePdu.WriteException(scratch.AsSpan(ScratchHalf), function, ModbusExceptionCode.ServerDeviceFailure);
             }
 
-            await _writeLock.WaitAsync();
+            await EnterWriteAsync();
             try
             {
                 WriteResponse(header, scratch.AsSpan(ScratchHalf, length));
-                await _output.FlushAsync();
+                await Output.FlushAsync();
             }
             finally
             {
-                _writeLock.Release();
+                ExitWrite();
             }
         }
         catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
         {
             // The connection ended while the device worked; nobody is left to answer.
-            ModbusLog.TransportEnded(_logger, _context.ConnectionId, ex.Message);
+            ModbusLog.TransportEnded(logger, Context.ConnectionId, ex.Message);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(scratch);
-            if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _draining) == 1)
-            {
-                Volatile.Read(ref _drained)?.TrySetResult();
-            }
+            EndInFlight();
         }
     }
 
     private bool WriteResponse(MbapHeader header, ReadOnlySpan<byte> pdu)
     {
-        ModbusTcpCodec.Encode(header.TransactionId, header.UnitId, pdu, _output);
+        ModbusTcpCodec.Encode(header.TransactionId, header.UnitId, pdu, Output);
         return true;
-    }
-
-    /// <summary>Called by <see cref="RunAsync"/> itself once every transaction has drained.</summary>
-    public void Dispose() => _writeLock.Dispose();
-
-    /// <summary>Waits for asynchronous transactions still running; Kestrel's shutdown timeout bounds the wait.</summary>
-    private Task DrainAsync()
-    {
-        Interlocked.Exchange(ref _draining, 1);
-        if (Volatile.Read(ref _inFlight) == 0)
-        {
-            return Task.CompletedTask;
-        }
-
-        // Allocated only when transactions are still running; the second check closes the race with the last one.
-        Interlocked.CompareExchange(ref _drained, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
-        if (Volatile.Read(ref _inFlight) == 0)
-        {
-            _drained.TrySetResult();
-        }
-
-        return _drained.Task;
     }
 }

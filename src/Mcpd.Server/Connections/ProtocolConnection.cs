@@ -1,0 +1,181 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+
+namespace Mcpd.Server.Connections;
+
+/// <summary>
+/// The read loop every protocol connection shares (architecture guide): read, answer every complete frame of the
+/// read in one batch, one flush, one AdvanceTo. Requests that complete synchronously are answered inside the batch;
+/// asynchronous ones hold an in-flight slot and write their answer later under the same write lock. On shutdown
+/// the loop answers what it has read, says goodbye if the protocol has a way to, and waits for the in-flight work.
+/// </summary>
+internal abstract class ProtocolConnection : IDisposable
+{
+    private readonly TrackedConnection _tracked;
+    private readonly ConnectionRegistry _connections;
+    private readonly TimeProvider _time;
+    private readonly int _maxInFlight;
+
+    /// <summary>Serialises writes of the read loop and of asynchronous completions to the output.</summary>
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private TaskCompletionSource? _drained;
+    private TaskCompletionSource? _slotFreed;
+    private int _inFlight;
+    private int _draining;
+
+    protected ProtocolConnection(ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, TimeProvider time, int maxInFlight)
+    {
+        Context = context;
+        Output = context.Transport.Output;
+        _tracked = tracked;
+        _connections = connections;
+        _time = time;
+        _maxInFlight = maxInFlight;
+    }
+
+    protected ConnectionContext Context { get; }
+
+    protected PipeWriter Output { get; }
+
+    /// <summary>True when another request may start (asynchronous requests running below the limit).</summary>
+    protected bool HasFreeSlot => Volatile.Read(ref _inFlight) < _maxInFlight;
+
+    /// <summary>
+    /// True: at the in-flight limit the loop stops reading until a request completes (MCP backpressure).
+    /// False: the protocol answers the excess itself (Modbus exception 06).
+    /// </summary>
+    protected abstract bool PausesReadingWhenBusy { get; }
+
+    public async Task RunAsync()
+    {
+        var input = Context.Transport.Input;
+        var lifetime = Context.Features.Get<IConnectionLifetimeNotificationFeature>();
+        using var closing = lifetime?.ConnectionClosedRequested.UnsafeRegister(static state => ((PipeReader)state!).CancelPendingRead(), input);
+        try
+        {
+            while (true)
+            {
+                if (PausesReadingWhenBusy && !HasFreeSlot)
+                {
+                    await WaitForSlotAsync();
+                }
+
+                var result = await input.ReadAsync();
+                var buffer = result.Buffer;
+                _tracked.Touch(_time);
+
+                await _writeLock.WaitAsync();
+                bool keepOpen;
+                SequencePosition consumed;
+                try
+                {
+                    keepOpen = AnswerBatch(buffer, out consumed, out var answered);
+                    if (result.IsCanceled && lifetime?.ConnectionClosedRequested.IsCancellationRequested == true)
+                    {
+                        answered |= WriteGoodbye();
+                        keepOpen = false;
+                    }
+
+                    if (answered)
+                    {
+                        await Output.FlushAsync();
+                    }
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
+
+                input.AdvanceTo(consumed, buffer.End);
+                if (!keepOpen || result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException)
+        {
+            OnTransportEnded(ex.Message);
+        }
+        finally
+        {
+            await DrainAsync();
+            _connections.Remove(_tracked);
+            Dispose();
+            OnClosed();
+        }
+    }
+
+    /// <summary>Called by <see cref="RunAsync"/> itself once every request has drained.</summary>
+    public void Dispose() => _writeLock.Dispose();
+
+    /// <summary>
+    /// Answers every complete frame of <paramref name="buffer"/> (under the write lock); returns false when the
+    /// connection must close. <paramref name="consumed"/> ends after the last whole frame.
+    /// </summary>
+    protected abstract bool AnswerBatch(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out bool answered);
+
+    /// <summary>Writes the protocol's goodbye on graceful shutdown; returns true if it wrote anything.</summary>
+    protected virtual bool WriteGoodbye() => false;
+
+    /// <summary>The transport ended the connection (reset, abort).</summary>
+    protected abstract void OnTransportEnded(string reason);
+
+    /// <summary>The connection is over and forgotten.</summary>
+    protected abstract void OnClosed();
+
+    /// <summary>Takes an in-flight slot for a request that went asynchronous.</summary>
+    protected void BeginInFlight() => Interlocked.Increment(ref _inFlight);
+
+    /// <summary>Releases the slot of an asynchronous request (call once, in a finally).</summary>
+    protected void EndInFlight()
+    {
+        var remaining = Interlocked.Decrement(ref _inFlight);
+        Volatile.Read(ref _slotFreed)?.TrySetResult();
+        if (remaining == 0 && Volatile.Read(ref _draining) == 1)
+        {
+            Volatile.Read(ref _drained)?.TrySetResult();
+        }
+    }
+
+    /// <summary>Takes the write lock for an asynchronous answer; release with <see cref="ExitWrite"/>.</summary>
+    protected Task EnterWriteAsync() => _writeLock.WaitAsync();
+
+    protected void ExitWrite() => _writeLock.Release();
+
+    private async Task WaitForSlotAsync()
+    {
+        while (!HasFreeSlot)
+        {
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _slotFreed, waiter);
+            if (HasFreeSlot)
+            {
+                return;
+            }
+
+            await waiter.Task;
+        }
+    }
+
+    /// <summary>Waits for asynchronous requests still running; Kestrel's shutdown timeout bounds the wait.</summary>
+    private Task DrainAsync()
+    {
+        Interlocked.Exchange(ref _draining, 1);
+        if (Volatile.Read(ref _inFlight) == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        // Allocated only when requests are still running; the second check closes the race with the last one.
+        Interlocked.CompareExchange(ref _drained, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+        if (Volatile.Read(ref _inFlight) == 0)
+        {
+            _drained.TrySetResult();
+        }
+
+        return _drained.Task;
+    }
+}

@@ -1,0 +1,26 @@
+namespace Mcpd.Server.Mcp;
+
+/// <summary>The MCP listeners (config section <c>mcp</c>).</summary>
+public sealed class McpServerOptions
+{
+    /// <summary>Port of the plain MCP listener (the seed's 8080); 0 picks a free one.</summary>
+    public int Port { get; set; } = 8080;
+
+    /// <summary>Port of the CRC-framed listener (0x5A framing for noisy links); null: off.</summary>
+    public int? CrcPort { get; set; }
+
+    /// <summary>Address to listen on: "*", "localhost" or an IP address.</summary>
+    public string Bind { get; set; } = "*";
+
+    /// <summary>Largest payload accepted; a larger header is answered ERROR FRAME_TOO_LARGE before its payload is read.</summary>
+    public int MaxPayloadLength { get; set; } = 1024 * 1024;
+
+    /// <summary>Requests one connection may have running; at the limit the connection stops reading (backpressure).</summary>
+    public int MaxInFlightPerConnection { get; set; } = 64;
+
+    /// <summary>Heartbeat interval (seed 2.5); a connection silent for 3 intervals is closed.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Most connections per listener; at the limit the oldest idle one is closed.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+}
