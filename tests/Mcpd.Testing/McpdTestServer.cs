@@ -30,13 +30,25 @@ public sealed class McpdTestServer : IAsyncDisposable
     /// <summary>Where the Modbus listener is bound.</summary>
     public IPEndPoint ModbusEndPoint => _app.Services.GetRequiredService<ListenerEndpoints>()[ListenerNames.Modbus];
 
+    /// <summary>Where the plain MCP listener is bound.</summary>
+    public IPEndPoint McpEndPoint => _app.Services.GetRequiredService<ListenerEndpoints>()[ListenerNames.Mcp];
+
+    /// <summary>Where the CRC-framed MCP listener is bound (set <c>mcp:crcPort</c> to "0" to open it).</summary>
+    public IPEndPoint McpCrcEndPoint => _app.Services.GetRequiredService<ListenerEndpoints>()[ListenerNames.McpCrc];
+
     /// <summary>
     /// Starts a host with <paramref name="settings"/> (config keys such as "modbus:maxConnections") over the defaults
     /// of a test: Modbus on 127.0.0.1, port 0.
     /// </summary>
     public static async Task<McpdTestServer> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
-        var values = new Dictionary<string, string?> { ["modbus:port"] = "0", ["modbus:bind"] = "127.0.0.1" };
+        var values = new Dictionary<string, string?>
+        {
+            ["modbus:port"] = "0",
+            ["modbus:bind"] = "127.0.0.1",
+            ["mcp:port"] = "0",
+            ["mcp:bind"] = "127.0.0.1",
+        };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             values[key] = value;
@@ -71,11 +83,11 @@ public sealed class McpdTestServer : IAsyncDisposable
     public Task<ModbusTcpClient> ConnectClientAsync(ModbusClientOptions? options = null) =>
         ModbusTcpClient.ConnectAsync(ModbusEndPoint.Address.ToString(), ModbusEndPoint.Port, options);
 
-    /// <summary>A raw socket connected to the Modbus listener, for byte-exact tests.</summary>
-    public async Task<Socket> ConnectRawAsync()
+    /// <summary>A raw socket connected to <paramref name="endPoint"/> (default: the Modbus listener), for byte-exact tests.</summary>
+    public async Task<Socket> ConnectRawAsync(IPEndPoint? endPoint = null)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(ModbusEndPoint);
+        await socket.ConnectAsync(endPoint ?? ModbusEndPoint);
         return socket;
     }
 

@@ -1,4 +1,5 @@
 using Mcpd.Server.Devices;
+using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;
 using Mcpd.Server.Transport;
 
@@ -12,6 +13,9 @@ public sealed class McpdOptions
 {
     /// <summary>The Modbus TCP listener.</summary>
     public ModbusServerOptions Modbus { get; set; } = new();
+
+    /// <summary>The MCP listeners.</summary>
+    public McpServerOptions Mcp { get; set; } = new();
 
     /// <summary>The socket layer under the listeners.</summary>
     public TransportOptions Transport { get; set; } = new();

@@ -45,6 +45,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         ArgumentNullException.ThrowIfNull(options);
         var problems = new List<string>();
         CheckModbus(options, problems);
+        CheckMcp(options, problems);
         var units = new HashSet<int>();
         for (var i = 0; i < options.Devices.Count; i++)
         {
@@ -101,6 +102,49 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         if (modbus.MaxInFlightPerConnection is < 1 or > 65535)
         {
             problems.Add($"modbus:maxInFlightPerConnection: {modbus.MaxInFlightPerConnection} is outside 1..65535");
+        }
+    }
+
+    private static void CheckMcp(McpdOptions options, List<string> problems)
+    {
+        var mcp = options.Mcp;
+        if (mcp.Port is < 0 or > 65535)
+        {
+            problems.Add($"mcp:port: {mcp.Port} is outside 0..65535");
+        }
+
+        if (mcp.CrcPort is < 0 or > 65535)
+        {
+            problems.Add($"mcp:crcPort: {mcp.CrcPort} is outside 0..65535");
+        }
+        else if (mcp.CrcPort is > 0 && mcp.CrcPort == mcp.Port)
+        {
+            problems.Add($"mcp:crcPort: {mcp.CrcPort} is also mcp:port; the CRC listener needs its own port");
+        }
+
+        if (!TryParseBind(mcp.Bind, out _))
+        {
+            problems.Add($"mcp:bind: '{mcp.Bind}' is not \"*\", \"localhost\" or an IP address");
+        }
+
+        if (mcp.MaxPayloadLength is < 16 or > 64 * 1024 * 1024)
+        {
+            problems.Add($"mcp:maxPayloadLength: {mcp.MaxPayloadLength} is outside 16..67108864 bytes");
+        }
+
+        if (mcp.MaxInFlightPerConnection is < 1 or > 65535)
+        {
+            problems.Add($"mcp:maxInFlightPerConnection: {mcp.MaxInFlightPerConnection} is outside 1..65535");
+        }
+
+        if (mcp.HeartbeatInterval <= TimeSpan.Zero)
+        {
+            problems.Add($"mcp:heartbeatInterval: {mcp.HeartbeatInterval} must be positive");
+        }
+
+        if (mcp.MaxConnections < 1)
+        {
+            problems.Add($"mcp:maxConnections: {mcp.MaxConnections} must be at least 1");
         }
     }
 

@@ -15,7 +15,6 @@ internal abstract class ProtocolConnection : IDisposable
 {
     private readonly TrackedConnection _tracked;
     private readonly ConnectionRegistry _connections;
-    private readonly TimeProvider _time;
     private readonly int _maxInFlight;
 
     /// <summary>Serialises writes of the read loop and of asynchronous completions to the output.</summary>
@@ -31,13 +30,15 @@ internal abstract class ProtocolConnection : IDisposable
         Output = context.Transport.Output;
         _tracked = tracked;
         _connections = connections;
-        _time = time;
+        Clock = time;
         _maxInFlight = maxInFlight;
     }
 
     protected ConnectionContext Context { get; }
 
     protected PipeWriter Output { get; }
+
+    protected TimeProvider Clock { get; }
 
     /// <summary>True when another request may start (asynchronous requests running below the limit).</summary>
     protected bool HasFreeSlot => Volatile.Read(ref _inFlight) < _maxInFlight;
@@ -64,7 +65,7 @@ internal abstract class ProtocolConnection : IDisposable
 
                 var result = await input.ReadAsync();
                 var buffer = result.Buffer;
-                _tracked.Touch(_time);
+                _tracked.Touch(Clock);
 
                 await _writeLock.WaitAsync();
                 bool keepOpen;

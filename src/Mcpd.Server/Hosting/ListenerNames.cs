@@ -5,4 +5,10 @@ public static class ListenerNames
 {
     /// <summary>The Modbus TCP listener.</summary>
     public const string Modbus = "modbus";
+
+    /// <summary>The plain MCP listener.</summary>
+    public const string Mcp = "mcp";
+
+    /// <summary>The CRC-framed MCP listener.</summary>
+    public const string McpCrc = "mcp-crc";
 }

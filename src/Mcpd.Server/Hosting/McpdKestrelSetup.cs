@@ -1,8 +1,10 @@
 using System.Net;
 using Mcpd.Server.Configuration;
+using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Hosting;
@@ -12,26 +14,42 @@ internal sealed class McpdKestrelSetup(IOptions<McpdOptions> options, ListenerEn
 {
     public void Configure(KestrelServerOptions kestrel)
     {
-        var modbus = options.Value.Modbus;
-        if (!McpdOptionsValidator.TryParseBind(modbus.Bind, out var address))
+        var settings = options.Value;
+        Listen(kestrel, settings.Modbus.Bind, settings.Modbus.Port, ListenerNames.Modbus, listener => listener.UseConnectionHandler<ModbusConnectionHandler>());
+        Listen(kestrel, settings.Mcp.Bind, settings.Mcp.Port, ListenerNames.Mcp, listener => UseMcp(listener, McpFraming.Plain));
+        if (settings.Mcp.CrcPort is { } crcPort)
+        {
+            Listen(kestrel, settings.Mcp.Bind, crcPort, ListenerNames.McpCrc, listener => UseMcp(listener, McpFraming.Crc));
+        }
+    }
+
+    private static void UseMcp(ListenOptions listener, McpFraming framing)
+    {
+        var handler = listener.ApplicationServices.GetRequiredService<McpConnectionHandler>();
+        listener.Run(connection => handler.OnConnectedAsync(connection, framing));
+    }
+
+    private void Listen(KestrelServerOptions kestrel, string bind, int port, string name, Action<ListenOptions> configure)
+    {
+        if (!McpdOptionsValidator.TryParseBind(bind, out var address))
         {
             // The validator reports it with its key path at start; nothing to bind meanwhile.
             return;
         }
 
-        void UseModbus(ListenOptions listener)
+        void Configure(ListenOptions listener)
         {
-            listener.UseConnectionHandler<ModbusConnectionHandler>();
-            endpoints.Add(ListenerNames.Modbus, listener);
+            configure(listener);
+            endpoints.Add(name, listener);
         }
 
         if (address is null)
         {
-            kestrel.ListenAnyIP(modbus.Port, UseModbus);
+            kestrel.ListenAnyIP(port, Configure);
         }
         else
         {
-            kestrel.Listen(new IPEndPoint(address, modbus.Port), UseModbus);
+            kestrel.Listen(new IPEndPoint(address, port), Configure);
         }
     }
 }

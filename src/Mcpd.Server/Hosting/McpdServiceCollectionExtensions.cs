@@ -1,6 +1,7 @@
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Mcp;
 using Mcpd.Server.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -29,6 +30,8 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<ListenerEndpoints>();
+        services.AddSingleton<McpServerInfo>();
+        services.AddSingleton<McpConnectionHandler>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, McpdKestrelSetup>();
         services.AddHostedService<ConnectionIdleMonitor>();
         services.AddHostedService<ListenerAnnouncer>();

@@ -26,7 +26,4 @@ internal static partial class ModbusLog
 
     [LoggerMessage(EventId = 206, Level = LogLevel.Debug, Message = "Modbus connection {ConnectionId} ended by the transport: {Reason}")]
     public static partial void TransportEnded(ILogger logger, string connectionId, string reason);
-
-    [LoggerMessage(EventId = 207, Level = LogLevel.Information, Message = "Modbus TCP listening on {EndPoint}")]
-    public static partial void Listening(ILogger logger, EndPoint endPoint);
 }

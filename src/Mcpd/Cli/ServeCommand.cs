@@ -21,11 +21,13 @@ internal static partial class ServeCommand
         var config = new Option<string?>("--config", "-c") { Description = $"Configuration file (YAML or JSON); default: ./{McpdConfiguration.DefaultFileName} when it exists" };
         var modbusPort = new Option<int?>("--modbus-port") { Description = "Modbus TCP port (default 502; ports below 1024 need root)" };
         var bind = new Option<string?>("--bind") { Description = "Address to listen on: * (all interfaces, default), localhost, or an IP address" };
+        var mcpPort = new Option<int?>("--mcp-port") { Description = "MCP port (default 8080)" };
+        var mcpCrcPort = new Option<int?>("--mcp-crc-port") { Description = "Port of a CRC-framed MCP listener (off by default)" };
         var logFormat = new Option<string>("--log-format") { Description = "Console log format", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
-        var command = new Command("serve", "Run the server: Modbus TCP devices from the register map")
+        var command = new Command("serve", "Run the server: Modbus TCP devices from the register map, and MCP")
         {
-            config, modbusPort, bind, logFormat,
+            config, modbusPort, bind, mcpPort, mcpCrcPort, logFormat,
         };
         command.SetAction((result, cancellationToken) =>
         {
@@ -38,6 +40,17 @@ internal static partial class ServeCommand
             if (result.GetValue(bind) is { } address)
             {
                 overrides["modbus:bind"] = address;
+                overrides["mcp:bind"] = address;
+            }
+
+            if (result.GetValue(mcpPort) is { } mcp)
+            {
+                overrides["mcp:port"] = mcp.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (result.GetValue(mcpCrcPort) is { } crc)
+            {
+                overrides["mcp:crcPort"] = crc.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
             return RunAsync(result.GetValue(config), overrides, result.GetValue(logFormat) == "json", cancellationToken);
@@ -80,15 +93,35 @@ internal static partial class ServeCommand
         }
         catch (Exception ex) when (BindFailure(ex) is { } reason)
         {
-            var modbus = app.Services.GetRequiredService<IOptions<McpdOptions>>().Value.Modbus;
+            var settings = app.Services.GetRequiredService<IOptions<McpdOptions>>().Value;
+            var (protocol, address, flag) = FailedListener(ex.Message, settings);
             await Console.Error.WriteLineAsync(
-                $"mcpd: cannot listen for Modbus TCP on {modbus.Bind}:{modbus.Port}: {reason}. " +
-                "Pick another port with --modbus-port (for example --modbus-port 5020) or set modbus:port in the configuration.");
+                $"mcpd: cannot listen for {protocol} on {address}: {reason}. " +
+                $"Pick another port with {flag} (for example {flag} {(flag == "--modbus-port" ? 5020 : 18080)}) or set it in the configuration.");
             return ExitCodes.CannotListen;
         }
 
         await app.WaitForShutdownAsync(CancellationToken.None);
         return ExitCodes.Success;
+    }
+
+    /// <summary>Which listener failed, from the port in Kestrel's "Failed to bind to address ..." message.</summary>
+    private static (string Protocol, string Address, string Flag) FailedListener(string message, McpdOptions settings)
+    {
+        var modbus = ($"Modbus TCP", $"{settings.Modbus.Bind}:{settings.Modbus.Port}", "--modbus-port");
+        foreach (var (protocol, bind, port, flag) in new[]
+        {
+            ("MCP", settings.Mcp.Bind, settings.Mcp.Port, "--mcp-port"),
+            ("CRC-framed MCP", settings.Mcp.Bind, settings.Mcp.CrcPort ?? -1, "--mcp-crc-port"),
+        })
+        {
+            if (port > 0 && message.Contains($":{port}:", StringComparison.Ordinal) && port != settings.Modbus.Port)
+            {
+                return (protocol, $"{bind}:{port}", flag);
+            }
+        }
+
+        return modbus;
     }
 
     /// <summary>Why Kestrel could not bind, in words, or null when <paramref name="exception"/> is something else.</summary>

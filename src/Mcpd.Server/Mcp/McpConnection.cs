@@ -1,0 +1,312 @@
+using System.Buffers;
+using System.Text;
+using Mcpd.Protocols.Framing;
+using Mcpd.Protocols.Mcp;
+using Mcpd.Protocols.Modbus;
+using Mcpd.Server.Connections;
+using Mcpd.Server.Devices;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Mcpd.Server.Mcp;
+
+/// <summary>
+/// Serves one MCP connection (docs/protocol.md): frames are validated header first (magic, version, length) and a
+/// broken frame is answered with ERROR and a close; a malformed request with a readable id gets RESP BAD_REQUEST and
+/// the connection goes on. Built-in methods answer synchronously without allocating; requests that go asynchronous
+/// (modbus.pdu on a gateway device) answer out of order, and at <see cref="McpServerOptions.MaxInFlightPerConnection"/>
+/// the connection stops reading until one completes. PING is answered at once with PONG.
+/// </summary>
+internal sealed class McpConnection(
+    ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, DeviceRegistry devices,
+    McpServerOptions settings, McpFraming framing, McpServerInfo info, TimeProvider clock, ILogger logger)
+    : ProtocolConnection(context, tracked, connections, clock, settings.MaxInFlightPerConnection)
+{
+    private static readonly KeyValuePair<string, string>[] NoHeaders = [];
+
+    /// <summary>Frames of a CRC listener are built here, then wrapped; plain frames go straight to the output.</summary>
+    private ArrayBufferWriter<byte>? _crcScratch;
+
+    protected override bool PausesReadingWhenBusy => true;
+
+    private IBufferWriter<byte> FrameOutput => framing == McpFraming.Plain ? Output : _crcScratch ??= new ArrayBufferWriter<byte>(512);
+
+    protected override void OnTransportEnded(string reason) => McpLog.TransportEnded(logger, Context.ConnectionId, reason);
+
+    protected override void OnClosed() => McpLog.Disconnected(logger, Context.ConnectionId, Context.RemoteEndPoint);
+
+    protected override bool WriteGoodbye()
+    {
+        McpPayload.WriteError(FrameOutput, McpStatus.ShuttingDown, "the server is shutting down");
+        Commit();
+        return true;
+    }
+
+    protected override bool AnswerBatch(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out bool answered)
+    {
+        answered = false;
+        while (true)
+        {
+            ReadOnlySequence<byte> frameBytes;
+            if (framing == McpFraming.Crc)
+            {
+                var crcStatus = CrcFrameCodec.Decode(buffer, McpFrameHeader.Length, McpFrameHeader.Length + settings.MaxPayloadLength,
+                    out frameBytes, out var afterFrame, out var dropped);
+                if (dropped > 0)
+                {
+                    McpLog.CrcResynchronised(logger, Context.ConnectionId, dropped);
+                }
+
+                if (crcStatus != System.Buffers.OperationStatus.Done)
+                {
+                    consumed = afterFrame;
+                    return true;
+                }
+
+                buffer = buffer.Slice(afterFrame);
+            }
+            else
+            {
+                frameBytes = buffer;
+            }
+
+            var status = McpFrameCodec.Decode(frameBytes, settings.MaxPayloadLength, out var frame, out var end, out var error);
+            if (framing == McpFraming.Plain)
+            {
+                if (status == System.Buffers.OperationStatus.NeedMoreData)
+                {
+                    consumed = buffer.Start;
+                    return true;
+                }
+
+                if (status == System.Buffers.OperationStatus.Done)
+                {
+                    buffer = buffer.Slice(end);
+                }
+            }
+            else if (status == System.Buffers.OperationStatus.Done && frameBytes.Slice(end).Length != 0)
+            {
+                status = System.Buffers.OperationStatus.InvalidData;
+            }
+
+            if (status != System.Buffers.OperationStatus.Done)
+            {
+                // A CRC frame is whole by construction, so anything but Done inside it is a broken MCP frame.
+                Reject(error, frame.Header);
+                answered = true;
+                consumed = buffer.Start;
+                return false;
+            }
+
+            if (!Handle(frame, ref answered))
+            {
+                consumed = buffer.Start;
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Answers one frame; returns false when the connection must close.</summary>
+    private bool Handle(in McpFrame frame, ref bool answered)
+    {
+        switch (frame.Type)
+        {
+            case McpFrameType.Request:
+                answered = true;
+                return HandleRequest(frame.Payload);
+            case McpFrameType.Ping when frame.Payload.Length <= McpPayload.MaxPingLength:
+                Span<byte> data = stackalloc byte[McpPayload.MaxPingLength];
+                frame.Payload.CopyTo(data);
+                McpPayload.WriteHeartbeat(FrameOutput, McpFrameType.Pong, data[..(int)frame.Payload.Length]);
+                Commit();
+                answered = true;
+                return true;
+            case McpFrameType.Pong:
+            case McpFrameType.Response:
+            case McpFrameType.Ack:
+                // Liveness only: the server has not called this client (server-to-client calls come with the client library).
+                return true;
+            case McpFrameType.Error:
+                if (McpPayload.TryParseError(frame.Payload, out var peerStatus, out var peerMessage))
+                {
+                    McpLog.PeerError(logger, Context.ConnectionId, peerStatus, peerMessage);
+                }
+
+                return false;
+            default:
+                var problem = frame.Type == McpFrameType.Ping ? "PING carries more than 8 bytes" : $"unknown frame type {(byte)frame.Type}";
+                WriteErrorAndLog(McpStatus.BadRequest, problem);
+                answered = true;
+                return false;
+        }
+    }
+
+    private bool HandleRequest(in ReadOnlySequence<byte> payload)
+    {
+        var parse = McpPayload.ParseRequest(payload, out var request, out var id, out var problem);
+        if (parse == McpParseStatus.Unreadable)
+        {
+            WriteErrorAndLog(McpStatus.BadRequest, problem!);
+            return false;
+        }
+
+        if (parse == McpParseStatus.Malformed)
+        {
+            McpLog.RequestMalformed(logger, Context.ConnectionId, id, problem!);
+            var oneWay = payload.Length > 4 && (payload.Slice(4, 1).FirstSpan[0] & (byte)McpRequestFlags.OneWay) != 0;
+            AnswerError(id, oneWay, McpStatus.BadRequest, problem!, null);
+            return true;
+        }
+
+        Span<byte> methodBuffer = stackalloc byte[byte.MaxValue];
+        var method = request.Method.IsSingleSegment ? request.Method.FirstSpan : CopyTo(request.Method, methodBuffer);
+        if (method.SequenceEqual("sys.echo"u8))
+        {
+            Answer(request, McpStatus.Ok, request.Body);
+        }
+        else if (method.SequenceEqual("sys.info"u8))
+        {
+            Answer(request, McpStatus.Ok, new ReadOnlySequence<byte>(info.ToJson(Clock.GetUtcNow())));
+        }
+        else if (method.SequenceEqual("modbus.pdu"u8))
+        {
+            ExecuteModbus(request);
+        }
+        else
+        {
+            AnswerError(request.Id, request.IsOneWay, McpStatus.NotFound, $"no method '{Encoding.UTF8.GetString(method)}'", request.Headers["traceparent"]);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// modbus.pdu: header <c>unit</c> names the device; the body is a request PDU executed exactly as over Modbus TCP,
+    /// and the response PDU (exception PDUs included) is the body of an OK response.
+    /// </summary>
+    private void ExecuteModbus(in McpRequest request)
+    {
+        var unitText = request.Headers["unit"];
+        if (!byte.TryParse(unitText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var unit)
+            || request.Body.Length is 0 or > ModbusLimits.MaxPduLength)
+        {
+            AnswerError(request.Id, request.IsOneWay, McpStatus.BadRequest,
+                unitText is null ? "modbus.pdu needs a 'unit' header" : request.Body.Length == 0 ? "modbus.pdu needs a PDU in the body" : $"unit '{unitText}' is not 0..255, or the PDU is longer than 253 bytes",
+                request.Headers["traceparent"]);
+            return;
+        }
+
+        var scratch = new byte[2 * 256];
+        var pduLength = (int)request.Body.Length;
+        request.Body.CopyTo(scratch);
+        var device = devices.Resolve(unit);
+        if (device is null)
+        {
+            var length = ModbusResponsePdu.WriteException(scratch.AsSpan(256), scratch[0], ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
+            Answer(request, McpStatus.Ok, new ReadOnlySequence<byte>(scratch, 256, length));
+            return;
+        }
+
+        var execution = device.ExecuteAsync(scratch.AsMemory(0, pduLength), scratch.AsMemory(256, 256), Context.ConnectionClosed);
+        if (execution.IsCompletedSuccessfully)
+        {
+            Answer(request, McpStatus.Ok, new ReadOnlySequence<byte>(scratch, 256, execution.Result));
+            return;
+        }
+
+        BeginInFlight();
+        _ = AnswerModbusLaterAsync(execution, request.Id, request.IsOneWay, scratch);
+    }
+
+    private async Task AnswerModbusLaterAsync(ValueTask<int> execution, uint id, bool oneWay, byte[] scratch)
+    {
+        try
+        {
+            int length;
+            try
+            {
+                length = await execution;
+            }
+            catch (Exception ex) when (!Context.ConnectionClosed.IsCancellationRequested)
+            {
+                McpLog.MethodFailed(logger, ex, Context.ConnectionId, "modbus.pdu");
+                length = ModbusResponsePdu.WriteException(scratch.AsSpan(256), scratch[0], ModbusExceptionCode.ServerDeviceFailure);
+            }
+
+            await EnterWriteAsync();
+            try
+            {
+                WriteAnswer(id, oneWay, McpStatus.Ok, new ReadOnlySequence<byte>(scratch, 256, length));
+                await Output.FlushAsync();
+            }
+            finally
+            {
+                ExitWrite();
+            }
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
+        {
+            McpLog.TransportEnded(logger, Context.ConnectionId, ex.Message);
+        }
+        finally
+        {
+            EndInFlight();
+        }
+    }
+
+    private void Answer(in McpRequest request, McpStatus status, in ReadOnlySequence<byte> body) =>
+        WriteAnswer(request.Id, request.IsOneWay, status, body);
+
+    /// <summary>RESP for a request, ACK (status only) for a one-way one.</summary>
+    private void WriteAnswer(uint id, bool oneWay, McpStatus status, in ReadOnlySequence<byte> body)
+    {
+        if (oneWay)
+        {
+            McpPayload.WriteAck(FrameOutput, id, status);
+        }
+        else
+        {
+            McpPayload.WriteResponse(FrameOutput, id, status, NoHeaders, body);
+        }
+
+        Commit();
+    }
+
+    private void AnswerError(uint id, bool oneWay, McpStatus status, string message, string? traceparent) =>
+        WriteAnswer(id, oneWay, status, new ReadOnlySequence<byte>(McpErrorBody.Create(status, message, traceparent, Clock.GetUtcNow())));
+
+    private void Reject(McpFrameError error, McpFrameHeader header)
+    {
+        var (status, problem) = error switch
+        {
+            McpFrameError.UnsupportedVersion => (McpStatus.UnsupportedVersion, $"version {header.Version} is not supported (only 1)"),
+            McpFrameError.FrameTooLarge => (McpStatus.FrameTooLarge, $"a payload of {header.PayloadLength} bytes exceeds the maximum of {settings.MaxPayloadLength}"),
+            McpFrameError.BadMagic => (McpStatus.BadRequest, "the frame does not start with the magic 0x4D43"),
+            _ => (McpStatus.BadRequest, "the CRC frame does not hold exactly one MCP frame"),
+        };
+        WriteErrorAndLog(status, problem);
+    }
+
+    private void WriteErrorAndLog(McpStatus status, string problem)
+    {
+        McpLog.FrameRejected(logger, Context.ConnectionId, Context.RemoteEndPoint, problem, status);
+        McpPayload.WriteError(FrameOutput, status, problem);
+        Commit();
+    }
+
+    /// <summary>For a CRC listener, wraps the frame just written into the 0x5A framing.</summary>
+    private void Commit()
+    {
+        if (_crcScratch is { WrittenCount: > 0 } scratch)
+        {
+            CrcFrameCodec.Encode(scratch.WrittenSpan, Output);
+            scratch.ResetWrittenCount();
+        }
+    }
+
+    private static ReadOnlySpan<byte> CopyTo(in ReadOnlySequence<byte> source, Span<byte> destination)
+    {
+        source.CopyTo(destination);
+        return destination[..(int)source.Length];
+    }
+}

@@ -1,0 +1,34 @@
+using Mcpd.Server.Configuration;
+using Mcpd.Server.Connections;
+using Mcpd.Server.Devices;
+using Mcpd.Server.Hosting;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mcpd.Server.Mcp;
+
+/// <summary>Kestrel entry point of the MCP listeners: admits the connection, then serves it with its framing.</summary>
+internal sealed class McpConnectionHandler(
+    DeviceRegistry devices,
+    ConnectionRegistry connections,
+    McpServerInfo info,
+    IOptionsMonitor<McpdOptions> options,
+    TimeProvider time,
+    ILogger<McpConnectionHandler> logger)
+{
+    public Task OnConnectedAsync(ConnectionContext connection, McpFraming framing)
+    {
+        var settings = options.CurrentValue.Mcp;
+        var listener = framing == McpFraming.Plain ? ListenerNames.Mcp : ListenerNames.McpCrc;
+        // Heartbeat (seed 2.5): a peer that sends nothing, not even a PING, for 3 intervals is dead.
+        var tracked = connections.TryAdmit(connection, listener, settings.MaxConnections, Modbus.ConnectionLimitPolicy.CloseOldestIdle, 3 * settings.HeartbeatInterval);
+        if (tracked is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        McpLog.Connected(logger, connection.ConnectionId, connection.RemoteEndPoint, framing);
+        return new McpConnection(connection, tracked, connections, devices, settings, framing, info, time, logger).RunAsync();
+    }
+}

@@ -1,0 +1,60 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Mcpd.Protocols.Mcp;
+
+namespace Mcpd.Server.Mcp;
+
+/// <summary>
+/// The JSON body of an error RESP (seed 4.3): <c>{"code":1,"status":"BAD_REQUEST","message":"...","timestamp":"...",
+/// "traceId":"..."}</c>. The trace id comes from the request's W3C <c>traceparent</c> header when it has one.
+/// </summary>
+internal static class McpErrorBody
+{
+    public static byte[] Create(McpStatus status, string message, string? traceparent, DateTimeOffset now)
+    {
+        var output = new ArrayBufferWriter<byte>(256);
+        // Relaxed escaping: the body is read by programs and people, never embedded in HTML.
+        using (var json = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("code", (ushort)status);
+            json.WriteString("status", StatusName(status));
+            json.WriteString("message", message);
+            json.WriteString("timestamp", now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("traceId", TraceId(traceparent));
+            json.WriteEndObject();
+        }
+
+        return output.WrittenSpan.ToArray();
+    }
+
+    /// <summary>UPPER_SNAKE name of a status, as docs/protocol.md lists it.</summary>
+    public static string StatusName(McpStatus status) => status switch
+    {
+        McpStatus.Ok => "OK",
+        McpStatus.BadRequest => "BAD_REQUEST",
+        McpStatus.NotFound => "NOT_FOUND",
+        McpStatus.Unauthorized => "UNAUTHORIZED",
+        McpStatus.Forbidden => "FORBIDDEN",
+        McpStatus.Timeout => "TIMEOUT",
+        McpStatus.Unavailable => "UNAVAILABLE",
+        McpStatus.Overloaded => "OVERLOADED",
+        McpStatus.SessionExpired => "SESSION_EXPIRED",
+        McpStatus.DeviceException => "DEVICE_EXCEPTION",
+        McpStatus.Internal => "INTERNAL",
+        McpStatus.UnsupportedVersion => "UNSUPPORTED_VERSION",
+        McpStatus.FrameTooLarge => "FRAME_TOO_LARGE",
+        McpStatus.ShuttingDown => "SHUTTING_DOWN",
+        _ => $"STATUS_{(ushort)status}",
+    };
+
+    /// <summary>The trace id of a W3C traceparent ("00-{32 hex}-{16 hex}-{2 hex}"), or a new random one.</summary>
+    public static string TraceId(string? traceparent) =>
+        traceparent is { Length: 55 } && traceparent[2] == '-' && traceparent[35] == '-' && !traceparent.AsSpan(3, 32).ContainsAnyExcept(LowerHex)
+            ? traceparent.Substring(3, 32)
+            : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
+}

@@ -1,0 +1,242 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Mcpd.Protocols.Framing;
+using Mcpd.Protocols.Mcp;
+using Mcpd.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Mcpd.Server.Tests.Mcp;
+
+/// <summary>The MCP listener of the real host over loopback, byte by byte.</summary>
+public class McpServerTests
+{
+    private static readonly KeyValuePair<string, string>[] NoHeaders = [];
+
+    [Fact]
+    public async Task Echo_requests_in_one_segment_are_all_answered_with_their_ids()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+        var requests = new ArrayBufferWriter<byte>();
+        for (uint id = 1; id <= 3; id++)
+        {
+            McpPayload.WriteRequest(requests, id, McpRequestFlags.None, "sys.echo", NoHeaders, Encoding.UTF8.GetBytes($"body {id}"));
+        }
+
+        await socket.SendAsync(requests.WrittenMemory);
+
+        for (uint id = 1; id <= 3; id++)
+        {
+            var (type, payload) = await ReadFrameAsync(socket);
+            Assert.Equal(McpFrameType.Response, type);
+            Assert.Equal(McpParseStatus.Ok, McpPayload.ParseResponse(new ReadOnlySequence<byte>(payload), out var responseId, out var status, out _, out var body, out _));
+            Assert.Equal((id, McpStatus.Ok, $"body {id}"), (responseId, status, Encoding.UTF8.GetString(body)));
+        }
+    }
+
+    [Fact]
+    public async Task One_way_request_is_acknowledged()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+
+        await SendAsync(socket, output => McpPayload.WriteRequest(output, 9, McpRequestFlags.OneWay, "sys.echo", NoHeaders, "x"u8));
+
+        var (type, payload) = await ReadFrameAsync(socket);
+        Assert.Equal(McpFrameType.Ack, type);
+        Assert.Equal("000000090000", Convert.ToHexString(payload));
+    }
+
+    [Fact]
+    public async Task Unknown_method_answers_not_found_with_the_trace_id_of_the_request()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+        const string TraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+        await SendAsync(socket, output => McpPayload.WriteRequest(output, 5, McpRequestFlags.None, "no.such", [new("traceparent", $"00-{TraceId}-00f067aa0ba902b7-01")], []));
+
+        var body = await ReadResponseAsync(socket, 5, McpStatus.NotFound);
+        using var json = JsonDocument.Parse(body);
+        Assert.Equal(2, json.RootElement.GetProperty("code").GetInt32());
+        Assert.Equal("NOT_FOUND", json.RootElement.GetProperty("status").GetString());
+        Assert.Contains("no.such", json.RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(TraceId, json.RootElement.GetProperty("traceId").GetString());
+        Assert.True(DateTimeOffset.TryParse(json.RootElement.GetProperty("timestamp").GetString(), System.Globalization.CultureInfo.InvariantCulture, out _));
+    }
+
+    [Fact]
+    public async Task Malformed_request_with_a_readable_id_gets_bad_request_and_the_connection_goes_on()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+
+        // id 7, flags 0x80 (reserved bit), method "sys.echo", no headers.
+        await socket.SendHexAsync("4D4301000000000F" + "00000007" + "80" + "08" + "7379732E6563686F" + "00");
+        var body = await ReadResponseAsync(socket, 7, McpStatus.BadRequest);
+        Assert.Contains("reserved bits", Encoding.UTF8.GetString(body), StringComparison.Ordinal);
+
+        await SendAsync(socket, output => McpPayload.WriteRequest(output, 8, McpRequestFlags.None, "sys.echo", NoHeaders, "ok"u8));
+        Assert.Equal("ok", Encoding.UTF8.GetString(await ReadResponseAsync(socket, 8, McpStatus.Ok)));
+    }
+
+    [Theory]
+    [InlineData("474554202F20485454502F312E310D0A", McpStatus.BadRequest)] // an HTTP request on the MCP port
+    [InlineData("4D43020300000000", McpStatus.UnsupportedVersion)]
+    [InlineData("4D43010000100001", McpStatus.FrameTooLarge)] // 1 MiB + 1 announced; no payload is ever sent
+    [InlineData("4D43010000000002" + "0001", McpStatus.BadRequest)] // a request too short to carry an id
+    public async Task Broken_frames_get_an_error_frame_and_a_close(string bytes, McpStatus expected)
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var bystander = await server.ConnectRawAsync(server.McpEndPoint);
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+
+        await socket.SendHexAsync(bytes);
+
+        var (type, payload) = await ReadFrameAsync(socket);
+        Assert.Equal(McpFrameType.Error, type);
+        Assert.True(McpPayload.TryParseError(new ReadOnlySequence<byte>(payload), out var status, out var message));
+        Assert.Equal(expected, status);
+        Assert.NotEmpty(message);
+        Assert.True(await socket.IsClosedByServerAsync());
+        await SendAsync(bystander, output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "sys.echo", NoHeaders, "still here"u8));
+        Assert.Equal("still here", Encoding.UTF8.GetString(await ReadResponseAsync(bystander, 1, McpStatus.Ok)));
+    }
+
+    [Fact]
+    public async Task Ping_is_answered_with_a_pong_carrying_the_same_bytes()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+
+        await socket.SendHexAsync("4D43010300000008" + "0102030405060708");
+
+        Assert.Equal("4D43010400000008" + "0102030405060708", await socket.ReceiveHexAsync(16));
+    }
+
+    [Fact]
+    public async Task Modbus_pdu_runs_on_the_unit_exactly_as_over_Modbus_TCP()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+
+        await SendAsync(socket, output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "modbus.pdu", [new("unit", "1")], Convert.FromHexString("0300000002")));
+        Assert.Equal("030400640055", Convert.ToHexString(await ReadResponseAsync(socket, 1, McpStatus.Ok)));
+
+        await SendAsync(socket, output => McpPayload.WriteRequest(output, 2, McpRequestFlags.None, "modbus.pdu", [new("unit", "1")], Convert.FromHexString("03270F0002")));
+        Assert.Equal("8302", Convert.ToHexString(await ReadResponseAsync(socket, 2, McpStatus.Ok)));
+
+        await SendAsync(socket, output => McpPayload.WriteRequest(output, 3, McpRequestFlags.None, "modbus.pdu", [new("unit", "9")], Convert.FromHexString("0300000001")));
+        Assert.Equal("830B", Convert.ToHexString(await ReadResponseAsync(socket, 3, McpStatus.Ok)));
+
+        await SendAsync(socket, output => McpPayload.WriteRequest(output, 4, McpRequestFlags.None, "modbus.pdu", NoHeaders, Convert.FromHexString("0300000001")));
+        Assert.Contains("'unit' header", Encoding.UTF8.GetString(await ReadResponseAsync(socket, 4, McpStatus.BadRequest)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sys_info_reports_name_version_uptime_and_connections()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+
+        await SendAsync(socket, output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "sys.info", NoHeaders, []));
+
+        using var json = JsonDocument.Parse(await ReadResponseAsync(socket, 1, McpStatus.Ok));
+        Assert.Equal("mcpd", json.RootElement.GetProperty("name").GetString());
+        Assert.Equal(1, json.RootElement.GetProperty("connections").GetProperty("mcp").GetInt32());
+        Assert.True(json.RootElement.GetProperty("uptimeSeconds").GetDouble() >= 0);
+    }
+
+    [Fact]
+    public async Task Crc_listener_skips_noise_and_damaged_frames_and_answers_intact_ones()
+    {
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["mcp:crcPort"] = "0" });
+        using var socket = await server.ConnectRawAsync(server.McpCrcEndPoint);
+        var damaged = Framed(output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "sys.echo", NoHeaders, "lost"u8));
+        damaged[10] ^= 0x10;
+        var intact = Framed(output => McpPayload.WriteRequest(output, 2, McpRequestFlags.None, "sys.echo", NoHeaders, "kept"u8));
+
+        await socket.SendAsync(Convert.FromHexString("00FF5A0013").Concat(damaged).Concat(intact).ToArray());
+
+        var expected = Framed(output => McpPayload.WriteResponse(output, 2, McpStatus.Ok, NoHeaders, new ReadOnlySequence<byte>("kept"u8.ToArray())));
+        Assert.Equal(Convert.ToHexString(expected), await socket.ReceiveHexAsync(expected.Length));
+        Assert.True(await socket.StaysSilentAsync(TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task Silent_connection_is_closed_after_three_heartbeat_intervals()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await McpdTestServer.StartAsync(
+            new Dictionary<string, string?> { ["mcp:heartbeatInterval"] = "00:00:10" },
+            builder => builder.Services.AddSingleton<TimeProvider>(time));
+        using var silent = await server.ConnectRawAsync(server.McpEndPoint);
+        using var pinging = await server.ConnectRawAsync(server.McpEndPoint);
+
+        for (var second = 0; second < 35; second++)
+        {
+            await pinging.SendHexAsync("4D43010300000000");
+            await pinging.ReceiveHexAsync(8);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.True(await silent.IsClosedByServerAsync());
+        await server.Logs.WaitForAsync("idle for more than 00:00:30");
+        Assert.False(await pinging.IsClosedByServerAsync(TimeSpan.FromMilliseconds(100)));
+    }
+
+    [Fact]
+    public async Task Shutdown_says_goodbye_with_an_error_frame()
+    {
+        var server = await McpdTestServer.StartAsync();
+        await using (server)
+        {
+            using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+            await SendAsync(socket, output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "sys.echo", NoHeaders, []));
+            await ReadResponseAsync(socket, 1, McpStatus.Ok);
+
+            await server.StopAsync();
+
+            var (type, payload) = await ReadFrameAsync(socket);
+            Assert.Equal(McpFrameType.Error, type);
+            Assert.True(McpPayload.TryParseError(new ReadOnlySequence<byte>(payload), out var status, out _));
+            Assert.Equal(McpStatus.ShuttingDown, status);
+        }
+    }
+
+    private static byte[] Framed(Action<ArrayBufferWriter<byte>> write)
+    {
+        var frame = new ArrayBufferWriter<byte>();
+        write(frame);
+        var framed = new ArrayBufferWriter<byte>();
+        CrcFrameCodec.Encode(frame.WrittenSpan, framed);
+        return framed.WrittenSpan.ToArray();
+    }
+
+    private static async Task SendAsync(Socket socket, Action<ArrayBufferWriter<byte>> write)
+    {
+        var output = new ArrayBufferWriter<byte>();
+        write(output);
+        await socket.SendAsync(output.WrittenMemory);
+    }
+
+    private static async Task<byte[]> ReadResponseAsync(Socket socket, uint id, McpStatus expected)
+    {
+        var (type, payload) = await ReadFrameAsync(socket);
+        Assert.Equal(McpFrameType.Response, type);
+        Assert.Equal(McpParseStatus.Ok, McpPayload.ParseResponse(new ReadOnlySequence<byte>(payload), out var responseId, out var status, out _, out var body, out _));
+        Assert.Equal((id, expected), (responseId, status));
+        return body.ToArray();
+    }
+
+    private static async Task<(McpFrameType Type, byte[] Payload)> ReadFrameAsync(Socket socket)
+    {
+        var header = McpFrameHeader.Read(Convert.FromHexString(await socket.ReceiveHexAsync(McpFrameHeader.Length)));
+        Assert.Equal(McpFrameHeader.ExpectedMagic, header.Magic);
+        var payload = header.PayloadLength == 0 ? [] : Convert.FromHexString(await socket.ReceiveHexAsync((int)header.PayloadLength));
+        return ((McpFrameType)header.Type, payload);
+    }
+}
