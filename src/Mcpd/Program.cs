@@ -1,11 +1,13 @@
 using System.CommandLine;
 using Mcpd.Cli;
 
-var root = new RootCommand("mcpd: a Modbus TCP server and device simulator, with a client for reading and writing devices")
+var root = new RootCommand("mcpd: a Modbus TCP and MCP server and device simulator, with clients for both protocols")
 {
     ServeCommand.Create(),
     ReadCommand.Create(),
     WriteCommand.Create(),
+    McpCommands.CreateCall(),
+    McpCommands.CreatePing(),
     ConfigCommand.Create(),
 };
 

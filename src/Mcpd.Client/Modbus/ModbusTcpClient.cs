@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Mcpd.Client.Internal;
 using Mcpd.Protocols.Modbus;
 
 namespace Mcpd.Client.Modbus;
@@ -18,12 +19,9 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     private readonly PipeWriter _output;
     private readonly ModbusClientOptions _options;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly Lock _pendingLock = new();
-    private readonly Dictionary<ushort, TaskCompletionSource<byte[]>> _pending = [];
+    private readonly PendingRequests<byte[]> _pending;
     private readonly CancellationTokenSource _closed = new();
     private readonly Task _readLoop;
-    private ushort _nextTransactionId;
-    private Exception? _failure;
 
     private ModbusTcpClient(Socket socket, ModbusClientOptions options)
     {
@@ -33,6 +31,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
         _input = PipeReader.Create(stream);
         _output = PipeWriter.Create(stream);
         RemoteEndPoint = socket.RemoteEndPoint!;
+        _pending = new PendingRequests<byte[]>(ushort.MaxValue, RemoteEndPoint.ToString()!);
         _readLoop = ReadLoopAsync();
     }
 
@@ -73,7 +72,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     /// <exception cref="IOException">The connection is closed or broke.</exception>
     public async Task<byte[]> SendAsync(byte unit, ReadOnlyMemory<byte> requestPdu, CancellationToken cancellationToken = default)
     {
-        var (transactionId, completion) = Register();
+        var (transactionId, completion) = _pending.Register();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.RequestTimeout);
         try
@@ -81,7 +80,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
             await _writeLock.WaitAsync(timeout.Token);
             try
             {
-                ModbusTcpCodec.Encode(transactionId, unit, requestPdu.Span, _output);
+                ModbusTcpCodec.Encode((ushort)transactionId, unit, requestPdu.Span, _output);
                 await _output.FlushAsync(timeout.Token);
             }
             finally
@@ -98,10 +97,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
         }
         finally
         {
-            lock (_pendingLock)
-            {
-                _pending.Remove(transactionId);
-            }
+            _pending.Remove(transactionId);
         }
     }
 
@@ -193,7 +189,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        Fail(new ObjectDisposedException(nameof(ModbusTcpClient), $"The connection to {RemoteEndPoint} was closed by its owner."));
+        _pending.FailAll(new ObjectDisposedException(nameof(ModbusTcpClient), $"The connection to {RemoteEndPoint} was closed by its owner."));
         await _closed.CancelAsync();
         _input.CancelPendingRead();
         try
@@ -244,31 +240,6 @@ public sealed class ModbusTcpClient : IAsyncDisposable
         return ModbusResponsePdu.IsException(response, out var code) ? throw new ModbusException(pdu.Span[0], code) : response;
     }
 
-    private (ushort TransactionId, TaskCompletionSource<byte[]> Completion) Register()
-    {
-        var completion = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_pendingLock)
-        {
-            if (_failure is not null)
-            {
-                throw new IOException($"The connection to {RemoteEndPoint} is closed: {_failure.Message}", _failure);
-            }
-
-            if (_pending.Count >= ushort.MaxValue)
-            {
-                throw new InvalidOperationException("All 65535 transaction ids are in flight.");
-            }
-
-            // Skip ids still waiting (a slow response must not be matched to a newer request).
-            while (_pending.ContainsKey(++_nextTransactionId))
-            {
-            }
-
-            _pending[_nextTransactionId] = completion;
-            return (_nextTransactionId, completion);
-        }
-    }
-
     private async Task ReadLoopAsync()
     {
         try
@@ -290,53 +261,26 @@ public sealed class ModbusTcpClient : IAsyncDisposable
                         throw new IOException($"{RemoteEndPoint} sent an impossible MBAP length {frame.Header.Length}; the stream cannot be trusted any more.");
                     }
 
-                    Deliver(frame);
+                    // No waiter: the request timed out or was cancelled; its late response is dropped.
+                    _pending.TryComplete(frame.Header.TransactionId, frame.Pdu.ToArray());
                     buffer = buffer.Slice(consumed);
                 }
 
                 _input.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
-                    Fail(new IOException($"{RemoteEndPoint} closed the connection."));
+                    _pending.FailAll(new IOException($"{RemoteEndPoint} closed the connection."));
                     return;
                 }
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
-            Fail(ex is IOException ? ex : new IOException($"The connection to {RemoteEndPoint} broke: {ex.Message}", ex));
+            _pending.FailAll(ex is IOException ? ex : new IOException($"The connection to {RemoteEndPoint} broke: {ex.Message}", ex));
         }
         finally
         {
             await _input.CompleteAsync();
-        }
-    }
-
-    private void Deliver(ModbusTcpFrame frame)
-    {
-        TaskCompletionSource<byte[]>? completion;
-        lock (_pendingLock)
-        {
-            _pending.Remove(frame.Header.TransactionId, out completion);
-        }
-
-        // No waiter: the request timed out or was cancelled; its late response is dropped.
-        completion?.TrySetResult(frame.Pdu.ToArray());
-    }
-
-    private void Fail(Exception failure)
-    {
-        TaskCompletionSource<byte[]>[] waiting;
-        lock (_pendingLock)
-        {
-            _failure ??= failure;
-            waiting = [.. _pending.Values];
-            _pending.Clear();
-        }
-
-        foreach (var completion in waiting)
-        {
-            completion.TrySetException(new IOException($"The connection to {RemoteEndPoint} closed before the response arrived: {failure.Message}", failure));
         }
     }
 }

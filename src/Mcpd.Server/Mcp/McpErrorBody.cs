@@ -20,7 +20,7 @@ internal static class McpErrorBody
         {
             json.WriteStartObject();
             json.WriteNumber("code", (ushort)status);
-            json.WriteString("status", StatusName(status));
+            json.WriteString("status", McpStatusNames.Of(status));
             json.WriteString("message", message);
             json.WriteString("timestamp", now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
             json.WriteString("traceId", TraceId(traceparent));
@@ -29,26 +29,6 @@ internal static class McpErrorBody
 
         return output.WrittenSpan.ToArray();
     }
-
-    /// <summary>UPPER_SNAKE name of a status, as docs/protocol.md lists it.</summary>
-    public static string StatusName(McpStatus status) => status switch
-    {
-        McpStatus.Ok => "OK",
-        McpStatus.BadRequest => "BAD_REQUEST",
-        McpStatus.NotFound => "NOT_FOUND",
-        McpStatus.Unauthorized => "UNAUTHORIZED",
-        McpStatus.Forbidden => "FORBIDDEN",
-        McpStatus.Timeout => "TIMEOUT",
-        McpStatus.Unavailable => "UNAVAILABLE",
-        McpStatus.Overloaded => "OVERLOADED",
-        McpStatus.SessionExpired => "SESSION_EXPIRED",
-        McpStatus.DeviceException => "DEVICE_EXCEPTION",
-        McpStatus.Internal => "INTERNAL",
-        McpStatus.UnsupportedVersion => "UNSUPPORTED_VERSION",
-        McpStatus.FrameTooLarge => "FRAME_TOO_LARGE",
-        McpStatus.ShuttingDown => "SHUTTING_DOWN",
-        _ => $"STATUS_{(ushort)status}",
-    };
 
     /// <summary>The trace id of a W3C traceparent ("00-{32 hex}-{16 hex}-{2 hex}"), or a new random one.</summary>
     public static string TraceId(string? traceparent) =>

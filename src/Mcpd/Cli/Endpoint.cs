@@ -2,12 +2,16 @@ using System.Globalization;
 
 namespace Mcpd.Cli;
 
-/// <summary>A HOST:PORT argument; "[::1]:5020" for IPv6, and HOST alone means port 502.</summary>
+/// <summary>A HOST:PORT argument; "[::1]:5020" for IPv6, and HOST alone means the protocol's default port.</summary>
 internal readonly record struct Endpoint(string Host, int Port)
 {
     public const int DefaultModbusPort = 502;
 
-    public static Endpoint Parse(string text)
+    public const int DefaultMcpPort = 8080;
+
+    public static Endpoint Parse(string text) => Parse(text, DefaultModbusPort);
+
+    public static Endpoint Parse(string text, int defaultPort)
     {
         ArgumentNullException.ThrowIfNull(text);
         string host;
@@ -39,7 +43,7 @@ internal readonly record struct Endpoint(string Host, int Port)
 
         if (port is null)
         {
-            return new Endpoint(host, DefaultModbusPort);
+            return new Endpoint(host, defaultPort);
         }
 
         return int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number is > 0 and <= 65535

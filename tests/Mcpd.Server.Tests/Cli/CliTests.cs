@@ -119,6 +119,27 @@ public partial class CliTests
     }
 
     [Fact]
+    public async Task Call_prints_status_and_body_and_ping_prints_round_trips()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        var endpoint = $"127.0.0.1:{server.McpEndPoint.Port}";
+
+        var echo = await Mcpd("call", endpoint, "sys.echo", "--body", "hello device");
+        var pdu = await Mcpd("call", endpoint, "modbus.pdu", "--header", "unit=1", "--body-hex", "0300000002");
+        var missing = await Mcpd("call", endpoint, "no.such");
+        var ping = await Mcpd("ping", endpoint, "--count", "2");
+
+        Assert.True(echo.Succeeded, echo.ToString());
+        Assert.StartsWith("status: 0 OK", echo.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("hello device", echo.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("030400640055", pdu.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.StartsWith("status: 2 NOT_FOUND", missing.StandardOutput, StringComparison.Ordinal);
+        Assert.True(ping.Succeeded, ping.ToString());
+        Assert.Equal(2, ping.StandardOutput.Split('\n').Count(l => l.StartsWith("PONG from", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Config_check_accepts_the_documented_example()
     {
         var result = await Mcpd("config", "check", ExampleFile);

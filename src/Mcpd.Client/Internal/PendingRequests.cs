@@ -1,0 +1,78 @@
+namespace Mcpd.Client.Internal;
+
+/// <summary>
+/// Requests waiting for their answer, by id. Ids still waiting are skipped when a new one is taken, so a late answer
+/// can never be matched to a newer request; an answer whose request is gone (timed out, cancelled) is dropped.
+/// After <see cref="FailAll"/> every waiter fails and no request can be registered any more.
+/// </summary>
+internal sealed class PendingRequests<TResult>(uint maxId, string peer)
+{
+    private readonly Lock _sync = new();
+    private readonly Dictionary<uint, TaskCompletionSource<TResult>> _waiting = [];
+    private uint _lastId;
+    private Exception? _failure;
+
+    public (uint Id, TaskCompletionSource<TResult> Completion) Register()
+    {
+        var completion = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_sync)
+        {
+            if (_failure is not null)
+            {
+                throw new IOException($"The connection to {peer} is closed: {_failure.Message}", _failure);
+            }
+
+            if (_waiting.Count >= maxId)
+            {
+                throw new InvalidOperationException($"All {maxId} request ids are in flight.");
+            }
+
+            do
+            {
+                _lastId = _lastId >= maxId ? 1 : _lastId + 1;
+            }
+            while (_waiting.ContainsKey(_lastId));
+
+            _waiting[_lastId] = completion;
+            return (_lastId, completion);
+        }
+    }
+
+    /// <summary>Delivers an answer; false when nobody waits for <paramref name="id"/> any more.</summary>
+    public bool TryComplete(uint id, TResult result)
+    {
+        TaskCompletionSource<TResult>? completion;
+        lock (_sync)
+        {
+            _waiting.Remove(id, out completion);
+        }
+
+        return completion?.TrySetResult(result) ?? false;
+    }
+
+    /// <summary>Forgets a request that gave up waiting.</summary>
+    public void Remove(uint id)
+    {
+        lock (_sync)
+        {
+            _waiting.Remove(id);
+        }
+    }
+
+    /// <summary>Fails every waiter with an <see cref="IOException"/> naming <paramref name="failure"/>.</summary>
+    public void FailAll(Exception failure)
+    {
+        TaskCompletionSource<TResult>[] waiting;
+        lock (_sync)
+        {
+            _failure ??= failure;
+            waiting = [.. _waiting.Values];
+            _waiting.Clear();
+        }
+
+        foreach (var completion in waiting)
+        {
+            completion.TrySetException(new IOException($"The connection to {peer} closed before the answer arrived: {failure.Message}", failure));
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using System.Text;
+using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+
+namespace Mcpd.Cli;
+
+/// <summary><c>mcpd call</c> and <c>mcpd ping</c>: talk MCP to a server.</summary>
+internal static class McpCommands
+{
+    public static Command CreateCall()
+    {
+        var endpoint = EndpointArgument();
+        var method = new Argument<string>("method") { Description = "The method, for example sys.echo, sys.info, modbus.pdu" };
+        var headers = new Option<string[]>("--header", "-H") { Description = "A header key=value (repeatable; keys are lowercase)", AllowMultipleArgumentsPerToken = false };
+        var body = new Option<string?>("--body", "-b") { Description = "The body, as text" };
+        var bodyHex = new Option<string?>("--body-hex") { Description = "The body, as hex (for binary bodies such as Modbus PDUs)" };
+        var bodyFile = new Option<string?>("--body-file") { Description = "The body, from a file" };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for the response", DefaultValueFactory = _ => 5 };
+        var command = new Command("call", "Call an MCP method and print the status, headers and body")
+        {
+            endpoint, method, headers, body, bodyHex, bodyFile, timeout,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var target = result.GetRequiredValue(endpoint);
+            return await RunAsync(target, result.GetValue(timeout), async client =>
+            {
+                var payload = ReadBody(result.GetValue(body), result.GetValue(bodyHex), result.GetValue(bodyFile));
+                var response = await client.CallAsync(result.GetRequiredValue(method), payload, ParseHeaders(result.GetValue(headers) ?? []), cancellationToken);
+                Console.WriteLine($"status: {(ushort)response.Status} {McpStatusNames.Of(response.Status)}");
+                foreach (var (key, value) in response.Headers)
+                {
+                    Console.WriteLine($"{key}: {value}");
+                }
+
+                Console.WriteLine();
+                Console.WriteLine(IsText(response.Body) ? response.BodyText : Convert.ToHexString(response.Body));
+                return response.Status == McpStatus.Ok ? ExitCodes.Success : ExitCodes.RequestFailed;
+            }, cancellationToken);
+        });
+        return command;
+    }
+
+    public static Command CreatePing()
+    {
+        var endpoint = EndpointArgument();
+        var count = new Option<int>("--count", "-c") { Description = "How many PINGs", DefaultValueFactory = _ => 4 };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for each PONG", DefaultValueFactory = _ => 5 };
+        var command = new Command("ping", "Send MCP PINGs and print the round-trip times") { endpoint, count, timeout };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var target = result.GetRequiredValue(endpoint);
+            return await RunAsync(target, result.GetValue(timeout), async client =>
+            {
+                for (var i = 1; i <= result.GetValue(count); i++)
+                {
+                    var rtt = await client.PingAsync(cancellationToken);
+                    Console.WriteLine($"PONG from {target}: seq={i} time={rtt.TotalMilliseconds:F3} ms");
+                }
+
+                return ExitCodes.Success;
+            }, cancellationToken);
+        });
+        return command;
+    }
+
+    private static Argument<Endpoint> EndpointArgument() => new("endpoint")
+    {
+        Description = "The server, HOST:PORT (port 8080 when left out)",
+        CustomParser = result =>
+        {
+            try
+            {
+                return Endpoint.Parse(result.Tokens.Single().Value, Endpoint.DefaultMcpPort);
+            }
+            catch (FormatException ex)
+            {
+                result.AddError(ex.Message);
+                return default;
+            }
+        },
+    };
+
+    private static async Task<int> RunAsync(Endpoint endpoint, double timeoutSeconds, Func<McpClient, Task<int>> action, CancellationToken cancellationToken)
+    {
+        var options = new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(timeoutSeconds), ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds) };
+        try
+        {
+            await using var client = await McpClient.ConnectAsync(endpoint.Host, endpoint.Port, options, cancellationToken);
+            return await action(client);
+        }
+        catch (SocketException ex)
+        {
+            await Console.Error.WriteLineAsync($"mcpd: cannot connect to {endpoint}: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException or FormatException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"mcpd: {endpoint}: {ex.Message}");
+        }
+
+        return ExitCodes.RequestFailed;
+    }
+
+    private static byte[] ReadBody(string? text, string? hex, string? file) =>
+        hex is not null ? Convert.FromHexString(hex)
+        : file is not null ? File.ReadAllBytes(file)
+        : Encoding.UTF8.GetBytes(text ?? "");
+
+    private static KeyValuePair<string, string>[] ParseHeaders(string[] headers) =>
+        [.. headers.Select(h => h.IndexOf('=', StringComparison.Ordinal) is > 0 and var i
+            ? new KeyValuePair<string, string>(h[..i], h[(i + 1)..])
+            : throw new ArgumentException($"Header '{h}' is not key=value."))];
+
+    private static bool IsText(byte[] body) =>
+        System.Text.Unicode.Utf8.IsValid(body) && !body.Any(b => b < 0x20 && b is not ((byte)'\n' or (byte)'\r' or (byte)'\t'));
+}
