@@ -49,24 +49,7 @@ public sealed class McpClient : IAsyncDisposable
     public static async Task<McpClient> ConnectAsync(string host, int port, McpClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new McpClientOptions();
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.ConnectTimeout);
-        try
-        {
-            await socket.ConnectAsync(host, port, timeout.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            socket.Dispose();
-            throw new TimeoutException($"Could not connect to {host}:{port} within {options.ConnectTimeout}.");
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
+        var socket = await TcpConnector.ConnectAsync(host, port, options.ConnectTimeout, cancellationToken);
         return new McpClient(socket, options);
     }
 

@@ -44,24 +44,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     public static async Task<ModbusTcpClient> ConnectAsync(string host, int port, ModbusClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ModbusClientOptions();
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.ConnectTimeout);
-        try
-        {
-            await socket.ConnectAsync(host, port, timeout.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            socket.Dispose();
-            throw new TimeoutException($"Could not connect to {host}:{port} within {options.ConnectTimeout}.");
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
+        var socket = await TcpConnector.ConnectAsync(host, port, options.ConnectTimeout, cancellationToken);
         return new ModbusTcpClient(socket, options);
     }
 

@@ -1,0 +1,31 @@
+using System.Net.Sockets;
+
+namespace Mcpd.Client.Internal;
+
+/// <summary>Opens the TCP connection of a client: TCP_NODELAY, a connect timeout that says what it waited for.</summary>
+internal static class TcpConnector
+{
+    /// <exception cref="TimeoutException">No connection within <paramref name="timeout"/>.</exception>
+    /// <exception cref="SocketException">Refused, unreachable, unknown host.</exception>
+    public static async Task<Socket> ConnectAsync(string host, int port, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            await socket.ConnectAsync(host, port, deadline.Token);
+            return socket;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new TimeoutException($"Could not connect to {host}:{port} within {timeout}.");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}
