@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Mcpd.Protocols.Framing;
 using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Hosting;
 using Mcpd.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -104,6 +105,39 @@ public class McpServerTests
         Assert.True(await socket.IsClosedByServerAsync());
         await SendAsync(bystander, output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "sys.echo", NoHeaders, "still here"u8));
         Assert.Equal("still here", Encoding.UTF8.GetString(await ReadResponseAsync(bystander, 1, McpStatus.Ok)));
+    }
+
+    [Fact]
+    public async Task At_the_in_flight_limit_the_connection_stops_reading_until_a_request_completes()
+    {
+        var device = new GatedDevice();
+        await using var server = await McpdTestServer.StartAsync(
+            new Dictionary<string, string?> { ["mcp:maxInFlightPerConnection"] = "2" },
+            builder => builder.Services.AddModbusDevice(2, device));
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+        var requests = new ArrayBufferWriter<byte>();
+        McpPayload.WriteRequest(requests, 1, McpRequestFlags.None, "modbus.pdu", [new("unit", "2")], Convert.FromHexString("0300000001"));
+        McpPayload.WriteRequest(requests, 2, McpRequestFlags.None, "modbus.pdu", [new("unit", "2")], Convert.FromHexString("0300000002"));
+        await socket.SendAsync(requests.WrittenMemory);
+        while (device.Started < 2)
+        {
+            await Task.Delay(10);
+        }
+
+        // Both slots are taken: this echo is not even read until one of them completes.
+        await SendAsync(socket, output => McpPayload.WriteRequest(output, 3, McpRequestFlags.None, "sys.echo", NoHeaders, "third"u8));
+        Assert.True(await socket.StaysSilentAsync(TimeSpan.FromMilliseconds(300)));
+
+        device.Open();
+        var answered = new List<uint>();
+        for (var i = 0; i < 3; i++)
+        {
+            var (_, payload) = await ReadFrameAsync(socket);
+            McpPayload.ParseResponse(new ReadOnlySequence<byte>(payload), out var id, out _, out _, out _, out _);
+            answered.Add(id);
+        }
+
+        Assert.Equal([1u, 2u, 3u], answered.Order());
     }
 
     [Fact]
