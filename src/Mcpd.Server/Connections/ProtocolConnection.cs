@@ -9,7 +9,7 @@ namespace Mcpd.Server.Connections;
 /// The read loop every protocol connection shares (architecture guide): read, answer every complete frame of the
 /// read in one batch, one flush, one AdvanceTo. Requests that complete synchronously are answered inside the batch;
 /// asynchronous ones hold an in-flight slot and write their answer later under the same write lock. On shutdown
-/// the loop answers what it has read, says goodbye if the protocol has a way to, and waits for the in-flight work.
+/// the loop answers what it has read, waits for the in-flight work, then says goodbye if the protocol has a way to.
 /// </summary>
 internal abstract class ProtocolConnection : IDisposable
 {
@@ -54,6 +54,7 @@ internal abstract class ProtocolConnection : IDisposable
         var input = Context.Transport.Input;
         var lifetime = Context.Features.Get<IConnectionLifetimeNotificationFeature>();
         using var closing = lifetime?.ConnectionClosedRequested.UnsafeRegister(static state => ((PipeReader)state!).CancelPendingRead(), input);
+        var shuttingDown = false;
         try
         {
             while (true)
@@ -73,12 +74,7 @@ internal abstract class ProtocolConnection : IDisposable
                 try
                 {
                     keepOpen = AnswerBatch(buffer, out consumed, out var answered);
-                    if (result.IsCanceled && lifetime?.ConnectionClosedRequested.IsCancellationRequested == true)
-                    {
-                        answered |= WriteGoodbye();
-                        keepOpen = false;
-                    }
-
+                    shuttingDown = result.IsCanceled && lifetime?.ConnectionClosedRequested.IsCancellationRequested == true;
                     if (answered)
                     {
                         await Output.FlushAsync();
@@ -103,6 +99,12 @@ internal abstract class ProtocolConnection : IDisposable
         finally
         {
             await DrainAsync();
+            if (shuttingDown)
+            {
+                // After the requests in flight have answered: the goodbye is the last frame.
+                await SayGoodbyeAsync();
+            }
+
             _connections.Remove(_tracked);
             Dispose();
             OnClosed();
@@ -126,6 +128,26 @@ internal abstract class ProtocolConnection : IDisposable
 
     /// <summary>The connection is over and forgotten.</summary>
     protected abstract void OnClosed();
+
+    private async Task SayGoodbyeAsync()
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (WriteGoodbye())
+            {
+                await Output.FlushAsync();
+            }
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or InvalidOperationException)
+        {
+            OnTransportEnded(ex.Message);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
 
     /// <summary>Takes an in-flight slot for a request that went asynchronous.</summary>
     protected void BeginInFlight() => Interlocked.Increment(ref _inFlight);

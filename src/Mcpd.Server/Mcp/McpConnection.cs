@@ -196,21 +196,25 @@ internal sealed class McpConnection(
             return;
         }
 
-        var scratch = new byte[2 * 256];
+        // Request PDU in the first half, response PDU in the second; pooled, as on the Modbus listener.
+        var scratch = ArrayPool<byte>.Shared.Rent(2 * 256);
         var pduLength = (int)request.Body.Length;
         request.Body.CopyTo(scratch);
         var device = devices.Resolve(unit);
+        ValueTask<int> execution;
         if (device is null)
         {
-            var length = ModbusResponsePdu.WriteException(scratch.AsSpan(256), scratch[0], ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
-            Answer(request, McpStatus.Ok, new ReadOnlySequence<byte>(scratch, 256, length));
-            return;
+            execution = new(ModbusResponsePdu.WriteException(scratch.AsSpan(256), scratch[0], ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+        }
+        else
+        {
+            execution = device.ExecuteAsync(scratch.AsMemory(0, pduLength), scratch.AsMemory(256, 256), Context.ConnectionClosed);
         }
 
-        var execution = device.ExecuteAsync(scratch.AsMemory(0, pduLength), scratch.AsMemory(256, 256), Context.ConnectionClosed);
         if (execution.IsCompletedSuccessfully)
         {
             Answer(request, McpStatus.Ok, new ReadOnlySequence<byte>(scratch, 256, execution.Result));
+            ArrayPool<byte>.Shared.Return(scratch);
             return;
         }
 
@@ -250,6 +254,7 @@ internal sealed class McpConnection(
         }
         finally
         {
+            ArrayPool<byte>.Shared.Return(scratch);
             EndInFlight();
         }
     }
