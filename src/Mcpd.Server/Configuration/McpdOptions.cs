@@ -23,6 +23,12 @@ public sealed class McpdOptions
     /// <summary>Devices served, keyed by unit id. Empty means the built-in default device.</summary>
     public IList<DeviceOptions> Devices { get; init; } = [];
 
+    /// <summary>
+    /// Unconsumed input a connection may hold: at least 1 MiB, and at least the largest MCP frame (header and CRC
+    /// framing included), or a frame at the limit could never be read whole.
+    /// </summary>
+    public int MaxInputBuffer => Math.Max(1024 * 1024, Mcp.MaxPayloadLength + 16);
+
     /// <summary>The configured devices, or the built-in default when none is configured.</summary>
     public IReadOnlyList<DeviceOptions> EffectiveDevices => Devices.Count > 0 ? [.. Devices] : [DeviceOptions.CreateBuiltInDefault()];
 }

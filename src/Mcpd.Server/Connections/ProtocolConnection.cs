@@ -85,7 +85,15 @@ internal abstract class ProtocolConnection : IDisposable
                     _writeLock.Release();
                 }
 
-                input.AdvanceTo(consumed, buffer.End);
+                // Stopped for a free slot, the rest of the read is still to answer: examine only what was consumed.
+                if (PausesReadingWhenBusy && !HasFreeSlot)
+                {
+                    input.AdvanceTo(consumed);
+                }
+                else
+                {
+                    input.AdvanceTo(consumed, buffer.End);
+                }
                 if (!keepOpen || result.IsCompleted || result.IsCanceled)
                 {
                     break;
@@ -173,7 +181,8 @@ internal abstract class ProtocolConnection : IDisposable
         while (!HasFreeSlot)
         {
             var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Volatile.Write(ref _slotFreed, waiter);
+            // A full fence (Dekker): EndInFlight decrements, then reads the waiter; this publishes it, then re-reads the count.
+            Interlocked.Exchange(ref _slotFreed, waiter);
             if (HasFreeSlot)
             {
                 return;

@@ -5,6 +5,7 @@ using Mcpd.Server.Mcp;
 using Mcpd.Server.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -33,6 +34,8 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<McpServerInfo>();
         services.AddSingleton<McpConnectionHandler>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, McpdKestrelSetup>();
+        // Kestrel's socket transport, when it serves: its input limit must also hold the largest frame.
+        services.AddOptions<SocketTransportOptions>().Configure<IOptions<McpdOptions>>((sockets, mcpd) => sockets.MaxReadBufferSize = mcpd.Value.MaxInputBuffer);
         services.AddHostedService<ConnectionIdleMonitor>();
         services.AddHostedService<ListenerAnnouncer>();
         var transport = configuration.GetSection(TransportSection).Get<TransportOptions>() ?? new TransportOptions();

@@ -47,6 +47,13 @@ internal sealed class McpConnection(
         answered = false;
         while (true)
         {
+            if (!HasFreeSlot)
+            {
+                // Backpressure within one read too: the next frame waits until a running request completes.
+                consumed = buffer.Start;
+                return true;
+            }
+
             ReadOnlySequence<byte> frameBytes;
             if (framing == McpFraming.Crc)
             {

@@ -34,12 +34,12 @@ internal sealed class EpollConnection : ConnectionContext
     private bool _aborted;
     private bool _disposed;
 
-    public EpollConnection(Socket socket, EpollLoop loop)
+    public EpollConnection(Socket socket, EpollLoop loop, int maxInputBuffer)
     {
         _socket = socket;
         _fd = (int)socket.SafeHandle.DangerousGetHandle();
         _loop = loop;
-        _input = new EpollSocketReader(this);
+        _input = new EpollSocketReader(this, maxInputBuffer);
         _output = new EpollSocketWriter(this, _fd);
         Transport = new DuplexPipe(_input, _output);
         ConnectionId = $"E{Interlocked.Increment(ref s_lastId):X8}";
@@ -86,6 +86,21 @@ internal sealed class EpollConnection : ConnectionContext
     public void OnEvents(uint events)
     {
         Signals signals = default;
+        try
+        {
+            OnEventsLocked(events, ref signals);
+        }
+        catch (Exception ex)
+        {
+            // epoll_ctl failed (ENOMEM, ENOSPC): this connection cannot be served any more; the loop goes on.
+            Abort(new ConnectionAbortedException("The connection's epoll registration failed.", ex));
+        }
+
+        Fire(signals);
+    }
+
+    private void OnEventsLocked(uint events, ref Signals signals)
+    {
         lock (Sync)
         {
             if (_disposed)
@@ -108,12 +123,10 @@ internal sealed class EpollConnection : ConnectionContext
                 catch (Exception ex)
                 {
                     // Nothing may escape onto the loop thread: the failure ends this connection only.
-                    signals.Read = EndReceiving(new ConnectionAbortedException("The connection failed while receiving.", ex));
+                    signals.Read |= EndReceiving(new ConnectionAbortedException("The connection failed while receiving.", ex));
                 }
             }
         }
-
-        Fire(signals);
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Connections;
 namespace Mcpd.Server.Transport;
 
 /// <summary>Accepts connections on one endpoint and hands each to an event loop, round-robin.</summary>
-internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] loops) : IConnectionListener
+internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] loops, int maxInputBuffer) : IConnectionListener
 {
     private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(50);
 
@@ -45,14 +45,15 @@ internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] l
 
             socket.NoDelay = true;
             var loop = loops[(uint)Interlocked.Increment(ref _next) % (uint)loops.Length];
-            var connection = new EpollConnection(socket, loop);
+            var connection = new EpollConnection(socket, loop, maxInputBuffer);
             try
             {
                 connection.Start();
             }
-            catch (SocketException)
+            catch (Exception ex) when (ex is SocketException or System.ComponentModel.Win32Exception)
             {
-                socket.Dispose();
+                // fcntl or epoll_ctl refused this socket; the listener goes on with the next one.
+                await connection.DisposeAsync();
                 continue;
             }
 

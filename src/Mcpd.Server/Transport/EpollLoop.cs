@@ -56,7 +56,12 @@ internal sealed unsafe partial class EpollLoop : IDisposable
             }
 
             // Slot 0 with generation 0 would be the wake id; generations start at 1.
-            var id = (ulong)++_generation << 32 | (uint)slot;
+            if (++_generation == 0)
+            {
+                _generation = 1;
+            }
+
+            var id = (ulong)_generation << 32 | (uint)slot;
             connection.Id = id;
             Volatile.Write(ref _slots[slot], connection);
             return id;

@@ -10,16 +10,13 @@ namespace Mcpd.Server.Transport;
 /// an idle connection holds none. A pending read completes inline on the loop thread as soon as bytes arrive.
 /// Invariants (under the connection's lock): unconsumed bytes are <c>[_start, _end)</c>; while the application holds
 /// a result (between a read and AdvanceTo) the loop only appends after <c>_end</c> and never moves bytes; at
-/// <see cref="MaxBufferSize"/> unconsumed bytes the loop stops receiving until the application consumes some
+/// <c>maxBufferSize</c> unconsumed bytes (at least the largest frame a protocol accepts) the loop stops receiving until the application consumes some
 /// (backpressure reaches the peer through TCP).
 /// </summary>
-internal sealed class EpollSocketReader(EpollConnection connection) : PipeReader, IValueTaskSource<ReadResult>
+internal sealed class EpollSocketReader(EpollConnection connection, int maxBufferSize) : PipeReader, IValueTaskSource<ReadResult>
 {
     /// <summary>First buffer size; a Modbus ADU is at most 260 bytes.</summary>
     private const int InitialBufferSize = 4096;
-
-    /// <summary>Most unconsumed input held per connection (Kestrel's MaxRequestBufferSize is 1 MiB).</summary>
-    public const int MaxBufferSize = 1024 * 1024;
 
     private byte[]? _buffer;
     private int _start;
@@ -39,7 +36,7 @@ internal sealed class EpollSocketReader(EpollConnection connection) : PipeReader
 
     /// <summary>True when the loop may receive: the application still reads and there is, or can be made, room.</summary>
     public bool CanReceive => !_completed && !_ended
-        && (_buffer is null || _end < _buffer.Length || (!_holding && (_start > 0 || _buffer.Length < MaxBufferSize)));
+        && (_buffer is null || _end < _buffer.Length || (!_holding && (_start > 0 || _buffer.Length < maxBufferSize)));
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
@@ -134,7 +131,7 @@ internal sealed class EpollSocketReader(EpollConnection connection) : PipeReader
         else if (_end == _buffer.Length && !_holding)
         {
             var unconsumed = _end - _start;
-            var target = _start > 0 ? _buffer : ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, MaxBufferSize));
+            var target = _start > 0 ? _buffer : ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, maxBufferSize));
             _buffer.AsSpan(_start, unconsumed).CopyTo(target);
             if (target != _buffer)
             {
@@ -229,6 +226,8 @@ internal sealed class EpollSocketReader(EpollConnection connection) : PipeReader
 
         _holding = true;
         _held = _buffer is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_buffer, _start, _end - _start);
+        // Holding may leave no room to receive into: stop watching input, or level-triggered EPOLLIN would spin.
+        connection.UpdateWatch();
         return new ReadResult(_held, isCanceled, isCompleted: _ended);
     }
 

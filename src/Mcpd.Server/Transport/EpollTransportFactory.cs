@@ -48,7 +48,7 @@ internal sealed class EpollTransportFactory(IOptions<McpdOptions> options, ILogg
             throw;
         }
 
-        return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops()));
+        return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops(), options.Value.MaxInputBuffer));
     }
 
     public void Dispose()

@@ -141,6 +141,52 @@ public class McpServerTests
     }
 
     [Fact]
+    public async Task The_in_flight_limit_holds_within_one_read_too()
+    {
+        var device = new GatedDevice();
+        await using var server = await McpdTestServer.StartAsync(
+            new Dictionary<string, string?> { ["mcp:maxInFlightPerConnection"] = "2" },
+            builder => builder.Services.AddModbusDevice(2, device));
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+        var requests = new ArrayBufferWriter<byte>();
+        for (uint id = 1; id <= 4; id++)
+        {
+            McpPayload.WriteRequest(requests, id, McpRequestFlags.None, "modbus.pdu", [new("unit", "2")], Convert.FromHexString("0300000001"));
+        }
+
+        McpPayload.WriteRequest(requests, 5, McpRequestFlags.None, "sys.echo", NoHeaders, "last"u8);
+        await socket.SendAsync(requests.WrittenMemory);
+        await Task.Delay(300);
+
+        Assert.Equal(2, device.Started);
+        Assert.True(await socket.StaysSilentAsync(TimeSpan.FromMilliseconds(100)));
+        device.Open();
+        var answered = new List<uint>();
+        for (var i = 0; i < 5; i++)
+        {
+            var (_, payload) = await ReadFrameAsync(socket);
+            McpPayload.ParseResponse(new ReadOnlySequence<byte>(payload), out var id, out _, out _, out _, out _);
+            answered.Add(id);
+        }
+
+        Assert.Equal([1u, 2u, 3u, 4u, 5u], answered.Order());
+    }
+
+    [Fact]
+    public async Task A_request_at_the_size_limit_is_read_whole_and_answered()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+        // Payload = id 4 + flags 1 + method 1+8 + headers 1 + body: exactly the 1 MiB limit; the frame is 8 bytes more.
+        var body = new byte[(1024 * 1024) - 15];
+        new Random(3).NextBytes(body);
+
+        await SendAsync(socket, output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "sys.echo", NoHeaders, body));
+
+        Assert.Equal(body, await ReadResponseAsync(socket, 1, McpStatus.Ok));
+    }
+
+    [Fact]
     public async Task Ping_is_answered_with_a_pong_carrying_the_same_bytes()
     {
         await using var server = await McpdTestServer.StartAsync();
