@@ -8,6 +8,7 @@ var root = new RootCommand("mcpd: a Modbus TCP and MCP server and device simulat
     WriteCommand.Create(),
     McpCommands.CreateCall(),
     McpCommands.CreatePing(),
+    BenchCommand.Create(),
     ConfigCommand.Create(),
 };
 

@@ -140,6 +140,20 @@ public partial class CliTests
     }
 
     [Fact]
+    public async Task Bench_runs_both_protocols_and_prints_the_summary_line()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+
+        var modbus = await Mcpd("bench", "modbus", $"127.0.0.1:{server.ModbusEndPoint.Port}", "--conns", "2", "--depth", "2", "--requests", "400", "--quiet");
+        var mcp = await Mcpd("bench", "mcp", $"127.0.0.1:{server.McpEndPoint.Port}", "-c", "2", "-n", "300", "-q", "--body-bytes", "64");
+
+        Assert.True(modbus.Succeeded, modbus.ToString());
+        Assert.Matches(@"^requests=400 rps=\d+ p50_us=[\d.]+ p99_us=[\d.]+ p999_us=[\d.]+ max_us=[\d.]+ errors=0 conns=2 depth=2", modbus.StandardOutput);
+        Assert.True(mcp.Succeeded, mcp.ToString());
+        Assert.Matches(@"^requests=300 .* errors=0 conns=2 depth=1", mcp.StandardOutput);
+    }
+
+    [Fact]
     public async Task Config_check_accepts_the_documented_example()
     {
         var result = await Mcpd("config", "check", ExampleFile);

@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using Mcpd.Client.Mcp;
+using Mcpd.Client.Modbus;
+using Mcpd.Protocols.Mcp;
+
+namespace Mcpd.Cli;
+
+/// <summary>
+/// <c>mcpd bench modbus|mcp HOST:PORT</c>: a load generator for both protocols, built on mcpd's own clients. For
+/// comparisons between servers prefer the independent C tools of the shared bench kit; this one is for users.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Load-test a server: requests/s and latency percentiles");
+        bench.Subcommands.Add(CreateModbus());
+        bench.Subcommands.Add(CreateMcp());
+        return bench;
+    }
+
+    private static Command CreateModbus()
+    {
+        var common = new CommonOptions(Endpoint.DefaultModbusPort);
+        var unit = new Option<byte>("--unit") { Description = "Unit id", DefaultValueFactory = _ => 1 };
+        var address = new Option<ushort>("--address") { Description = "First holding register", DefaultValueFactory = _ => 0 };
+        var count = new Option<int>("--count") { Description = "Registers per FC03 read (1..125)", DefaultValueFactory = _ => 10 };
+        var command = new Command("modbus", "FC03 reads of holding registers") { unit, address, count };
+        common.AddTo(command);
+        command.SetAction((result, cancellationToken) => common.RunAsync(result,
+            endpoint => ModbusTcpClient.ConnectAsync(endpoint.Host, endpoint.Port, new ModbusClientOptions(), cancellationToken),
+            async client =>
+            {
+                await client.ReadHoldingRegistersAsync(result.GetValue(unit), result.GetValue(address), result.GetValue(count), cancellationToken);
+                return true;
+            }, cancellationToken));
+        return command;
+    }
+
+    private static Command CreateMcp()
+    {
+        var common = new CommonOptions(Endpoint.DefaultMcpPort);
+        var method = new Option<string>("--method") { Description = "The method to call", DefaultValueFactory = _ => "sys.echo" };
+        var bodyBytes = new Option<int>("--body-bytes") { Description = "Size of the request body", DefaultValueFactory = _ => 16 };
+        var command = new Command("mcp", "Calls of one MCP method (sys.echo by default)") { method, bodyBytes };
+        common.AddTo(command);
+        command.SetAction((result, cancellationToken) =>
+        {
+            var body = new byte[result.GetValue(bodyBytes)];
+            var name = result.GetRequiredValue(method);
+            return common.RunAsync(result,
+                endpoint => McpClient.ConnectAsync(endpoint.Host, endpoint.Port, new McpClientOptions(), cancellationToken),
+                async client => (await client.CallAsync(name, body, cancellationToken: cancellationToken)).Status == McpStatus.Ok,
+                cancellationToken);
+        });
+        return command;
+    }
+
+    private sealed class CommonOptions(int defaultPort)
+    {
+        private readonly Argument<Endpoint> _endpoint = new("endpoint")
+        {
+            Description = $"The server, HOST:PORT (port {defaultPort} when left out)",
+            CustomParser = result =>
+            {
+                try
+                {
+                    return Endpoint.Parse(result.Tokens.Single().Value, defaultPort);
+                }
+                catch (FormatException ex)
+                {
+                    result.AddError(ex.Message);
+                    return default;
+                }
+            },
+        };
+
+        private readonly Option<int> _connections = new("--conns", "-c") { Description = "Connections", DefaultValueFactory = _ => 16 };
+        private readonly Option<int> _depth = new("--depth", "-d") { Description = "Requests in flight per connection", DefaultValueFactory = _ => 1 };
+        private readonly Option<double> _seconds = new("--seconds", "-s") { Description = "How long to run", DefaultValueFactory = _ => 10 };
+        private readonly Option<long> _requests = new("--requests", "-n") { Description = "Stop after this many requests (default: run for --seconds)", DefaultValueFactory = _ => long.MaxValue };
+        private readonly Option<bool> _quiet = new("--quiet", "-q") { Description = "Print only the summary line" };
+
+        public void AddTo(Command command)
+        {
+            command.Arguments.Insert(0, _endpoint);
+            foreach (var option in new Option[] { _connections, _depth, _seconds, _requests, _quiet })
+            {
+                command.Options.Add(option);
+            }
+        }
+
+        public async Task<int> RunAsync<TClient>(ParseResult result, Func<Endpoint, Task<TClient>> connect, Func<TClient, Task<bool>> send, CancellationToken cancellationToken)
+            where TClient : IAsyncDisposable
+        {
+            var endpoint = result.GetRequiredValue(_endpoint);
+            var clients = new List<TClient>();
+            try
+            {
+                for (var i = 0; i < Math.Max(1, result.GetValue(_connections)); i++)
+                {
+                    clients.Add(await connect(endpoint));
+                }
+
+                var runner = new LoadRunner(Math.Max(1, result.GetValue(_depth)), TimeSpan.FromSeconds(result.GetValue(_seconds)), result.GetValue(_requests), result.GetValue(_quiet));
+                return await runner.RunAsync(clients, send, cancellationToken);
+            }
+            catch (Exception ex) when (ex is SocketException or TimeoutException or IOException)
+            {
+                await Console.Error.WriteLineAsync($"mcpd: {endpoint}: {ex.Message}");
+                return ExitCodes.RequestFailed;
+            }
+            finally
+            {
+                foreach (var client in clients)
+                {
+                    await client.DisposeAsync();
+                }
+            }
+        }
+    }
+}
