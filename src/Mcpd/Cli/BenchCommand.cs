@@ -59,22 +59,7 @@ internal static class BenchCommand
 
     private sealed class CommonOptions(int defaultPort)
     {
-        private readonly Argument<Endpoint> _endpoint = new("endpoint")
-        {
-            Description = $"The server, HOST:PORT (port {defaultPort} when left out)",
-            CustomParser = result =>
-            {
-                try
-                {
-                    return Endpoint.Parse(result.Tokens.Single().Value, defaultPort);
-                }
-                catch (FormatException ex)
-                {
-                    result.AddError(ex.Message);
-                    return default;
-                }
-            },
-        };
+        private readonly Argument<Endpoint> _endpoint = Endpoint.Argument(defaultPort);
 
         private readonly Option<int> _connections = new("--conns", "-c") { Description = "Connections", DefaultValueFactory = _ => 16 };
         private readonly Option<int> _depth = new("--depth", "-d") { Description = "Requests in flight per connection", DefaultValueFactory = _ => 1 };

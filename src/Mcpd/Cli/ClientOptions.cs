@@ -6,11 +6,7 @@ namespace Mcpd.Cli;
 /// <summary>Arguments and options shared by <c>mcpd read</c> and <c>mcpd write</c>.</summary>
 internal sealed class ClientOptions
 {
-    public Argument<Endpoint> Endpoint { get; } = new("endpoint")
-    {
-        Description = "The server, HOST:PORT (port 502 when left out; [::1]:5020 for IPv6)",
-        CustomParser = result => Parse(result, Cli.Endpoint.Parse),
-    };
+    public Argument<Endpoint> Endpoint { get; } = Cli.Endpoint.Argument(Cli.Endpoint.DefaultModbusPort);
 
     public Option<byte> Unit { get; } = new("--unit", "-u") { Description = "Unit id", DefaultValueFactory = _ => 1 };
 

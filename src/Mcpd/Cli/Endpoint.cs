@@ -51,5 +51,23 @@ internal readonly record struct Endpoint(string Host, int Port)
             : throw new FormatException($"'{text}': '{port}' is not a port (1..65535).");
     }
 
+    /// <summary>The <c>endpoint</c> argument of a client command, HOST:PORT with <paramref name="defaultPort"/>.</summary>
+    public static System.CommandLine.Argument<Endpoint> Argument(int defaultPort) => new("endpoint")
+    {
+        Description = $"The server, HOST:PORT (port {defaultPort} when left out; [::1]:{defaultPort} for IPv6)",
+        CustomParser = result =>
+        {
+            try
+            {
+                return Parse(result.Tokens.Single().Value, defaultPort);
+            }
+            catch (FormatException ex)
+            {
+                result.AddError(ex.Message);
+                return default;
+            }
+        },
+    };
+
     public override string ToString() => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }

@@ -11,7 +11,7 @@ internal static class McpCommands
 {
     public static Command CreateCall()
     {
-        var endpoint = EndpointArgument();
+        var endpoint = Endpoint.Argument(Endpoint.DefaultMcpPort);
         var method = new Argument<string>("method") { Description = "The method, for example sys.echo, sys.info, modbus.pdu" };
         var headers = new Option<string[]>("--header", "-H") { Description = "A header key=value (repeatable; keys are lowercase)", AllowMultipleArgumentsPerToken = false };
         var body = new Option<string?>("--body", "-b") { Description = "The body, as text" };
@@ -45,7 +45,7 @@ internal static class McpCommands
 
     public static Command CreatePing()
     {
-        var endpoint = EndpointArgument();
+        var endpoint = Endpoint.Argument(Endpoint.DefaultMcpPort);
         var count = new Option<int>("--count", "-c") { Description = "How many PINGs", DefaultValueFactory = _ => 4 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for each PONG", DefaultValueFactory = _ => 5 };
         var command = new Command("ping", "Send MCP PINGs and print the round-trip times") { endpoint, count, timeout };
@@ -65,23 +65,6 @@ internal static class McpCommands
         });
         return command;
     }
-
-    private static Argument<Endpoint> EndpointArgument() => new("endpoint")
-    {
-        Description = "The server, HOST:PORT (port 8080 when left out)",
-        CustomParser = result =>
-        {
-            try
-            {
-                return Endpoint.Parse(result.Tokens.Single().Value, Endpoint.DefaultMcpPort);
-            }
-            catch (FormatException ex)
-            {
-                result.AddError(ex.Message);
-                return default;
-            }
-        },
-    };
 
     private static async Task<int> RunAsync(Endpoint endpoint, double timeoutSeconds, Func<McpClient, Task<int>> action, CancellationToken cancellationToken)
     {
