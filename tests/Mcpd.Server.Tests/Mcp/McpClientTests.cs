@@ -1,9 +1,13 @@
 using System.Text;
 using System.Text.Json;
+using System.Net;
+using System.Net.Sockets;
+using Mcpd.Client;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Hosting;
 using Mcpd.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Mcpd.Server.Tests.Mcp;
 
@@ -82,11 +86,14 @@ public class McpClientTests
     }
 
     [Fact]
-    public async Task Server_shutdown_fails_waiting_calls_with_the_servers_reason()
+    public async Task After_a_shutdown_the_client_retries_with_backoff_then_gives_up_clearly()
     {
         var device = new GatedDevice();
         var server = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(2, device));
-        await using var client = await Connect(server);
+        var options = new McpClientOptions { Reconnect = new ReconnectPolicy(TimeSpan.FromMilliseconds(20), 2, TimeSpan.FromMilliseconds(100), 3) };
+        await using var client = await McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port, options);
+        var lost = new TaskCompletionSource<Exception>();
+        client.ConnectionLost += (_, reason) => lost.TrySetResult(reason);
         var waiting = client.CallAsync("modbus.pdu", Convert.FromHexString("0300000001"), [new("unit", "2")]);
         while (device.Started == 0)
         {
@@ -98,10 +105,90 @@ public class McpClientTests
         await stopping;
         await server.DisposeAsync();
 
-        // The request in flight was answered before the goodbye; what comes after fails clearly.
+        // The request in flight was answered before the goodbye.
         Assert.Equal(McpStatus.Ok, (await waiting).Status);
+        var reason = await lost.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains("after 3 attempts", reason.Message, StringComparison.Ordinal);
         var error = await Assert.ThrowsAsync<IOException>(() => client.CallAsync("sys.echo"));
-        Assert.Contains("ERROR SHUTTING_DOWN", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Gave up reconnecting", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_restarted_server_is_found_again_and_calls_made_meanwhile_wait_for_it()
+    {
+        var first = await McpdTestServer.StartAsync();
+        var port = first.McpEndPoint.Port;
+        var options = new McpClientOptions
+        {
+            RequestTimeout = TimeSpan.FromSeconds(15),
+            Reconnect = new ReconnectPolicy(TimeSpan.FromMilliseconds(50), 2, TimeSpan.FromMilliseconds(400), 50),
+        };
+        await using var client = await McpClient.ConnectAsync("127.0.0.1", port, options);
+        var reconnected = new TaskCompletionSource();
+        client.Reconnected += (_, _) => reconnected.TrySetResult();
+        Assert.Equal("before", (await client.CallAsync("sys.echo", "before"u8.ToArray())).BodyText);
+
+        await first.DisposeAsync();
+        var meanwhile = client.CallAsync("sys.echo", "meanwhile"u8.ToArray());
+        await Task.Delay(300);
+        await using var second = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["mcp:port"] = $"{port}" });
+
+        Assert.Equal("meanwhile", (await meanwhile).BodyText);
+        await reconnected.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("after", (await client.CallAsync("sys.echo", "after"u8.ToArray())).BodyText);
+    }
+
+    [Fact]
+    public async Task Three_unanswered_pings_mark_a_silent_peer_dead_and_the_client_reconnects()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var silentPeer = new TcpListener(IPAddress.Loopback, 0);
+        silentPeer.Start();
+        var options = new McpClientOptions
+        {
+            HeartbeatInterval = TimeSpan.FromSeconds(10),
+            Reconnect = new ReconnectPolicy(TimeSpan.FromSeconds(1), 2, TimeSpan.FromSeconds(1), 5),
+            Time = time,
+        };
+        var connecting = McpClient.ConnectAsync("127.0.0.1", ((IPEndPoint)silentPeer.LocalEndpoint).Port, options);
+        using var firstConnection = await silentPeer.AcceptSocketAsync();
+        await using var client = await connecting;
+        var pings = 0;
+        var buffer = new byte[64];
+
+        // Each silent interval brings one PING (8-byte header + 4 bytes); the peer never answers.
+        for (var interval = 0; interval < 3; interval++)
+        {
+            time.Advance(TimeSpan.FromSeconds(10));
+            pings += await firstConnection.ReceiveAsync(buffer) / 12;
+        }
+
+        Assert.Equal(3, pings);
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, await firstConnection.ReceiveAsync(buffer)); // the client gave up on this connection
+        var accepting = silentPeer.AcceptSocketAsync();
+        for (var i = 0; i < 20 && !accepting.IsCompleted; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+
+        using var secondConnection = await accepting.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(secondConnection.Connected);
+    }
+
+    [Theory]
+    [InlineData(1, 250, 500)]
+    [InlineData(2, 500, 1000)]
+    [InlineData(3, 1000, 2000)]
+    [InlineData(10, 15000, 30000)]
+    public void Backoff_doubles_with_jitter_up_to_the_cap(int attempt, double minMs, double maxMs)
+    {
+        var random = new Random(11);
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.InRange(ReconnectPolicy.Default.DelayBefore(attempt, random).TotalMilliseconds, minMs, maxMs);
+        }
     }
 
     private static Task<McpClient> Connect(McpdTestServer server, TimeSpan? timeout = null) =>
