@@ -28,4 +28,17 @@ internal static class TcpConnector
             throw;
         }
     }
+
+    /// <summary>Shuts both directions down; a socket that is already gone is fine.</summary>
+    public static void ShutdownQuietly(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already disconnected or closed.
+        }
+    }
 }

@@ -99,14 +99,7 @@ internal sealed class McpSession : IAsyncDisposable
         _calls.FailAll(reason);
         _pings.FailAll(reason);
         _ended.TrySetResult(reason);
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            // Already gone.
-        }
+        TcpConnector.ShutdownQuietly(_socket);
     }
 
     /// <inheritdoc />
@@ -123,14 +116,7 @@ internal sealed class McpSession : IAsyncDisposable
         _ended.TrySetResult(closed);
         await _stopHeartbeat.CancelAsync();
         _input.CancelPendingRead();
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-            // Already gone.
-        }
+        TcpConnector.ShutdownQuietly(_socket);
 
         await _readLoop;
         _socket.Dispose();

@@ -175,14 +175,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
         _pending.FailAll(new ObjectDisposedException(nameof(ModbusTcpClient), $"The connection to {RemoteEndPoint} was closed by its owner."));
         await _closed.CancelAsync();
         _input.CancelPendingRead();
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-            // Already gone.
-        }
+        TcpConnector.ShutdownQuietly(_socket);
 
         await _readLoop;
         _socket.Dispose();
