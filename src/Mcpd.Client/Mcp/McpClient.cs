@@ -30,6 +30,9 @@ public sealed class McpClient : IAsyncDisposable
         _ = WatchAsync(session);
     }
 
+    /// <summary>Raised when the connection is lost and reconnecting begins; the argument is why it was lost.</summary>
+    public event EventHandler<Exception>? Disconnected;
+
     /// <summary>Raised once the client gave up reconnecting; the argument is the last error.</summary>
     public event EventHandler<Exception>? ConnectionLost;
 
@@ -113,6 +116,7 @@ public sealed class McpClient : IAsyncDisposable
             _ready = new TaskCompletionSource<McpSession>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
+        Disconnected?.Invoke(this, reason);
         await session.DisposeAsync();
         var random = new Random();
         for (var attempt = 1; attempt <= _options.Reconnect.MaxAttempts; attempt++)

@@ -125,10 +125,13 @@ public class McpClientTests
         };
         await using var client = await McpClient.ConnectAsync("127.0.0.1", port, options);
         var reconnected = new TaskCompletionSource();
+        var disconnected = new TaskCompletionSource<Exception>();
         client.Reconnected += (_, _) => reconnected.TrySetResult();
+        client.Disconnected += (_, reason) => disconnected.TrySetResult(reason);
         Assert.Equal("before", (await client.CallAsync("sys.echo", "before"u8.ToArray())).BodyText);
 
         await first.DisposeAsync();
+        Assert.Contains("SHUTTING_DOWN", (await disconnected.Task.WaitAsync(TimeSpan.FromSeconds(5))).Message, StringComparison.Ordinal);
         var meanwhile = client.CallAsync("sys.echo", "meanwhile"u8.ToArray());
         await Task.Delay(300);
         await using var second = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["mcp:port"] = $"{port}" });
