@@ -17,6 +17,7 @@ public sealed class McpClient : IAsyncDisposable
 
     private readonly string _host;
     private readonly int _port;
+    private readonly string _server;
     private readonly McpClientOptions _options;
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _sync = new();
@@ -26,6 +27,7 @@ public sealed class McpClient : IAsyncDisposable
     private McpClient(string host, int port, McpClientOptions options, McpSession session)
     {
         (_host, _port, _options, _session) = (host, port, options, session);
+        _server = $"{host}:{port}";
         _ready.SetResult(session);
         _ = WatchAsync(session);
     }
@@ -116,6 +118,7 @@ public sealed class McpClient : IAsyncDisposable
             _ready = new TaskCompletionSource<McpSession>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
+        McpClientLog.Disconnected(_options.Logger, _server, reason.Message);
         Disconnected?.Invoke(this, reason);
         await session.DisposeAsync();
         var random = new Random();
@@ -131,6 +134,7 @@ public sealed class McpClient : IAsyncDisposable
                     _ready.TrySetResult(next);
                 }
 
+                McpClientLog.Reconnected(_options.Logger, _server, attempt);
                 Reconnected?.Invoke(this, EventArgs.Empty);
                 _ = WatchAsync(next);
                 return;
@@ -151,6 +155,7 @@ public sealed class McpClient : IAsyncDisposable
             _ready.TrySetException(lost);
         }
 
+        McpClientLog.GaveUp(_options.Logger, _server, _options.Reconnect.MaxAttempts, reason.Message);
         ConnectionLost?.Invoke(this, lost);
     }
 }

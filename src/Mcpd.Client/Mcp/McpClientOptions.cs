@@ -21,6 +21,9 @@ public sealed class McpClientOptions
     /// <summary>How a lost connection is re-established.</summary>
     public ReconnectPolicy Reconnect { get; set; } = ReconnectPolicy.Default;
 
+    /// <summary>Where connection losses, reconnects and the final give-up are logged; none by default.</summary>
+    public Microsoft.Extensions.Logging.ILogger Logger { get; set; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
     /// <summary>The clock of heartbeats and backoff delays (a FakeTimeProvider in tests).</summary>
     public TimeProvider Time { get; set; } = TimeProvider.System;
 }

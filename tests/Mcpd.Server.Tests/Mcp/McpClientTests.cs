@@ -90,7 +90,12 @@ public class McpClientTests
     {
         var device = new GatedDevice();
         var server = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(2, device));
-        var options = new McpClientOptions { Reconnect = new ReconnectPolicy(TimeSpan.FromMilliseconds(20), 2, TimeSpan.FromMilliseconds(100), 3) };
+        var log = new LogCapture();
+        var options = new McpClientOptions
+        {
+            Reconnect = new ReconnectPolicy(TimeSpan.FromMilliseconds(20), 2, TimeSpan.FromMilliseconds(100), 3),
+            Logger = log.CreateLogger("client"),
+        };
         await using var client = await McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port, options);
         var lost = new TaskCompletionSource<Exception>();
         client.ConnectionLost += (_, reason) => lost.TrySetResult(reason);
@@ -111,6 +116,8 @@ public class McpClientTests
         Assert.Contains("after 3 attempts", reason.Message, StringComparison.Ordinal);
         var error = await Assert.ThrowsAsync<IOException>(() => client.CallAsync("sys.echo"));
         Assert.Contains("Gave up reconnecting", error.Message, StringComparison.Ordinal);
+        await log.WaitForAsync("lost (");
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Critical, (await log.WaitForAsync("given up after 3 attempts")).Level);
     }
 
     [Fact]
