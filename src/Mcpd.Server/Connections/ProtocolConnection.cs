@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Mcpd.Protocols.Modbus;
+using Mcpd.Server.Devices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 
@@ -33,6 +35,9 @@ internal abstract class ProtocolConnection : IDisposable
         Clock = time;
         _maxInFlight = maxInFlight;
     }
+
+    /// <summary>A pooled scratch block of 2 x 256 bytes: request PDU in the first half, response PDU in the second.</summary>
+    protected const int ScratchHalf = 256;
 
     protected ConnectionContext Context { get; }
 
@@ -157,11 +162,94 @@ internal abstract class ProtocolConnection : IDisposable
         }
     }
 
-    /// <summary>Takes an in-flight slot for a request that went asynchronous.</summary>
-    protected void BeginInFlight() => Interlocked.Increment(ref _inFlight);
+    /// <summary>
+    /// Runs the Modbus request PDU in <c>scratch[0..requestLength)</c> on <paramref name="device"/>; the response goes
+    /// to <c>scratch[ScratchHalf..]</c>. Both protocols execute Modbus PDUs this one way (Modbus TCP, and MCP's
+    /// modbus.pdu). Returns the response length when the device answered at once, a failure answering exception 04
+    /// (reported through <paramref name="onFailure"/>); returns -1 when the device went asynchronous: the scratch block
+    /// then belongs to the pending request, which takes an in-flight slot, calls <paramref name="writeAnswer"/> under
+    /// the write lock and returns the block to the pool. Static delegates and a struct state keep the synchronous path
+    /// allocation-free.
+    /// </summary>
+    protected int ExecuteModbus<TState>(
+        IModbusDevice device, byte[] scratch, int requestLength, TState state,
+        Action<TState, Exception> onFailure, Action<TState, byte[], int> writeAnswer)
+    {
+        ValueTask<int> execution;
+        try
+        {
+            execution = device.ExecuteAsync(scratch.AsMemory(0, requestLength), scratch.AsMemory(ScratchHalf, ScratchHalf), Context.ConnectionClosed);
+        }
+        catch (Exception ex)
+        {
+            execution = ValueTask.FromException<int>(ex);
+        }
 
-    /// <summary>Releases the slot of an asynchronous request (call once, in a finally).</summary>
-    protected void EndInFlight()
+        if (!execution.IsCompleted)
+        {
+            Interlocked.Increment(ref _inFlight);
+            _ = AnswerModbusLaterAsync(execution, scratch, state, onFailure, writeAnswer);
+            return -1;
+        }
+
+        if (execution.IsCompletedSuccessfully)
+        {
+            return execution.Result;
+        }
+
+        try
+        {
+            execution.GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            onFailure(state, ex);
+        }
+
+        return ModbusResponsePdu.WriteException(scratch.AsSpan(ScratchHalf), scratch[0], ModbusExceptionCode.ServerDeviceFailure);
+    }
+
+    private async Task AnswerModbusLaterAsync<TState>(
+        ValueTask<int> execution, byte[] scratch, TState state, Action<TState, Exception> onFailure, Action<TState, byte[], int> writeAnswer)
+    {
+        try
+        {
+            int length;
+            try
+            {
+                length = await execution;
+            }
+            catch (Exception ex) when (!Context.ConnectionClosed.IsCancellationRequested)
+            {
+                onFailure(state, ex);
+                length = ModbusResponsePdu.WriteException(scratch.AsSpan(ScratchHalf), scratch[0], ModbusExceptionCode.ServerDeviceFailure);
+            }
+
+            await _writeLock.WaitAsync();
+            try
+            {
+                writeAnswer(state, scratch, length);
+                await Output.FlushAsync();
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The connection ended while the device worked; nobody is left to answer.
+            OnTransportEnded(ex.Message);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+            EndInFlight();
+        }
+    }
+
+    /// <summary>Releases the slot of an asynchronous request (once, in a finally).</summary>
+    private void EndInFlight()
     {
         var remaining = Interlocked.Decrement(ref _inFlight);
         Volatile.Read(ref _slotFreed)?.TrySetResult();
@@ -170,11 +258,6 @@ internal abstract class ProtocolConnection : IDisposable
             Volatile.Read(ref _drained)?.TrySetResult();
         }
     }
-
-    /// <summary>Takes the write lock for an asynchronous answer; release with <see cref="ExitWrite"/>.</summary>
-    protected Task EnterWriteAsync() => _writeLock.WaitAsync();
-
-    protected void ExitWrite() => _writeLock.Release();
 
     private async Task WaitForSlotAsync()
     {

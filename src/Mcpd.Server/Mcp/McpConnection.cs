@@ -203,68 +203,26 @@ internal sealed class McpConnection(
             return;
         }
 
-        // Request PDU in the first half, response PDU in the second; pooled, as on the Modbus listener.
-        var scratch = ArrayPool<byte>.Shared.Rent(2 * 256);
+        var scratch = ArrayPool<byte>.Shared.Rent(2 * ScratchHalf);
         var pduLength = (int)request.Body.Length;
         request.Body.CopyTo(scratch);
         var device = devices.Resolve(unit);
-        ValueTask<int> execution;
-        if (device is null)
+        var length = device is null
+            ? ModbusResponsePdu.WriteException(scratch.AsSpan(ScratchHalf), scratch[0], ModbusExceptionCode.GatewayTargetDeviceFailedToRespond)
+            : ExecuteModbus(device, scratch, pduLength, (Connection: this, request.Id, request.IsOneWay),
+                static (state, ex) => state.Connection.LogModbusFailed(ex),
+                static (state, block, answer) => state.Connection.WriteModbusAnswer(state.Id, state.IsOneWay, block, answer));
+        if (length >= 0)
         {
-            execution = new(ModbusResponsePdu.WriteException(scratch.AsSpan(256), scratch[0], ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
-        }
-        else
-        {
-            execution = device.ExecuteAsync(scratch.AsMemory(0, pduLength), scratch.AsMemory(256, 256), Context.ConnectionClosed);
-        }
-
-        if (execution.IsCompletedSuccessfully)
-        {
-            Answer(request, McpStatus.Ok, new ReadOnlySequence<byte>(scratch, 256, execution.Result));
+            WriteModbusAnswer(request.Id, request.IsOneWay, scratch, length);
             ArrayPool<byte>.Shared.Return(scratch);
-            return;
         }
-
-        BeginInFlight();
-        _ = AnswerModbusLaterAsync(execution, request.Id, request.IsOneWay, scratch);
     }
 
-    private async Task AnswerModbusLaterAsync(ValueTask<int> execution, uint id, bool oneWay, byte[] scratch)
-    {
-        try
-        {
-            int length;
-            try
-            {
-                length = await execution;
-            }
-            catch (Exception ex) when (!Context.ConnectionClosed.IsCancellationRequested)
-            {
-                McpLog.MethodFailed(logger, ex, Context.ConnectionId, "modbus.pdu");
-                length = ModbusResponsePdu.WriteException(scratch.AsSpan(256), scratch[0], ModbusExceptionCode.ServerDeviceFailure);
-            }
+    private void LogModbusFailed(Exception exception) => McpLog.MethodFailed(logger, exception, Context.ConnectionId, "modbus.pdu");
 
-            await EnterWriteAsync();
-            try
-            {
-                WriteAnswer(id, oneWay, McpStatus.Ok, new ReadOnlySequence<byte>(scratch, 256, length));
-                await Output.FlushAsync();
-            }
-            finally
-            {
-                ExitWrite();
-            }
-        }
-        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
-        {
-            McpLog.TransportEnded(logger, Context.ConnectionId, ex.Message);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(scratch);
-            EndInFlight();
-        }
-    }
+    private void WriteModbusAnswer(uint id, bool oneWay, byte[] scratch, int length) =>
+        WriteAnswer(id, oneWay, McpStatus.Ok, new ReadOnlySequence<byte>(scratch, ScratchHalf, length));
 
     private void Answer(in McpRequest request, McpStatus status, in ReadOnlySequence<byte> body) =>
         WriteAnswer(request.Id, request.IsOneWay, status, body);

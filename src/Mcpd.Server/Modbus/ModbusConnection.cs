@@ -19,9 +19,6 @@ internal sealed class ModbusConnection(
     ModbusServerOptions settings, TimeProvider time, ILogger logger)
     : ProtocolConnection(context, tracked, connections, time, settings.MaxInFlightPerConnection)
 {
-    /// <summary>A pooled scratch block: request PDU in the first half, response PDU in the second.</summary>
-    private const int ScratchHalf = 256;
-
     /// <summary>Modbus answers the excess with exception 06 (server busy) instead of pausing.</summary>
     protected override bool PausesReadingWhenBusy => false;
 
@@ -99,84 +96,21 @@ internal sealed class ModbusConnection(
             return WriteResponse(header, response.Span[..ModbusResponsePdu.WriteException(response.Span, function, ModbusExceptionCode.ServerDeviceBusy)]);
         }
 
-        ValueTask<int> execution;
-        try
+        var length = ExecuteModbus(device, scratch, requestLength, (Connection: this, Header: header, Function: function),
+            static (state, ex) => state.Connection.LogDeviceFailed(state.Header, state.Function, ex),
+            static (state, block, answer) => state.Connection.WriteResponse(state.Header, block.AsSpan(ScratchHalf, answer)));
+        if (length < 0)
         {
-            execution = device.ExecuteAsync(scratch.AsMemory(0, requestLength), response, Context.ConnectionClosed);
-        }
-        catch (Exception ex)
-        {
-            execution = ValueTask.FromException<int>(ex);
-        }
-
-        if (execution.IsCompleted)
-        {
-            return WriteResponse(header, response.Span[..Complete(execution, header, function, response.Span)]);
+            // The pending request owns the block now.
+            scratch = ArrayPool<byte>.Shared.Rent(2 * ScratchHalf);
+            return false;
         }
 
-        BeginInFlight();
-        _ = AnswerLaterAsync(execution, header, function, scratch);
-        scratch = ArrayPool<byte>.Shared.Rent(2 * ScratchHalf);
-        return false;
+        return WriteResponse(header, response.Span[..length]);
     }
 
-    /// <summary>The response length of a finished execution; a failed one answers exception 04.</summary>
-    private int Complete(ValueTask<int> execution, MbapHeader header, byte function, Span<byte> response)
-    {
-        if (execution.IsCompletedSuccessfully)
-        {
-            return execution.Result;
-        }
-
-        try
-        {
-            execution.GetAwaiter().GetResult();
-        }
-        catch (Exception ex)
-        {
-            ModbusLog.DeviceFailed(logger, ex, Context.ConnectionId, header.UnitId, function);
-        }
-
-        return ModbusResponsePdu.WriteException(response, function, ModbusExceptionCode.ServerDeviceFailure);
-    }
-
-    private async Task AnswerLaterAsync(ValueTask<int> execution, MbapHeader header, byte function, byte[] scratch)
-    {
-        try
-        {
-            int length;
-            try
-            {
-                length = await execution;
-            }
-            catch (Exception ex) when (!Context.ConnectionClosed.IsCancellationRequested)
-            {
-                ModbusLog.DeviceFailed(logger, ex, Context.ConnectionId, header.UnitId, function);
-                length = ModbusResponsePdu.WriteException(scratch.AsSpan(ScratchHalf), function, ModbusExceptionCode.ServerDeviceFailure);
-            }
-
-            await EnterWriteAsync();
-            try
-            {
-                WriteResponse(header, scratch.AsSpan(ScratchHalf, length));
-                await Output.FlushAsync();
-            }
-            finally
-            {
-                ExitWrite();
-            }
-        }
-        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
-        {
-            // The connection ended while the device worked; nobody is left to answer.
-            ModbusLog.TransportEnded(logger, Context.ConnectionId, ex.Message);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(scratch);
-            EndInFlight();
-        }
-    }
+    private void LogDeviceFailed(MbapHeader header, byte function, Exception exception) =>
+        ModbusLog.DeviceFailed(logger, exception, Context.ConnectionId, header.UnitId, function);
 
     private bool WriteResponse(MbapHeader header, ReadOnlySpan<byte> pdu)
     {
