@@ -111,9 +111,7 @@ public class McpServerTests
     public async Task At_the_in_flight_limit_the_connection_stops_reading_until_a_request_completes()
     {
         var device = new GatedDevice();
-        await using var server = await McpdTestServer.StartAsync(
-            new Dictionary<string, string?> { ["mcp:maxInFlightPerConnection"] = "2" },
-            builder => builder.Services.AddModbusDevice(2, device));
+        await using var server = await StartWithTwoSlotsAsync(device);
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
         var requests = new ArrayBufferWriter<byte>();
         McpPayload.WriteRequest(requests, 1, McpRequestFlags.None, "modbus.pdu", [new("unit", "2")], Convert.FromHexString("0300000001"));
@@ -144,9 +142,7 @@ public class McpServerTests
     public async Task The_in_flight_limit_holds_within_one_read_too()
     {
         var device = new GatedDevice();
-        await using var server = await McpdTestServer.StartAsync(
-            new Dictionary<string, string?> { ["mcp:maxInFlightPerConnection"] = "2" },
-            builder => builder.Services.AddModbusDevice(2, device));
+        await using var server = await StartWithTwoSlotsAsync(device);
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
         var requests = new ArrayBufferWriter<byte>();
         for (uint id = 1; id <= 4; id++)
@@ -286,6 +282,12 @@ public class McpServerTests
             Assert.Equal(McpStatus.ShuttingDown, status);
         }
     }
+
+    /// <summary>A server with an in-flight limit of 2 and <paramref name="device"/> as unit 2.</summary>
+    private static Task<McpdTestServer> StartWithTwoSlotsAsync(GatedDevice device) =>
+        McpdTestServer.StartAsync(
+            new Dictionary<string, string?> { ["mcp:maxInFlightPerConnection"] = "2" },
+            builder => builder.Services.AddModbusDevice(2, device));
 
     private static byte[] Framed(Action<ArrayBufferWriter<byte>> write)
     {
