@@ -9,9 +9,10 @@ namespace Mcpd.Client.Mcp;
 /// the requests in flight fail with an <see cref="IOException"/> (they may or may not have run), and the client
 /// reconnects with <see cref="McpClientOptions.Reconnect"/>'s backoff; calls made meanwhile wait, up to their
 /// timeout, for the new connection. After the last attempt it raises <see cref="ConnectionLost"/> and every later
-/// call fails at once. Thread-safe.
+/// call fails at once. Requests the server sends to the client are answered by the handlers of
+/// <see cref="McpClientOptions.MapMethod"/>. Thread-safe.
 /// </summary>
-public sealed class McpClient : IAsyncDisposable
+public sealed class McpClient : IMcpPeer, IAsyncDisposable
 {
     private static readonly KeyValuePair<string, string>[] NoHeaders = [];
 
@@ -21,15 +22,13 @@ public sealed class McpClient : IAsyncDisposable
     private readonly McpClientOptions _options;
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _sync = new();
-    private McpSession _session;
+    private McpSession? _session;
     private TaskCompletionSource<McpSession> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private McpClient(string host, int port, McpClientOptions options, McpSession session)
+    private McpClient(string host, int port, McpClientOptions options)
     {
-        (_host, _port, _options, _session) = (host, port, options, session);
+        (_host, _port, _options) = (host, port, options);
         _server = $"{host}:{port}";
-        _ready.SetResult(session);
-        _ = WatchAsync(session);
     }
 
     /// <summary>Raised when the connection is lost and reconnecting begins; the argument is why it was lost.</summary>
@@ -42,23 +41,28 @@ public sealed class McpClient : IAsyncDisposable
     public event EventHandler? Reconnected;
 
     /// <summary>The server of the current connection.</summary>
-    public EndPoint RemoteEndPoint => Volatile.Read(ref _session).RemoteEndPoint;
+    public EndPoint RemoteEndPoint => Volatile.Read(ref _session)!.RemoteEndPoint;
+
+    EndPoint? IMcpPeer.RemoteEndPoint => RemoteEndPoint;
 
     /// <summary>Connects to an MCP listener; the first connection is not retried.</summary>
     /// <exception cref="TimeoutException">No connection within <see cref="McpClientOptions.ConnectTimeout"/>.</exception>
     public static async Task<McpClient> ConnectAsync(string host, int port, McpClientOptions? options = null, CancellationToken cancellationToken = default)
     {
-        options ??= new McpClientOptions();
-        return new McpClient(host, port, options, await McpSession.ConnectAsync(host, port, options, cancellationToken));
+        var client = new McpClient(host, port, options ?? new McpClientOptions());
+        var session = await McpSession.ConnectAsync(host, port, client._options, client, cancellationToken);
+        client._session = session;
+        client._ready.SetResult(session);
+        _ = client.WatchAsync(session);
+        return client;
     }
 
-    /// <summary>Calls <paramref name="method"/> and returns its response, whatever its status.</summary>
-    /// <exception cref="TimeoutException">No response within <see cref="McpClientOptions.RequestTimeout"/>.</exception>
-    /// <exception cref="IOException">The connection broke while the call was in flight, or the client gave up reconnecting.</exception>
+    /// <inheritdoc />
+    /// <remarks>The timeout is <see cref="McpClientOptions.RequestTimeout"/>; an <see cref="IOException"/> also means the client gave up reconnecting.</remarks>
     public Task<McpResponse> CallAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
         WithSessionAsync((session, token) => session.SendAsync(method, McpRequestFlags.None, body, headers ?? NoHeaders, token), method, cancellationToken);
 
-    /// <summary>Sends a one-way message; completes with the ACK's status once the server accepted (or refused) it.</summary>
+    /// <inheritdoc />
     public async Task<McpStatus> SendOneWayAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
         (await WithSessionAsync((session, token) => session.SendAsync(method, McpRequestFlags.OneWay, body, headers ?? NoHeaders, token), method, cancellationToken)).Status;
 
@@ -73,7 +77,7 @@ public sealed class McpClient : IAsyncDisposable
         McpSession session;
         lock (_sync)
         {
-            session = _session;
+            session = _session!;
             _ready.TrySetException(new ObjectDisposedException(nameof(McpClient)));
         }
 
@@ -127,7 +131,7 @@ public sealed class McpClient : IAsyncDisposable
             try
             {
                 await Task.Delay(_options.Reconnect.DelayBefore(attempt, random), _options.Time, _disposed.Token);
-                var next = await McpSession.ConnectAsync(_host, _port, _options, _disposed.Token);
+                var next = await McpSession.ConnectAsync(_host, _port, _options, this, _disposed.Token);
                 lock (_sync)
                 {
                     _session = next;

@@ -13,4 +13,7 @@ internal static partial class McpClientLog
 
     [LoggerMessage(EventId = 502, Level = LogLevel.Critical, Message = "MCP connection to {Server} given up after {Attempts} attempts: {Reason}")]
     public static partial void GaveUp(ILogger logger, string server, int attempts, string reason);
+
+    [LoggerMessage(EventId = 503, Level = LogLevel.Error, Message = "The handler of {Method} failed (trace {TraceId}); answered INTERNAL")]
+    public static partial void HandlerFailed(ILogger logger, Exception exception, string method, string traceId);
 }

@@ -1,3 +1,5 @@
+using Mcpd.Protocols.Mcp;
+
 namespace Mcpd.Client.Mcp;
 
 /// <summary>Settings of an <see cref="McpClient"/>.</summary>
@@ -26,4 +28,19 @@ public sealed class McpClientOptions
 
     /// <summary>The clock of heartbeats and backoff delays (a FakeTimeProvider in tests).</summary>
     public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>How frames travel: plain, or inside the 0x5A CRC framing (for a server's CRC listener).</summary>
+    public McpFraming Framing { get; set; } = McpFraming.Plain;
+
+    /// <summary>Handlers of the requests the server sends to this client, by method; others are answered NOT_FOUND.</summary>
+    internal Dictionary<string, McpRequestHandler> Handlers { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Answers requests for <paramref name="method"/> that the server sends to this client with <paramref name="handler"/>.</summary>
+    public McpClientOptions MapMethod(string method, McpRequestHandler handler)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(method);
+        ArgumentNullException.ThrowIfNull(handler);
+        Handlers[method] = handler;
+        return this;
+    }
 }

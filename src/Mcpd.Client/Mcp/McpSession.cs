@@ -1,18 +1,22 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using System.Text;
 using Mcpd.Client.Internal;
+using Mcpd.Protocols.Framing;
 using Mcpd.Protocols.Mcp;
 
 namespace Mcpd.Client.Mcp;
 
 /// <summary>
 /// One TCP connection of an <see cref="McpClient"/>: calls correlated by id, many in flight, answers in any order;
-/// a PING from the server is answered with PONG, a request from the server NOT_FOUND (no handlers yet). Heartbeat
+/// a PING from the server is answered with PONG; a request from the server runs its handler
+/// (<see cref="McpClientOptions.MapMethod"/>) concurrently with the read loop, or is answered NOT_FOUND. Heartbeat
 /// (seed 2.5): when nothing arrived for an interval it sends a PING; 3 unanswered PINGs end the session as dead.
-/// When the session ends, every waiter fails with an <see cref="IOException"/> and <see cref="Ended"/> completes.
+/// When the session ends, every waiter fails with an <see cref="IOException"/>, running handlers are cancelled and
+/// <see cref="Ended"/> completes. With <see cref="McpFraming.Crc"/> every frame travels inside the 0x5A framing.
 /// </summary>
 internal sealed class McpSession : IAsyncDisposable
 {
@@ -22,20 +26,27 @@ internal sealed class McpSession : IAsyncDisposable
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly McpClientOptions _options;
+    private readonly IMcpPeer _owner;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly PendingRequests<McpResponse> _calls;
     private readonly PendingRequests<long> _pings;
     private readonly Task _readLoop;
     private readonly TaskCompletionSource<Exception> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _stopHeartbeat = new();
+    /// <summary>Cancelled when the session ends: stops the heartbeat and the handlers still running.</summary>
+    private readonly CancellationTokenSource _closing = new();
+
+    /// <summary>With CRC framing, each frame is built here, then wrapped into the output.</summary>
+    private readonly ArrayBufferWriter<byte>? _crcScratch;
     private long _lastReceived;
     private int _disposed;
     private int _unansweredPings;
 
-    private McpSession(Socket socket, McpClientOptions options)
+    private McpSession(Socket socket, McpClientOptions options, IMcpPeer owner)
     {
         _socket = socket;
         _options = options;
+        _owner = owner;
+        _crcScratch = options.Framing == McpFraming.Crc ? new ArrayBufferWriter<byte>(256) : null;
         var stream = new NetworkStream(socket, ownsSocket: false);
         _input = PipeReader.Create(stream);
         _output = PipeWriter.Create(stream);
@@ -55,10 +66,10 @@ internal sealed class McpSession : IAsyncDisposable
 
     /// <summary>Connects to an MCP listener.</summary>
     /// <exception cref="TimeoutException">No connection within <see cref="McpClientOptions.ConnectTimeout"/>.</exception>
-    public static async Task<McpSession> ConnectAsync(string host, int port, McpClientOptions options, CancellationToken cancellationToken)
+    public static async Task<McpSession> ConnectAsync(string host, int port, McpClientOptions options, IMcpPeer owner, CancellationToken cancellationToken)
     {
         var socket = await TcpConnector.ConnectAsync(host, port, options.ConnectTimeout, cancellationToken);
-        return new McpSession(socket, options);
+        return new McpSession(socket, options, owner);
     }
 
     /// <summary>Sends a request (one-way or not) and waits for its RESP or ACK; <paramref name="cancellationToken"/> bounds the wait.</summary>
@@ -114,13 +125,13 @@ internal sealed class McpSession : IAsyncDisposable
         _calls.FailAll(closed);
         _pings.FailAll(closed);
         _ended.TrySetResult(closed);
-        await _stopHeartbeat.CancelAsync();
+        await _closing.CancelAsync();
         _input.CancelPendingRead();
         TcpConnector.ShutdownQuietly(_socket);
 
         await _readLoop;
         _socket.Dispose();
-        _stopHeartbeat.Dispose();
+        _closing.Dispose();
         _writeLock.Dispose();
     }
 
@@ -129,7 +140,17 @@ internal sealed class McpSession : IAsyncDisposable
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            write(_output);
+            if (_crcScratch is { } scratch)
+            {
+                write(scratch);
+                CrcFrameCodec.Encode(scratch.WrittenSpan, _output);
+                scratch.ResetWrittenCount();
+            }
+            else
+            {
+                write(_output);
+            }
+
             await _output.FlushAsync(cancellationToken);
         }
         finally
@@ -148,16 +169,9 @@ internal sealed class McpSession : IAsyncDisposable
                 var result = await _input.ReadAsync();
                 var buffer = result.Buffer;
                 Volatile.Write(ref _lastReceived, _options.Time.GetTimestamp());
-                while (McpFrameCodec.Decode(buffer, _options.MaxPayloadLength, out var frame, out var consumed, out var error) is var status
-                    && status != OperationStatus.NeedMoreData)
+                while (TryReadFrame(ref buffer, out var frame))
                 {
-                    if (status == OperationStatus.InvalidData)
-                    {
-                        throw new IOException($"{RemoteEndPoint} sent a broken frame ({error}); the stream cannot be trusted any more.");
-                    }
-
                     await HandleAsync(frame);
-                    buffer = buffer.Slice(consumed);
                 }
 
                 _input.AdvanceTo(buffer.Start, buffer.End);
@@ -176,8 +190,45 @@ internal sealed class McpSession : IAsyncDisposable
         _calls.FailAll(failure);
         _pings.FailAll(failure);
         _ended.TrySetResult(failure);
-        await _stopHeartbeat.CancelAsync();
+        await _closing.CancelAsync();
         await _input.CompleteAsync();
+    }
+
+    /// <summary>
+    /// Takes the next whole frame off the front of <paramref name="buffer"/>; false when more data is needed. A broken
+    /// MCP frame ends the session (plain framing cannot resynchronise); with CRC framing, damaged frames are skipped.
+    /// </summary>
+    private bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out McpFrame frame)
+    {
+        var frameBytes = buffer;
+        if (_crcScratch is not null)
+        {
+            var crcStatus = CrcFrameCodec.Decode(buffer, McpFrameHeader.Length, McpFrameHeader.Length + _options.MaxPayloadLength, out frameBytes, out var afterFrame, out _);
+            buffer = buffer.Slice(afterFrame);
+            if (crcStatus != OperationStatus.Done)
+            {
+                frame = default;
+                return false;
+            }
+        }
+
+        var status = McpFrameCodec.Decode(frameBytes, _options.MaxPayloadLength, out frame, out var consumed, out var error);
+        if (status == OperationStatus.InvalidData || (status == OperationStatus.NeedMoreData && _crcScratch is not null))
+        {
+            throw new IOException($"{RemoteEndPoint} sent a broken frame ({error}); the stream cannot be trusted any more.");
+        }
+
+        if (status == OperationStatus.NeedMoreData)
+        {
+            return false;
+        }
+
+        if (_crcScratch is null)
+        {
+            buffer = buffer.Slice(consumed);
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -189,7 +240,7 @@ internal sealed class McpSession : IAsyncDisposable
         using var timer = new PeriodicTimer(_options.HeartbeatInterval, _options.Time);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stopHeartbeat.Token))
+            while (await timer.WaitForNextTickAsync(_closing.Token))
             {
                 if (_options.Time.GetElapsedTime(Volatile.Read(ref _lastReceived)) < _options.HeartbeatInterval)
                 {
@@ -203,7 +254,7 @@ internal sealed class McpSession : IAsyncDisposable
                     return;
                 }
 
-                await SendPingAsync(0, _stopHeartbeat.Token);
+                await SendPingAsync(0, _closing.Token);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or SocketException)
@@ -248,12 +299,7 @@ internal sealed class McpSession : IAsyncDisposable
                 await WriteAsync(output => McpPayload.WriteHeartbeat(output, McpFrameType.Pong, data), CancellationToken.None);
                 break;
             case McpFrameType.Request:
-                if (McpPayload.ParseRequest(frame.Payload, out var request, out var requestId, out _) != McpParseStatus.Unreadable)
-                {
-                    var oneWay = request.IsOneWay;
-                    await WriteAsync(output => WriteNotServed(output, requestId, oneWay), CancellationToken.None);
-                }
-
+                await ServeAsync(frame.Payload);
                 break;
             case McpFrameType.Error:
                 throw new IOException(McpPayload.TryParseError(frame.Payload, out var errorStatus, out var message)
@@ -262,15 +308,60 @@ internal sealed class McpSession : IAsyncDisposable
         }
     }
 
-    private static void WriteNotServed(IBufferWriter<byte> output, uint id, bool oneWay)
+    /// <summary>
+    /// A request of the server: a malformed one is answered BAD_REQUEST, an unmapped method NOT_FOUND; a mapped one
+    /// runs its handler on the thread pool, so a slow handler never holds up the read loop.
+    /// </summary>
+    private async Task ServeAsync(ReadOnlySequence<byte> payload)
     {
-        if (oneWay)
+        var parse = McpPayload.ParseRequest(payload, out var request, out var id, out var problem);
+        if (parse == McpParseStatus.Unreadable)
         {
-            McpPayload.WriteAck(output, id, McpStatus.NotFound);
+            throw new IOException($"{RemoteEndPoint} sent an unreadable request: {problem}");
         }
-        else
+
+        var oneWay = parse == McpParseStatus.Ok && request.IsOneWay;
+        var incoming = parse == McpParseStatus.Ok
+            ? new McpIncomingRequest(Encoding.UTF8.GetString(request.Method), request.Headers.ToList(), request.Body.ToArray(), oneWay, _owner)
+            : null;
+        if (incoming is not null && _options.Handlers.TryGetValue(incoming.Method, out var handler))
         {
-            McpPayload.WriteResponse(output, id, McpStatus.NotFound, NoHeaders, ReadOnlySequence<byte>.Empty);
+            _ = RunHandlerAsync(id, incoming, handler);
+            return;
+        }
+
+        var reply = incoming is null ? McpReply.Error(McpStatus.BadRequest, problem!) : McpReply.Error(McpStatus.NotFound, $"the client serves no method '{incoming.Method}'");
+        await WriteReplyAsync(id, oneWay, reply, incoming?.TraceId ?? McpErrorBody.TraceIdOf(null));
+    }
+
+    private async Task RunHandlerAsync(uint id, McpIncomingRequest request, McpRequestHandler handler)
+    {
+        await Task.Yield();
+        McpReply reply;
+        try
+        {
+            reply = await handler(request, _closing.Token);
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex)
+        {
+            McpClientLog.HandlerFailed(_options.Logger, ex, request.Method, request.TraceId);
+            reply = McpReply.Error(McpStatus.Internal, $"the handler of '{request.Method}' failed");
+        }
+
+        try
+        {
+            await WriteReplyAsync(id, request.IsOneWay, reply, request.TraceId);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            // The session ended while the handler ran; the server has failed the call already.
         }
     }
+
+    private Task WriteReplyAsync(uint id, bool oneWay, McpReply reply, string traceId) =>
+        WriteAsync(output => reply.WriteTo(output, id, oneWay, traceId, _options.Time.GetUtcNow()), _closing.Token);
 }

@@ -142,6 +142,11 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
             problems.Add($"mcp:heartbeatInterval: {mcp.HeartbeatInterval} must be positive");
         }
 
+        if (mcp.CallTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"mcp:callTimeout: {mcp.CallTimeout} must be positive");
+        }
+
         if (mcp.MaxConnections < 1)
         {
             problems.Add($"mcp:maxConnections: {mcp.MaxConnections} must be at least 1");

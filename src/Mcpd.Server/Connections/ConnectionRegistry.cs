@@ -11,7 +11,8 @@ namespace Mcpd.Server.Connections;
 public sealed partial class ConnectionRegistry(TimeProvider time, ILogger<ConnectionRegistry> logger)
 {
     private readonly Lock _sync = new();
-    private readonly Dictionary<string, List<TrackedConnection>> _byListener = [];
+    private readonly Dictionary<string, HashSet<TrackedConnection>> _byListener = [];
+    private readonly Dictionary<string, TrackedConnection> _byId = [];
 
     /// <summary>
     /// Admits <paramref name="context"/> under the limit, or returns null when <see cref="ConnectionLimitPolicy.Refuse"/>
@@ -40,10 +41,12 @@ public sealed partial class ConnectionRegistry(TimeProvider time, ILogger<Connec
 
                 evicted = connections.MinBy(c => c.LastActivityTimestamp)!;
                 connections.Remove(evicted);
+                _byId.Remove(evicted.Id);
             }
 
             admitted = new TrackedConnection(context, listener, idleTimeout, time);
             connections.Add(admitted);
+            _byId[admitted.Id] = admitted;
         }
 
         if (evicted is not null)
@@ -61,7 +64,28 @@ public sealed partial class ConnectionRegistry(TimeProvider time, ILogger<Connec
         ArgumentNullException.ThrowIfNull(connection);
         lock (_sync)
         {
-            _byListener[connection.Listener].Remove(connection);
+            if (_byListener[connection.Listener].Remove(connection))
+            {
+                _byId.Remove(connection.Id);
+            }
+        }
+    }
+
+    /// <summary>The live connections of <paramref name="listener"/>, at this moment.</summary>
+    public IReadOnlyList<TrackedConnection> Snapshot(string listener)
+    {
+        lock (_sync)
+        {
+            return _byListener.TryGetValue(listener, out var connections) ? [.. connections] : [];
+        }
+    }
+
+    /// <summary>The live connection with Kestrel's id <paramref name="connectionId"/>, or null.</summary>
+    public TrackedConnection? Find(string connectionId)
+    {
+        lock (_sync)
+        {
+            return _byId.GetValueOrDefault(connectionId);
         }
     }
 

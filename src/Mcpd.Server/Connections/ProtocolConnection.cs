@@ -111,6 +111,7 @@ internal abstract class ProtocolConnection : IDisposable
         }
         finally
         {
+            OnInputEnded();
             await DrainAsync();
             if (shuttingDown)
             {
@@ -135,6 +136,11 @@ internal abstract class ProtocolConnection : IDisposable
 
     /// <summary>Writes the protocol's goodbye on graceful shutdown; returns true if it wrote anything.</summary>
     protected virtual bool WriteGoodbye() => false;
+
+    /// <summary>Reading has stopped for good; the requests in flight are still to drain.</summary>
+    protected virtual void OnInputEnded()
+    {
+    }
 
     /// <summary>The transport ended the connection (reset, abort).</summary>
     protected abstract void OnTransportEnded(string reason);
@@ -225,16 +231,7 @@ internal abstract class ProtocolConnection : IDisposable
                 length = ModbusResponsePdu.WriteException(scratch.AsSpan(ScratchHalf), scratch[0], ModbusExceptionCode.ServerDeviceFailure);
             }
 
-            await _writeLock.WaitAsync();
-            try
-            {
-                writeAnswer(state, scratch, length);
-                await Output.FlushAsync();
-            }
-            finally
-            {
-                _writeLock.Release();
-            }
+            await WriteAsync((state, scratch, length, writeAnswer), static answer => answer.writeAnswer(answer.state, answer.scratch, answer.length), CancellationToken.None);
         }
         catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
         {
@@ -245,6 +242,24 @@ internal abstract class ProtocolConnection : IDisposable
         {
             ArrayPool<byte>.Shared.Return(scratch);
             EndInFlight();
+        }
+    }
+
+    /// <summary>
+    /// Writes outside the read loop (an answer that completed later, a request to the peer): <paramref name="write"/>
+    /// runs under the write lock, then the output is flushed.
+    /// </summary>
+    protected async Task WriteAsync<TState>(TState state, Action<TState> write, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            write(state);
+            await Output.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeLock.Release();
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Mcpd.Client.Mcp;
 using Microsoft.AspNetCore.Connections;
 
 namespace Mcpd.Server.Connections;
@@ -38,6 +39,9 @@ public sealed class TrackedConnection
 
     /// <summary>Records that bytes arrived now.</summary>
     public void Touch(TimeProvider time) => Volatile.Write(ref _lastActivityTimestamp, time.GetTimestamp());
+
+    /// <summary>For an MCP connection, the client on the other end, to call it (docs/protocol.md: both directions may send REQ); else null.</summary>
+    public IMcpPeer? Peer { get; internal set; }
 
     /// <summary>Closes the connection; its handler sees the transport end and returns.</summary>
     public void Abort(string reason) => _context.Abort(new ConnectionAbortedException(reason));

@@ -1,4 +1,5 @@
 using System.Net;
+using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;

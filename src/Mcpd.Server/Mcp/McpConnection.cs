@@ -1,5 +1,8 @@
 using System.Buffers;
+using System.Net;
 using System.Text;
+using Mcpd.Client.Internal;
+using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Framing;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Protocols.Modbus;
@@ -15,14 +18,19 @@ namespace Mcpd.Server.Mcp;
 /// broken frame is answered with ERROR and a close; a malformed request with a readable id gets RESP BAD_REQUEST and
 /// the connection goes on. Built-in methods answer synchronously without allocating; requests that go asynchronous
 /// (modbus.pdu on a gateway device) answer out of order, and at <see cref="McpServerOptions.MaxInFlightPerConnection"/>
-/// the connection stops reading until one completes. PING is answered at once with PONG.
+/// the connection stops reading until one completes. PING is answered at once with PONG. The server calls the client
+/// through <see cref="IMcpPeer"/> (the connection's <see cref="TrackedConnection.Peer"/>): REQ out, RESP/ACK matched
+/// by id, within <see cref="McpServerOptions.CallTimeout"/>; calls still waiting fail when the connection ends.
 /// </summary>
 internal sealed class McpConnection(
     ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, DeviceRegistry devices,
     McpServerOptions settings, McpFraming framing, McpServerInfo info, TimeProvider clock, ILogger logger)
-    : ProtocolConnection(context, tracked, connections, clock, settings.MaxInFlightPerConnection)
+    : ProtocolConnection(context, tracked, connections, clock, settings.MaxInFlightPerConnection), IMcpPeer
 {
     private static readonly KeyValuePair<string, string>[] NoHeaders = [];
+
+    /// <summary>The server's calls to the client, waiting for their RESP or ACK.</summary>
+    private readonly PendingRequests<McpResponse> _calls = new(uint.MaxValue, context.ConnectionId);
 
     /// <summary>Frames of a CRC listener are built here, then wrapped; plain frames go straight to the output.</summary>
     private ArrayBufferWriter<byte>? _crcScratch;
@@ -30,6 +38,16 @@ internal sealed class McpConnection(
     protected override bool PausesReadingWhenBusy => true;
 
     private IBufferWriter<byte> FrameOutput => framing == McpFraming.Plain ? Output : _crcScratch ??= new ArrayBufferWriter<byte>(512);
+
+    public EndPoint? RemoteEndPoint => Context.RemoteEndPoint;
+
+    public Task<McpResponse> CallAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
+        SendAsync(method, McpRequestFlags.None, body, headers ?? NoHeaders, cancellationToken);
+
+    public async Task<McpStatus> SendOneWayAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
+        (await SendAsync(method, McpRequestFlags.OneWay, body, headers ?? NoHeaders, cancellationToken)).Status;
+
+    protected override void OnInputEnded() => _calls.FailAll(new IOException($"connection {Context.ConnectionId} ended"));
 
     protected override void OnTransportEnded(string reason) => McpLog.TransportEnded(logger, Context.ConnectionId, reason);
 
@@ -129,10 +147,11 @@ internal sealed class McpConnection(
                 answered = true;
                 return true;
             case McpFrameType.Pong:
+                return true;
             case McpFrameType.Response:
             case McpFrameType.Ack:
-                // Liveness only: the server has not called this client (server-to-client calls come with the client library).
-                return true;
+                answered = true;
+                return CompleteCall(frame);
             case McpFrameType.Error:
                 if (McpPayload.TryParseError(frame.Payload, out var peerStatus, out var peerMessage))
                 {
@@ -181,7 +200,7 @@ internal sealed class McpConnection(
         }
         else
         {
-            AnswerError(request.Id, request.IsOneWay, McpStatus.NotFound, $"no method '{Encoding.UTF8.GetString(method)}'", request.Headers["traceparent"]);
+            AnswerError(request.Id, request.IsOneWay, McpStatus.NotFound, $"no method '{Encoding.UTF8.GetString(method)}'", request.Headers[McpHeaderNames.TraceParent]);
         }
 
         return true;
@@ -193,13 +212,13 @@ internal sealed class McpConnection(
     /// </summary>
     private void ExecuteModbus(in McpRequest request)
     {
-        var unitText = request.Headers["unit"];
+        var unitText = request.Headers[McpHeaderNames.Unit];
         if (!byte.TryParse(unitText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var unit)
             || request.Body.Length is 0 or > ModbusLimits.MaxPduLength)
         {
             AnswerError(request.Id, request.IsOneWay, McpStatus.BadRequest,
                 unitText is null ? "modbus.pdu needs a 'unit' header" : request.Body.Length == 0 ? "modbus.pdu needs a PDU in the body" : $"unit '{unitText}' is not 0..255, or the PDU is longer than 253 bytes",
-                request.Headers["traceparent"]);
+                request.Headers[McpHeaderNames.TraceParent]);
             return;
         }
 
@@ -217,6 +236,57 @@ internal sealed class McpConnection(
             WriteModbusAnswer(request.Id, request.IsOneWay, scratch, length);
             ArrayPool<byte>.Shared.Return(scratch);
         }
+    }
+
+    private async Task<McpResponse> SendAsync(string method, McpRequestFlags flags, ReadOnlyMemory<byte> body, IReadOnlyList<KeyValuePair<string, string>> headers, CancellationToken cancellationToken)
+    {
+        var (id, completion) = _calls.Register();
+        try
+        {
+            await WriteAsync((Connection: this, id, flags, method, headers, body), static call =>
+            {
+                McpPayload.WriteRequest(call.Connection.FrameOutput, call.id, call.flags, call.method, call.headers, call.body.Span);
+                call.Connection.Commit();
+            }, cancellationToken);
+            return await completion.Task.WaitAsync(settings.CallTimeout, Clock, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"Client {Context.RemoteEndPoint} ({Context.ConnectionId}) did not answer {method} within {settings.CallTimeout}.");
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or ConnectionResetException or ConnectionAbortedException)
+        {
+            throw new IOException($"Connection {Context.ConnectionId} to {Context.RemoteEndPoint} is closed.", ex);
+        }
+        finally
+        {
+            _calls.Remove(id);
+        }
+    }
+
+    /// <summary>The client's answer to a call of the server; a malformed one closes the connection.</summary>
+    private bool CompleteCall(in McpFrame frame)
+    {
+        if (frame.Type == McpFrameType.Ack)
+        {
+            if (!McpPayload.TryParseAck(frame.Payload, out var ackId, out var ackStatus))
+            {
+                WriteErrorAndLog(McpStatus.BadRequest, "the ACK is not 6 bytes");
+                return false;
+            }
+
+            _calls.TryComplete(ackId, new McpResponse(ackId, ackStatus, NoHeaders, []));
+            return true;
+        }
+
+        if (McpPayload.ParseResponse(frame.Payload, out var id, out var status, out var headers, out var body, out var problem) != McpParseStatus.Ok)
+        {
+            WriteErrorAndLog(McpStatus.BadRequest, $"malformed RESP: {problem}");
+            return false;
+        }
+
+        _calls.TryComplete(id, new McpResponse(id, status, headers.ToList(), body.ToArray()));
+        return true;
     }
 
     private void LogModbusFailed(Exception exception) => McpLog.MethodFailed(logger, exception, Context.ConnectionId, "modbus.pdu");
@@ -243,7 +313,7 @@ internal sealed class McpConnection(
     }
 
     private void AnswerError(uint id, bool oneWay, McpStatus status, string message, string? traceparent) =>
-        WriteAnswer(id, oneWay, status, new ReadOnlySequence<byte>(McpErrorBody.Create(status, message, traceparent, Clock.GetUtcNow())));
+        WriteAnswer(id, oneWay, status, new ReadOnlySequence<byte>(McpErrorBody.Create(status, message, McpErrorBody.TraceIdOf(traceparent), Clock.GetUtcNow())));
 
     private void Reject(McpFrameError error, McpFrameHeader header)
     {

@@ -1,3 +1,4 @@
+using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
@@ -29,6 +30,8 @@ internal sealed class McpConnectionHandler(
         }
 
         McpLog.Connected(logger, connection.ConnectionId, connection.RemoteEndPoint, framing);
-        return new McpConnection(connection, tracked, connections, devices, settings, framing, info, time, logger).RunAsync();
+        var mcp = new McpConnection(connection, tracked, connections, devices, settings, framing, info, time, logger);
+        tracked.Peer = mcp;
+        return mcp.RunAsync();
     }
 }

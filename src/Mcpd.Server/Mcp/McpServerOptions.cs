@@ -21,6 +21,9 @@ public sealed class McpServerOptions
     /// <summary>Heartbeat interval (seed 2.5); a connection silent for 3 intervals is closed.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a call of the server to a connected client (<c>IMcpPeer.CallAsync</c>) waits for its answer.</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Most connections per listener; at the limit the oldest idle one is closed.</summary>
     public int MaxConnections { get; set; } = 10_000;
 }

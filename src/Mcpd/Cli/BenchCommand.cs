@@ -43,14 +43,15 @@ internal static class BenchCommand
         var common = new CommonOptions(Endpoint.DefaultMcpPort);
         var method = new Option<string>("--method") { Description = "The method to call", DefaultValueFactory = _ => "sys.echo" };
         var bodyBytes = new Option<int>("--body-bytes") { Description = "Size of the request body", DefaultValueFactory = _ => 16 };
-        var command = new Command("mcp", "Calls of one MCP method (sys.echo by default)") { method, bodyBytes };
+        var crc = McpCommands.CrcOption();
+        var command = new Command("mcp", "Calls of one MCP method (sys.echo by default)") { method, bodyBytes, crc };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
             var body = new byte[result.GetValue(bodyBytes)];
             var name = result.GetRequiredValue(method);
             return common.RunAsync(result,
-                endpoint => McpClient.ConnectAsync(endpoint.Host, endpoint.Port, new McpClientOptions(), cancellationToken),
+                endpoint => McpClient.ConnectAsync(endpoint.Host, endpoint.Port, new McpClientOptions { Framing = McpCommands.FramingOf(result, crc) }, cancellationToken),
                 async client => (await client.CallAsync(name, body, cancellationToken: cancellationToken)).Status == McpStatus.Ok,
                 cancellationToken);
         });

@@ -18,14 +18,15 @@ internal static class McpCommands
         var bodyHex = new Option<string?>("--body-hex") { Description = "The body, as hex (for binary bodies such as Modbus PDUs)" };
         var bodyFile = new Option<string?>("--body-file") { Description = "The body, from a file" };
         var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for the response", DefaultValueFactory = _ => 5 };
+        var crc = CrcOption();
         var command = new Command("call", "Call an MCP method and print the status, headers and body")
         {
-            endpoint, method, headers, body, bodyHex, bodyFile, timeout,
+            endpoint, method, headers, body, bodyHex, bodyFile, timeout, crc,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
             var target = result.GetRequiredValue(endpoint);
-            return await RunAsync(target, result.GetValue(timeout), async client =>
+            return await RunAsync(target, result.GetValue(timeout), FramingOf(result, crc), async client =>
             {
                 var payload = ReadBody(result.GetValue(body), result.GetValue(bodyHex), result.GetValue(bodyFile));
                 var response = await client.CallAsync(result.GetRequiredValue(method), payload, ParseHeaders(result.GetValue(headers) ?? []), cancellationToken);
@@ -48,11 +49,12 @@ internal static class McpCommands
         var endpoint = Endpoint.Argument(Endpoint.DefaultMcpPort);
         var count = new Option<int>("--count", "-c") { Description = "How many PINGs", DefaultValueFactory = _ => 4 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for each PONG", DefaultValueFactory = _ => 5 };
-        var command = new Command("ping", "Send MCP PINGs and print the round-trip times") { endpoint, count, timeout };
+        var crc = CrcOption();
+        var command = new Command("ping", "Send MCP PINGs and print the round-trip times") { endpoint, count, timeout, crc };
         command.SetAction(async (result, cancellationToken) =>
         {
             var target = result.GetRequiredValue(endpoint);
-            return await RunAsync(target, result.GetValue(timeout), async client =>
+            return await RunAsync(target, result.GetValue(timeout), FramingOf(result, crc), async client =>
             {
                 for (var i = 1; i <= result.GetValue(count); i++)
                 {
@@ -66,9 +68,14 @@ internal static class McpCommands
         return command;
     }
 
-    private static async Task<int> RunAsync(Endpoint endpoint, double timeoutSeconds, Func<McpClient, Task<int>> action, CancellationToken cancellationToken)
+    /// <summary><c>--crc</c>: speak the 0x5A CRC framing, for a server's CRC listener (<c>mcp:crcPort</c>).</summary>
+    public static Option<bool> CrcOption() => new("--crc") { Description = "Wrap every frame in the 0x5A CRC framing (for a CRC listener, mcp:crcPort)" };
+
+    public static McpFraming FramingOf(ParseResult result, Option<bool> crc) => result.GetValue(crc) ? McpFraming.Crc : McpFraming.Plain;
+
+    private static async Task<int> RunAsync(Endpoint endpoint, double timeoutSeconds, McpFraming framing, Func<McpClient, Task<int>> action, CancellationToken cancellationToken)
     {
-        var options = new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(timeoutSeconds), ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds) };
+        var options = new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(timeoutSeconds), ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds), Framing = framing };
         try
         {
             await using var client = await McpClient.ConnectAsync(endpoint.Host, endpoint.Port, options, cancellationToken);

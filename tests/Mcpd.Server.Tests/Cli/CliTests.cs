@@ -140,6 +140,20 @@ public partial class CliTests
     }
 
     [Fact]
+    public async Task Call_and_ping_speak_the_crc_framing_with_crc()
+    {
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["mcp:crcPort"] = "0" });
+        var endpoint = $"127.0.0.1:{server.McpCrcEndPoint.Port}";
+
+        var echo = await Mcpd("call", endpoint, "sys.echo", "--body", "over crc", "--crc");
+        var ping = await Mcpd("ping", endpoint, "--count", "1", "--crc");
+
+        Assert.True(echo.Succeeded, echo.ToString());
+        Assert.Contains("over crc", echo.StandardOutput, StringComparison.Ordinal);
+        Assert.True(ping.Succeeded, ping.ToString());
+    }
+
+    [Fact]
     public async Task Bench_runs_both_protocols_and_prints_the_summary_line()
     {
         await using var server = await McpdTestServer.StartAsync();

@@ -2,17 +2,17 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Mcpd.Protocols.Mcp;
 
-namespace Mcpd.Server.Mcp;
+namespace Mcpd.Protocols.Mcp;
 
 /// <summary>
 /// The JSON body of an error RESP (seed 4.3): <c>{"code":1,"status":"BAD_REQUEST","message":"...","timestamp":"...",
-/// "traceId":"..."}</c>. The trace id comes from the request's W3C <c>traceparent</c> header when it has one.
+/// "traceId":"..."}</c>. The trace id is the request's (<see cref="TraceIdOf"/>).
 /// </summary>
-internal static class McpErrorBody
+public static class McpErrorBody
 {
-    public static byte[] Create(McpStatus status, string message, string? traceparent, DateTimeOffset now)
+    /// <summary>The error body for <paramref name="status"/>, stamped <paramref name="now"/>.</summary>
+    public static byte[] Create(McpStatus status, string message, string traceId, DateTimeOffset now)
     {
         var output = new ArrayBufferWriter<byte>(256);
         // Relaxed escaping: the body is read by programs and people, never embedded in HTML.
@@ -23,7 +23,7 @@ internal static class McpErrorBody
             json.WriteString("status", McpStatusNames.Of(status));
             json.WriteString("message", message);
             json.WriteString("timestamp", now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
-            json.WriteString("traceId", TraceId(traceparent));
+            json.WriteString("traceId", traceId);
             json.WriteEndObject();
         }
 
@@ -31,7 +31,7 @@ internal static class McpErrorBody
     }
 
     /// <summary>The trace id of a W3C traceparent ("00-{32 hex}-{16 hex}-{2 hex}"), or a new random one.</summary>
-    public static string TraceId(string? traceparent) =>
+    public static string TraceIdOf(string? traceparent) =>
         traceparent is { Length: 55 } && traceparent[2] == '-' && traceparent[35] == '-' && !traceparent.AsSpan(3, 32).ContainsAnyExcept(LowerHex)
             ? traceparent.Substring(3, 32)
             : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));

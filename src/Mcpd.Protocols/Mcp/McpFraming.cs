@@ -1,4 +1,4 @@
-namespace Mcpd.Server.Mcp;
+namespace Mcpd.Protocols.Mcp;
 
 /// <summary>How MCP frames travel on a listener.</summary>
 public enum McpFraming

@@ -1,0 +1,50 @@
+using Mcpd.Protocols.Mcp;
+
+namespace Mcpd.Client.Mcp;
+
+/// <summary>A request the peer sent, as a handler sees it: its own copy of method, headers and body.</summary>
+public sealed class McpIncomingRequest
+{
+    /// <summary>Creates a request as received from <paramref name="peer"/>.</summary>
+    public McpIncomingRequest(string method, IReadOnlyList<KeyValuePair<string, string>> headers, ReadOnlyMemory<byte> body, bool isOneWay, IMcpPeer peer)
+    {
+        Method = method;
+        Headers = headers;
+        Body = body;
+        IsOneWay = isOneWay;
+        Peer = peer;
+        TraceId = McpErrorBody.TraceIdOf(Header(McpHeaderNames.TraceParent));
+    }
+
+    /// <summary>The method name.</summary>
+    public string Method { get; }
+
+    /// <summary>The headers, in the order sent.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
+
+    /// <summary>The body.</summary>
+    public ReadOnlyMemory<byte> Body { get; }
+
+    /// <summary>True for a one-way request: the answer is an ACK of the status alone.</summary>
+    public bool IsOneWay { get; }
+
+    /// <summary>The trace id: from the W3C <c>traceparent</c> header when it has one, else new.</summary>
+    public string TraceId { get; }
+
+    /// <summary>Who sent it; it can be called back.</summary>
+    public IMcpPeer Peer { get; }
+
+    /// <summary>The value of header <paramref name="key"/> (lowercase), or null.</summary>
+    public string? Header(string key)
+    {
+        foreach (var (name, value) in Headers)
+        {
+            if (name == key)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+}
