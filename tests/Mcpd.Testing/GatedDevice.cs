@@ -16,7 +16,7 @@ public sealed class GatedDevice : IModbusDevice
 
     public void Open() => _gate.TrySetResult();
 
-    public async ValueTask<int> ExecuteAsync(ReadOnlyMemory<byte> request, Memory<byte> response, CancellationToken cancellationToken)
+    public async ValueTask<int> ExecuteAsync(ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _started);
         await _gate.Task.WaitAsync(cancellationToken);

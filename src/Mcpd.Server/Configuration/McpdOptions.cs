@@ -1,4 +1,5 @@
 using Mcpd.Server.Devices;
+using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;
 using Mcpd.Server.Transport;
@@ -19,6 +20,9 @@ public sealed class McpdOptions
 
     /// <summary>The socket layer under the listeners.</summary>
     public TransportOptions Transport { get; set; } = new();
+
+    /// <summary>Links to real devices, by name; gateway devices name one in <see cref="DeviceOptions.Upstream"/>.</summary>
+    public IDictionary<string, UpstreamOptions> Upstreams { get; init; } = new Dictionary<string, UpstreamOptions>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Devices served, keyed by unit id. Empty means the built-in default device.</summary>
     public IList<DeviceOptions> Devices { get; init; } = [];

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Gateway;
 using Mcpd.Server.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -46,6 +47,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         var problems = new List<string>();
         CheckModbus(options, problems);
         CheckMcp(options, problems);
+        UpstreamValidation.Check(options, problems);
         var units = new HashSet<int>();
         for (var i = 0; i < options.Devices.Count; i++)
         {

@@ -184,7 +184,7 @@ internal abstract class ProtocolConnection : IDisposable
         ValueTask<int> execution;
         try
         {
-            execution = device.ExecuteAsync(scratch.AsMemory(0, requestLength), scratch.AsMemory(ScratchHalf, ScratchHalf), Context.ConnectionClosed);
+            execution = device.ExecuteAsync(scratch.AsMemory(0, requestLength), scratch.AsMemory(ScratchHalf, ScratchHalf), new ModbusCaller(Context.ConnectionId), Context.ConnectionClosed);
         }
         catch (Exception ex)
         {

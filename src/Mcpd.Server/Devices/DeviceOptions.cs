@@ -1,13 +1,22 @@
 namespace Mcpd.Server.Devices;
 
-/// <summary>One simulated device (an entry of the config list <c>devices</c>).</summary>
+/// <summary>
+/// One device (an entry of the config list <c>devices</c>): simulated from its register map, or, with
+/// <see cref="Upstream"/>, a real device reached through that upstream (mcpd is then its gateway).
+/// </summary>
 public sealed class DeviceOptions
 {
     /// <summary>Unit id, 1..247. Requests to unit 0 and 255 reach the device with the lowest unit id.</summary>
     public int Unit { get; set; } = 1;
 
-    /// <summary>A name for people and logs.</summary>
+    /// <summary>A name for people and logs, and for MCP (<c>modbus.pdu</c> header <c>device</c>, route target <c>device:NAME</c>).</summary>
     public string? Name { get; set; }
+
+    /// <summary>The upstream (a key of <c>upstreams</c>) that reaches the real device; null: simulated.</summary>
+    public string? Upstream { get; set; }
+
+    /// <summary>The device's unit id on the upstream side (0..247); default: <see cref="Unit"/>.</summary>
+    public int? UpstreamUnit { get; set; }
 
     /// <summary>Number of coils (0..65536).</summary>
     public int Coils { get; set; } = 10_000;

@@ -1,4 +1,5 @@
 using Mcpd.Server.Configuration;
+using Mcpd.Server.Gateway;
 using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Devices;
@@ -10,15 +11,29 @@ namespace Mcpd.Server.Devices;
 public sealed class DeviceRegistry
 {
     private readonly IModbusDevice?[] _byUnit = new IModbusDevice?[256];
+    private readonly Dictionary<string, IModbusDevice> _byName = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Builds the simulated devices of the config, then applies code registrations over them.</summary>
-    public DeviceRegistry(IOptions<McpdOptions> options, IEnumerable<ModbusDeviceRegistration> registrations)
+    /// <summary>
+    /// Builds the devices of the config (simulated, or gateways through their upstream), then applies code
+    /// registrations over them.
+    /// </summary>
+    public DeviceRegistry(IOptions<McpdOptions> options, UpstreamRegistry upstreams, IEnumerable<ModbusDeviceRegistration> registrations)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Simulated = [.. options.Value.EffectiveDevices.Select(d => new SimulatedDevice(d))];
+        ArgumentNullException.ThrowIfNull(upstreams);
+        var configured = options.Value.EffectiveDevices;
+        Simulated = [.. configured.Where(d => d.Upstream is null).Select(d => new SimulatedDevice(d))];
         foreach (var device in Simulated)
         {
             _byUnit[device.Unit] = device;
+            _byName[device.Name] = device;
+        }
+
+        foreach (var device in configured.Where(d => d.Upstream is not null))
+        {
+            var gateway = new GatewayDevice(device.Name ?? $"unit {device.Unit}", upstreams[device.Upstream!], (byte)(device.UpstreamUnit ?? device.Unit));
+            _byUnit[device.Unit] = gateway;
+            _byName[gateway.Name] = gateway;
         }
 
         foreach (var registration in registrations)
@@ -38,4 +53,7 @@ public sealed class DeviceRegistry
 
     /// <summary>The device for <paramref name="unit"/>, or null when none is configured.</summary>
     public IModbusDevice? Resolve(byte unit) => _byUnit[unit];
+
+    /// <summary>The configured device named <paramref name="name"/> (case-insensitive), or null.</summary>
+    public IModbusDevice? Resolve(string name) => _byName.GetValueOrDefault(name);
 }

@@ -38,7 +38,7 @@ public sealed class SimulatedDevice : IModbusDevice
     internal DiagnosticCounters Counters { get; } = new();
 
     /// <inheritdoc />
-    public ValueTask<int> ExecuteAsync(ReadOnlyMemory<byte> request, Memory<byte> response, CancellationToken cancellationToken) =>
+    public ValueTask<int> ExecuteAsync(ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken) =>
         new(Execute(request.Span, response.Span));
 
     /// <summary>The synchronous core of <see cref="ExecuteAsync"/>.</summary>

@@ -1,6 +1,7 @@
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Transport;
 using Microsoft.AspNetCore.Connections;
@@ -28,6 +29,8 @@ public static class McpdServiceCollectionExtensions
         services.AddOptions<McpdOptions>().Bind(configuration).ValidateOnStart();
         services.AddSingleton<IValidateOptions<McpdOptions>, McpdOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<UpstreamRegistry>();
+        services.AddHostedService(provider => provider.GetRequiredService<UpstreamRegistry>());
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<ListenerEndpoints>();

@@ -88,7 +88,10 @@ internal sealed class ModbusConnection(
                 return false;
             }
 
-            return WriteResponse(header, response.Span[..ModbusResponsePdu.WriteException(response.Span, function, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond)]);
+            var exception = settings.UnknownUnit == UnknownUnitPolicy.PathUnavailable
+                ? ModbusExceptionCode.GatewayPathUnavailable
+                : ModbusExceptionCode.GatewayTargetDeviceFailedToRespond;
+            return WriteResponse(header, response.Span[..ModbusResponsePdu.WriteException(response.Span, function, exception)]);
         }
 
         if (!HasFreeSlot)

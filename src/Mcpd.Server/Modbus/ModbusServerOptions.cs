@@ -25,5 +25,5 @@ public sealed class ModbusServerOptions
     public int MaxInFlightPerConnection { get; set; } = 16;
 
     /// <summary>How a request for a unit id with no device is answered.</summary>
-    public UnknownUnitPolicy UnknownUnit { get; set; } = UnknownUnitPolicy.Exception;
+    public UnknownUnitPolicy UnknownUnit { get; set; } = UnknownUnitPolicy.TargetFailedToRespond;
 }

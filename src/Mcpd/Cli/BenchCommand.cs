@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using Mcpd.Client;
 using Mcpd.Client.Mcp;
 using Mcpd.Client.Modbus;
 using Mcpd.Protocols.Mcp;
@@ -60,7 +61,7 @@ internal static class BenchCommand
 
     private sealed class CommonOptions(int defaultPort)
     {
-        private readonly Argument<Endpoint> _endpoint = Endpoint.Argument(defaultPort);
+        private readonly Argument<HostPort> _endpoint = Endpoint.Argument(defaultPort);
 
         private readonly Option<int> _connections = new("--conns", "-c") { Description = "Connections", DefaultValueFactory = _ => 16 };
         private readonly Option<int> _depth = new("--depth", "-d") { Description = "Requests in flight per connection", DefaultValueFactory = _ => 1 };
@@ -77,7 +78,7 @@ internal static class BenchCommand
             }
         }
 
-        public async Task<int> RunAsync<TClient>(ParseResult result, Func<Endpoint, Task<TClient>> connect, Func<TClient, Task<bool>> send, CancellationToken cancellationToken)
+        public async Task<int> RunAsync<TClient>(ParseResult result, Func<HostPort, Task<TClient>> connect, Func<TClient, Task<bool>> send, CancellationToken cancellationToken)
             where TClient : IAsyncDisposable
         {
             var endpoint = result.GetRequiredValue(_endpoint);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Mcpd.Client;
 using Mcpd.Server.Devices;
 
 namespace Mcpd.Cli;
@@ -6,7 +7,7 @@ namespace Mcpd.Cli;
 /// <summary>Arguments and options shared by <c>mcpd read</c> and <c>mcpd write</c>.</summary>
 internal sealed class ClientOptions
 {
-    public Argument<Endpoint> Endpoint { get; } = Cli.Endpoint.Argument(Cli.Endpoint.DefaultModbusPort);
+    public Argument<HostPort> Endpoint { get; } = Cli.Endpoint.Argument(Cli.Endpoint.DefaultModbusPort);
 
     public Option<byte> Unit { get; } = new("--unit", "-u") { Description = "Unit id", DefaultValueFactory = _ => 1 };
 

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Mcpd.Client;
 using Mcpd.Client.Modbus;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Devices;
@@ -9,7 +10,7 @@ namespace Mcpd.Cli;
 /// <summary>Connects, runs one client action, and turns failures into one clear line and an exit code.</summary>
 internal static class ClientRunner
 {
-    public static async Task<int> RunAsync(Endpoint endpoint, double timeoutSeconds, Func<ModbusTcpClient, Task> action, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(HostPort endpoint, double timeoutSeconds, Func<ModbusTcpClient, Task> action, CancellationToken cancellationToken)
     {
         var options = new ModbusClientOptions { RequestTimeout = TimeSpan.FromSeconds(timeoutSeconds), ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds) };
         try

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
 using System.Text;
+using Mcpd.Client;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 
@@ -73,7 +74,7 @@ internal static class McpCommands
 
     public static McpFraming FramingOf(ParseResult result, Option<bool> crc) => result.GetValue(crc) ? McpFraming.Crc : McpFraming.Plain;
 
-    private static async Task<int> RunAsync(Endpoint endpoint, double timeoutSeconds, McpFraming framing, Func<McpClient, Task<int>> action, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(HostPort endpoint, double timeoutSeconds, McpFraming framing, Func<McpClient, Task<int>> action, CancellationToken cancellationToken)
     {
         var options = new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(timeoutSeconds), ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds), Framing = framing };
         try

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Mcpd.Client;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
 
@@ -82,7 +83,7 @@ internal static class ReadCommand
         return rows;
     }
 
-    private static void Print(List<Row> rows, bool json, Endpoint endpoint, byte unit, RegisterTable table, int address)
+    private static void Print(List<Row> rows, bool json, HostPort endpoint, byte unit, RegisterTable table, int address)
     {
         if (json)
         {

@@ -1,0 +1,48 @@
+using Mcpd.Server.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mcpd.Server.Gateway;
+
+/// <summary>
+/// The upstreams of the config (section <c>upstreams</c>), built at start: each starts its background work with the
+/// host and is closed when the host stops, after the listeners have drained.
+/// </summary>
+public sealed class UpstreamRegistry : IHostedService, IAsyncDisposable
+{
+    private readonly Dictionary<string, IModbusUpstream> _byName = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Builds every configured upstream; the options must have passed validation.</summary>
+    public UpstreamRegistry(IOptions<McpdOptions> options, TimeProvider time, ILoggerFactory loggers)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var (name, upstream) in options.Value.Upstreams)
+        {
+            _byName[name] = upstream.Kind.Equals(UpstreamKinds.Rtu, StringComparison.OrdinalIgnoreCase)
+                ? new ModbusRtuUpstream(name, upstream, time, loggers)
+                : new ModbusTcpUpstream(name, upstream, time, loggers);
+        }
+    }
+
+    /// <summary>Every upstream.</summary>
+    public IReadOnlyCollection<IModbusUpstream> All => _byName.Values;
+
+    /// <summary>The upstream named <paramref name="name"/>; validation guarantees it exists for a configured device.</summary>
+    public IModbusUpstream this[string name] => _byName[name];
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken) => Task.WhenAll(_byName.Values.Select(u => u.StartAsync(cancellationToken)));
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var upstream in _byName.Values)
+        {
+            await upstream.DisposeAsync();
+        }
+    }
+}
