@@ -337,19 +337,9 @@ internal sealed class McpSession : IAsyncDisposable
     private async Task RunHandlerAsync(uint id, McpIncomingRequest request, McpRequestHandler handler)
     {
         await Task.Yield();
-        McpReply reply;
-        try
-        {
-            reply = await handler(request, _closing.Token);
-        }
-        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        if (await HandlerInvoker.InvokeAsync(handler, request, _options.Logger, _closing.Token) is not { } reply)
         {
             return;
-        }
-        catch (Exception ex)
-        {
-            McpClientLog.HandlerFailed(_options.Logger, ex, request.Method, request.TraceId);
-            reply = McpReply.Error(McpStatus.Internal, $"the handler of '{request.Method}' failed");
         }
 
         try

@@ -42,8 +42,41 @@ public readonly struct McpHeaders
         return headers;
     }
 
-    /// <summary>The value of <paramref name="key"/> (lowercase), or null.</summary>
-    public string? this[string key] => ToList().FirstOrDefault(h => h.Key == key).Value;
+    /// <summary>The value of <paramref name="key"/> (lowercase), or null; allocates only the value.</summary>
+    public string? this[string key]
+    {
+        get
+        {
+            Span<byte> utf8Key = stackalloc byte[byte.MaxValue];
+            return key.Length <= byte.MaxValue && TryFind(utf8Key[..Encoding.ASCII.GetBytes(key, utf8Key)], out var value)
+                ? Encoding.UTF8.GetString(value)
+                : null;
+        }
+    }
+
+    /// <summary>Finds the first header named <paramref name="key"/> (ASCII bytes) without allocating.</summary>
+    public bool TryFind(ReadOnlySpan<byte> key, out ReadOnlySequence<byte> value)
+    {
+        var reader = new SequenceReader<byte>(_block);
+        reader.Advance(1);
+        for (var i = 0; i < Count; i++)
+        {
+            reader.TryRead(out var keyLength);
+            var matches = keyLength == key.Length && reader.IsNext(key);
+            reader.Advance(keyLength);
+            reader.TryReadBigEndian(out short valueLength);
+            if (matches)
+            {
+                value = reader.UnreadSequence.Slice(0, (ushort)valueLength);
+                return true;
+            }
+
+            reader.Advance((ushort)valueLength);
+        }
+
+        value = default;
+        return false;
+    }
 
     /// <summary>
     /// Validates the headers block at the reader's position and moves past it; returns its length in bytes, or a

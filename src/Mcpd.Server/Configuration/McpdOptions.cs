@@ -2,6 +2,7 @@ using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;
+using Mcpd.Server.Routing;
 using Mcpd.Server.Transport;
 
 namespace Mcpd.Server.Configuration;
@@ -23,6 +24,12 @@ public sealed class McpdOptions
 
     /// <summary>Links to real devices, by name; gateway devices name one in <see cref="DeviceOptions.Upstream"/>.</summary>
     public IDictionary<string, UpstreamOptions> Upstreams { get; init; } = new Dictionary<string, UpstreamOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Routing of MCP requests: rules, lanes, default.</summary>
+    public RoutingOptions Routing { get; set; } = new();
+
+    /// <summary>Other mcpd nodes that requests may be forwarded to, by name.</summary>
+    public IDictionary<string, NodeOptions> Nodes { get; init; } = new Dictionary<string, NodeOptions>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Devices served, keyed by unit id. Empty means the built-in default device.</summary>
     public IList<DeviceOptions> Devices { get; init; } = [];

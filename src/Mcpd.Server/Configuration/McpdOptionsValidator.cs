@@ -3,6 +3,7 @@ using System.Text;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
+using Mcpd.Server.Routing;
 using Mcpd.Server.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -48,6 +49,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         CheckModbus(options, problems);
         CheckMcp(options, problems);
         UpstreamValidation.Check(options, problems);
+        RoutingValidation.Check(options, problems);
         var units = new HashSet<int>();
         for (var i = 0; i < options.Devices.Count; i++)
         {

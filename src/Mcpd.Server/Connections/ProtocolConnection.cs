@@ -193,7 +193,7 @@ internal abstract class ProtocolConnection : IDisposable
 
         if (!execution.IsCompleted)
         {
-            Interlocked.Increment(ref _inFlight);
+            BeginInFlight();
             _ = AnswerModbusLaterAsync(execution, scratch, state, onFailure, writeAnswer);
             return -1;
         }
@@ -263,8 +263,11 @@ internal abstract class ProtocolConnection : IDisposable
         }
     }
 
+    /// <summary>Takes an in-flight slot for a request that answers later; <see cref="EndInFlight"/> releases it.</summary>
+    protected void BeginInFlight() => Interlocked.Increment(ref _inFlight);
+
     /// <summary>Releases the slot of an asynchronous request (once, in a finally).</summary>
-    private void EndInFlight()
+    protected void EndInFlight()
     {
         var remaining = Interlocked.Decrement(ref _inFlight);
         Volatile.Read(ref _slotFreed)?.TrySetResult();

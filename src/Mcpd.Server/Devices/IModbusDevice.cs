@@ -8,8 +8,9 @@ public interface IModbusDevice
 {
     /// <summary>
     /// Executes <paramref name="request"/> (function code + data) and writes the response PDU, normal or exception,
-    /// into <paramref name="response"/> (at least 253 bytes); returns its length. A device that completes synchronously
-    /// returns a completed <see cref="ValueTask{TResult}"/>, which the server answers without allocating.
+    /// into <paramref name="response"/> (at least 253 bytes); returns its length, or 0 when the request has no answer
+    /// (a broadcast). A device that completes synchronously returns a completed <see cref="ValueTask{TResult}"/>,
+    /// which the server answers without allocating.
     /// Both buffers stay valid until the returned task completes. <paramref name="caller"/> names the client connection.
     /// </summary>
     ValueTask<int> ExecuteAsync(ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken);

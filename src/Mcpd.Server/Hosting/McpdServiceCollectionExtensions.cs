@@ -1,8 +1,10 @@
+using Mcpd.Client.Mcp;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
+using Mcpd.Server.Routing;
 using Mcpd.Server.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -35,6 +37,11 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<ListenerEndpoints>();
         services.AddSingleton<McpServerInfo>();
+        services.AddSingleton<McpMethodTable>();
+        services.AddSingleton<BuiltInMethods>();
+        services.AddSingleton<McpRouter>();
+        services.AddHostedService(provider => provider.GetRequiredService<McpRouter>());
+        services.AddSingleton<McpServices>();
         services.AddSingleton<McpConnectionHandler>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, McpdKestrelSetup>();
         // Kestrel's socket transport, when it serves: its input limit must also hold the largest frame.
@@ -50,6 +57,10 @@ public static class McpdServiceCollectionExtensions
 
         return services;
     }
+
+    /// <summary>Serves MCP requests for <paramref name="method"/> with <paramref name="handler"/> (see <see cref="McpMethodTable"/>).</summary>
+    public static IServiceCollection AddMcpMethod(this IServiceCollection services, string method, McpRequestHandler handler) =>
+        services.AddSingleton(new McpMethodRegistration(method, handler));
 
     /// <summary>Serves <paramref name="device"/> on <paramref name="unit"/>, in place of any configured device.</summary>
     public static IServiceCollection AddModbusDevice(this IServiceCollection services, byte unit, IModbusDevice device) =>

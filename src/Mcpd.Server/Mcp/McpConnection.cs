@@ -8,6 +8,7 @@ using Mcpd.Protocols.Mcp;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Routing;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -23,8 +24,8 @@ namespace Mcpd.Server.Mcp;
 /// by id, within <see cref="McpServerOptions.CallTimeout"/>; calls still waiting fail when the connection ends.
 /// </summary>
 internal sealed class McpConnection(
-    ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, DeviceRegistry devices,
-    McpServerOptions settings, McpFraming framing, McpServerInfo info, TimeProvider clock, ILogger logger)
+    ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, McpServices services,
+    McpServerOptions settings, McpFraming framing, TimeProvider clock, ILogger logger)
     : ProtocolConnection(context, tracked, connections, clock, settings.MaxInFlightPerConnection), IMcpPeer
 {
     private static readonly KeyValuePair<string, string>[] NoHeaders = [];
@@ -40,6 +41,9 @@ internal sealed class McpConnection(
     private IBufferWriter<byte> FrameOutput => framing == McpFraming.Plain ? Output : _crcScratch ??= new ArrayBufferWriter<byte>(512);
 
     public EndPoint? RemoteEndPoint => Context.RemoteEndPoint;
+
+    /// <summary>Kestrel's connection id.</summary>
+    public string Id => Context.ConnectionId;
 
     public Task<McpResponse> CallAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
         SendAsync(method, McpRequestFlags.None, body, headers ?? NoHeaders, cancellationToken);
@@ -185,47 +189,188 @@ internal sealed class McpConnection(
         }
 
         Span<byte> methodBuffer = stackalloc byte[byte.MaxValue];
-        var method = request.Method.IsSingleSegment ? request.Method.FirstSpan : CopyTo(request.Method, methodBuffer);
-        if (method.SequenceEqual("sys.echo"u8))
+        var methodBytes = request.Method.IsSingleSegment ? request.Method.FirstSpan : CopyTo(request.Method, methodBuffer);
+        Span<char> methodChars = stackalloc char[byte.MaxValue];
+        ReadOnlySpan<char> method = methodChars[..Encoding.UTF8.GetChars(methodBytes, methodChars)];
+        var table = services.Router.Table;
+        if (table.Match(method, request.Headers) is { } routed)
+        {
+            Dispatch(routed, request, method);
+        }
+        else if (method is BuiltInMethods.Echo)
         {
             Answer(request, McpStatus.Ok, request.Body);
         }
-        else if (method.SequenceEqual("sys.info"u8))
+        else if (method is BuiltInMethods.Info)
         {
-            Answer(request, McpStatus.Ok, new ReadOnlySequence<byte>(info.ToJson(Clock.GetUtcNow())));
+            Answer(request, McpStatus.Ok, new ReadOnlySequence<byte>(services.Info.ToJson(Clock.GetUtcNow())));
         }
-        else if (method.SequenceEqual("modbus.pdu"u8))
+        else if (method is BuiltInMethods.ModbusPdu)
         {
-            ExecuteModbus(request);
+            ExecuteModbus(request, ResolveModbusTarget(request, out var headerProblem), headerProblem);
+        }
+        else if (services.Methods.TryGet(method, out var handler))
+        {
+            RunHandler(ToIncoming(request, method), request.Id, handler);
+        }
+        else if (table.Default is { } fallback)
+        {
+            Dispatch(fallback, request, method);
         }
         else
         {
-            AnswerError(request.Id, request.IsOneWay, McpStatus.NotFound, $"no method '{Encoding.UTF8.GetString(method)}'", request.Headers[McpHeaderNames.TraceParent]);
+            AnswerError(request.Id, request.IsOneWay, McpStatus.NotFound, $"no method '{method}'", request.Headers[McpHeaderNames.TraceParent]);
         }
 
         return true;
     }
 
-    /// <summary>
-    /// modbus.pdu: header <c>unit</c> names the device; the body is a request PDU executed exactly as over Modbus TCP,
-    /// and the response PDU (exception PDUs included) is the body of an OK response.
-    /// </summary>
-    private void ExecuteModbus(in McpRequest request)
+    /// <summary>Sends a request to the target of its route: a lane, a device, or another node.</summary>
+    private void Dispatch(RouteTarget target, in McpRequest request, ReadOnlySpan<char> method)
     {
-        var unitText = request.Headers[McpHeaderNames.Unit];
-        if (!byte.TryParse(unitText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var unit)
-            || request.Body.Length is 0 or > ModbusLimits.MaxPduLength)
+        switch (target)
         {
-            AnswerError(request.Id, request.IsOneWay, McpStatus.BadRequest,
-                unitText is null ? "modbus.pdu needs a 'unit' header" : request.Body.Length == 0 ? "modbus.pdu needs a PDU in the body" : $"unit '{unitText}' is not 0..255, or the PDU is longer than 253 bytes",
-                request.Headers[McpHeaderNames.TraceParent]);
+            case DeviceTarget device:
+                ExecuteModbus(request, device.Device, null);
+                break;
+            case ForwardTarget forward:
+                var forwarded = ToIncoming(request, method);
+                BeginInFlight();
+                _ = AnswerLaterAsync(request.Id, forwarded, ForwardAsync(forward.Node, forwarded));
+                break;
+            case LaneTarget lane:
+                Enqueue(lane.Lane, request, method);
+                break;
+        }
+    }
+
+    private async ValueTask<McpReply?> ForwardAsync(ForwardNode node, McpIncomingRequest request) =>
+        await node.SendAsync(request, Context.ConnectionClosed);
+
+    /// <summary>
+    /// Queues the request in <paramref name="lane"/>, where a worker runs the method's handler. A one-way request is
+    /// acknowledged once queued (docs/protocol.md: ACK = accepted); a full lane answers OVERLOADED at once.
+    /// </summary>
+    private void Enqueue(McpLane lane, in McpRequest request, ReadOnlySpan<char> method)
+    {
+        var handler = services.BuiltIns.HandlerOf(method) ?? (services.Methods.TryGet(method, out var mapped) ? mapped : null);
+        if (handler is null)
+        {
+            AnswerError(request.Id, request.IsOneWay, McpStatus.NotFound, $"no method '{method}' for lane {lane.Name}", request.Headers[McpHeaderNames.TraceParent]);
+            return;
+        }
+
+        var incoming = ToIncoming(request, method);
+        var oneWay = request.IsOneWay;
+        if (!oneWay)
+        {
+            BeginInFlight();
+        }
+
+        var status = lane.TryEnqueue(new LaneWork(oneWay ? null : this, request.Id, incoming, handler, oneWay ? CancellationToken.None : Context.ConnectionClosed));
+        if (status != McpStatus.Ok && !oneWay)
+        {
+            EndInFlight();
+        }
+
+        if (status != McpStatus.Ok || oneWay)
+        {
+            var reply = status == McpStatus.Ok ? McpReply.Ok() : McpReply.Error(status, status == McpStatus.Overloaded ? $"lane {lane.Name} is full" : "the server is shutting down");
+            reply.WriteTo(FrameOutput, request.Id, oneWay, incoming.TraceId, Clock.GetUtcNow());
+            Commit();
+        }
+    }
+
+    /// <summary>Runs a mapped handler: answered at once when it completes synchronously, else later in an in-flight slot.</summary>
+    private void RunHandler(McpIncomingRequest request, uint id, McpRequestHandler handler)
+    {
+        var pending = HandlerInvoker.InvokeAsync(handler, request, logger, Context.ConnectionClosed);
+        if (!pending.IsCompleted)
+        {
+            BeginInFlight();
+            _ = AnswerLaterAsync(id, request, pending);
+        }
+        else if (pending.Result is { } reply)
+        {
+            reply.WriteTo(FrameOutput, id, request.IsOneWay, request.TraceId, Clock.GetUtcNow());
+            Commit();
+        }
+    }
+
+    /// <summary>Called by a lane worker with the answer to a request it took from this connection (its in-flight slot).</summary>
+    internal void AnswerLater(uint id, McpIncomingRequest request, McpReply reply) =>
+        _ = AnswerLaterAsync(id, request, new ValueTask<McpReply?>(reply));
+
+    private async Task AnswerLaterAsync(uint id, McpIncomingRequest request, ValueTask<McpReply?> pending)
+    {
+        try
+        {
+            if (await pending is { } reply)
+            {
+                await WriteAsync((Connection: this, id, request, reply), static answer =>
+                {
+                    answer.reply.WriteTo(answer.Connection.FrameOutput, answer.id, answer.request.IsOneWay, answer.request.TraceId, answer.Connection.Clock.GetUtcNow());
+                    answer.Connection.Commit();
+                }, CancellationToken.None);
+            }
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The connection ended while the request ran; nobody is left to answer.
+            OnTransportEnded(ex.Message);
+        }
+        finally
+        {
+            EndInFlight();
+        }
+    }
+
+    /// <summary>The request as a handler sees it: its own copy of method, headers and body.</summary>
+    private McpIncomingRequest ToIncoming(in McpRequest request, ReadOnlySpan<char> method) =>
+        new(new string(method), request.Headers.ToList(), request.Body.ToArray(), request.IsOneWay, this);
+
+    /// <summary>
+    /// The device of a <c>modbus.pdu</c> request: header <c>unit</c> (parsed without allocating) or <c>device</c> (a
+    /// configured name); null with <paramref name="problem"/> set when the headers are wrong, null alone for an unknown unit.
+    /// </summary>
+    private IModbusDevice? ResolveModbusTarget(in McpRequest request, out string? problem)
+    {
+        if (request.Headers.TryFind("unit"u8, out var unitBytes) && unitBytes.Length is > 0 and <= 3)
+        {
+            Span<byte> digits = stackalloc byte[3];
+            unitBytes.CopyTo(digits);
+            digits = digits[..(int)unitBytes.Length];
+            if (!digits.ContainsAnyExceptInRange((byte)'0', (byte)'9') && System.Buffers.Text.Utf8Parser.TryParse(digits, out byte unit, out _))
+            {
+                problem = null;
+                return services.Devices.Resolve(unit);
+            }
+        }
+
+        return services.BuiltIns.Resolve(request.Headers[BuiltInMethods.DeviceHeader], request.Headers[McpHeaderNames.Unit], out _, out problem);
+    }
+
+    /// <summary>
+    /// modbus.pdu (or a <c>device:</c> route): the body is a request PDU executed on <paramref name="device"/> exactly
+    /// as over Modbus TCP, and the response PDU (exception PDUs included) is the body of an OK response; an unknown
+    /// unit answers exception 0x0B, a broadcast an empty body.
+    /// </summary>
+    private void ExecuteModbus(in McpRequest request, IModbusDevice? device, string? problem)
+    {
+        if (problem is null && request.Body.Length is 0 or > ModbusLimits.MaxPduLength)
+        {
+            problem = request.Body.Length == 0 ? "modbus.pdu needs a PDU in the body" : "the PDU is longer than 253 bytes";
+        }
+
+        if (problem is not null)
+        {
+            AnswerError(request.Id, request.IsOneWay, McpStatus.BadRequest, problem, request.Headers[McpHeaderNames.TraceParent]);
             return;
         }
 
         var scratch = ArrayPool<byte>.Shared.Rent(2 * ScratchHalf);
         var pduLength = (int)request.Body.Length;
         request.Body.CopyTo(scratch);
-        var device = devices.Resolve(unit);
         var length = device is null
             ? ModbusResponsePdu.WriteException(scratch.AsSpan(ScratchHalf), scratch[0], ModbusExceptionCode.GatewayTargetDeviceFailedToRespond)
             : ExecuteModbus(device, scratch, pduLength, (Connection: this, request.Id, request.IsOneWay),

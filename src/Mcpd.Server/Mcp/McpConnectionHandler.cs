@@ -1,7 +1,6 @@
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
-using Mcpd.Server.Devices;
 using Mcpd.Server.Hosting;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -11,9 +10,8 @@ namespace Mcpd.Server.Mcp;
 
 /// <summary>Kestrel entry point of the MCP listeners: admits the connection, then serves it with its framing.</summary>
 internal sealed class McpConnectionHandler(
-    DeviceRegistry devices,
+    McpServices services,
     ConnectionRegistry connections,
-    McpServerInfo info,
     IOptionsMonitor<McpdOptions> options,
     TimeProvider time,
     ILogger<McpConnectionHandler> logger)
@@ -30,7 +28,7 @@ internal sealed class McpConnectionHandler(
         }
 
         McpLog.Connected(logger, connection.ConnectionId, connection.RemoteEndPoint, framing);
-        var mcp = new McpConnection(connection, tracked, connections, devices, settings, framing, info, time, logger);
+        var mcp = new McpConnection(connection, tracked, connections, services, settings, framing, time, logger);
         tracked.Peer = mcp;
         return mcp.RunAsync();
     }

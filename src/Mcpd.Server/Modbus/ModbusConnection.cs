@@ -115,8 +115,14 @@ internal sealed class ModbusConnection(
     private void LogDeviceFailed(MbapHeader header, byte function, Exception exception) =>
         ModbusLog.DeviceFailed(logger, exception, Context.ConnectionId, header.UnitId, function);
 
+    /// <summary>Writes the response ADU; an empty PDU is a broadcast's (unit 0 behind an RTU bus), which has no answer.</summary>
     private bool WriteResponse(MbapHeader header, ReadOnlySpan<byte> pdu)
     {
+        if (pdu.IsEmpty)
+        {
+            return false;
+        }
+
         ModbusTcpCodec.Encode(header.TransactionId, header.UnitId, pdu, Output);
         return true;
     }

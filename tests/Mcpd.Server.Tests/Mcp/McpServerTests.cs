@@ -209,7 +209,7 @@ public class McpServerTests
         Assert.Equal("830B", Convert.ToHexString(await ReadResponseAsync(socket, 3, McpStatus.Ok)));
 
         await SendAsync(socket, output => McpPayload.WriteRequest(output, 4, McpRequestFlags.None, "modbus.pdu", NoHeaders, Convert.FromHexString("0300000001")));
-        Assert.Contains("'unit' header", Encoding.UTF8.GetString(await ReadResponseAsync(socket, 4, McpStatus.BadRequest)), StringComparison.Ordinal);
+        Assert.Contains("'unit' or 'device' header", Encoding.UTF8.GetString(await ReadResponseAsync(socket, 4, McpStatus.BadRequest)), StringComparison.Ordinal);
     }
 
     [Fact]

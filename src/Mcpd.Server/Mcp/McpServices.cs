@@ -1,0 +1,7 @@
+using Mcpd.Server.Devices;
+using Mcpd.Server.Routing;
+
+namespace Mcpd.Server.Mcp;
+
+/// <summary>What every MCP connection dispatches to: devices, routing, mapped and built-in methods, server info.</summary>
+internal sealed record McpServices(DeviceRegistry Devices, McpRouter Router, McpMethodTable Methods, BuiltInMethods BuiltIns, McpServerInfo Info);

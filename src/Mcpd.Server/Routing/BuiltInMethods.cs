@@ -1,0 +1,89 @@
+using System.Globalization;
+using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+using Mcpd.Protocols.Modbus;
+using Mcpd.Server.Devices;
+using Mcpd.Server.Mcp;
+
+namespace Mcpd.Server.Routing;
+
+/// <summary>
+/// mcpd's own methods (docs/protocol.md, "Built-in methods"). Unrouted, the connection answers them inline without
+/// allocating; routed to a lane, they run as these handlers.
+/// </summary>
+internal sealed class BuiltInMethods(DeviceRegistry devices, McpServerInfo info, TimeProvider time, Microsoft.Extensions.Logging.ILogger<BuiltInMethods> logger)
+{
+    public const string Echo = "sys.echo";
+    public const string Info = "sys.info";
+    public const string ModbusPdu = "modbus.pdu";
+
+    /// <summary>Header naming the device of <c>modbus.pdu</c> by its configured name, instead of <c>unit</c>.</summary>
+    public const string DeviceHeader = "device";
+
+    public static bool IsBuiltIn(ReadOnlySpan<char> method) => method is Echo or Info or ModbusPdu;
+
+    /// <summary>The handler of a built-in method, or null.</summary>
+    public McpRequestHandler? HandlerOf(ReadOnlySpan<char> method) => method switch
+    {
+        Echo => static (request, _) => ValueTask.FromResult(McpReply.Ok(request.Body)),
+        Info => (_, _) => ValueTask.FromResult(McpReply.Ok(info.ToJson(time.GetUtcNow()))),
+        ModbusPdu => ExecuteModbusAsync,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The device a <c>modbus.pdu</c> request addresses: header <c>device</c> (a configured name) or <c>unit</c>
+    /// (0..255), or a problem for a BAD_REQUEST.
+    /// </summary>
+    public IModbusDevice? Resolve(string? deviceName, string? unitText, out byte unit, out string? problem)
+    {
+        unit = 0;
+        problem = null;
+        if (deviceName is not null)
+        {
+            var named = devices.Resolve(deviceName);
+            problem = named is null ? $"no device named '{deviceName}'" : null;
+            return named;
+        }
+
+        if (!byte.TryParse(unitText, NumberStyles.None, CultureInfo.InvariantCulture, out unit))
+        {
+            problem = unitText is null ? "modbus.pdu needs a 'unit' or 'device' header" : $"unit '{unitText}' is not 0..255";
+            return null;
+        }
+
+        return devices.Resolve(unit);
+    }
+
+    private async ValueTask<McpReply> ExecuteModbusAsync(McpIncomingRequest request, CancellationToken cancellationToken)
+    {
+        var device = Resolve(request.Header(DeviceHeader), request.Header(McpHeaderNames.Unit), out _, out var problem);
+        if (problem is null && request.Body.Length is 0 or > ModbusLimits.MaxPduLength)
+        {
+            problem = request.Body.Length == 0 ? "modbus.pdu needs a PDU in the body" : "the PDU is longer than 253 bytes";
+        }
+
+        if (problem is not null)
+        {
+            return McpReply.Error(McpStatus.BadRequest, problem);
+        }
+
+        var response = new byte[ModbusLimits.MaxPduLength];
+        var function = request.Body.Span[0];
+        int length;
+        try
+        {
+            length = device is null
+                ? ModbusResponsePdu.WriteException(response, function, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond)
+                : await device.ExecuteAsync(request.Body, response, new ModbusCaller(request.Peer is McpConnection connection ? connection.Id : ""), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // As over Modbus TCP: a device that fails answers exception 04 (Application Protocol 7).
+            McpLog.MethodFailed(logger, ex, request.Peer is McpConnection failed ? failed.Id : "", ModbusPdu);
+            length = ModbusResponsePdu.WriteException(response, function, ModbusExceptionCode.ServerDeviceFailure);
+        }
+
+        return McpReply.Ok(response.AsMemory(0, length));
+    }
+}

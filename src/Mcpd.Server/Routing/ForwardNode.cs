@@ -1,0 +1,173 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Mcpd.Client;
+using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+using Microsoft.Extensions.Logging;
+
+namespace Mcpd.Server.Routing;
+
+/// <summary>
+/// Another mcpd node (seed 4.1: region=south -> the regional node), reached over a small pool of
+/// <see cref="McpClient"/> connections, each with heartbeat and reconnect. A forwarded request keeps its method,
+/// headers and body; its trace id travels in <c>traceparent</c> (added when the caller sent none), and a hop count
+/// stops forwarding loops. The answer goes back to the caller under the caller's id.
+/// </summary>
+internal sealed class ForwardNode : IAsyncDisposable
+{
+    /// <summary>Header counting the nodes a request has passed; at <see cref="MaxHops"/> it is refused (a forwarding loop).</summary>
+    public const string HopsHeader = "mcpd-hops";
+
+    private const int MaxHops = 8;
+
+    /// <summary>After a failed connect, calls fail fast for this long before the next attempt (no connect storm on a dead node).</summary>
+    private static readonly TimeSpan RetryAfterFailedConnect = TimeSpan.FromSeconds(1);
+
+    private readonly NodeOptions _options;
+    private readonly HostPort _address;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Slot?[] _slots;
+    private int _next;
+
+    public ForwardNode(string name, NodeOptions options, TimeProvider time, ILogger logger)
+    {
+        Name = name;
+        _options = options;
+        _address = HostPort.Parse(options.Address, 0);
+        _time = time;
+        _logger = logger;
+        _slots = new Slot?[options.Connections];
+    }
+
+    public string Name { get; }
+
+    /// <summary>Forwards <paramref name="request"/> and returns the node's answer, or TIMEOUT / UNAVAILABLE; never throws for the node's failures.</summary>
+    public async Task<McpReply> SendAsync(McpIncomingRequest request, CancellationToken cancellationToken)
+    {
+        var headers = ForwardedHeaders(request, out var hops);
+        if (hops > MaxHops)
+        {
+            return McpReply.Error(McpStatus.Unavailable, $"forwarding loop: the request has passed {MaxHops} nodes");
+        }
+
+        try
+        {
+            var client = await ClientAsync(cancellationToken);
+            if (request.IsOneWay)
+            {
+                var status = await client.SendOneWayAsync(request.Method, request.Body, headers, cancellationToken);
+                return status == McpStatus.Ok ? McpReply.Ok() : McpReply.Error(status, $"node {Name} refused the message");
+            }
+
+            return McpReply.From(await client.CallAsync(request.Method, request.Body, headers, cancellationToken));
+        }
+        catch (TimeoutException ex)
+        {
+            RoutingLog.ForwardFailed(_logger, request.Method, Name, request.TraceId, ex.Message);
+            return McpReply.Error(McpStatus.Timeout, $"node {Name} did not answer within {_options.RequestTimeout}");
+        }
+        catch (Exception ex) when (ex is IOException or SocketException)
+        {
+            RoutingLog.ForwardFailed(_logger, request.Method, Name, request.TraceId, ex.Message);
+            return McpReply.Error(McpStatus.Unavailable, $"node {Name} is unreachable: {ex.Message}");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var slot in _slots)
+        {
+            if (slot?.Connecting is { IsCompletedSuccessfully: true } connected)
+            {
+                await connected.Result.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>The headers as received, plus the caller's trace context and one more hop.</summary>
+    private static List<KeyValuePair<string, string>> ForwardedHeaders(McpIncomingRequest request, out int hops)
+    {
+        var headers = new List<KeyValuePair<string, string>>(request.Headers.Count + 2);
+        hops = 1;
+        foreach (var header in request.Headers)
+        {
+            if (header.Key == HopsHeader)
+            {
+                hops = int.TryParse(header.Value, System.Globalization.CultureInfo.InvariantCulture, out var seen) ? seen + 1 : 1;
+                continue;
+            }
+
+            headers.Add(header);
+        }
+
+        if (request.Header(McpHeaderNames.TraceParent) is null)
+        {
+            // W3C Trace Context: version 00, the request's trace id, a new parent (span) id, sampled.
+            headers.Add(new(McpHeaderNames.TraceParent, $"00-{request.TraceId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}-01"));
+        }
+
+        headers.Add(new(HopsHeader, hops.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return headers;
+    }
+
+    /// <summary>The next connection of the pool, round-robin; connects it on first use and after the client gave up reconnecting.</summary>
+    private Task<McpClient> ClientAsync(CancellationToken cancellationToken)
+    {
+        var index = (int)((uint)Interlocked.Increment(ref _next) % (uint)_slots.Length);
+        while (true)
+        {
+            var slot = Volatile.Read(ref _slots[index]);
+            if (slot is not null && !(slot.Connecting.IsFaulted && _time.GetElapsedTime(slot.StartedAt) >= RetryAfterFailedConnect))
+            {
+                return slot.Connecting.WaitAsync(cancellationToken);
+            }
+
+            var fresh = new Slot(_time.GetTimestamp());
+            if (Interlocked.CompareExchange(ref _slots[index], fresh, slot) == slot)
+            {
+                _ = ConnectAsync(index, fresh);
+                return fresh.Connecting.WaitAsync(cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Connects the slot's client; the slot's task carries the client or the failure to every waiting call.</summary>
+    private async Task ConnectAsync(int index, Slot slot)
+    {
+        try
+        {
+            var client = await McpClient.ConnectAsync(_address.Host, _address.Port, new McpClientOptions
+            {
+                RequestTimeout = _options.RequestTimeout,
+                ConnectTimeout = _options.RequestTimeout,
+                HeartbeatInterval = _options.HeartbeatInterval,
+                Logger = _logger,
+                Time = _time,
+            });
+            // The client reconnects by itself; once it gives up, the next call makes a new one.
+            client.ConnectionLost += (_, _) =>
+            {
+                if (Interlocked.CompareExchange(ref _slots[index], null, slot) == slot)
+                {
+                    _ = client.DisposeAsync().AsTask();
+                }
+            };
+            slot.Completion.TrySetResult(client);
+        }
+        catch (Exception ex)
+        {
+            slot.Completion.TrySetException(ex);
+        }
+    }
+
+    /// <summary>One connection of the pool: when its connect started, and the client once connected.</summary>
+    private sealed class Slot(long startedAt)
+    {
+        public long StartedAt { get; } = startedAt;
+
+        public TaskCompletionSource<McpClient> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<McpClient> Connecting => Completion.Task;
+    }
+}

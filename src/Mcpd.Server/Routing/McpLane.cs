@@ -1,0 +1,120 @@
+using System.Threading.Channels;
+using Mcpd.Client.Internal;
+using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+using Microsoft.Extensions.Logging;
+
+namespace Mcpd.Server.Routing;
+
+/// <summary>
+/// A lane (seed 4.1): a bounded queue with its own workers, so requests routed to one lane cannot hold up another.
+/// A request that finds the lane full is refused at once (OVERLOADED) rather than waiting or being dropped; when the
+/// lane stops, what is still queued is answered SHUTTING_DOWN.
+/// </summary>
+internal sealed class McpLane
+{
+    private readonly Channel<LaneWork> _queue;
+    private readonly ILogger _logger;
+    private long _rejected;
+    private long _completed;
+    private volatile bool _stopped;
+
+    public McpLane(string name, LaneOptions options, ILogger logger)
+    {
+        Name = name;
+        Workers = options.Workers;
+        Capacity = options.Capacity;
+        _logger = logger;
+        _queue = Channel.CreateBounded<LaneWork>(new BoundedChannelOptions(options.Capacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = options.Workers == 1,
+        });
+    }
+
+    public string Name { get; }
+
+    public int Workers { get; }
+
+    public int Capacity { get; }
+
+    /// <summary>Requests waiting.</summary>
+    public int Depth => _queue.Reader.Count;
+
+    /// <summary>Requests the workers have run, since start.</summary>
+    public long Completed => Interlocked.Read(ref _completed);
+
+    /// <summary>Requests refused because the lane was full, since start.</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>Queues <paramref name="work"/>: OK, or OVERLOADED (full) or SHUTTING_DOWN (stopped), which the caller answers.</summary>
+    public McpStatus TryEnqueue(LaneWork work)
+    {
+        if (_queue.Writer.TryWrite(work))
+        {
+            return McpStatus.Ok;
+        }
+
+        if (_stopped)
+        {
+            return McpStatus.ShuttingDown;
+        }
+
+        Interlocked.Increment(ref _rejected);
+        RoutingLog.LaneFull(_logger, Name, Capacity, work.Request.Method, work.Request.TraceId);
+        return McpStatus.Overloaded;
+    }
+
+    /// <summary>Runs the workers until the lane is completed and empty.</summary>
+    public Task RunAsync() => Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => Task.Run(WorkAsync)));
+
+    /// <summary>Refuses new work; the workers finish what is queued.</summary>
+    public void Complete()
+    {
+        _stopped = true;
+        _queue.Writer.TryComplete();
+    }
+
+    /// <summary>Answers SHUTTING_DOWN to whatever is still queued (the stop deadline passed).</summary>
+    public void Abandon()
+    {
+        var count = 0;
+        while (_queue.Reader.TryRead(out var work))
+        {
+            work.Answer(McpReply.Error(McpStatus.ShuttingDown, "the server is shutting down"));
+            count++;
+        }
+
+        if (count > 0)
+        {
+            RoutingLog.LaneAbandoned(_logger, Name, count);
+        }
+    }
+
+    private async Task WorkAsync()
+    {
+        await foreach (var work in _queue.Reader.ReadAllAsync())
+        {
+            var outcome = await HandlerInvoker.InvokeAsync(work.Handler, work.Request, _logger, work.Cancellation);
+            Interlocked.Increment(ref _completed);
+            if (outcome is { } reply)
+            {
+                if (work.Connection is null && reply.Status != McpStatus.Ok)
+                {
+                    RoutingLog.OneWayFailed(_logger, work.Request.Method, Name, reply.Status, work.Request.TraceId);
+                }
+
+                work.Answer(reply);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// A request waiting in a lane. <see cref="Connection"/> is where the answer goes; null for a one-way request, which
+/// was acknowledged when it was queued.
+/// </summary>
+internal readonly record struct LaneWork(Mcp.McpConnection? Connection, uint Id, McpIncomingRequest Request, McpRequestHandler Handler, CancellationToken Cancellation)
+{
+    public void Answer(McpReply reply) => Connection?.AnswerLater(Id, Request, reply);
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Mcpd.Server.Routing;
+
+/// <summary>Log events of routing, lanes and forwarding (event ids 600..649).</summary>
+internal static partial class RoutingLog
+{
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Routing: {Rules} rule(s), default {Default}, lanes {Lanes}, nodes {Nodes}")]
+    public static partial void TableLoaded(ILogger logger, int rules, string @default, string lanes, string nodes);
+
+    [LoggerMessage(EventId = 601, Level = LogLevel.Error, Message = "Routing: the changed configuration was rejected, the running routes stay: {Problems}")]
+    public static partial void ReloadRejected(ILogger logger, string problems);
+
+    [LoggerMessage(EventId = 602, Level = LogLevel.Warning, Message = "Lane {Lane} is full ({Capacity} waiting): answered OVERLOADED to {Method} (trace {TraceId})")]
+    public static partial void LaneFull(ILogger logger, string lane, int capacity, string method, string traceId);
+
+    [LoggerMessage(EventId = 603, Level = LogLevel.Warning, Message = "Lane {Lane} stopped with {Count} request(s) still waiting; answered SHUTTING_DOWN")]
+    public static partial void LaneAbandoned(ILogger logger, string lane, int count);
+
+    [LoggerMessage(EventId = 604, Level = LogLevel.Warning, Message = "Forwarding {Method} to node {Node} failed (trace {TraceId}): {Reason}")]
+    public static partial void ForwardFailed(ILogger logger, string method, string node, string traceId, string reason);
+
+    [LoggerMessage(EventId = 605, Level = LogLevel.Warning, Message = "One-way {Method} in lane {Lane} ended {Status} (trace {TraceId}); it was acknowledged when queued")]
+    public static partial void OneWayFailed(ILogger logger, string method, string lane, Mcpd.Protocols.Mcp.McpStatus status, string traceId);
+
+    [LoggerMessage(EventId = 606, Level = LogLevel.Information, Message = "Routing: lanes and nodes changed in the configuration; they take effect on restart (rules and the default are live)")]
+    public static partial void RestartNeeded(ILogger logger);
+}

@@ -1,0 +1,224 @@
+using System.Text;
+using System.Text.Json;
+using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Hosting;
+using Mcpd.Testing;
+using Microsoft.Extensions.Configuration;
+
+namespace Mcpd.Server.Tests.Routing;
+
+/// <summary>Routing of MCP requests (seed 4.1): mapped handlers, rules, lanes, devices, forwarding, the default.</summary>
+public class RoutingTests
+{
+    private const string Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    [Fact]
+    public async Task A_mapped_handler_sees_method_headers_body_and_trace_id_and_may_answer_later()
+    {
+        await using var server = await McpdTestServer.StartAsync(configure: builder => builder.Services
+            .AddMcpMethod("telemetry.report", async (request, cancellationToken) =>
+            {
+                await Task.Delay(10, cancellationToken);
+                return McpReply.Ok($"{request.Method} {request.Header("site")} {Encoding.UTF8.GetString(request.Body.Span)} {request.TraceId}");
+            }));
+        await using var client = await ConnectAsync(server);
+
+        var response = await client.CallAsync("telemetry.report", "t=21.5"u8.ToArray(), [new("site", "hall-3"), new(McpHeaderNames.TraceParent, Traceparent)]);
+
+        Assert.Equal(McpStatus.Ok, response.Status);
+        Assert.Equal("telemetry.report hall-3 t=21.5 4bf92f3577b34da6a3ce929d0e0e4736", response.BodyText);
+    }
+
+    [Fact]
+    public async Task Rules_match_method_globs_and_header_equals_globs_and_existence_first_match_wins()
+    {
+        await using var server = await McpdTestServer.StartAsync(Settings(
+            ("routing:lanes:fast:workers", "1"),
+            ("routing:lanes:bulk:workers", "1"),
+            ("routing:rules:0:method", "telemetry.*"),
+            ("routing:rules:0:headers:priority", "high"),
+            ("routing:rules:0:target", "lane:fast"),
+            ("routing:rules:1:headers:region", "south-*"),
+            ("routing:rules:1:target", "lane:fast"),
+            ("routing:rules:2:headers:batch", "*"),
+            ("routing:rules:2:target", "lane:bulk"),
+            ("routing:rules:3:method", "telemetry.*"),
+            ("routing:rules:3:target", "lane:bulk")),
+            builder => builder.Services.AddMcpMethod("telemetry.report", (_, _) => ValueTask.FromResult(McpReply.Ok())));
+        await using var client = await ConnectAsync(server);
+
+        Assert.Equal("fast", await LaneThatServedAsync(server, () => client.CallAsync("telemetry.report", headers: [new("priority", "high")])));
+        Assert.Equal("bulk", await LaneThatServedAsync(server, () => client.CallAsync("telemetry.report", headers: [new("priority", "low")])));
+        Assert.Equal("fast", await LaneThatServedAsync(server, () => client.CallAsync("telemetry.report", headers: [new("region", "south-2")])));
+        Assert.Equal("bulk", await LaneThatServedAsync(server, () => client.CallAsync("telemetry.report", headers: [new("batch", "")])));
+        // A built-in method routed to a lane runs there too; unrouted, it is answered on the connection.
+        Assert.Equal("bulk", await LaneThatServedAsync(server, () => client.CallAsync("sys.echo", "routed"u8.ToArray(), [new("batch", "1")])));
+        Assert.Equal("none", await LaneThatServedAsync(server, () => client.CallAsync("sys.echo")));
+        Assert.Equal(McpStatus.NotFound, (await client.CallAsync("no.such", headers: [new("batch", "1")])).Status);
+    }
+
+    [Fact]
+    public async Task A_full_lane_answers_overloaded_at_once_and_one_way_messages_are_acked_when_queued()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handled = 0;
+        await using var server = await McpdTestServer.StartAsync(Settings(
+            ("routing:lanes:slow:workers", "1"),
+            ("routing:lanes:slow:capacity", "2"),
+            ("routing:rules:0:method", "work"),
+            ("routing:rules:0:target", "lane:slow")),
+            builder => builder.Services.AddMcpMethod("work", async (_, _) =>
+            {
+                started.TrySetResult();
+                await gate.Task;
+                Interlocked.Increment(ref handled);
+                return McpReply.Ok();
+            }));
+        await using var client = await ConnectAsync(server);
+
+        // One runs (the worker waits at the gate), two wait in the lane: the lane is full.
+        var running = client.CallAsync("work");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var queued = new[] { client.SendOneWayAsync("work"), client.SendOneWayAsync("work") };
+        Assert.Equal([McpStatus.Ok, McpStatus.Ok], await Task.WhenAll(queued));
+
+        var refused = await client.CallAsync("work");
+        var refusedOneWay = await client.SendOneWayAsync("work");
+
+        Assert.Equal(McpStatus.Overloaded, refused.Status);
+        using (var body = JsonDocument.Parse(refused.Body))
+        {
+            Assert.Equal("OVERLOADED", body.RootElement.GetProperty("status").GetString());
+        }
+
+        Assert.Equal(McpStatus.Overloaded, refusedOneWay);
+        gate.SetResult();
+        Assert.Equal(McpStatus.Ok, (await running).Status);
+        await WaitUntilAsync(() => Volatile.Read(ref handled) == 3);
+        Assert.Contains(server.Logs.Lines, e => e.EventId.Id == 602);
+    }
+
+    [Fact]
+    public async Task A_device_route_runs_the_body_as_a_modbus_pdu_on_the_named_device_and_modbus_pdu_takes_a_device_header()
+    {
+        await using var server = await McpdTestServer.StartAsync(Settings(
+            ("routing:rules:0:method", "plc.*"),
+            ("routing:rules:0:target", "device:sensor")));
+        await using var client = await ConnectAsync(server);
+
+        var routed = await client.CallAsync("plc.read", Convert.FromHexString("0300000002"));
+        var byName = await client.CallAsync("modbus.pdu", Convert.FromHexString("0300010001"), [new("device", "SENSOR")]);
+        var unknown = await client.CallAsync("modbus.pdu", Convert.FromHexString("0300010001"), [new("device", "boiler")]);
+
+        Assert.Equal("030400640055", Convert.ToHexString(routed.Body));
+        Assert.Equal("03020055", Convert.ToHexString(byName.Body));
+        Assert.Equal(McpStatus.BadRequest, unknown.Status);
+    }
+
+    [Fact]
+    public async Task Forwarding_reaches_the_other_node_and_returns_with_the_callers_id_and_trace_id()
+    {
+        await using var south = await McpdTestServer.StartAsync(configure: builder => builder.Services
+            .AddMcpMethod("grid.status", (request, _) => ValueTask.FromResult(McpReply.Ok(
+                Encoding.UTF8.GetBytes($"south saw {request.Header("region")} {request.TraceId} hops={request.Header("mcpd-hops")}"), [new("node", "south")]))));
+        await using var north = await McpdTestServer.StartAsync(Settings(
+            ("nodes:south:address", $"127.0.0.1:{south.McpEndPoint.Port}"),
+            ("nodes:south:connections", "2"),
+            ("routing:rules:0:headers:region", "south"),
+            ("routing:rules:0:target", "forward:south")));
+        await using var client = await ConnectAsync(north);
+
+        var calls = Enumerable.Range(0, 20).Select(_ => client.CallAsync("grid.status", headers: [new("region", "south"), new(McpHeaderNames.TraceParent, Traceparent)]));
+        var responses = await Task.WhenAll(calls);
+        var untraced = await client.CallAsync("grid.status", headers: [new("region", "south")]);
+        var oneWay = await client.SendOneWayAsync("grid.status", headers: [new("region", "south")]);
+        var missing = await client.CallAsync("no.such", headers: [new("region", "south")]);
+
+        Assert.All(responses, r =>
+        {
+            Assert.Equal(McpStatus.Ok, r.Status);
+            Assert.Equal("south saw south 4bf92f3577b34da6a3ce929d0e0e4736 hops=1", r.BodyText);
+            Assert.Contains(new KeyValuePair<string, string>("node", "south"), r.Headers);
+        });
+        Assert.Equal(20, responses.Select(r => r.Id).Distinct().Count());
+        Assert.Matches("^south saw south [0-9a-f]{32} hops=1$", untraced.BodyText);
+        Assert.Equal(McpStatus.Ok, oneWay);
+        Assert.Equal(McpStatus.NotFound, missing.Status);
+    }
+
+    [Fact]
+    public async Task Forwarding_to_a_dead_node_answers_unavailable_and_the_default_route_catches_the_rest()
+    {
+        var port = FreePort();
+        await using var server = await McpdTestServer.StartAsync(Settings(
+            ("nodes:central:address", $"127.0.0.1:{port}"),
+            ("nodes:central:requestTimeout", "00:00:01"),
+            ("routing:default", "forward:central")));
+        await using var client = await ConnectAsync(server);
+
+        var unknown = await client.CallAsync("anything.else");
+        var builtIn = await client.CallAsync("sys.echo", "local"u8.ToArray());
+
+        Assert.Equal(McpStatus.Unavailable, unknown.Status);
+        Assert.Contains("central", unknown.BodyText, StringComparison.Ordinal);
+        Assert.Equal("local", builtIn.BodyText);
+        Assert.Contains(server.Logs.Lines, e => e.EventId.Id == 604);
+    }
+
+    [Fact]
+    public async Task Routing_config_errors_name_their_key_paths()
+    {
+        var problems = Mcpd.Server.Configuration.McpdOptionsValidator.CheckConfiguration(
+            new ConfigurationBuilder().AddInMemoryCollection(Settings(
+                ("routing:lanes:fast:workers", "0"),
+                ("routing:rules:0:target", "lane:missing"),
+                ("routing:rules:1:target", "queue:x"),
+                ("routing:rules:2:headers:Region", "x"),
+                ("routing:rules:2:target", "device:sensor"),
+                ("routing:default", "forward:nowhere"),
+                ("nodes:south:address", "no-port"))).Build());
+
+        Assert.Contains("routing:lanes:fast:workers: 0 is outside 1..1024", problems);
+        Assert.Contains("routing:rules:0:target: no lane 'missing' in routing:lanes", problems);
+        Assert.Contains("routing:rules:1:target: 'queue:x' is not lane:NAME, device:NAME or forward:NODE", problems);
+        Assert.Contains("routing:rules:2:headers:Region: header keys are 1..255 lowercase printable ASCII characters", problems);
+        Assert.Contains("routing:default: no forward 'nowhere' in nodes", problems);
+        Assert.Contains("nodes:south:address: 'no-port' is not host:port", problems);
+        await Task.CompletedTask;
+    }
+
+    private static IEnumerable<Mcpd.Server.Routing.McpLane> Lanes(McpdTestServer server) =>
+        ((Mcpd.Server.Routing.McpRouter)server.Services.GetService(typeof(Mcpd.Server.Routing.McpRouter))!).Lanes;
+
+    /// <summary>Makes one successful call and names the lane whose completed count it raised ("none": answered on the connection).</summary>
+    private static async Task<string> LaneThatServedAsync(McpdTestServer server, Func<Task<McpResponse>> call)
+    {
+        var before = Lanes(server).ToDictionary(l => l.Name, l => l.Completed);
+        Assert.Equal(McpStatus.Ok, (await call()).Status);
+        return Lanes(server).SingleOrDefault(l => l.Completed != before[l.Name])?.Name ?? "none";
+    }
+
+    private static Dictionary<string, string?> Settings(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => (string?)p.Value);
+
+    private static Task<McpClient> ConnectAsync(McpdTestServer server) =>
+        McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port, new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var attempt = 0; attempt < 500 && !condition(); attempt++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(condition(), "The condition did not hold within 5 s.");
+    }
+}
