@@ -45,15 +45,17 @@ internal static class BenchCommand
         var method = new Option<string>("--method") { Description = "The method to call", DefaultValueFactory = _ => "sys.echo" };
         var bodyBytes = new Option<int>("--body-bytes") { Description = "Size of the request body", DefaultValueFactory = _ => 16 };
         var crc = McpCommands.CrcOption();
-        var command = new Command("mcp", "Calls of one MCP method (sys.echo by default)") { method, bodyBytes, crc };
+        var headers = McpCommands.HeaderOption();
+        var command = new Command("mcp", "Calls of one MCP method (sys.echo by default)") { method, bodyBytes, headers, crc };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
             var body = new byte[result.GetValue(bodyBytes)];
             var name = result.GetRequiredValue(method);
+            var requestHeaders = McpCommands.ParseHeaders(result.GetValue(headers) ?? []);
             return common.RunAsync(result,
                 endpoint => McpClient.ConnectAsync(endpoint.Host, endpoint.Port, new McpClientOptions { Framing = McpCommands.FramingOf(result, crc) }, cancellationToken),
-                async client => (await client.CallAsync(name, body, cancellationToken: cancellationToken)).Status == McpStatus.Ok,
+                async client => (await client.CallAsync(name, body, requestHeaders, cancellationToken)).Status == McpStatus.Ok,
                 cancellationToken);
         });
         return command;

@@ -14,7 +14,7 @@ internal static class McpCommands
     {
         var endpoint = Endpoint.Argument(Endpoint.DefaultMcpPort);
         var method = new Argument<string>("method") { Description = "The method, for example sys.echo, sys.info, modbus.pdu" };
-        var headers = new Option<string[]>("--header", "-H") { Description = "A header key=value (repeatable; keys are lowercase)", AllowMultipleArgumentsPerToken = false };
+        var headers = HeaderOption();
         var body = new Option<string?>("--body", "-b") { Description = "The body, as text" };
         var bodyHex = new Option<string?>("--body-hex") { Description = "The body, as hex (for binary bodies such as Modbus PDUs)" };
         var bodyFile = new Option<string?>("--body-file") { Description = "The body, from a file" };
@@ -99,7 +99,10 @@ internal static class McpCommands
         : file is not null ? File.ReadAllBytes(file)
         : Encoding.UTF8.GetBytes(text ?? "");
 
-    private static KeyValuePair<string, string>[] ParseHeaders(string[] headers) =>
+    /// <summary><c>--header key=value</c>, repeatable.</summary>
+    public static Option<string[]> HeaderOption() => new("--header", "-H") { Description = "A header key=value (repeatable; keys are lowercase)", AllowMultipleArgumentsPerToken = false };
+
+    public static KeyValuePair<string, string>[] ParseHeaders(string[] headers) =>
         [.. headers.Select(h => h.IndexOf('=', StringComparison.Ordinal) is > 0 and var i
             ? new KeyValuePair<string, string>(h[..i], h[(i + 1)..])
             : throw new ArgumentException($"Header '{h}' is not key=value."))];
