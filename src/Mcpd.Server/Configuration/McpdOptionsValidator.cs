@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using Mcpd.Protocols.Modbus;
@@ -209,6 +210,117 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
             {
                 CheckValue(definition, register.Value, $"{registerPath}:value", problems);
             }
+
+            if (register.ReadOnly && !IsWritable(register.Table))
+            {
+                problems.Add($"{registerPath}:readOnly: {register.Table} is never writable over Modbus; readOnly applies to coils and holding registers");
+            }
+
+            if (register.Generator is not null)
+            {
+                CheckGenerator(register, definition, registerPath, problems);
+            }
+        }
+
+        CheckReadOnly(device, sizes, path, problems);
+    }
+
+    private static bool IsWritable(RegisterTable table) => table is RegisterTable.Coils or RegisterTable.Holding;
+
+    private static void CheckReadOnly(DeviceOptions device, Dictionary<RegisterTable, int> sizes, string path, List<string> problems)
+    {
+        if (device.ReadOnlyException is not (ModbusExceptionCode.IllegalFunction or ModbusExceptionCode.IllegalDataAddress
+            or ModbusExceptionCode.IllegalDataValue or ModbusExceptionCode.ServerDeviceFailure))
+        {
+            problems.Add($"{path}:readOnlyException: {device.ReadOnlyException} is not one of IllegalFunction, IllegalDataAddress, IllegalDataValue, ServerDeviceFailure (01..04)");
+        }
+
+        if (device.UpdateInterval < TimeSpan.FromMilliseconds(1))
+        {
+            problems.Add($"{path}:updateInterval: {device.UpdateInterval} must be at least 00:00:00.001");
+        }
+
+        for (var i = 0; i < device.ReadOnly.Count; i++)
+        {
+            var range = device.ReadOnly[i];
+            var rangePath = $"{path}:readOnly:{i}";
+            if (!IsWritable(range.Table))
+            {
+                problems.Add($"{rangePath}:table: {range.Table} is never writable over Modbus; readOnly applies to coils and holding registers");
+            }
+            else if (range.Count < 1)
+            {
+                problems.Add($"{rangePath}:count: {range.Count} must be at least 1");
+            }
+            else if (range.Address < 0 || (long)range.Address + range.Count > sizes[range.Table])
+            {
+                problems.Add($"{rangePath}:address: {range.Address} (+{range.Count}) is outside the {range.Table} table of {sizes[range.Table]} addresses");
+            }
+        }
+    }
+
+    private static void CheckGenerator(RegisterOptions register, RegisterDefinition definition, string registerPath, List<string> problems)
+    {
+        var generator = register.Generator!;
+        var path = $"{registerPath}:generator";
+        if (generator.Kind is not { } kind)
+        {
+            problems.Add($"{path}:kind: missing; one of {string.Join(", ", Enum.GetNames<GeneratorKind>())}");
+            return;
+        }
+
+        if (RegisterDefinition.IsBitTable(register.Table))
+        {
+            if (kind is not (GeneratorKind.Constant or GeneratorKind.Toggle))
+            {
+                problems.Add($"{path}:kind: {kind} needs a number; a {register.Table} bit takes Constant or Toggle");
+            }
+        }
+        else if (register.Type == RegisterDataType.String)
+        {
+            problems.Add($"{path}: a string register cannot be generated; generators need uint16, int16, uint32, int32 or float32");
+            return;
+        }
+
+        if (generator.Period <= TimeSpan.Zero)
+        {
+            problems.Add($"{path}:period: {generator.Period} must be positive");
+        }
+
+        if (kind is GeneratorKind.Counter or GeneratorKind.RandomWalk && !(generator.Step > 0 && double.IsFinite(generator.Step)))
+        {
+            problems.Add($"{path}:step: {generator.Step} must be a positive number");
+        }
+
+        if (RegisterDefinition.IsBitTable(register.Table) || kind == GeneratorKind.Constant)
+        {
+            return; // min and max play no part: bits run between off and on, a constant holds its value.
+        }
+
+        if (!double.IsFinite(generator.Min) || !double.IsFinite(generator.Max) || generator.Min > generator.Max)
+        {
+            problems.Add($"{path}:min: {generator.Min} is greater than max {generator.Max} (or not a finite number)");
+            return;
+        }
+
+        Span<ushort> registers = stackalloc ushort[definition.Count];
+        foreach (var (key, bound) in new[] { ("min", generator.Min), ("max", generator.Max) })
+        {
+            try
+            {
+                definition.EncodeNearest(bound, registers);
+            }
+            catch (OverflowException ex)
+            {
+                problems.Add($"{path}:{key}: {bound} does not fit the register's {register.Type} at scale {register.Scale}: {ex.Message}");
+            }
+        }
+
+        if (kind is GeneratorKind.Counter or GeneratorKind.RandomWalk && register.Value is not null
+            && double.TryParse(register.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var start)
+            && (start < generator.Min || start > generator.Max))
+        {
+            problems.Add($"{registerPath}:value: {register.Value} is outside the generator's min..max ({generator.Min}..{generator.Max}), where the {kind} starts");
         }
     }
 

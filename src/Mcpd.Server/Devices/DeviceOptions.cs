@@ -1,3 +1,5 @@
+using Mcpd.Protocols.Modbus;
+
 namespace Mcpd.Server.Devices;
 
 /// <summary>
@@ -35,6 +37,15 @@ public sealed class DeviceOptions
 
     /// <summary>The register map: named, typed registers with initial values.</summary>
     public IList<RegisterOptions> Registers { get; init; } = [];
+
+    /// <summary>Ranges of coils or holding registers clients may read but not write.</summary>
+    public IList<ReadOnlyRangeOptions> ReadOnly { get; init; } = [];
+
+    /// <summary>The exception a write to a read-only address answers: 02 (the default), 01, 03 or 04.</summary>
+    public ModbusExceptionCode ReadOnlyException { get; set; } = ModbusExceptionCode.IllegalDataAddress;
+
+    /// <summary>How often the register generators of this device move their values.</summary>
+    public TimeSpan UpdateInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// The device mcpd serves with no configuration: unit 1 with the seed article's table, holding register

@@ -7,37 +7,38 @@ namespace Mcpd.Server.Devices;
 /// Executes request PDUs against a <see cref="RegisterBank"/>, following the validation order of the
 /// Modbus Application Protocol V1.1b3 state diagrams (section 6): function supported, else 01; quantity, value,
 /// byte count and PDU length valid, else 03; address range inside the table, else 02; execution, else 04.
-/// Everything runs under the bank's lock, so each request is atomic (FC10/FC17 writes included) and the
+/// A write touching a read-only address (<see cref="WriteProtection"/>) is refused after the range check, before
+/// anything is written, so a multi-register write is all or nothing. Everything runs under the bank's lock, so each request is atomic (FC10/FC17 writes included) and the
 /// diagnostic counters stay consistent with the data. Allocates nothing.
 /// </summary>
 internal static class ModbusPduProcessor
 {
     /// <summary>Writes the response PDU for <paramref name="request"/> into <paramref name="response"/>; returns its length.</summary>
-    public static int Process(ReadOnlySpan<byte> request, Span<byte> response, RegisterBank bank, DeviceIdentification identity, DiagnosticCounters counters, byte unitId)
+    public static int Process(ReadOnlySpan<byte> request, Span<byte> response, RegisterBank bank, WriteProtection protection, DeviceIdentification identity, DiagnosticCounters counters, byte unitId)
     {
         lock (bank.Sync)
         {
             counters.RecordRequest();
-            var length = Dispatch(request, response, bank, identity, counters, unitId);
+            var length = Dispatch(request, response, bank, protection, identity, counters, unitId);
             var isException = (response[0] & ModbusLimits.ExceptionFlag) != 0;
             counters.RecordResponse(request[0], isException ? response[1] : (byte)0);
             return length;
         }
     }
 
-    private static int Dispatch(ReadOnlySpan<byte> request, Span<byte> response, RegisterBank bank, DeviceIdentification identity, DiagnosticCounters counters, byte unitId) =>
+    private static int Dispatch(ReadOnlySpan<byte> request, Span<byte> response, RegisterBank bank, WriteProtection protection, DeviceIdentification identity, DiagnosticCounters counters, byte unitId) =>
         (ModbusFunctionCode)request[0] switch
         {
             ModbusFunctionCode.ReadCoils => ReadBits(request, response, bank.Coils),
             ModbusFunctionCode.ReadDiscreteInputs => ReadBits(request, response, bank.DiscreteInputs),
             ModbusFunctionCode.ReadHoldingRegisters => ReadRegisters(request, response, bank.HoldingRegisters),
             ModbusFunctionCode.ReadInputRegisters => ReadRegisters(request, response, bank.InputRegisters),
-            ModbusFunctionCode.WriteSingleCoil => WriteSingleCoil(request, response, bank.Coils),
-            ModbusFunctionCode.WriteSingleRegister => WriteSingleRegister(request, response, bank.HoldingRegisters),
-            ModbusFunctionCode.WriteMultipleCoils => WriteMultipleCoils(request, response, bank.Coils),
-            ModbusFunctionCode.WriteMultipleRegisters => WriteMultipleRegisters(request, response, bank.HoldingRegisters),
-            ModbusFunctionCode.MaskWriteRegister => MaskWriteRegister(request, response, bank.HoldingRegisters),
-            ModbusFunctionCode.ReadWriteMultipleRegisters => ReadWriteMultipleRegisters(request, response, bank.HoldingRegisters),
+            ModbusFunctionCode.WriteSingleCoil => WriteSingleCoil(request, response, bank.Coils, protection),
+            ModbusFunctionCode.WriteSingleRegister => WriteSingleRegister(request, response, bank.HoldingRegisters, protection),
+            ModbusFunctionCode.WriteMultipleCoils => WriteMultipleCoils(request, response, bank.Coils, protection),
+            ModbusFunctionCode.WriteMultipleRegisters => WriteMultipleRegisters(request, response, bank.HoldingRegisters, protection),
+            ModbusFunctionCode.MaskWriteRegister => MaskWriteRegister(request, response, bank.HoldingRegisters, protection),
+            ModbusFunctionCode.ReadWriteMultipleRegisters => ReadWriteMultipleRegisters(request, response, bank.HoldingRegisters, protection),
             ModbusFunctionCode.Diagnostics => Diagnostics(request, response, counters),
             ModbusFunctionCode.GetCommEventCounter => GetCommEventCounter(request, response, counters),
             ModbusFunctionCode.GetCommEventLog => GetCommEventLog(request, response, counters),
@@ -86,7 +87,7 @@ internal static class ModbusPduProcessor
     }
 
     /// <summary>6.5: value 0xFF00 or 0x0000 else 03; the response echoes the request.</summary>
-    private static int WriteSingleCoil(ReadOnlySpan<byte> request, Span<byte> response, bool[] table)
+    private static int WriteSingleCoil(ReadOnlySpan<byte> request, Span<byte> response, bool[] table, WriteProtection protection)
     {
         if (request.Length != 5 || Word(request, 3) is not (0xFF00 or 0x0000))
         {
@@ -99,12 +100,17 @@ internal static class ModbusPduProcessor
             return Exception(request, response, ModbusExceptionCode.IllegalDataAddress);
         }
 
+        if (protection.CoilsProtected(address, 1))
+        {
+            return Exception(request, response, protection.Exception);
+        }
+
         table[address] = request[3] == 0xFF;
         return Echo(request, response);
     }
 
     /// <summary>6.6: the response echoes the request.</summary>
-    private static int WriteSingleRegister(ReadOnlySpan<byte> request, Span<byte> response, ushort[] table)
+    private static int WriteSingleRegister(ReadOnlySpan<byte> request, Span<byte> response, ushort[] table, WriteProtection protection)
     {
         if (request.Length != 5)
         {
@@ -117,12 +123,17 @@ internal static class ModbusPduProcessor
             return Exception(request, response, ModbusExceptionCode.IllegalDataAddress);
         }
 
+        if (protection.HoldingProtected(address, 1))
+        {
+            return Exception(request, response, protection.Exception);
+        }
+
         table[address] = Word(request, 3);
         return Echo(request, response);
     }
 
     /// <summary>6.11: quantity 1..1968 and byte count = ceil(N/8) matching the PDU, then range.</summary>
-    private static int WriteMultipleCoils(ReadOnlySpan<byte> request, Span<byte> response, bool[] table)
+    private static int WriteMultipleCoils(ReadOnlySpan<byte> request, Span<byte> response, bool[] table, WriteProtection protection)
     {
         if (request.Length < 6
             || !TryQuantity(request, 3, ModbusLimits.MaxWriteBits, out var quantity)
@@ -138,13 +149,18 @@ internal static class ModbusPduProcessor
             return Exception(request, response, ModbusExceptionCode.IllegalDataAddress);
         }
 
+        if (protection.CoilsProtected(address, quantity))
+        {
+            return Exception(request, response, protection.Exception);
+        }
+
         ModbusDataEncoding.UnpackBits(request[6..], table.AsSpan(address, quantity));
         request[..5].CopyTo(response);
         return 5;
     }
 
     /// <summary>6.12: quantity 1..123 and byte count = 2N matching the PDU, then range.</summary>
-    private static int WriteMultipleRegisters(ReadOnlySpan<byte> request, Span<byte> response, ushort[] table)
+    private static int WriteMultipleRegisters(ReadOnlySpan<byte> request, Span<byte> response, ushort[] table, WriteProtection protection)
     {
         if (request.Length < 6
             || !TryQuantity(request, 3, ModbusLimits.MaxWriteRegisters, out var quantity)
@@ -160,13 +176,18 @@ internal static class ModbusPduProcessor
             return Exception(request, response, ModbusExceptionCode.IllegalDataAddress);
         }
 
+        if (protection.HoldingProtected(address, quantity))
+        {
+            return Exception(request, response, protection.Exception);
+        }
+
         ModbusDataEncoding.ReadRegisters(request[6..], table.AsSpan(address, quantity));
         request[..5].CopyTo(response);
         return 5;
     }
 
     /// <summary>6.16: result = (current AND and_mask) OR (or_mask AND NOT and_mask); the response echoes the request.</summary>
-    private static int MaskWriteRegister(ReadOnlySpan<byte> request, Span<byte> response, ushort[] table)
+    private static int MaskWriteRegister(ReadOnlySpan<byte> request, Span<byte> response, ushort[] table, WriteProtection protection)
     {
         if (request.Length != 7)
         {
@@ -179,6 +200,11 @@ internal static class ModbusPduProcessor
             return Exception(request, response, ModbusExceptionCode.IllegalDataAddress);
         }
 
+        if (protection.HoldingProtected(address, 1))
+        {
+            return Exception(request, response, protection.Exception);
+        }
+
         var andMask = Word(request, 3);
         var orMask = Word(request, 5);
         table[address] = (ushort)((table[address] & andMask) | (orMask & ~andMask));
@@ -186,7 +212,7 @@ internal static class ModbusPduProcessor
     }
 
     /// <summary>6.17: read 1..125, write 1..121, byte count = 2 x write quantity; the write happens before the read.</summary>
-    private static int ReadWriteMultipleRegisters(ReadOnlySpan<byte> request, Span<byte> response, ushort[] table)
+    private static int ReadWriteMultipleRegisters(ReadOnlySpan<byte> request, Span<byte> response, ushort[] table, WriteProtection protection)
     {
         if (request.Length < 10
             || !TryQuantity(request, 3, ModbusLimits.MaxReadWriteReadRegisters, out var readQuantity)
@@ -202,6 +228,12 @@ internal static class ModbusPduProcessor
         if (!InRange(readAddress, readQuantity, table.Length) || !InRange(writeAddress, writeQuantity, table.Length))
         {
             return Exception(request, response, ModbusExceptionCode.IllegalDataAddress);
+        }
+
+        // Only the write part is checked: reading a read-only register is what it is for.
+        if (protection.HoldingProtected(writeAddress, writeQuantity))
+        {
+            return Exception(request, response, protection.Exception);
         }
 
         ModbusDataEncoding.ReadRegisters(request[10..], table.AsSpan(writeAddress, writeQuantity));

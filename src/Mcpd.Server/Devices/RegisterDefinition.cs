@@ -43,9 +43,20 @@ public sealed record RegisterDefinition(
             throw new FormatException($"'{value}' is not a number.");
         }
 
+        EncodeNumber(number, nearest: false, registers);
+    }
+
+    /// <summary>
+    /// Encodes a generated engineering value: integer types take the nearest raw value.
+    /// </summary>
+    /// <exception cref="OverflowException">The value does not fit the type.</exception>
+    public void EncodeNearest(double value, Span<ushort> registers) => EncodeNumber(value, nearest: true, registers);
+
+    private void EncodeNumber(double number, bool nearest, Span<ushort> registers)
+    {
         var raw = number / Scale;
         // Scaling by 0.1 leaves 23.400000000000002; round integer types to the nearest raw value within 1e-6.
-        if (Format.Type != RegisterDataType.Float32 && Math.Abs(raw - Math.Round(raw)) < 1e-6)
+        if (Format.Type != RegisterDataType.Float32 && (nearest || Math.Abs(raw - Math.Round(raw)) < 1e-6))
         {
             raw = Math.Round(raw);
         }

@@ -34,4 +34,10 @@ public sealed class RegisterOptions
 
     /// <summary>Initial value in engineering units; true/false (or 1/0) for coils and discrete inputs.</summary>
     public string? Value { get; set; }
+
+    /// <summary>Clients may read but not write the entry's addresses; its generator still moves it.</summary>
+    public bool ReadOnly { get; set; }
+
+    /// <summary>Moves the value over time (temperature, counter, ...); null: the value changes only when written.</summary>
+    public GeneratorOptions? Generator { get; set; }
 }

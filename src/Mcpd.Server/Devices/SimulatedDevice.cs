@@ -7,6 +7,8 @@ namespace Mcpd.Server.Devices;
 public sealed class SimulatedDevice : IModbusDevice
 {
     private readonly DeviceIdentification _identification;
+    private readonly WriteProtection _protection;
+    private readonly (RegisterDefinition Definition, ValueGenerator Generator)[] _generated;
 
     /// <summary>Builds the device and writes the map's initial values; the options must have passed validation.</summary>
     public SimulatedDevice(DeviceOptions options)
@@ -17,10 +19,14 @@ public sealed class SimulatedDevice : IModbusDevice
         Bank = new RegisterBank(options.Coils, options.DiscreteInputs, options.HoldingRegisters, options.InputRegisters);
         Map = new RegisterMap(options.Registers.Select(RegisterDefinition.From));
         _identification = new DeviceIdentification(IdentificationObjects(options.Identification));
+        _protection = new WriteProtection(options);
         foreach (var register in options.Registers.Where(r => r.Value is not null))
         {
             WriteInitialValue(RegisterDefinition.From(register), register.Value!);
         }
+
+        _generated = [.. options.Registers.Where(r => r.Generator is not null).Select(r => (RegisterDefinition.From(r), CreateGenerator(r)))];
+        UpdateInterval = options.UpdateInterval;
     }
 
     /// <summary>The unit id.</summary>
@@ -37,13 +43,45 @@ public sealed class SimulatedDevice : IModbusDevice
 
     internal DiagnosticCounters Counters { get; } = new();
 
+    /// <summary>Number of registers with a generator.</summary>
+    public int GeneratedCount => _generated.Length;
+
+    /// <summary>How often <see cref="UpdateGenerated"/> should run.</summary>
+    public TimeSpan UpdateInterval { get; }
+
+    /// <summary>
+    /// Moves every generated register to its value at <paramref name="elapsed"/> since the simulation started, all
+    /// under the bank's lock, so a reader sees one consistent update. Read-only registers included: the generator is
+    /// the device itself. Values written by clients are replaced.
+    /// </summary>
+    public void UpdateGenerated(TimeSpan elapsed)
+    {
+        Span<ushort> registers = stackalloc ushort[2];
+        lock (Bank.Sync)
+        {
+            foreach (var (definition, generator) in _generated)
+            {
+                var value = generator.ValueAt(elapsed);
+                if (RegisterDefinition.IsBitTable(definition.Table))
+                {
+                    Bank.WriteBits(definition.Table, definition.Address, [value >= 0.5]);
+                    continue;
+                }
+
+                var span = registers[..definition.Count];
+                definition.EncodeNearest(value, span);
+                Bank.WriteRegisters(definition.Table, definition.Address, span);
+            }
+        }
+    }
+
     /// <inheritdoc />
     public ValueTask<int> ExecuteAsync(ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken) =>
         new(Execute(request.Span, response.Span));
 
     /// <summary>The synchronous core of <see cref="ExecuteAsync"/>.</summary>
     public int Execute(ReadOnlySpan<byte> request, Span<byte> response) =>
-        ModbusPduProcessor.Process(request, response, Bank, _identification, Counters, Unit);
+        ModbusPduProcessor.Process(request, response, Bank, _protection, _identification, Counters, Unit);
 
     /// <summary>Objects 0x00..0x06 and the private ones, in the form <see cref="DeviceIdentification"/> takes.</summary>
     internal static IEnumerable<KeyValuePair<byte, string>> IdentificationObjects(DeviceIdentificationOptions options)
@@ -72,6 +110,29 @@ public sealed class SimulatedDevice : IModbusDevice
         return parsed is >= DeviceIdentificationObjects.FirstPrivate and <= 0xFF
             ? (byte)parsed
             : throw new FormatException($"'{key}' is not a private object id (0x80..0xFF).");
+    }
+
+    /// <summary>
+    /// The generator of a validated entry. Bits run between 0 and 1 from their value; counter and random walk start
+    /// at the value (else min, or mid-range for the walk); a constant holds the value (else 0).
+    /// </summary>
+    private static ValueGenerator CreateGenerator(RegisterOptions register)
+    {
+        var options = register.Generator!;
+        if (RegisterDefinition.IsBitTable(register.Table))
+        {
+            var on = register.Value is not null && RegisterDefinition.ParseBit(register.Value);
+            return new ValueGenerator(options, 0, 1, on ? 1 : 0);
+        }
+
+        double? value = register.Value is null ? null : double.Parse(register.Value, NumberStyles.Float, CultureInfo.InvariantCulture);
+        var start = options.Kind switch
+        {
+            GeneratorKind.Constant => value ?? 0,
+            GeneratorKind.RandomWalk => value ?? (options.Min + options.Max) / 2,
+            _ => value ?? options.Min,
+        };
+        return new ValueGenerator(options, options.Min, options.Max, options.Kind == GeneratorKind.Toggle ? options.Min : start);
     }
 
     private void WriteInitialValue(RegisterDefinition definition, string value)

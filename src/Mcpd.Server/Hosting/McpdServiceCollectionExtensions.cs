@@ -34,6 +34,7 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<UpstreamRegistry>();
         services.AddHostedService(provider => provider.GetRequiredService<UpstreamRegistry>());
         services.AddSingleton<DeviceRegistry>();
+        services.AddHostedService<RegisterGeneratorService>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<ListenerEndpoints>();
         services.AddSingleton<McpServerInfo>();
