@@ -1,0 +1,73 @@
+namespace Mcpd.Server.Sessions;
+
+/// <summary>
+/// Where sessions live (seed 4.2): in memory for one node, in Redis when several nodes share them. The store
+/// enforces expiry itself (sliding: every access that finds a session extends it by its TTL); nobody runs a timer per
+/// session. Every method that finds a session also touches it, in the same round trip. A store that cannot reach its
+/// backend throws <see cref="SessionStoreUnavailableException"/>.
+/// </summary>
+public interface ISessionStore
+{
+    /// <summary>"memory" or "redis", for logs and status.</summary>
+    string Kind { get; }
+
+    /// <summary>Stores a new session; false when the store is full.</summary>
+    ValueTask<bool> CreateAsync(SessionInfo session, CancellationToken cancellationToken);
+
+    /// <summary>Extends the session by its TTL and returns it; null when it is unknown or expired.</summary>
+    ValueTask<SessionInfo?> TouchAsync(string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>Ends the session; false when it was unknown or expired.</summary>
+    ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>Touches the session and reads one context value.</summary>
+    ValueTask<SessionRead> GetValueAsync(string sessionId, string key, CancellationToken cancellationToken);
+
+    /// <summary>Touches the session and reads its whole context; null when the session is unknown or expired.</summary>
+    ValueTask<IReadOnlyDictionary<string, string>?> GetAllAsync(string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>Touches the session and sets context values (an empty value removes the key); false when the session is unknown or expired.</summary>
+    ValueTask<bool> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, CancellationToken cancellationToken);
+
+    /// <summary>Records which node holds the session's live connection; false when the session is unknown or expired.</summary>
+    ValueTask<bool> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken);
+
+    /// <summary>Forgets the live connection, if it is still <paramref name="binding"/> (a newer one on another node stays).</summary>
+    ValueTask UnbindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken);
+
+    /// <summary>Up to <paramref name="limit"/> live sessions, for operators.</summary>
+    ValueTask<IReadOnlyList<SessionInfo>> ListAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>Announces that <paramref name="nodeId"/> is alive at <paramref name="address"/> (host:port of its MCP listener) for <paramref name="ttl"/>.</summary>
+    ValueTask PublishNodeAsync(string nodeId, string address, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>The address of a node that is alive, or null when its announcement expired (the node is gone).</summary>
+    ValueTask<string?> GetNodeAddressAsync(string nodeId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The allocation-free fast path of <see cref="GetValueAsync"/> for a store that can answer at once (in memory):
+    /// true with the result; false when the caller must use <see cref="GetValueAsync"/>.
+    /// </summary>
+    bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, out SessionRead result);
+}
+
+/// <summary>A session as stored.</summary>
+/// <param name="Id">128-bit random, URL-safe base64 (22 characters).</param>
+/// <param name="ClientId">Who opened it.</param>
+/// <param name="Ttl">Sliding expiry: the session ends this long after its last use.</param>
+/// <param name="CreatedAt">When it was opened.</param>
+/// <param name="Binding">The node and connection that hold it now, if any.</param>
+public sealed record SessionInfo(string Id, string ClientId, TimeSpan Ttl, DateTimeOffset CreatedAt, SessionBinding? Binding = null);
+
+/// <summary>Where a session's live connection is: a node and a connection on it.</summary>
+/// <param name="NodeId">The node (cluster:nodeId).</param>
+/// <param name="ConnectionId">Kestrel's connection id on that node.</param>
+public readonly record struct SessionBinding(string NodeId, string ConnectionId);
+
+/// <summary>The result of reading one context value.</summary>
+/// <param name="SessionFound">False when the session is unknown or expired.</param>
+/// <param name="Value">The value; null when the key is not set.</param>
+public readonly record struct SessionRead(bool SessionFound, string? Value);
+
+/// <summary>The session store's backend cannot be reached; session calls answer UNAVAILABLE until it returns.</summary>
+public sealed class SessionStoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

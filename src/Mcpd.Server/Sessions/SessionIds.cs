@@ -1,0 +1,19 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+
+namespace Mcpd.Server.Sessions;
+
+/// <summary>Session ids: 128 bits from the OS's cryptographic generator, URL-safe base64 without padding (22 characters).</summary>
+public static class SessionIds
+{
+    /// <summary>Length of an id.</summary>
+    public const int Length = 22;
+
+    /// <summary>A new, unguessable id.</summary>
+    public static string New()
+    {
+        Span<byte> bits = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bits);
+        return Base64Url.EncodeToString(bits);
+    }
+}

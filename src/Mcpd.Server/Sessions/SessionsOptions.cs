@@ -1,0 +1,49 @@
+namespace Mcpd.Server.Sessions;
+
+/// <summary>Sessions (config section <c>sessions</c>, seed 4.2).</summary>
+public sealed class SessionsOptions
+{
+    /// <summary>"memory" (one node) or "redis" (sessions shared by several nodes).</summary>
+    public string Store { get; set; } = SessionStoreKinds.Memory;
+
+    /// <summary>TTL of a session opened without one; every use extends the session by its TTL.</summary>
+    public TimeSpan DefaultTtl { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Largest TTL a client may ask for.</summary>
+    public TimeSpan MaxTtl { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>In memory: most live sessions; at the limit <c>session.open</c> answers OVERLOADED.</summary>
+    public int MaxSessions { get; set; } = 100_000;
+
+    /// <summary>In memory: how often expired sessions are swept out (they are also dropped when touched).</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Static tokens by client id; when any is set, <c>session.open</c> must present its client's token (else
+    /// UNAUTHORIZED). Empty: no token is checked.
+    /// </summary>
+    public IDictionary<string, string> Tokens { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The Redis store.</summary>
+    public RedisSessionOptions Redis { get; set; } = new();
+}
+
+/// <summary>The Redis store (section <c>sessions:redis</c>).</summary>
+public sealed class RedisSessionOptions
+{
+    /// <summary>A StackExchange.Redis configuration string, for example "127.0.0.1:6379,password=...".</summary>
+    public string ConnectionString { get; set; } = "127.0.0.1:6379";
+
+    /// <summary>Prefix of every key mcpd writes, so several deployments can share one Redis.</summary>
+    public string KeyPrefix { get; set; } = "mcpd:";
+}
+
+/// <summary>The values of <see cref="SessionsOptions.Store"/>.</summary>
+public static class SessionStoreKinds
+{
+    /// <summary>In this process.</summary>
+    public const string Memory = "memory";
+
+    /// <summary>In Redis.</summary>
+    public const string Redis = "redis";
+}

@@ -1,0 +1,111 @@
+using Mcpd.Server.Sessions;
+
+namespace Mcpd.Server.Tests.Sessions;
+
+/// <summary>What every <see cref="ISessionStore"/> must do; each store runs these against its real backend.</summary>
+public abstract class SessionStoreContract
+{
+    /// <summary>The TTL of the sessions these tests create: short, so expiry can be observed on a real clock too.</summary>
+    protected static readonly TimeSpan Ttl = TimeSpan.FromSeconds(2);
+
+    protected abstract ISessionStore Store { get; }
+
+    /// <summary>Lets <paramref name="span"/> pass for the store's clock.</summary>
+    protected abstract Task AdvanceAsync(TimeSpan span);
+
+    [Fact]
+    public async Task A_session_is_created_touched_read_and_deleted()
+    {
+        var session = NewSession();
+
+        Assert.True(await Store.CreateAsync(session, default));
+        var touched = await Store.TouchAsync(session.Id, default);
+        Assert.NotNull(touched);
+        Assert.Equal(session.ClientId, touched.ClientId);
+        Assert.Equal(Ttl, touched.Ttl);
+        Assert.True(await Store.DeleteAsync(session.Id, default));
+        Assert.Null(await Store.TouchAsync(session.Id, default));
+        Assert.False(await Store.DeleteAsync(session.Id, default));
+    }
+
+    [Fact]
+    public async Task Context_values_are_set_read_and_removed_and_unknown_sessions_say_so()
+    {
+        var session = NewSession();
+        await Store.CreateAsync(session, default);
+
+        Assert.True(await Store.SetValuesAsync(session.Id, [new("site", "hall-3"), new("shift", "night")], default));
+        Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", default));
+        Assert.Equal(new SessionRead(true, null), await Store.GetValueAsync(session.Id, "missing", default));
+        Assert.True(await Store.SetValuesAsync(session.Id, [new("shift", "")], default));
+        Assert.Equal(new Dictionary<string, string> { ["site"] = "hall-3" }, await Store.GetAllAsync(session.Id, default));
+
+        Assert.False((await Store.GetValueAsync("no-such-session", "site", default)).SessionFound);
+        Assert.False(await Store.SetValuesAsync("no-such-session", [new("a", "b")], default));
+        Assert.Null(await Store.GetAllAsync("no-such-session", default));
+    }
+
+    [Fact]
+    public async Task Expiry_slides_with_use_and_an_idle_session_expires()
+    {
+        var used = NewSession();
+        var idle = NewSession();
+        await Store.CreateAsync(used, default);
+        await Store.CreateAsync(idle, default);
+
+        for (var i = 0; i < 3; i++)
+        {
+            await AdvanceAsync(Ttl * 0.6);
+            Assert.True((await Store.GetValueAsync(used.Id, "any", default)).SessionFound);
+        }
+
+        Assert.Null(await Store.TouchAsync(idle.Id, default));
+        Assert.NotNull(await Store.TouchAsync(used.Id, default));
+    }
+
+    [Fact]
+    public async Task A_binding_is_recorded_and_only_its_own_connection_unbinds_it()
+    {
+        var session = NewSession();
+        await Store.CreateAsync(session, default);
+        var onA = new SessionBinding("node-a", "conn-1");
+        var onB = new SessionBinding("node-b", "conn-7");
+
+        Assert.True(await Store.BindAsync(session.Id, onA, default));
+        Assert.Equal(onA, (await Store.TouchAsync(session.Id, default))!.Binding);
+        Assert.True(await Store.BindAsync(session.Id, onB, default));
+        await Store.UnbindAsync(session.Id, onA, default);
+        Assert.Equal(onB, (await Store.TouchAsync(session.Id, default))!.Binding);
+        await Store.UnbindAsync(session.Id, onB, default);
+        Assert.Null((await Store.TouchAsync(session.Id, default))!.Binding);
+        Assert.False(await Store.BindAsync("no-such-session", onA, default));
+    }
+
+    [Fact]
+    public async Task Nodes_announce_themselves_and_disappear_when_they_stop()
+    {
+        await Store.PublishNodeAsync("node-a", "127.0.0.1:18080", Ttl, default);
+
+        Assert.Equal("127.0.0.1:18080", await Store.GetNodeAddressAsync("node-a", default));
+        Assert.Null(await Store.GetNodeAddressAsync("node-z", default));
+        await AdvanceAsync(Ttl * 1.5);
+        Assert.Null(await Store.GetNodeAddressAsync("node-a", default));
+    }
+
+    [Fact]
+    public async Task Live_sessions_are_listed()
+    {
+        var sessions = Enumerable.Range(0, 3).Select(_ => NewSession()).ToList();
+        foreach (var session in sessions)
+        {
+            await Store.CreateAsync(session, default);
+        }
+
+        var listed = await Store.ListAsync(1000, default);
+
+        Assert.Superset(sessions.Select(s => s.Id).ToHashSet(), listed.Select(s => s.Id).ToHashSet());
+    }
+
+    protected static SessionInfo NewSession() =>
+        new(SessionIds.New(), "client-" + Guid.NewGuid().ToString("N")[..6], Ttl, DateTimeOffset.UtcNow);
+}
