@@ -34,6 +34,9 @@ public sealed class McpIncomingRequest
     /// <summary>Who sent it; it can be called back.</summary>
     public IMcpPeer Peer { get; }
 
+    /// <summary>The session of the request, when it names one or its connection is bound to one (server side only).</summary>
+    public IMcpSession? Session { get; internal set; }
+
     /// <summary>The value of header <paramref name="key"/> (lowercase), or null.</summary>
     public string? Header(string key)
     {

@@ -3,6 +3,7 @@ using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;
 using Mcpd.Server.Routing;
+using Mcpd.Server.Sessions;
 using Mcpd.Server.Transport;
 
 namespace Mcpd.Server.Configuration;
@@ -30,6 +31,12 @@ public sealed class McpdOptions
 
     /// <summary>Other mcpd nodes that requests may be forwarded to, by name.</summary>
     public IDictionary<string, NodeOptions> Nodes { get; init; } = new Dictionary<string, NodeOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Sessions that survive reconnects (seed 4.2).</summary>
+    public SessionsOptions Sessions { get; set; } = new();
+
+    /// <summary>This node among several sharing sessions.</summary>
+    public ClusterOptions Cluster { get; set; } = new();
 
     /// <summary>Devices served, keyed by unit id. Empty means the built-in default device.</summary>
     public IList<DeviceOptions> Devices { get; init; } = [];

@@ -5,6 +5,7 @@ using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Routing;
+using Mcpd.Server.Sessions;
 using Mcpd.Server.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -51,6 +52,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         CheckMcp(options, problems);
         UpstreamValidation.Check(options, problems);
         RoutingValidation.Check(options, problems);
+        SessionsValidation.Check(options, problems);
         var units = new HashSet<int>();
         for (var i = 0; i < options.Devices.Count; i++)
         {

@@ -9,6 +9,7 @@ using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Routing;
+using Mcpd.Server.Sessions;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -45,6 +46,21 @@ internal sealed class McpConnection(
     /// <summary>Kestrel's connection id.</summary>
     public string Id => Context.ConnectionId;
 
+    /// <summary>The session this connection is bound to (session.open / session.resume), or null.</summary>
+    internal IMcpSession? BoundSession { get; private set; }
+
+    /// <summary>Binds the connection to <paramref name="session"/>: its requests see it as their session.</summary>
+    internal void Bind(IMcpSession session) => BoundSession = session;
+
+    /// <summary>Forgets the binding when it is to <paramref name="sessionId"/> (session.close).</summary>
+    internal void Unbind(string sessionId)
+    {
+        if (BoundSession?.Id == sessionId)
+        {
+            BoundSession = null;
+        }
+    }
+
     public Task<McpResponse> CallAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
         SendAsync(method, McpRequestFlags.None, body, headers ?? NoHeaders, cancellationToken);
 
@@ -55,7 +71,15 @@ internal sealed class McpConnection(
 
     protected override void OnTransportEnded(string reason) => McpLog.TransportEnded(logger, Context.ConnectionId, reason);
 
-    protected override void OnClosed() => McpLog.Disconnected(logger, Context.ConnectionId, Context.RemoteEndPoint);
+    protected override void OnClosed()
+    {
+        McpLog.Disconnected(logger, Context.ConnectionId, Context.RemoteEndPoint);
+        if (BoundSession is { } session)
+        {
+            // The session lives on for a resume; only its live connection is gone.
+            _ = services.Sessions.ReleaseAsync(session.Id, Id);
+        }
+    }
 
     protected override bool WriteGoodbye()
     {
@@ -193,113 +217,140 @@ internal sealed class McpConnection(
         Span<char> methodChars = stackalloc char[byte.MaxValue];
         ReadOnlySpan<char> method = methodChars[..Encoding.UTF8.GetChars(methodBytes, methodChars)];
         var table = services.Router.Table;
-        if (table.Match(method, request.Headers) is { } routed)
+        var routed = table.Match(method, request.Headers);
+        var namesSession = request.Headers.TryFind(SessionService.SessionHeaderUtf8, out _);
+        if (routed is null && !namesSession && TryAnswerInline(request, method))
         {
-            Dispatch(routed, request, method);
+            return true;
         }
-        else if (method is BuiltInMethods.Echo)
+
+        if (routed is null && namesSession && method is SessionService.Get && TryGetSessionValueNow(request))
         {
-            Answer(request, McpStatus.Ok, request.Body);
+            return true;
         }
-        else if (method is BuiltInMethods.Info)
-        {
-            Answer(request, McpStatus.Ok, new ReadOnlySequence<byte>(services.Info.ToJson(Clock.GetUtcNow())));
-        }
-        else if (method is BuiltInMethods.ModbusPdu)
-        {
-            ExecuteModbus(request, ResolveModbusTarget(request, out var headerProblem), headerProblem);
-        }
-        else if (services.Methods.TryGet(method, out var handler))
-        {
-            RunHandler(ToIncoming(request, method), request.Id, handler);
-        }
-        else if (table.Default is { } fallback)
-        {
-            Dispatch(fallback, request, method);
-        }
-        else
+
+        var target = routed ?? services.BuiltIns.TargetOf(method) ?? table.Default;
+        if (target is null)
         {
             AnswerError(request.Id, request.IsOneWay, McpStatus.NotFound, $"no method '{method}'", request.Headers[McpHeaderNames.TraceParent]);
+            return true;
         }
 
-        return true;
-    }
-
-    /// <summary>Sends a request to the target of its route: a lane, a device, or another node.</summary>
-    private void Dispatch(RouteTarget target, in McpRequest request, ReadOnlySpan<char> method)
-    {
-        switch (target)
+        if (target is DeviceTarget device && !namesSession)
         {
-            case DeviceTarget device:
-                ExecuteModbus(request, device.Device, null);
-                break;
-            case ForwardTarget forward:
-                var forwarded = ToIncoming(request, method);
-                BeginInFlight();
-                _ = AnswerLaterAsync(request.Id, forwarded, ForwardAsync(forward.Node, forwarded));
-                break;
-            case LaneTarget lane:
-                Enqueue(lane.Lane, request, method);
-                break;
-        }
-    }
-
-    private async ValueTask<McpReply?> ForwardAsync(ForwardNode node, McpIncomingRequest request) =>
-        await node.SendAsync(request, Context.ConnectionClosed);
-
-    /// <summary>
-    /// Queues the request in <paramref name="lane"/>, where a worker runs the method's handler. A one-way request is
-    /// acknowledged once queued (docs/protocol.md: ACK = accepted); a full lane answers OVERLOADED at once.
-    /// </summary>
-    private void Enqueue(McpLane lane, in McpRequest request, ReadOnlySpan<char> method)
-    {
-        var handler = services.BuiltIns.HandlerOf(method) ?? (services.Methods.TryGet(method, out var mapped) ? mapped : null);
-        if (handler is null)
-        {
-            AnswerError(request.Id, request.IsOneWay, McpStatus.NotFound, $"no method '{method}' for lane {lane.Name}", request.Headers[McpHeaderNames.TraceParent]);
-            return;
+            ExecuteModbus(request, device.Device, null);
+            return true;
         }
 
         var incoming = ToIncoming(request, method);
-        var oneWay = request.IsOneWay;
-        if (!oneWay)
+        var pending = RunAsync(incoming, target, namesSession && !SessionService.ChecksItsOwnSession(method));
+        if (pending.IsCompleted)
         {
-            BeginInFlight();
+            // Synchronous handlers (and refusals) are answered inside the batch, without an in-flight slot.
+            if (pending.Result is { } reply)
+            {
+                reply.WriteTo(FrameOutput, request.Id, request.IsOneWay, incoming.TraceId, Clock.GetUtcNow());
+                Commit();
+            }
+
+            return true;
         }
 
-        var status = lane.TryEnqueue(new LaneWork(oneWay ? null : this, request.Id, incoming, handler, oneWay ? CancellationToken.None : Context.ConnectionClosed));
-        if (status != McpStatus.Ok && !oneWay)
-        {
-            EndInFlight();
-        }
-
-        if (status != McpStatus.Ok || oneWay)
-        {
-            var reply = status == McpStatus.Ok ? McpReply.Ok() : McpReply.Error(status, status == McpStatus.Overloaded ? $"lane {lane.Name} is full" : "the server is shutting down");
-            reply.WriteTo(FrameOutput, request.Id, oneWay, incoming.TraceId, Clock.GetUtcNow());
-            Commit();
-        }
+        BeginInFlight();
+        _ = AnswerLaterAsync(request.Id, incoming, pending);
+        return true;
     }
 
-    /// <summary>Runs a mapped handler: answered at once when it completes synchronously, else later in an in-flight slot.</summary>
-    private void RunHandler(McpIncomingRequest request, uint id, McpRequestHandler handler)
+    /// <summary>
+    /// The built-in methods, answered on the spot without allocating when no rule routes them and no session is named.
+    /// </summary>
+    private bool TryAnswerInline(in McpRequest request, ReadOnlySpan<char> method)
     {
-        var pending = HandlerInvoker.InvokeAsync(handler, request, logger, Context.ConnectionClosed);
-        if (!pending.IsCompleted)
+        switch (method)
         {
-            BeginInFlight();
-            _ = AnswerLaterAsync(id, request, pending);
-        }
-        else if (pending.Result is { } reply)
-        {
-            reply.WriteTo(FrameOutput, id, request.IsOneWay, request.TraceId, Clock.GetUtcNow());
-            Commit();
+            case BuiltInMethods.Echo:
+                Answer(request, McpStatus.Ok, request.Body);
+                return true;
+            case BuiltInMethods.Info:
+                Answer(request, McpStatus.Ok, new ReadOnlySequence<byte>(services.Info.ToJson(Clock.GetUtcNow())));
+                return true;
+            case BuiltInMethods.ModbusPdu:
+                ExecuteModbus(request, ResolveModbusTarget(request, out var headerProblem), headerProblem);
+                return true;
+            default:
+                return false;
         }
     }
 
-    /// <summary>Called by a lane worker with the answer to a request it took from this connection (its in-flight slot).</summary>
-    internal void AnswerLater(uint id, McpIncomingRequest request, McpReply reply) =>
-        _ = AnswerLaterAsync(id, request, new ValueTask<McpReply?>(reply));
+    /// <summary>
+    /// session.get on a store that answers at once (in memory): the session id and key are decoded on the stack and
+    /// the value is written straight into the output, so the read allocates nothing (docs/performance.md).
+    /// </summary>
+    private bool TryGetSessionValueNow(in McpRequest request)
+    {
+        if (!request.Headers.TryFind(SessionService.SessionHeaderUtf8, out var sessionBytes) || sessionBytes.Length > SessionIds.Length
+            || !request.Headers.TryFind(SessionService.KeyHeaderUtf8, out var keyBytes) || keyBytes.Length > byte.MaxValue)
+        {
+            return false;
+        }
+
+        Span<char> sessionId = stackalloc char[SessionIds.Length];
+        Span<char> key = stackalloc char[byte.MaxValue];
+        sessionId = sessionId[..Encoding.UTF8.GetChars(sessionBytes, sessionId)];
+        key = key[..Encoding.UTF8.GetChars(keyBytes, key)];
+        if (!services.Sessions.Store.TryGetValueNow(sessionId, key, out var read))
+        {
+            return false;
+        }
+
+        if (read.Value is null)
+        {
+            var reply = SessionService.Refusal(read, key);
+            reply.WriteTo(FrameOutput, request.Id, request.IsOneWay, McpErrorBody.TraceIdOf(request.Headers[McpHeaderNames.TraceParent]), Clock.GetUtcNow());
+            Commit();
+            return true;
+        }
+
+        var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(read.Value.Length));
+        var length = Encoding.UTF8.GetBytes(read.Value, rented);
+        WriteAnswer(request.Id, request.IsOneWay, McpStatus.Ok, new ReadOnlySequence<byte>(rented, 0, length));
+        ArrayPool<byte>.Shared.Return(rented);
+        return true;
+    }
+
+    /// <summary>
+    /// The slow path: a request that needs its own copy (handlers, lanes, other nodes, sessions). When it names a
+    /// session, the session is checked and extended first (SESSION_EXPIRED, or UNAVAILABLE while the store is down).
+    /// </summary>
+    private async ValueTask<McpReply?> RunAsync(McpIncomingRequest request, RouteTarget target, bool checkSession)
+    {
+        if (checkSession)
+        {
+            var (session, refusal) = await services.Sessions.OpenHandleAsync(request.Header(SessionService.SessionHeader)!, request.TraceId, Context.ConnectionClosed);
+            if (session is null)
+            {
+                return refusal;
+            }
+
+            request.Session = session;
+        }
+
+        switch (target)
+        {
+            case HandlerTarget handler:
+                return await HandlerInvoker.InvokeAsync(handler.Handler, request, logger, Context.ConnectionClosed);
+            case LaneTarget lane:
+                return services.BuiltIns.HandlerOf(request.Method) is { } laneHandler
+                    ? await lane.Lane.SubmitAsync(request, laneHandler, Context.ConnectionClosed)
+                    : McpReply.Error(McpStatus.NotFound, $"no method '{request.Method}' for lane {lane.Lane.Name}");
+            case ForwardTarget forward:
+                return await forward.Node.SendAsync(request, Context.ConnectionClosed);
+            case DeviceTarget device:
+                return await services.BuiltIns.ExecuteModbusAsync(request, device.Device, Context.ConnectionClosed);
+            default:
+                throw new InvalidOperationException($"Unknown route target {target.GetType().Name}.");
+        }
+    }
 
     private async Task AnswerLaterAsync(uint id, McpIncomingRequest request, ValueTask<McpReply?> pending)
     {
@@ -325,9 +376,9 @@ internal sealed class McpConnection(
         }
     }
 
-    /// <summary>The request as a handler sees it: its own copy of method, headers and body.</summary>
+    /// <summary>The request as a handler sees it: its own copy of method, headers and body, and the connection's session if it is bound to one.</summary>
     private McpIncomingRequest ToIncoming(in McpRequest request, ReadOnlySpan<char> method) =>
-        new(new string(method), request.Headers.ToList(), request.Body.ToArray(), request.IsOneWay, this);
+        new(new string(method), request.Headers.ToList(), request.Body.ToArray(), request.IsOneWay, this) { Session = BoundSession };
 
     /// <summary>
     /// The device of a <c>modbus.pdu</c> request: header <c>unit</c> (parsed without allocating) or <c>device</c> (a

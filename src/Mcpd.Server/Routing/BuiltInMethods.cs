@@ -4,6 +4,7 @@ using Mcpd.Protocols.Mcp;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Mcp;
+using Mcpd.Server.Sessions;
 
 namespace Mcpd.Server.Routing;
 
@@ -11,7 +12,7 @@ namespace Mcpd.Server.Routing;
 /// mcpd's own methods (docs/protocol.md, "Built-in methods"). Unrouted, the connection answers them inline without
 /// allocating; routed to a lane, they run as these handlers.
 /// </summary>
-internal sealed class BuiltInMethods(DeviceRegistry devices, McpServerInfo info, TimeProvider time, Microsoft.Extensions.Logging.ILogger<BuiltInMethods> logger)
+internal sealed class BuiltInMethods(DeviceRegistry devices, McpServerInfo info, SessionService sessions, McpMethodTable methods, TimeProvider time, Microsoft.Extensions.Logging.ILogger<BuiltInMethods> logger)
 {
     public const string Echo = "sys.echo";
     public const string Info = "sys.info";
@@ -20,16 +21,21 @@ internal sealed class BuiltInMethods(DeviceRegistry devices, McpServerInfo info,
     /// <summary>Header naming the device of <c>modbus.pdu</c> by its configured name, instead of <c>unit</c>.</summary>
     public const string DeviceHeader = "device";
 
-    public static bool IsBuiltIn(ReadOnlySpan<char> method) => method is Echo or Info or ModbusPdu;
+    public static bool IsBuiltIn(ReadOnlySpan<char> method) =>
+        method is Echo or Info or ModbusPdu or SessionService.Open or SessionService.Resume or SessionService.Close
+            or SessionService.Get or SessionService.Set or SessionService.DeviceCall;
 
-    /// <summary>The handler of a built-in method, or null.</summary>
+    /// <summary>The handler of a built-in or mapped method, or null.</summary>
     public McpRequestHandler? HandlerOf(ReadOnlySpan<char> method) => method switch
     {
         Echo => static (request, _) => ValueTask.FromResult(McpReply.Ok(request.Body)),
         Info => (_, _) => ValueTask.FromResult(McpReply.Ok(info.ToJson(time.GetUtcNow()))),
         ModbusPdu => ExecuteModbusAsync,
-        _ => null,
+        _ => sessions.HandlerOf(method) ?? (methods.TryGet(method, out var mapped) ? mapped : null),
     };
+
+    /// <summary>The target of a method this node serves (built in or mapped), or null.</summary>
+    public RouteTarget? TargetOf(ReadOnlySpan<char> method) => HandlerOf(method) is { } handler ? new HandlerTarget(handler) : null;
 
     /// <summary>
     /// The device a <c>modbus.pdu</c> request addresses: header <c>device</c> (a configured name) or <c>unit</c>
@@ -58,14 +64,15 @@ internal sealed class BuiltInMethods(DeviceRegistry devices, McpServerInfo info,
     private async ValueTask<McpReply> ExecuteModbusAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
         var device = Resolve(request.Header(DeviceHeader), request.Header(McpHeaderNames.Unit), out _, out var problem);
-        if (problem is null && request.Body.Length is 0 or > ModbusLimits.MaxPduLength)
-        {
-            problem = request.Body.Length == 0 ? "modbus.pdu needs a PDU in the body" : "the PDU is longer than 253 bytes";
-        }
+        return problem is null ? await ExecuteModbusAsync(request, device, cancellationToken) : McpReply.Error(McpStatus.BadRequest, problem);
+    }
 
-        if (problem is not null)
+    /// <summary>The body is a Modbus request PDU, run on <paramref name="device"/> (null: an unknown unit, answered 0x0B).</summary>
+    public async ValueTask<McpReply> ExecuteModbusAsync(McpIncomingRequest request, IModbusDevice? device, CancellationToken cancellationToken)
+    {
+        if (request.Body.Length is 0 or > ModbusLimits.MaxPduLength)
         {
-            return McpReply.Error(McpStatus.BadRequest, problem);
+            return McpReply.Error(McpStatus.BadRequest, request.Body.Length == 0 ? "modbus.pdu needs a PDU in the body" : "the PDU is longer than 253 bytes");
         }
 
         var response = new byte[ModbusLimits.MaxPduLength];

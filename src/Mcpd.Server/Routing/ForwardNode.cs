@@ -101,14 +101,19 @@ internal sealed class ForwardNode : IAsyncDisposable
             headers.Add(header);
         }
 
+        AddTraceParentIfMissing(headers, request);
+        headers.Add(new(HopsHeader, hops.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return headers;
+    }
+
+    /// <summary>Passes the request's trace on: when the caller sent no <c>traceparent</c>, one is made with the request's trace id.</summary>
+    public static void AddTraceParentIfMissing(List<KeyValuePair<string, string>> headers, McpIncomingRequest request)
+    {
         if (request.Header(McpHeaderNames.TraceParent) is null)
         {
             // W3C Trace Context: version 00, the request's trace id, a new parent (span) id, sampled.
             headers.Add(new(McpHeaderNames.TraceParent, $"00-{request.TraceId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}-01"));
         }
-
-        headers.Add(new(HopsHeader, hops.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        return headers;
     }
 
     /// <summary>The next connection of the pool, round-robin; connects it on first use and after the client gave up reconnecting.</summary>

@@ -47,22 +47,27 @@ internal sealed class McpLane
     /// <summary>Requests refused because the lane was full, since start.</summary>
     public long Rejected => Interlocked.Read(ref _rejected);
 
-    /// <summary>Queues <paramref name="work"/>: OK, or OVERLOADED (full) or SHUTTING_DOWN (stopped), which the caller answers.</summary>
-    public McpStatus TryEnqueue(LaneWork work)
+    /// <summary>
+    /// Runs <paramref name="handler"/> for <paramref name="request"/> in this lane. A one-way request is answered OK
+    /// as soon as it is queued (accepted; a later failure is logged); a two-way one with the handler's reply once a
+    /// worker ran it. A full lane answers OVERLOADED and a stopped one SHUTTING_DOWN, at once.
+    /// </summary>
+    public ValueTask<McpReply?> SubmitAsync(McpIncomingRequest request, McpRequestHandler handler, CancellationToken cancellationToken)
     {
-        if (_queue.Writer.TryWrite(work))
+        var completion = request.IsOneWay ? null : new TaskCompletionSource<McpReply?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (_queue.Writer.TryWrite(new LaneWork(request, handler, completion, request.IsOneWay ? CancellationToken.None : cancellationToken)))
         {
-            return McpStatus.Ok;
+            return completion is null ? ValueTask.FromResult<McpReply?>(McpReply.Ok()) : new ValueTask<McpReply?>(completion.Task);
         }
 
         if (_stopped)
         {
-            return McpStatus.ShuttingDown;
+            return ValueTask.FromResult<McpReply?>(McpReply.Error(McpStatus.ShuttingDown, "the server is shutting down"));
         }
 
         Interlocked.Increment(ref _rejected);
-        RoutingLog.LaneFull(_logger, Name, Capacity, work.Request.Method, work.Request.TraceId);
-        return McpStatus.Overloaded;
+        RoutingLog.LaneFull(_logger, Name, Capacity, request.Method, request.TraceId);
+        return ValueTask.FromResult<McpReply?>(McpReply.Error(McpStatus.Overloaded, $"lane {Name} is full"));
     }
 
     /// <summary>Runs the workers until the lane is completed and empty.</summary>
@@ -81,7 +86,7 @@ internal sealed class McpLane
         var count = 0;
         while (_queue.Reader.TryRead(out var work))
         {
-            work.Answer(McpReply.Error(McpStatus.ShuttingDown, "the server is shutting down"));
+            work.Completion?.TrySetResult(McpReply.Error(McpStatus.ShuttingDown, "the server is shutting down"));
             count++;
         }
 
@@ -95,26 +100,20 @@ internal sealed class McpLane
     {
         await foreach (var work in _queue.Reader.ReadAllAsync())
         {
-            var outcome = await HandlerInvoker.InvokeAsync(work.Handler, work.Request, _logger, work.Cancellation);
+            var reply = await HandlerInvoker.InvokeAsync(work.Handler, work.Request, _logger, work.Cancellation);
             Interlocked.Increment(ref _completed);
-            if (outcome is { } reply)
+            if (work.Completion is null && reply is { Status: not McpStatus.Ok } failed)
             {
-                if (work.Connection is null && reply.Status != McpStatus.Ok)
-                {
-                    RoutingLog.OneWayFailed(_logger, work.Request.Method, Name, reply.Status, work.Request.TraceId);
-                }
-
-                work.Answer(reply);
+                RoutingLog.OneWayFailed(_logger, work.Request.Method, Name, failed.Status, work.Request.TraceId);
             }
+
+            work.Completion?.TrySetResult(reply);
         }
     }
 }
 
 /// <summary>
-/// A request waiting in a lane. <see cref="Connection"/> is where the answer goes; null for a one-way request, which
-/// was acknowledged when it was queued.
+/// A request waiting in a lane; <see cref="Completion"/> receives the reply (null for a one-way request, which was
+/// acknowledged when it was queued; a null reply means the caller's connection ended).
 /// </summary>
-internal readonly record struct LaneWork(Mcp.McpConnection? Connection, uint Id, McpIncomingRequest Request, McpRequestHandler Handler, CancellationToken Cancellation)
-{
-    public void Answer(McpReply reply) => Connection?.AnswerLater(Id, Request, reply);
-}
+internal readonly record struct LaneWork(McpIncomingRequest Request, McpRequestHandler Handler, TaskCompletionSource<McpReply?>? Completion, CancellationToken Cancellation);

@@ -17,6 +17,12 @@ internal sealed class DeviceTarget(IModbusDevice device) : RouteTarget
     public IModbusDevice Device { get; } = device;
 }
 
+/// <summary>A method of this node, built in or mapped in code: its handler runs on the connection.</summary>
+internal sealed class HandlerTarget(Mcpd.Client.Mcp.McpRequestHandler handler) : RouteTarget
+{
+    public Mcpd.Client.Mcp.McpRequestHandler Handler { get; } = handler;
+}
+
 /// <summary><c>forward:NODE</c>: the request goes to another mcpd node, and its answer back to the caller.</summary>
 internal sealed class ForwardTarget(ForwardNode node) : RouteTarget
 {

@@ -1,0 +1,19 @@
+namespace Mcpd.Client.Mcp;
+
+/// <summary>
+/// The session a request belongs to (seed 4.2): named by its <c>session</c> header or bound to its connection by
+/// <c>session.open</c> / <c>session.resume</c>. Handlers read and write its context; every use extends its TTL.
+/// </summary>
+public interface IMcpSession
+{
+    /// <summary>The session id.</summary>
+    string Id { get; }
+
+    /// <summary>A context value, or null when the key is not set.</summary>
+    /// <exception cref="IOException">The session expired, or its store cannot be reached.</exception>
+    ValueTask<string?> GetAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets a context value; an empty value removes the key.</summary>
+    /// <exception cref="IOException">The session expired, or its store cannot be reached.</exception>
+    ValueTask SetAsync(string key, string value, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using Mcpd.Server.Configuration;
+using Mcpd.Server.Hosting;
+using Mcpd.Server.Routing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mcpd.Server.Sessions;
+
+/// <summary>
+/// This node in a cluster sharing one session store: its id, the address other nodes reach it at, an announcement
+/// refreshed every heartbeat interval with a TTL of 3 intervals (a node that dies simply stops being announced), and
+/// pooled MCP clients to the other nodes, made on first use.
+/// </summary>
+internal sealed class ClusterNode : BackgroundService
+{
+    private readonly ISessionStore _store;
+    private readonly ListenerEndpoints _endpoints;
+    private readonly ClusterOptions _options;
+    private readonly McpdOptions _settings;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ClusterNode> _logger;
+    private readonly ConcurrentDictionary<string, ForwardNode> _peers = new(StringComparer.Ordinal);
+
+    public ClusterNode(ISessionStore store, ListenerEndpoints endpoints, IOptions<McpdOptions> options, TimeProvider time, ILogger<ClusterNode> logger)
+    {
+        _store = store;
+        _endpoints = endpoints;
+        _settings = options.Value;
+        _options = _settings.Cluster;
+        _time = time;
+        _logger = logger;
+        NodeId = _options.NodeId ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+    }
+
+    public string NodeId { get; }
+
+    /// <summary>A pooled client to node <paramref name="nodeId"/> at <paramref name="address"/> (a new pool when the node moved).</summary>
+    public ForwardNode PeerAt(string nodeId, string address)
+    {
+        var key = $"{nodeId}@{address}";
+        return _peers.GetOrAdd(key, _ => new ForwardNode(nodeId, new NodeOptions { Address = address, RequestTimeout = _settings.Mcp.CallTimeout }, _time, _logger));
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        foreach (var peer in _peers.Values)
+        {
+            await peer.DisposeAsync();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Kestrel has bound the listeners before hosted services run, so the real MCP port is known here.
+        var address = _options.Advertise ?? $"127.0.0.1:{_endpoints[ListenerNames.Mcp].Port}";
+        SessionLog.NodeStarted(_logger, NodeId, address, _options.HeartbeatInterval, _store.Kind);
+        using var timer = new PeriodicTimer(_options.HeartbeatInterval, _time);
+        do
+        {
+            try
+            {
+                await _store.PublishNodeAsync(NodeId, address, 3 * _options.HeartbeatInterval, stoppingToken);
+            }
+            catch (SessionStoreUnavailableException ex)
+            {
+                SessionLog.AnnounceFailed(_logger, NodeId, ex.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}

@@ -1,0 +1,14 @@
+namespace Mcpd.Server.Sessions;
+
+/// <summary>This node among several sharing sessions through Redis (config section <c>cluster</c>).</summary>
+public sealed class ClusterOptions
+{
+    /// <summary>The node's unique name; default: the machine name and the process id.</summary>
+    public string? NodeId { get; set; }
+
+    /// <summary>host:port where other nodes reach this node's MCP listener; default: 127.0.0.1 and the MCP port.</summary>
+    public string? Advertise { get; set; }
+
+    /// <summary>How often the node announces itself; a node silent for 3 intervals counts as gone.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+}

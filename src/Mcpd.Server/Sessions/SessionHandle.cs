@@ -1,0 +1,37 @@
+using Mcpd.Client.Mcp;
+
+namespace Mcpd.Server.Sessions;
+
+/// <summary>A session as a handler sees it (<see cref="McpIncomingRequest.Session"/>): context reads and writes go to the store.</summary>
+internal sealed class SessionHandle(ISessionStore store, string id) : IMcpSession
+{
+    public string Id { get; } = id;
+
+    public async ValueTask<string?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var read = await Guard(store.GetValueAsync(Id, key, cancellationToken));
+        return read.SessionFound ? read.Value : throw Expired();
+    }
+
+    public async ValueTask SetAsync(string key, string value, CancellationToken cancellationToken = default)
+    {
+        if (!await Guard(store.SetValuesAsync(Id, [new(key, value)], cancellationToken)))
+        {
+            throw Expired();
+        }
+    }
+
+    private IOException Expired() => new($"Session {Id} has expired.");
+
+    private static async ValueTask<T> Guard<T>(ValueTask<T> operation)
+    {
+        try
+        {
+            return await operation;
+        }
+        catch (SessionStoreUnavailableException ex)
+        {
+            throw new IOException(ex.Message, ex);
+        }
+    }
+}

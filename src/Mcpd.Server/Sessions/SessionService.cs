@@ -1,0 +1,352 @@
+using System.Text;
+using System.Text.Json;
+using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Configuration;
+using Mcpd.Server.Connections;
+using Mcpd.Server.Mcp;
+using Mcpd.Server.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mcpd.Server.Sessions;
+
+/// <summary>
+/// The session methods (docs/sessions.md): <c>session.open</c>, <c>session.resume</c>, <c>session.close</c>,
+/// <c>session.get</c>, <c>session.set</c>, and <c>device.call</c>, which reaches the live connection of another
+/// session through whichever node holds it. Every store failure is answered UNAVAILABLE with a log line.
+/// </summary>
+internal sealed class SessionService(
+    ISessionStore store, ISessionAuthenticator authenticator, ClusterNode cluster, ConnectionRegistry connections,
+    IOptionsMonitor<McpdOptions> options, TimeProvider time, ILogger<SessionService> logger)
+{
+    public const string Open = "session.open";
+    public const string Resume = "session.resume";
+    public const string Close = "session.close";
+    public const string Get = "session.get";
+    public const string Set = "session.set";
+    public const string DeviceCall = "device.call";
+
+    /// <summary>Names the session of a request.</summary>
+    public const string SessionHeader = "session";
+
+    /// <summary>The context key of session.get / session.set.</summary>
+    public const string KeyHeader = "key";
+
+    /// <summary>device.call: the session whose live connection is called.</summary>
+    public const string TargetSessionHeader = "target-session";
+
+    /// <summary>device.call: the method called on that connection.</summary>
+    public const string TargetMethodHeader = "target-method";
+
+    public static ReadOnlySpan<byte> SessionHeaderUtf8 => "session"u8;
+
+    public static ReadOnlySpan<byte> KeyHeaderUtf8 => "key"u8;
+
+    public ISessionStore Store => store;
+
+    /// <summary>Methods that read the <c>session</c> header themselves (one store round trip instead of two).</summary>
+    public static bool ChecksItsOwnSession(ReadOnlySpan<char> method) => method is Resume or Close or Get or Set;
+
+    /// <summary>The handler of a session method, or null.</summary>
+    public McpRequestHandler? HandlerOf(ReadOnlySpan<char> method) => method switch
+    {
+        Open => OpenAsync,
+        Resume => ResumeAsync,
+        Close => CloseAsync,
+        Get => GetAsync,
+        Set => SetAsync,
+        DeviceCall => DeviceCallAsync,
+        _ => null,
+    };
+
+    /// <summary>The answer to a read that found no value: the session is gone, or the key is not set.</summary>
+    public static McpReply Refusal(SessionRead read, ReadOnlySpan<char> key) => read.SessionFound
+        ? McpReply.Error(McpStatus.NotFound, $"the session has no key '{key}'")
+        : Expired();
+
+    /// <summary>Forgets the live connection of a session whose connection closed (unless a newer one took over); never throws.</summary>
+    public async Task ReleaseAsync(string sessionId, string connectionId)
+    {
+        try
+        {
+            await store.UnbindAsync(sessionId, new SessionBinding(cluster.NodeId, connectionId), CancellationToken.None);
+        }
+        catch (SessionStoreUnavailableException ex)
+        {
+            // The binding stays until the session expires; device.call then finds the connection gone.
+            SessionLog.StoreUnavailable(logger, store.Kind, "-", ex.Message);
+        }
+    }
+
+    /// <summary>Checks and extends the session a request names; the handle, or the refusal to answer with.</summary>
+    public async ValueTask<(IMcpSession? Session, McpReply? Refusal)> OpenHandleAsync(string sessionId, string traceId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.TouchAsync(sessionId, cancellationToken) is null
+                ? (null, Expired())
+                : (new SessionHandle(store, sessionId), null);
+        }
+        catch (SessionStoreUnavailableException ex)
+        {
+            return (null, Unavailable(ex, traceId));
+        }
+    }
+
+    private async ValueTask<McpReply> OpenAsync(McpIncomingRequest request, CancellationToken cancellationToken)
+    {
+        var settings = options.CurrentValue.Sessions;
+        if (!TryReadOpenRequest(request.Body, settings, out var clientId, out var token, out var ttl, out var problem))
+        {
+            return McpReply.Error(McpStatus.BadRequest, problem);
+        }
+
+        if (!await authenticator.AuthenticateAsync(clientId, token, cancellationToken))
+        {
+            SessionLog.Unauthorized(logger, clientId, request.TraceId);
+            return McpReply.Error(McpStatus.Unauthorized, "wrong or missing token for this client id");
+        }
+
+        var session = new SessionInfo(SessionIds.New(), clientId, ttl, time.GetUtcNow());
+        return await Guard(request, async () =>
+        {
+            if (!await store.CreateAsync(session, cancellationToken))
+            {
+                return McpReply.Error(McpStatus.Overloaded, "the session store is full");
+            }
+
+            await BindAsync(request, session.Id, cancellationToken);
+            SessionLog.Opened(logger, session.Id, clientId, ConnectionOf(request)?.Id ?? "", ttl);
+            return Describe(session);
+        });
+    }
+
+    private ValueTask<McpReply> ResumeAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
+        WithSession(request, async sessionId =>
+        {
+            if (!await store.BindAsync(sessionId, Binding(request), cancellationToken) || await store.TouchAsync(sessionId, cancellationToken) is not { } session)
+            {
+                return Expired();
+            }
+
+            ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId));
+            SessionLog.Resumed(logger, sessionId, ConnectionOf(request)?.Id ?? "");
+            return Describe(session);
+        });
+
+    private ValueTask<McpReply> CloseAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
+        WithSession(request, async sessionId =>
+        {
+            if (!await store.DeleteAsync(sessionId, cancellationToken))
+            {
+                return Expired();
+            }
+
+            ConnectionOf(request)?.Unbind(sessionId);
+            SessionLog.Closed(logger, sessionId);
+            return McpReply.Ok();
+        });
+
+    /// <summary>
+    /// session.get: header <c>key</c> reads one value (the body); without it, the whole context as a JSON object.
+    /// </summary>
+    private ValueTask<McpReply> GetAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
+        WithSession(request, async sessionId =>
+        {
+            if (request.Header(KeyHeader) is { } key)
+            {
+                var read = await store.GetValueAsync(sessionId, key, cancellationToken);
+                return read.Value is null ? Refusal(read, key) : McpReply.Ok(read.Value);
+            }
+
+            return await store.GetAllAsync(sessionId, cancellationToken) is { } all
+                ? McpReply.Ok(JsonSerializer.SerializeToUtf8Bytes(all))
+                : Expired();
+        });
+
+    /// <summary>
+    /// session.set: header <c>key</c> sets that key to the body (UTF-8); without it, the body is a JSON object of
+    /// string values to set. An empty value removes its key.
+    /// </summary>
+    private ValueTask<McpReply> SetAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
+        WithSession(request, async sessionId =>
+        {
+            IReadOnlyList<KeyValuePair<string, string>> values;
+            if (request.Header(KeyHeader) is { } key)
+            {
+                values = [new(key, Encoding.UTF8.GetString(request.Body.Span))];
+            }
+            else if (!TryReadValues(request.Body, out values, out var problem))
+            {
+                return McpReply.Error(McpStatus.BadRequest, problem);
+            }
+
+            return await store.SetValuesAsync(sessionId, values, cancellationToken) ? McpReply.Ok() : Expired();
+        });
+
+    /// <summary>
+    /// device.call: calls <c>target-method</c> on the live connection of session <c>target-session</c>, here or
+    /// through the node that holds it; its answer comes back unchanged.
+    /// </summary>
+    private async ValueTask<McpReply> DeviceCallAsync(McpIncomingRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Header(TargetSessionHeader) is not { } targetSession || request.Header(TargetMethodHeader) is not { } method)
+        {
+            return McpReply.Error(McpStatus.BadRequest, "device.call needs the headers 'target-session' and 'target-method'");
+        }
+
+        return await Guard(request, async () =>
+        {
+            if (await store.TouchAsync(targetSession, cancellationToken) is not { } target)
+            {
+                return McpReply.Error(McpStatus.SessionExpired, $"the target session has expired or never existed");
+            }
+
+            if (target.Binding is not { } binding)
+            {
+                return McpReply.Error(McpStatus.Unavailable, "the target session has no live connection");
+            }
+
+            if (binding.NodeId == cluster.NodeId)
+            {
+                return await CallLocalAsync(request, binding, method, cancellationToken);
+            }
+
+            if (await store.GetNodeAddressAsync(binding.NodeId, cancellationToken) is not { } address)
+            {
+                return McpReply.Error(McpStatus.Unavailable, $"node {binding.NodeId}, which held the target's connection, is gone");
+            }
+
+            SessionLog.DeviceCallForwarded(logger, targetSession, method, binding.NodeId, address, request.TraceId);
+            return await cluster.PeerAt(binding.NodeId, address).SendAsync(request, cancellationToken);
+        });
+    }
+
+    /// <summary>Calls the target's connection on this node, passing on the caller's headers and trace context.</summary>
+    private async Task<McpReply> CallLocalAsync(McpIncomingRequest request, SessionBinding binding, string method, CancellationToken cancellationToken)
+    {
+        if (connections.Find(binding.ConnectionId)?.Peer is not { } peer)
+        {
+            return McpReply.Error(McpStatus.Unavailable, "the target session's connection has closed");
+        }
+
+        var headers = request.Headers.Where(h => h.Key is not (TargetSessionHeader or TargetMethodHeader or SessionHeader or ForwardNode.HopsHeader)).ToList();
+        ForwardNode.AddTraceParentIfMissing(headers, request);
+        try
+        {
+            return McpReply.From(await peer.CallAsync(method, request.Body, headers, cancellationToken));
+        }
+        catch (TimeoutException ex)
+        {
+            return McpReply.Error(McpStatus.Timeout, ex.Message);
+        }
+        catch (IOException ex)
+        {
+            return McpReply.Error(McpStatus.Unavailable, $"the target session's connection failed: {ex.Message}");
+        }
+    }
+
+    private async ValueTask<McpReply> WithSession(McpIncomingRequest request, Func<string, Task<McpReply>> action)
+    {
+        if (request.Header(SessionHeader) is not { } sessionId)
+        {
+            return McpReply.Error(McpStatus.BadRequest, $"{request.Method} needs a 'session' header");
+        }
+
+        return await Guard(request, () => action(sessionId));
+    }
+
+    private async ValueTask<McpReply> Guard(McpIncomingRequest request, Func<Task<McpReply>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (SessionStoreUnavailableException ex)
+        {
+            return Unavailable(ex, request.TraceId);
+        }
+    }
+
+    private async Task BindAsync(McpIncomingRequest request, string sessionId, CancellationToken cancellationToken)
+    {
+        await store.BindAsync(sessionId, Binding(request), cancellationToken);
+        ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId));
+    }
+
+    private SessionBinding Binding(McpIncomingRequest request) => new(cluster.NodeId, ConnectionOf(request)?.Id ?? "");
+
+    private static McpConnection? ConnectionOf(McpIncomingRequest request) => request.Peer as McpConnection;
+
+    private McpReply Unavailable(SessionStoreUnavailableException ex, string traceId)
+    {
+        SessionLog.StoreUnavailable(logger, store.Kind, traceId, ex.Message);
+        return McpReply.Error(McpStatus.Unavailable, $"the session store is unavailable: {ex.Message}");
+    }
+
+    private static McpReply Expired() => McpReply.Error(McpStatus.SessionExpired, "the session has expired or never existed");
+
+    private static McpReply Describe(SessionInfo session) => McpReply.Ok(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+    {
+        ["sessionId"] = session.Id,
+        ["clientId"] = session.ClientId,
+        ["ttl"] = session.Ttl.TotalSeconds,
+    }));
+
+    private static bool TryReadOpenRequest(ReadOnlyMemory<byte> body, SessionsOptions settings, out string clientId, out string? token, out TimeSpan ttl, out string problem)
+    {
+        (clientId, token, ttl, problem) = ("", null, settings.DefaultTtl, "");
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("clientId", out var id) || id.ValueKind != JsonValueKind.String || id.GetString() is not { Length: > 0 } name)
+            {
+                problem = "session.open needs a JSON body with a non-empty string \"clientId\"";
+                return false;
+            }
+
+            clientId = name;
+            token = root.TryGetProperty("token", out var secret) && secret.ValueKind == JsonValueKind.String ? secret.GetString() : null;
+            if (root.TryGetProperty("ttl", out var seconds))
+            {
+                if (seconds.ValueKind != JsonValueKind.Number || !seconds.TryGetDouble(out var value) || value <= 0 || TimeSpan.FromSeconds(value) > settings.MaxTtl)
+                {
+                    problem = $"\"ttl\" must be a number of seconds above 0 and at most {settings.MaxTtl.TotalSeconds}";
+                    return false;
+                }
+
+                ttl = TimeSpan.FromSeconds(value);
+            }
+
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            problem = $"session.open needs a JSON body: {ex.Message}";
+            return false;
+        }
+    }
+
+    private static bool TryReadValues(ReadOnlyMemory<byte> body, out IReadOnlyList<KeyValuePair<string, string>> values, out string problem)
+    {
+        values = [];
+        problem = "session.set needs a 'key' header, or a JSON object of string values in the body";
+        try
+        {
+            var parsed = JsonSerializer.Deserialize<Dictionary<string, string>>(body.Span);
+            if (parsed is null)
+            {
+                return false;
+            }
+
+            values = [.. parsed];
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}

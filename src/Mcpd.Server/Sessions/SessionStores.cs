@@ -1,0 +1,15 @@
+using Mcpd.Server.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Mcpd.Server.Sessions;
+
+/// <summary>Makes the session store <c>sessions:store</c> names.</summary>
+internal static class SessionStores
+{
+    public static ISessionStore Create(IServiceProvider services)
+    {
+        var settings = services.GetRequiredService<IOptions<McpdOptions>>().Value.Sessions;
+        return new InMemorySessionStore(settings.MaxSessions, settings.SweepInterval, services.GetRequiredService<TimeProvider>());
+    }
+}

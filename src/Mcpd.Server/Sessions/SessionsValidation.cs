@@ -1,0 +1,63 @@
+using Mcpd.Client;
+using Mcpd.Server.Configuration;
+
+namespace Mcpd.Server.Sessions;
+
+/// <summary>The meaning of <c>sessions</c> and <c>cluster</c> (part of <see cref="McpdOptionsValidator"/>).</summary>
+internal static class SessionsValidation
+{
+    public static void Check(McpdOptions options, List<string> problems)
+    {
+        var sessions = options.Sessions;
+        if (sessions.Store is not (SessionStoreKinds.Memory or SessionStoreKinds.Redis))
+        {
+            problems.Add($"sessions:store: '{sessions.Store}' is not \"memory\" or \"redis\"");
+        }
+
+        if (sessions.DefaultTtl <= TimeSpan.Zero)
+        {
+            problems.Add($"sessions:defaultTtl: {sessions.DefaultTtl} must be positive");
+        }
+
+        if (sessions.MaxTtl < sessions.DefaultTtl)
+        {
+            problems.Add($"sessions:maxTtl: {sessions.MaxTtl} is below sessions:defaultTtl ({sessions.DefaultTtl})");
+        }
+
+        if (sessions.MaxSessions < 1)
+        {
+            problems.Add($"sessions:maxSessions: {sessions.MaxSessions} must be at least 1");
+        }
+
+        if (sessions.SweepInterval <= TimeSpan.Zero)
+        {
+            problems.Add($"sessions:sweepInterval: {sessions.SweepInterval} must be positive");
+        }
+
+        foreach (var (clientId, token) in sessions.Tokens.Where(t => t.Value.Length == 0))
+        {
+            problems.Add($"sessions:tokens:{clientId}: the token is empty");
+        }
+
+        if (sessions.Store == SessionStoreKinds.Redis && string.IsNullOrWhiteSpace(sessions.Redis.ConnectionString))
+        {
+            problems.Add("sessions:redis:connectionString: required with sessions:store redis");
+        }
+
+        var cluster = options.Cluster;
+        if (cluster.NodeId is { } nodeId && (nodeId.Length == 0 || nodeId.Contains('@', StringComparison.Ordinal)))
+        {
+            problems.Add($"cluster:nodeId: '{nodeId}' must be non-empty and without '@'");
+        }
+
+        if (cluster.Advertise is { } advertise && !HostPort.TryParse(advertise, out _))
+        {
+            problems.Add($"cluster:advertise: '{advertise}' is not host:port");
+        }
+
+        if (cluster.HeartbeatInterval <= TimeSpan.Zero)
+        {
+            problems.Add($"cluster:heartbeatInterval: {cluster.HeartbeatInterval} must be positive");
+        }
+    }
+}

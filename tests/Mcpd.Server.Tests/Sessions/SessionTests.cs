@@ -1,0 +1,186 @@
+using System.Text;
+using System.Text.Json;
+using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Hosting;
+using Mcpd.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Mcpd.Server.Tests.Sessions;
+
+/// <summary>Sessions on one node with the in-memory store (docs/sessions.md), over real connections.</summary>
+public class SessionTests
+{
+    [Fact]
+    public async Task A_session_survives_a_reconnect_with_its_context_then_ends_on_close()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        string sessionId;
+        await using (var first = await ConnectAsync(server))
+        {
+            var opened = await first.CallAsync("session.open", """{"clientId":"plc-7","ttl":120}"""u8.ToArray());
+            Assert.Equal(McpStatus.Ok, opened.Status);
+            using var body = JsonDocument.Parse(opened.Body);
+            sessionId = body.RootElement.GetProperty("sessionId").GetString()!;
+            Assert.Equal(120, body.RootElement.GetProperty("ttl").GetDouble());
+            Assert.Equal(22, sessionId.Length);
+            Assert.Equal(McpStatus.Ok, (await first.CallAsync("session.set", "hall-3"u8.ToArray(), [new("session", sessionId), new("key", "site")])).Status);
+            Assert.Equal(McpStatus.Ok, (await first.CallAsync("session.set", """{"shift":"night","line":"4"}"""u8.ToArray(), [new("session", sessionId)])).Status);
+        }
+
+        await using var second = await ConnectAsync(server);
+        var resumed = await second.CallAsync("session.resume", headers: [new("session", sessionId)]);
+        var site = await second.CallAsync("session.get", headers: [new("session", sessionId), new("key", "site")]);
+        var all = await second.CallAsync("session.get", headers: [new("session", sessionId)]);
+        var missing = await second.CallAsync("session.get", headers: [new("session", sessionId), new("key", "nope")]);
+        var closed = await second.CallAsync("session.close", headers: [new("session", sessionId)]);
+        var afterClose = await second.CallAsync("session.get", headers: [new("session", sessionId), new("key", "site")]);
+
+        Assert.Equal(McpStatus.Ok, resumed.Status);
+        Assert.Equal("hall-3", site.BodyText);
+        Assert.Equal(new Dictionary<string, string> { ["site"] = "hall-3", ["shift"] = "night", ["line"] = "4" }, JsonSerializer.Deserialize<Dictionary<string, string>>(all.Body));
+        Assert.Equal(McpStatus.NotFound, missing.Status);
+        Assert.Equal(McpStatus.Ok, closed.Status);
+        Assert.Equal(McpStatus.SessionExpired, afterClose.Status);
+    }
+
+    [Fact]
+    public async Task Any_request_naming_an_unknown_session_gets_session_expired()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        await using var client = await ConnectAsync(server);
+
+        var echo = await client.CallAsync("sys.echo", "x"u8.ToArray(), [new("session", "AAAAAAAAAAAAAAAAAAAAAA")]);
+        var resume = await client.CallAsync("session.resume", headers: [new("session", "nope")]);
+        var oneWay = await client.SendOneWayAsync("sys.echo", headers: [new("session", "nope")]);
+
+        Assert.Equal(McpStatus.SessionExpired, echo.Status);
+        using var body = JsonDocument.Parse(echo.Body);
+        Assert.Equal("SESSION_EXPIRED", body.RootElement.GetProperty("status").GetString());
+        Assert.Equal(McpStatus.SessionExpired, resume.Status);
+        Assert.Equal(McpStatus.SessionExpired, oneWay);
+    }
+
+    [Fact]
+    public async Task A_wrong_token_is_unauthorized_and_the_log_line_leaves_the_token_out()
+    {
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["sessions:tokens:plc-7"] = "s3cret-token" });
+        await using var client = await ConnectAsync(server);
+
+        var wrong = await client.CallAsync("session.open", """{"clientId":"plc-7","token":"guess-token"}"""u8.ToArray());
+        var none = await client.CallAsync("session.open", """{"clientId":"plc-7"}"""u8.ToArray());
+        var right = await client.CallAsync("session.open", """{"clientId":"plc-7","token":"s3cret-token"}"""u8.ToArray());
+        var malformed = await client.CallAsync("session.open", "not json"u8.ToArray());
+
+        Assert.Equal(McpStatus.Unauthorized, wrong.Status);
+        Assert.Equal(McpStatus.Unauthorized, none.Status);
+        Assert.Equal(McpStatus.Ok, right.Status);
+        Assert.Equal(McpStatus.BadRequest, malformed.Status);
+        var line = await server.Logs.WaitForAsync("refused: wrong or missing token");
+        Assert.DoesNotContain("guess-token", string.Join('\n', server.Logs.Lines.Select(l => l.Message)), StringComparison.Ordinal);
+        Assert.Contains("plc-7", line.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Handlers_read_and_write_the_session_of_their_connection_or_of_the_session_header()
+    {
+        await using var server = await McpdTestServer.StartAsync(configure: builder => builder.Services
+            .AddMcpMethod("counter.bump", async (request, cancellationToken) =>
+            {
+                if (request.Session is not { } session)
+                {
+                    return McpReply.Error(McpStatus.BadRequest, "no session");
+                }
+
+                var count = int.Parse(await session.GetAsync("count", cancellationToken) ?? "0", System.Globalization.CultureInfo.InvariantCulture) + 1;
+                await session.SetAsync("count", count.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+                return McpReply.Ok($"{session.Id}:{count}");
+            }));
+        await using var client = await ConnectAsync(server);
+        await using var other = await ConnectAsync(server);
+        var sessionId = await OpenAsync(client, "counter");
+
+        var bound1 = await client.CallAsync("counter.bump");
+        var bound2 = await client.CallAsync("counter.bump");
+        var byHeader = await other.CallAsync("counter.bump", headers: [new("session", sessionId)]);
+        var without = await other.CallAsync("counter.bump");
+
+        Assert.Equal($"{sessionId}:1", bound1.BodyText);
+        Assert.Equal($"{sessionId}:2", bound2.BodyText);
+        Assert.Equal($"{sessionId}:3", byHeader.BodyText);
+        Assert.Equal(McpStatus.BadRequest, without.Status);
+    }
+
+    [Fact]
+    public async Task An_idle_session_expires_after_its_ttl_and_use_slides_it()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await McpdTestServer.StartAsync(
+            new Dictionary<string, string?> { ["sessions:defaultTtl"] = "00:01:00", ["mcp:heartbeatInterval"] = "01:00:00" },
+            builder => builder.Services.AddSingleton<TimeProvider>(time));
+        await using var client = await ConnectAsync(server);
+        var used = await OpenAsync(client, "a");
+        var idle = await OpenAsync(client, "b");
+
+        for (var i = 0; i < 3; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(40));
+            Assert.Equal(McpStatus.Ok, (await client.CallAsync("session.get", headers: [new("session", used)])).Status);
+        }
+
+        Assert.Equal(McpStatus.SessionExpired, (await client.CallAsync("session.get", headers: [new("session", idle)])).Status);
+        Assert.Equal(McpStatus.Ok, (await client.CallAsync("session.get", headers: [new("session", used)])).Status);
+    }
+
+    [Fact]
+    public async Task Device_call_reaches_the_live_connection_of_another_session_and_comes_back()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        var deviceOptions = new McpClientOptions().MapMethod("device.status", (request, _) =>
+            ValueTask.FromResult(McpReply.Ok($"pump running; asked '{Encoding.UTF8.GetString(request.Body.Span)}' trace {request.TraceId}")));
+        await using var device = await McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port, deviceOptions);
+        await using var operatorClient = await ConnectAsync(server);
+        var deviceSession = await OpenAsync(device, "pump-1");
+        const string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+        var answer = await operatorClient.CallAsync("device.call", "status?"u8.ToArray(),
+            [new("target-session", deviceSession), new("target-method", "device.status"), new(McpHeaderNames.TraceParent, traceparent)]);
+        var unknownTarget = await operatorClient.CallAsync("device.call", headers: [new("target-session", "nope"), new("target-method", "device.status")]);
+        var noMethod = await operatorClient.CallAsync("device.call", headers: [new("target-session", deviceSession)]);
+
+        Assert.Equal(McpStatus.Ok, answer.Status);
+        Assert.Equal("pump running; asked 'status?' trace 4bf92f3577b34da6a3ce929d0e0e4736", answer.BodyText);
+        Assert.Equal(McpStatus.SessionExpired, unknownTarget.Status);
+        Assert.Equal(McpStatus.BadRequest, noMethod.Status);
+
+        await device.DisposeAsync();
+        await WaitUntilAsync(async () => (await operatorClient.CallAsync("device.call", headers: [new("target-session", deviceSession), new("target-method", "device.status")])).Status == McpStatus.Unavailable);
+    }
+
+    internal static async Task<string> OpenAsync(McpClient client, string clientId)
+    {
+        var opened = await client.CallAsync("session.open", Encoding.UTF8.GetBytes($$"""{"clientId":"{{clientId}}"}"""));
+        Assert.Equal(McpStatus.Ok, opened.Status);
+        using var body = JsonDocument.Parse(opened.Body);
+        return body.RootElement.GetProperty("sessionId").GetString()!;
+    }
+
+    private static Task<McpClient> ConnectAsync(McpdTestServer server) =>
+        McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port, new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail("The condition did not hold within 5 s.");
+    }
+}
