@@ -36,6 +36,9 @@ public sealed class McpdTestServer : IAsyncDisposable
     /// <summary>Where the CRC-framed MCP listener is bound (set <c>mcp:crcPort</c> to "0" to open it).</summary>
     public IPEndPoint McpCrcEndPoint => _app.Services.GetRequiredService<ListenerEndpoints>()[ListenerNames.McpCrc];
 
+    /// <summary>The base address of the HTTP admin listener.</summary>
+    public Uri AdminUri => new($"http://{_app.Services.GetRequiredService<ListenerEndpoints>()[ListenerNames.Admin]}/");
+
     /// <summary>
     /// Starts a host with <paramref name="settings"/> (config keys such as "modbus:maxConnections") over the defaults
     /// of a test: Modbus on 127.0.0.1, port 0.
@@ -48,6 +51,7 @@ public sealed class McpdTestServer : IAsyncDisposable
             ["modbus:bind"] = "127.0.0.1",
             ["mcp:port"] = "0",
             ["mcp:bind"] = "127.0.0.1",
+            ["admin:port"] = "0",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -1,3 +1,4 @@
+using Mcpd.Server.Admin;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
@@ -19,6 +20,9 @@ public sealed class McpdOptions
 
     /// <summary>The MCP listeners.</summary>
     public McpServerOptions Mcp { get; set; } = new();
+
+    /// <summary>The HTTP admin listener.</summary>
+    public AdminOptions Admin { get; set; } = new();
 
     /// <summary>The socket layer under the listeners.</summary>
     public TransportOptions Transport { get; set; } = new();

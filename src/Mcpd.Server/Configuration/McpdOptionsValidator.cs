@@ -134,6 +134,17 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
             problems.Add($"mcp:bind: '{mcp.Bind}' is not \"*\", \"localhost\" or an IP address");
         }
 
+        var admin = options.Admin;
+        if (admin.Enabled && admin.Port is < 0 or > 65535)
+        {
+            problems.Add($"admin:port: {admin.Port} is outside 0..65535");
+        }
+
+        if (admin.Enabled && !TryParseBind(admin.Bind, out _))
+        {
+            problems.Add($"admin:bind: '{admin.Bind}' is not \"*\", \"localhost\" or an IP address");
+        }
+
         if (mcp.MaxPayloadLength is < 16 or > 64 * 1024 * 1024)
         {
             problems.Add($"mcp:maxPayloadLength: {mcp.MaxPayloadLength} is outside 16..67108864 bytes");

@@ -11,4 +11,7 @@ public static class ListenerNames
 
     /// <summary>The CRC-framed MCP listener.</summary>
     public const string McpCrc = "mcp-crc";
+
+    /// <summary>The HTTP admin listener.</summary>
+    public const string Admin = "admin";
 }

@@ -1,6 +1,8 @@
+using Mcpd.Server.Admin;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Hosting;
@@ -22,7 +24,11 @@ public static class McpdHost
         builder.WebHost.UseKestrelCore();
         builder.Logging.AddConfiguration(configuration.GetSection(LoggingSection));
         builder.Services.AddMcpdServer(configuration);
+        builder.Services.AddRouting();
         configure?.Invoke(builder);
-        return builder.Build();
+        var app = builder.Build();
+        // The admin listener is the only one speaking HTTP: the protocol listeners run their own connection handlers.
+        AdminApi.Map(app);
+        return app;
     }
 }

@@ -22,6 +22,12 @@ internal sealed class McpdKestrelSetup(IOptions<McpdOptions> options, ListenerEn
         {
             Listen(kestrel, settings.Mcp.Bind, crcPort, ListenerNames.McpCrc, listener => UseMcp(listener, McpFraming.Crc));
         }
+
+        if (settings.Admin.Enabled)
+        {
+            // HTTP/1.1 through the application's request pipeline (AdminApi).
+            Listen(kestrel, settings.Admin.Bind, settings.Admin.Port, ListenerNames.Admin, listener => listener.Protocols = HttpProtocols.Http1);
+        }
     }
 
     private static void UseMcp(ListenOptions listener, McpFraming framing)

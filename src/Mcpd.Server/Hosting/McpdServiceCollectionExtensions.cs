@@ -23,6 +23,7 @@ public static class McpdServiceCollectionExtensions
     /// <summary>The config section of <see cref="TransportOptions"/>.</summary>
     public const string TransportSection = "transport";
 
+
     /// <summary>
     /// Adds devices, listeners and connection management, bound to <paramref name="configuration"/> (the root of
     /// mcpd's settings) and validated at start. Kestrel must be the host's server.

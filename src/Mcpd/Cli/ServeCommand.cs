@@ -23,11 +23,12 @@ internal static partial class ServeCommand
         var bind = new Option<string?>("--bind") { Description = "Address to listen on: * (all interfaces, default), localhost, or an IP address" };
         var mcpPort = new Option<int?>("--mcp-port") { Description = "MCP port (default 8080)" };
         var mcpCrcPort = new Option<int?>("--mcp-crc-port") { Description = "Port of a CRC-framed MCP listener (off by default)" };
+        var httpPort = new Option<int?>("--http-port") { Description = "Port of the HTTP admin API: health, metrics, devices (default 8081, on 127.0.0.1)" };
         var logFormat = new Option<string>("--log-format") { Description = "Console log format", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
         var command = new Command("serve", "Run the server: Modbus TCP devices from the register map, and MCP")
         {
-            config, modbusPort, bind, mcpPort, mcpCrcPort, logFormat,
+            config, modbusPort, bind, mcpPort, mcpCrcPort, httpPort, logFormat,
         };
         command.SetAction((result, cancellationToken) =>
         {
@@ -51,6 +52,11 @@ internal static partial class ServeCommand
             if (result.GetValue(mcpCrcPort) is { } crc)
             {
                 overrides["mcp:crcPort"] = crc.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (result.GetValue(httpPort) is { } http)
+            {
+                overrides["admin:port"] = http.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
             return RunAsync(result.GetValue(config), overrides, result.GetValue(logFormat) == "json", cancellationToken);

@@ -90,7 +90,7 @@ public partial class CliTests
         occupant.Listen();
         var port = ((IPEndPoint)occupant.LocalEndPoint!).Port;
 
-        var result = await Mcpd("serve", "--bind", "127.0.0.1", "--modbus-port", $"{port}", "--mcp-port", "0");
+        var result = await Mcpd("serve", "--bind", "127.0.0.1", "--modbus-port", $"{port}", "--mcp-port", "0", "--http-port", "0");
 
         Assert.Equal(3, result.ExitCode);
         Assert.Contains($"cannot listen for Modbus TCP on 127.0.0.1:{port}: the port is already in use", result.StandardError, StringComparison.Ordinal);
@@ -104,7 +104,7 @@ public partial class CliTests
         await File.WriteAllTextAsync(file, "modbus:\n  prot: 502\n  port: abc\ndevices:\n  - unit: 300\n");
         try
         {
-            var result = await Mcpd("serve", "--config", file, "--mcp-port", "0");
+            var result = await Mcpd("serve", "--config", file, "--mcp-port", "0", "--http-port", "0");
 
             Assert.Equal(2, result.ExitCode);
             Assert.Contains("has 3 problem(s)", result.StandardError, StringComparison.Ordinal);
@@ -180,7 +180,7 @@ public partial class CliTests
     public async Task Serve_answers_then_stops_cleanly_on_SIGTERM()
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { McpdDll, "serve", "--bind", "127.0.0.1", "--modbus-port", "0", "--mcp-port", "0" })
+        foreach (var argument in new[] { McpdDll, "serve", "--bind", "127.0.0.1", "--modbus-port", "0", "--mcp-port", "0", "--http-port", "0" })
         {
             start.ArgumentList.Add(argument);
         }
