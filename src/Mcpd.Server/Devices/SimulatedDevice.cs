@@ -6,9 +6,8 @@ namespace Mcpd.Server.Devices;
 /// <summary>A device served from its register map: four tables in memory, answered synchronously.</summary>
 public sealed class SimulatedDevice : IModbusDevice
 {
-    private readonly DeviceIdentification _identification;
-    private readonly WriteProtection _protection;
-    private readonly (RegisterDefinition Definition, ValueGenerator Generator)[] _generated;
+    /// <summary>What can change while running (hot reload) is swapped whole, so a request sees one version.</summary>
+    private volatile Live _live;
 
     /// <summary>Builds the device and writes the map's initial values; the options must have passed validation.</summary>
     public SimulatedDevice(DeviceOptions options)
@@ -17,16 +16,12 @@ public sealed class SimulatedDevice : IModbusDevice
         Unit = (byte)options.Unit;
         Name = options.Name ?? $"unit {options.Unit}";
         Bank = new RegisterBank(options.Coils, options.DiscreteInputs, options.HoldingRegisters, options.InputRegisters);
-        Map = new RegisterMap(options.Registers.Select(RegisterDefinition.From));
-        _identification = new DeviceIdentification(IdentificationObjects(options.Identification));
-        _protection = new WriteProtection(options);
         foreach (var register in options.Registers.Where(r => r.Value is not null))
         {
             WriteInitialValue(RegisterDefinition.From(register), register.Value!);
         }
 
-        _generated = [.. options.Registers.Where(r => r.Generator is not null).Select(r => (RegisterDefinition.From(r), CreateGenerator(r)))];
-        UpdateInterval = options.UpdateInterval;
+        _live = new Live(options);
     }
 
     /// <summary>The unit id.</summary>
@@ -39,15 +34,49 @@ public sealed class SimulatedDevice : IModbusDevice
     public RegisterBank Bank { get; }
 
     /// <summary>Names and types of the registers.</summary>
-    public RegisterMap Map { get; }
+    public RegisterMap Map => _live.Map;
 
     internal DiagnosticCounters Counters { get; } = new();
 
     /// <summary>Number of registers with a generator.</summary>
-    public int GeneratedCount => _generated.Length;
+    public int GeneratedCount => _live.Generated.Length;
 
     /// <summary>How often <see cref="UpdateGenerated"/> should run.</summary>
-    public TimeSpan UpdateInterval { get; }
+    public TimeSpan UpdateInterval => _live.Options.UpdateInterval;
+
+    /// <summary>
+    /// Applies a changed configuration of this device while it serves (hot reload): the register map, generators,
+    /// read-only ranges, identification, and the initial values that changed (values clients wrote elsewhere stay).
+    /// False with <paramref name="reason"/> when the change needs a restart (table sizes, unit, kind).
+    /// </summary>
+    public bool TryReconfigure(DeviceOptions options, out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var current = _live.Options;
+        reason = (options.Coils, options.DiscreteInputs, options.HoldingRegisters, options.InputRegisters) != (current.Coils, current.DiscreteInputs, current.HoldingRegisters, current.InputRegisters)
+            ? "the table sizes changed"
+            : options.Upstream is not null ? "the device is now behind an upstream" : null;
+        if (reason is not null)
+        {
+            return false;
+        }
+
+        var before = current.Registers.Where(r => r.Value is not null).ToDictionary(r => (r.Table, r.Address), r => (r.Type, r.WordOrder, r.Scale, r.Length, r.Value));
+        lock (Bank.Sync)
+        {
+            foreach (var register in options.Registers.Where(r => r.Value is not null))
+            {
+                if (!before.TryGetValue((register.Table, register.Address), out var old) || old != (register.Type, register.WordOrder, register.Scale, register.Length, register.Value))
+                {
+                    WriteInitialValue(RegisterDefinition.From(register), register.Value!);
+                }
+            }
+
+            _live = new Live(options);
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// Moves every generated register to its value at <paramref name="elapsed"/> since the simulation started, all
@@ -59,7 +88,7 @@ public sealed class SimulatedDevice : IModbusDevice
         Span<ushort> registers = stackalloc ushort[2];
         lock (Bank.Sync)
         {
-            foreach (var (definition, generator) in _generated)
+            foreach (var (definition, generator) in _live.Generated)
             {
                 var value = generator.ValueAt(elapsed);
                 if (RegisterDefinition.IsBitTable(definition.Table))
@@ -81,7 +110,10 @@ public sealed class SimulatedDevice : IModbusDevice
 
     /// <summary>The synchronous core of <see cref="ExecuteAsync"/>.</summary>
     public int Execute(ReadOnlySpan<byte> request, Span<byte> response) =>
-        ModbusPduProcessor.Process(request, response, Bank, _protection, _identification, Counters, Unit);
+        Process(request, response, _live);
+
+    private int Process(ReadOnlySpan<byte> request, Span<byte> response, Live live) =>
+        ModbusPduProcessor.Process(request, response, Bank, live.Protection, live.Identification, Counters, Unit);
 
     /// <summary>Objects 0x00..0x06 and the private ones, in the form <see cref="DeviceIdentification"/> takes.</summary>
     internal static IEnumerable<KeyValuePair<byte, string>> IdentificationObjects(DeviceIdentificationOptions options)
@@ -146,5 +178,20 @@ public sealed class SimulatedDevice : IModbusDevice
         Span<ushort> registers = stackalloc ushort[definition.Count];
         definition.Encode(value, registers);
         Bank.WriteRegisters(definition.Table, definition.Address, registers);
+    }
+
+    /// <summary>The parts of the device a hot reload replaces, built together from one configuration.</summary>
+    private sealed class Live(DeviceOptions options)
+    {
+        public DeviceOptions Options { get; } = options;
+
+        public RegisterMap Map { get; } = new(options.Registers.Select(RegisterDefinition.From));
+
+        public DeviceIdentification Identification { get; } = new(IdentificationObjects(options.Identification));
+
+        public WriteProtection Protection { get; } = new(options);
+
+        public (RegisterDefinition Definition, ValueGenerator Generator)[] Generated { get; } =
+            [.. options.Registers.Where(r => r.Generator is not null).Select(r => (RegisterDefinition.From(r), CreateGenerator(r)))];
     }
 }

@@ -36,7 +36,9 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<UpstreamRegistry>();
         services.AddHostedService(provider => provider.GetRequiredService<UpstreamRegistry>());
         services.AddSingleton<DeviceRegistry>();
-        services.AddHostedService<RegisterGeneratorService>();
+        services.AddSingleton<RegisterGeneratorService>();
+        services.AddHostedService(provider => provider.GetRequiredService<RegisterGeneratorService>());
+        services.AddHostedService<DeviceReloader>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<ListenerEndpoints>();
         services.AddSingleton<McpServerInfo>();

@@ -74,6 +74,18 @@ internal sealed class ForwardNode : IAsyncDisposable
         }
     }
 
+    /// <summary>True when this node was made from settings equal to <paramref name="options"/>.</summary>
+    public bool HasSettings(NodeOptions options) =>
+        (options.Address, options.Connections, options.RequestTimeout, options.HeartbeatInterval)
+        == (_options.Address, _options.Connections, _options.RequestTimeout, _options.HeartbeatInterval);
+
+    /// <summary>Closes the node's connections once calls already sent through them can have been answered (hot reload replaced it).</summary>
+    public async Task RetireAsync()
+    {
+        await Task.Delay(_options.RequestTimeout, _time);
+        await DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var slot in _slots)

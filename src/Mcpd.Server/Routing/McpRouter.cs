@@ -7,70 +7,78 @@ using Microsoft.Extensions.Options;
 namespace Mcpd.Server.Routing;
 
 /// <summary>
-/// Routing of MCP requests (seed 4.1): owns the lanes (started and drained with the host) and the forward nodes, and
-/// the live <see cref="RouteTable"/>. When the configuration changes, a new table is built and swapped in whole; a
-/// change that does not resolve is rejected with a log line and the running table stays. Lanes and nodes are made
-/// once, at start.
+/// Routing of MCP requests (seed 4.1): the lanes (started and drained with the host), the forward nodes, and the
+/// live <see cref="RouteTable"/>. When the configuration changes (hot reload), a new state is built and swapped in
+/// whole: lanes and nodes whose settings did not change are kept, new or changed ones are made, and the ones left
+/// behind finish what they hold (a lane drains its queue) before they go. A change that does not resolve is rejected
+/// with a log line and the running state stays.
 /// </summary>
 internal sealed class McpRouter : IHostedService, IAsyncDisposable
 {
-    private readonly Dictionary<string, LaneTarget> _lanes = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, ForwardTarget> _nodes = new(StringComparer.OrdinalIgnoreCase);
     private readonly DeviceRegistry _devices;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IDisposable? _onChange;
+    private readonly Lock _sync = new();
     private readonly List<Task> _running = [];
-    private RouteTable _table;
+    private RoutingState _state;
+    private bool _started;
 
     public McpRouter(IOptionsMonitor<McpdOptions> options, DeviceRegistry devices, TimeProvider time, ILogger<McpRouter> logger)
     {
         _devices = devices;
+        _time = time;
         _logger = logger;
         var settings = options.CurrentValue;
-        foreach (var (name, lane) in settings.Routing.Lanes)
-        {
-            _lanes[name] = new LaneTarget(new McpLane(name, lane, logger));
-        }
-
-        foreach (var (name, node) in settings.Nodes)
-        {
-            _nodes[name] = new ForwardTarget(new ForwardNode(name, node, time, logger));
-        }
-
         var problems = new List<string>();
-        // Validation at start has checked every reference, so the first table always builds.
-        _table = RouteTable.Build(settings.Routing, Resolve, problems) ?? throw new InvalidOperationException(string.Join("; ", problems));
-        LogTable(settings);
+        // Validation at start has checked every reference, so the first state always builds.
+        _state = Build(settings, RoutingState.Empty, problems) ?? throw new InvalidOperationException(string.Join("; ", problems));
+        LogState(settings);
         _onChange = options.OnChange(Reload);
     }
 
     /// <summary>The table requests are routed by now.</summary>
-    public RouteTable Table => Volatile.Read(ref _table);
+    public RouteTable Table => Volatile.Read(ref _state).Table;
 
-    /// <summary>The lanes, for status and metrics.</summary>
-    public IEnumerable<McpLane> Lanes => _lanes.Values.Select(l => l.Lane);
+    /// <summary>The lanes in use, for status and metrics.</summary>
+    public IEnumerable<McpLane> Lanes => Volatile.Read(ref _state).Lanes.Values.Select(l => l.Lane);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _running.AddRange(_lanes.Values.Select(l => l.Lane.RunAsync()));
+        lock (_sync)
+        {
+            _started = true;
+            foreach (var lane in Lanes)
+            {
+                _running.Add(lane.RunAsync());
+            }
+        }
+
         return Task.CompletedTask;
     }
 
     /// <summary>Lanes take no new work and finish what is queued; at the host's stop deadline the rest is answered SHUTTING_DOWN.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        foreach (var lane in Lanes)
+        var lanes = Lanes.ToList();
+        foreach (var lane in lanes)
         {
             lane.Complete();
         }
 
         try
         {
-            await Task.WhenAll(_running).WaitAsync(cancellationToken);
+            Task[] running;
+            lock (_sync)
+            {
+                running = [.. _running];
+            }
+
+            await Task.WhenAll(running).WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
-            foreach (var lane in Lanes)
+            foreach (var lane in lanes)
             {
                 lane.Abandon();
             }
@@ -80,42 +88,86 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _onChange?.Dispose();
-        foreach (var node in _nodes.Values)
+        foreach (var node in Volatile.Read(ref _state).Nodes.Values)
         {
             await node.Node.DisposeAsync();
         }
     }
 
-    private RouteTarget? Resolve(string kind, string name) => kind switch
+    /// <summary>The routing state of <paramref name="settings"/>, reusing what <paramref name="current"/> already has unchanged; null with problems when a reference does not resolve.</summary>
+    private RoutingState? Build(McpdOptions settings, RoutingState current, List<string> problems)
     {
-        RouteTargetText.Lane => _lanes.GetValueOrDefault(name),
-        RouteTargetText.Forward => _nodes.GetValueOrDefault(name),
-        _ => _devices.Resolve(name) is { } device ? new DeviceTarget(device) : null,
-    };
+        var lanes = new Dictionary<string, LaneTarget>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, lane) in settings.Routing.Lanes)
+        {
+            lanes[name] = current.Lanes.TryGetValue(name, out var kept) && kept.Lane.Workers == lane.Workers && kept.Lane.Capacity == lane.Capacity
+                ? kept
+                : new LaneTarget(new McpLane(name, lane, _logger));
+        }
+
+        var nodes = new Dictionary<string, ForwardTarget>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, node) in settings.Nodes)
+        {
+            nodes[name] = current.Nodes.TryGetValue(name, out var kept) && kept.Node.HasSettings(node)
+                ? kept
+                : new ForwardTarget(new ForwardNode(name, node, _time, _logger));
+        }
+
+        var table = RouteTable.Build(settings.Routing, (kind, name) => kind switch
+        {
+            RouteTargetText.Lane => lanes.GetValueOrDefault(name),
+            RouteTargetText.Forward => nodes.GetValueOrDefault(name),
+            _ => _devices.Resolve(name) is { } device ? new DeviceTarget(device) : null,
+        }, problems);
+        return table is null ? null : new RoutingState(lanes, nodes, table);
+    }
 
     private void Reload(McpdOptions options)
     {
         var problems = new List<string>();
-        if (RouteTable.Build(options.Routing, Resolve, problems) is not { } table)
+        RoutingState previous;
+        lock (_sync)
         {
-            RoutingLog.ReloadRejected(_logger, string.Join("; ", problems));
-            return;
+            previous = _state;
+            if (Build(options, previous, problems) is not { } next)
+            {
+                RoutingLog.ReloadRejected(_logger, string.Join("; ", problems));
+                return;
+            }
+
+            foreach (var lane in next.Lanes.Values.Where(l => !previous.Lanes.ContainsValue(l) && _started))
+            {
+                _running.Add(lane.Lane.RunAsync());
+            }
+
+            Volatile.Write(ref _state, next);
         }
 
-        Volatile.Write(ref _table, table);
-        if (!options.Routing.Lanes.Keys.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(_lanes.Keys)
-            || !options.Nodes.Keys.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(_nodes.Keys))
+        // What the new state left behind: lanes drain what they hold; nodes close once their calls can have ended.
+        foreach (var lane in previous.Lanes.Values.Where(l => !Volatile.Read(ref _state).Lanes.ContainsValue(l)))
         {
-            RoutingLog.RestartNeeded(_logger);
+            lane.Lane.Complete();
         }
 
-        LogTable(options);
+        foreach (var node in previous.Nodes.Values.Where(n => !Volatile.Read(ref _state).Nodes.ContainsValue(n)))
+        {
+            _ = node.Node.RetireAsync();
+        }
+
+        LogState(options);
     }
 
-    private void LogTable(McpdOptions options)
+    private void LogState(McpdOptions options)
     {
-        var lanes = string.Join(", ", _lanes.Keys);
-        var nodes = string.Join(", ", _nodes.Keys);
+        var state = Volatile.Read(ref _state);
+        var lanes = string.Join(", ", state.Lanes.Keys);
+        var nodes = string.Join(", ", state.Nodes.Keys);
         RoutingLog.TableLoaded(_logger, options.Routing.Rules.Count, options.Routing.Default ?? "none", lanes, nodes);
+    }
+
+    /// <summary>Lanes, nodes and the table built from one configuration.</summary>
+    private sealed record RoutingState(Dictionary<string, LaneTarget> Lanes, Dictionary<string, ForwardTarget> Nodes, RouteTable Table)
+    {
+        public static RoutingState Empty { get; } = new(new(StringComparer.OrdinalIgnoreCase), new(StringComparer.OrdinalIgnoreCase), RouteTable.Empty);
     }
 }

@@ -22,7 +22,4 @@ internal static partial class RoutingLog
 
     [LoggerMessage(EventId = 605, Level = LogLevel.Warning, Message = "One-way {Method} in lane {Lane} ended {Status} (trace {TraceId}); it was acknowledged when queued")]
     public static partial void OneWayFailed(ILogger logger, string method, string lane, Mcpd.Protocols.Mcp.McpStatus status, string traceId);
-
-    [LoggerMessage(EventId = 606, Level = LogLevel.Information, Message = "Routing: lanes and nodes changed in the configuration; they take effect on restart (rules and the default are live)")]
-    public static partial void RestartNeeded(ILogger logger);
 }

@@ -22,8 +22,12 @@ internal static class McpdConfiguration
     public static string? ResolveFile(string? explicitPath) =>
         explicitPath ?? (File.Exists(DefaultFileName) ? Path.GetFullPath(DefaultFileName) : null);
 
-    /// <summary>Builds the layered configuration; throws <see cref="FileNotFoundException"/> for a missing file.</summary>
-    public static IConfigurationRoot Build(string? file, IReadOnlyDictionary<string, string?> commandLine, bool includeEnvironment = true)
+    /// <summary>
+    /// Builds the layered configuration; throws <see cref="FileNotFoundException"/> for a missing file. With
+    /// <paramref name="onReloadFailure"/>, the file is watched (hot reload) and a later edit that no longer parses is
+    /// reported there instead of thrown.
+    /// </summary>
+    public static IConfigurationRoot Build(string? file, IReadOnlyDictionary<string, string?> commandLine, bool includeEnvironment = true, Action<string>? onReloadFailure = null)
     {
         var builder = new ConfigurationBuilder();
         if (file is not null)
@@ -34,16 +38,44 @@ internal static class McpdConfiguration
                 throw new FileNotFoundException($"The configuration file {fullPath} does not exist.", fullPath);
             }
 
+            var watch = onReloadFailure is not null;
+            var loaded = false;
+            void Watch(FileConfigurationSource source)
+            {
+                source.Path = Path.GetFileName(fullPath);
+                source.FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(Path.GetDirectoryName(fullPath)!);
+                source.Optional = false;
+                source.ReloadOnChange = watch;
+                source.OnLoadException = context =>
+                {
+                    // The first load fails loudly (mcpd exits 2); a broken edit later is rejected by the reload gate.
+                    if (loaded)
+                    {
+                        context.Ignore = true;
+                        onReloadFailure?.Invoke($"{fullPath}: {context.Exception.InnerException?.Message ?? context.Exception.Message}");
+                    }
+                };
+            }
+
             if (fullPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
             {
-                builder.AddJsonFile(fullPath, optional: false, reloadOnChange: false);
+                builder.AddJsonFile(Watch);
             }
             else
             {
-                builder.AddYamlFile(fullPath, optional: false, reloadOnChange: false);
+                builder.AddYamlFile(Watch);
             }
+
+            var root = BuildRest(builder, commandLine, includeEnvironment);
+            loaded = true;
+            return root;
         }
 
+        return BuildRest(builder, commandLine, includeEnvironment);
+    }
+
+    private static IConfigurationRoot BuildRest(ConfigurationBuilder builder, IReadOnlyDictionary<string, string?> commandLine, bool includeEnvironment)
+    {
         if (includeEnvironment)
         {
             builder.AddEnvironmentVariables(EnvironmentPrefix);

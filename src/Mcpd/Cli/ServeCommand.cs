@@ -68,9 +68,10 @@ internal static partial class ServeCommand
     {
         var file = McpdConfiguration.ResolveFile(configPath);
         IConfigurationRoot configuration;
+        ReloadGate? gate = null;
         try
         {
-            configuration = McpdConfiguration.Build(file, overrides);
+            configuration = McpdConfiguration.Build(file, overrides, onReloadFailure: message => gate?.ReportLoadFailure(message));
         }
         catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or FormatException or YamlDotNet.Core.YamlException)
         {
@@ -90,7 +91,9 @@ internal static partial class ServeCommand
             return ExitCodes.BadConfiguration;
         }
 
-        await using var app = McpdHost.Build(configuration, builder => ConsoleLogging.Add(builder.Logging, jsonLogs));
+        // Hot reload: the server runs on what the gate lets through, the last valid state of the file.
+        using var reloads = gate = new ReloadGate(configuration, McpdConfiguration.LoggingSection);
+        await using var app = McpdHost.Build(gate, builder => ConsoleLogging.Add(builder.Logging, jsonLogs));
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("mcpd");
         LogStarting(logger, Version, file ?? "none (built-in defaults)");
         try
@@ -119,6 +122,7 @@ internal static partial class ServeCommand
         {
             ("MCP", settings.Mcp.Bind, settings.Mcp.Port, "--mcp-port"),
             ("CRC-framed MCP", settings.Mcp.Bind, settings.Mcp.CrcPort ?? -1, "--mcp-crc-port"),
+            ("the HTTP admin API", settings.Admin.Bind, settings.Admin.Port, "--http-port"),
         })
         {
             if (port > 0 && message.Contains($":{port}:", StringComparison.Ordinal) && port != settings.Modbus.Port)
