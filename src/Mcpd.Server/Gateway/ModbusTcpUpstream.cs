@@ -28,6 +28,12 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     /// <summary>The client connection went away or the upstream is closing: not counted; answered 0x0B.</summary>
     private const int Abandoned = -3;
 
+    /// <summary>
+    /// Requests in a row on one connection without an answer after which it is replaced: a device that lost power
+    /// sends no FIN, and TCP would keep the dead connection for many minutes.
+    /// </summary>
+    private const int StalledAfterTimeouts = 3;
+
     private readonly UpstreamOptions _options;
     private readonly TcpUpstreamOptions _tcp;
     private readonly HostPort _address;
@@ -230,6 +236,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         {
             var pdu = await client.SendAsync(attempt.Unit, attempt.Request, cancellationToken);
             pdu.CopyTo(attempt.Response);
+            connection.Timeouts = 0;
             Succeeded();
             return pdu.Length;
         }
@@ -245,6 +252,11 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         {
             // The connection stays: its late answer is dropped by the client, and an id still waiting is never reused.
             TcpUpstreamLog.NoAnswer(_logger, Name, attempt.Unit, attempt.Request.Span[0], ex.Message);
+            if (Interlocked.Increment(ref connection.Timeouts) == StalledAfterTimeouts)
+            {
+                Discard(connection, $"{StalledAfterTimeouts} requests in a row got no answer within {_options.RequestTimeout}", broken: true);
+            }
+
             return Failed();
         }
         catch (ModbusProtocolException ex)
@@ -262,7 +274,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     /// <summary>Unit 0 is a broadcast (Application Protocol 4.1): sent on any connection, never answered, never retried.</summary>
     private async ValueTask<int> BroadcastAsync(ReadOnlyMemory<byte> request, Memory<byte> response, CancellationToken cancellationToken)
     {
-        var acquired = _down ? NoAnswer : await AcquireSlotAsync(cancellationToken);
+        var acquired = _down || _closingToken.IsCancellationRequested ? NoAnswer : await AcquireSlotAsync(cancellationToken);
         if (acquired < 0)
         {
             return ModbusResponsePdu.WriteException(response.Span, request.Span[0], acquired == NoPath ? ModbusExceptionCode.GatewayPathUnavailable : ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
@@ -663,6 +675,9 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         public Task<ModbusTcpClient?> Client { get; set; } = Task.FromResult<ModbusTcpClient?>(null);
 
         public int InFlight { get; set; }
+
+        /// <summary>Requests in a row that got no answer (changed with Interlocked).</summary>
+        public int Timeouts;
 
         public long LastUsed { get; set; } = openedAt;
 
