@@ -10,7 +10,9 @@ using Mcpd.Server.Connections;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Hosting;
 using Mcpd.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Mcpd.Server.Tests.Gateway;
 
@@ -267,6 +269,38 @@ public class TcpGatewayTests
     }
 
     [Fact]
+    public async Task An_unreachable_device_is_Down_answers_0B_at_once_and_is_reconnected_after_the_backoff()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var port = FreePort();
+        await using var gateway = await StartGatewayAsync(port, new()
+        {
+            ["upstreams:dev:tcp:readRetries"] = "0",
+            ["upstreams:dev:tcp:reconnect:baseDelay"] = "00:00:01",
+            ["upstreams:dev:tcp:reconnect:maxDelay"] = "00:00:01",
+        }, builder => builder.Services.AddSingleton<TimeProvider>(time));
+        await using var client = await gateway.ConnectClientAsync();
+
+        var refused = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, refused.Code);
+        Assert.Equal(UpstreamState.Down, Upstream(gateway).State);
+        await gateway.Logs.WaitForAsync("is Down (was Up): cannot connect");
+
+        await using var device = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["modbus:port"] = $"{port}" });
+
+        // Down: answered at once, no connect until the backoff delay has passed on the gateway's clock.
+        var meanwhile = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, meanwhile.Code);
+        Assert.Equal(0, device.Services.GetRequiredService<ConnectionRegistry>().Count(ListenerNames.Modbus));
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => Upstream(gateway).State != UpstreamState.Down);
+        Assert.Equal([100], await client.ReadHoldingRegistersAsync(1, 0, 1));
+        Assert.Equal(UpstreamState.Up, Upstream(gateway).State);
+        await gateway.Logs.WaitForAsync("reconnected after 1 attempt(s)");
+    }
+
+    [Fact]
     public void Only_side_effect_free_functions_count_as_reads()
     {
         byte[][] reads = [[0x01], [0x02], [0x03], [0x04], [0x07], [0x0B], [0x0C], [0x11], [0x14], [0x18], [0x2B, 0x0E]];
@@ -278,7 +312,7 @@ public class TcpGatewayTests
 
     private static IModbusUpstream Upstream(McpdTestServer gateway) => gateway.Services.GetRequiredService<UpstreamRegistry>()["dev"];
 
-    private static Task<McpdTestServer> StartGatewayAsync(int devicePort, Dictionary<string, string?>? settings = null)
+    private static Task<McpdTestServer> StartGatewayAsync(int devicePort, Dictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var values = new Dictionary<string, string?>
         {
@@ -292,7 +326,14 @@ public class TcpGatewayTests
             values[key] = value;
         }
 
-        return McpdTestServer.StartAsync(values);
+        return McpdTestServer.StartAsync(values, configure);
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     /// <summary>Unit 1 with holding registers 0..count-1 holding 1000 + address.</summary>
