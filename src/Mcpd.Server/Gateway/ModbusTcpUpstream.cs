@@ -224,7 +224,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         }
     }
 
-    private async Task<int> SendAsync(PooledConnection connection, Attempt attempt, CancellationToken cancellationToken)
+    private async ValueTask<int> SendAsync(PooledConnection connection, Attempt attempt, CancellationToken cancellationToken)
     {
         var client = await connection.Client;
         if (client is null)
@@ -264,8 +264,9 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
             Discard(connection, ex.Message, broken: true);
             return Failed();
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
+            // ObjectDisposedException: the connection was closed (by another request's failure) while this one started.
             Discard(connection, ex.Message, broken: true);
             return Failed();
         }
