@@ -601,13 +601,13 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     {
         if (_logger.IsEnabled(LogLevel.Debug))
         {
-            int open;
+            int pooled;
             lock (_sync)
             {
-                open = _connections.Count(c => c.Client.IsCompletedSuccessfully && c.IsUsable);
+                pooled = _connections.Count;
             }
 
-            TcpUpstreamLog.Connected(_logger, Name, connection.Id, _addressText, open);
+            TcpUpstreamLog.Connected(_logger, Name, connection.Id, _addressText, pooled);
         }
     }
 

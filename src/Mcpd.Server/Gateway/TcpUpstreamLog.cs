@@ -14,8 +14,8 @@ internal static partial class TcpUpstreamLog
     [LoggerMessage(EventId = 622, Level = LogLevel.Warning, Message = "Upstream {Upstream}: cannot connect to {Address}: {Reason}")]
     public static partial void ConnectFailed(ILogger logger, string upstream, string address, string reason);
 
-    [LoggerMessage(EventId = 623, Level = LogLevel.Debug, Message = "Upstream {Upstream}: connection {Connection} to {Address} opened ({Open} open)")]
-    public static partial void Connected(ILogger logger, string upstream, int connection, string address, int open);
+    [LoggerMessage(EventId = 623, Level = LogLevel.Debug, Message = "Upstream {Upstream}: connection {Connection} to {Address} opened ({Pooled} in the pool)")]
+    public static partial void Connected(ILogger logger, string upstream, int connection, string address, int pooled);
 
     [LoggerMessage(EventId = 624, Level = LogLevel.Debug, Message = "Upstream {Upstream}: connection {Connection} closed: {Reason}")]
     public static partial void Closed(ILogger logger, string upstream, int connection, string reason);
