@@ -78,7 +78,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
             SamplingDuration = _tcp.Breaker.SamplingDuration,
             BreakDuration = _tcp.Breaker.BreakDuration,
             StateProvider = _circuit,
-            ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Result == NoAnswer),
+            ShouldHandle = args => ValueTask.FromResult(IsBreakerFailure(args.Outcome.Result)),
             OnOpened = args => ReportAsync($"the circuit opened for {args.BreakDuration} after repeated failures"),
             OnHalfOpened = _ => ReportAsync("the circuit is half-open: the next request is a trial"),
             OnClosed = _ => ReportAsync("the circuit closed: the device answered"),
@@ -169,6 +169,14 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         0x2B => request.Length > 1 && request[1] == 0x0E,
         _ => false,
     };
+
+    /// <summary>
+    /// What the breaker counts as a failure: no answer. A request abandoned by its client or refused for want of a slot
+    /// proves nothing about the device; Polly knows only failure and success, so it counts as a success, except as
+    /// the half-open trial, where it must not close the circuit: the circuit opens again and the next trial decides.
+    /// </summary>
+    private bool IsBreakerFailure(int result) =>
+        result == NoAnswer || (result is NoPath or Abandoned && _circuit.CircuitState == CircuitState.HalfOpen);
 
     private async ValueTask<int> ExchangeAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, CancellationToken cancellationToken)
     {

@@ -157,6 +157,32 @@ public class TcpGatewayTests
     }
 
     [Fact]
+    public async Task A_probe_is_the_half_open_trial_that_closes_the_circuit_without_any_client()
+    {
+        var silent = new GatedDevice();
+        await using var device = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(2, silent));
+        await using var gateway = await StartGatewayAsync(device.ModbusEndPoint.Port, new()
+        {
+            ["devices:0:upstreamUnit"] = "2",
+            ["upstreams:dev:requestTimeout"] = "00:00:00.2",
+            ["upstreams:dev:probe:interval"] = "00:00:00.2",
+            ["upstreams:dev:probe:unit"] = "1",
+            ["upstreams:dev:tcp:readRetries"] = "0",
+            ["upstreams:dev:tcp:breaker:minimumThroughput"] = "3",
+            ["upstreams:dev:tcp:breaker:breakDuration"] = "00:00:00.5",
+        });
+        await using var client = await gateway.ConnectClientAsync();
+
+        // Unit 2 of the device never answers; the probe reads unit 1, which does.
+        var failures = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1))));
+        Assert.All(failures, f => Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, f.Code));
+        await gateway.Logs.WaitForAsync("is CircuitOpen");
+
+        await gateway.Logs.WaitForAsync("the circuit closed: the device answered");
+        await WaitUntilAsync(() => Upstream(gateway).State == UpstreamState.Up);
+    }
+
+    [Fact]
     public async Task Reads_are_retried_and_writes_never()
     {
         var silent = new GatedDevice();
