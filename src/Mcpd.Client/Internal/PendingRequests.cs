@@ -12,6 +12,9 @@ internal sealed class PendingRequests<TResult>(uint maxId, string peer)
     private uint _lastId;
     private Exception? _failure;
 
+    /// <summary>True after <see cref="FailAll"/>: the connection is gone.</summary>
+    public bool IsClosed => Volatile.Read(ref _failure) is not null;
+
     public (uint Id, TaskCompletionSource<TResult> Completion) Register()
     {
         var completion = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);

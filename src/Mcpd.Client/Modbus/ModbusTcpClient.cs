@@ -10,7 +10,9 @@ namespace Mcpd.Client.Modbus;
 /// <summary>
 /// An asynchronous Modbus TCP client. Many requests may be in flight on one connection: each gets its own
 /// transaction id and its response is matched by it, so responses may arrive in any order. A response that
-/// arrives after its request timed out is dropped, never handed to another request. Thread-safe.
+/// arrives after its request timed out is dropped, never handed to another request. A response from another unit,
+/// for another function or of an impossible length closes the connection (<see cref="ModbusProtocolException"/>).
+/// Every request is written and flushed on its own, so each leaves in its own send (TCP_NODELAY). Thread-safe.
 /// </summary>
 public sealed class ModbusTcpClient : IAsyncDisposable
 {
@@ -19,7 +21,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     private readonly PipeWriter _output;
     private readonly ModbusClientOptions _options;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly PendingRequests<byte[]> _pending;
+    private readonly PendingRequests<Answer> _pending;
     private readonly CancellationTokenSource _closed = new();
     private readonly Task _readLoop;
 
@@ -31,12 +33,15 @@ public sealed class ModbusTcpClient : IAsyncDisposable
         _input = PipeReader.Create(stream);
         _output = PipeWriter.Create(stream);
         RemoteEndPoint = socket.RemoteEndPoint!;
-        _pending = new PendingRequests<byte[]>(ushort.MaxValue, RemoteEndPoint.ToString()!);
+        _pending = new PendingRequests<Answer>(ushort.MaxValue, RemoteEndPoint.ToString()!);
         _readLoop = ReadLoopAsync();
     }
 
     /// <summary>The server.</summary>
     public EndPoint RemoteEndPoint { get; }
+
+    /// <summary>False once the connection closed, broke or was disposed: no request can be sent on it any more.</summary>
+    public bool IsOpen => !_pending.IsClosed;
 
     /// <summary>Connects to a Modbus TCP server.</summary>
     /// <exception cref="TimeoutException">No connection within <see cref="ModbusClientOptions.ConnectTimeout"/>.</exception>
@@ -53,6 +58,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     /// </summary>
     /// <exception cref="TimeoutException">No response within <see cref="ModbusClientOptions.RequestTimeout"/>.</exception>
     /// <exception cref="IOException">The connection is closed or broke.</exception>
+    /// <exception cref="ModbusProtocolException">The response cannot answer this request; the connection was closed.</exception>
     public async Task<byte[]> SendAsync(byte unit, ReadOnlyMemory<byte> requestPdu, CancellationToken cancellationToken = default)
     {
         var (transactionId, completion) = _pending.Register();
@@ -71,7 +77,20 @@ public sealed class ModbusTcpClient : IAsyncDisposable
                 _writeLock.Release();
             }
 
-            return await completion.Task.WaitAsync(timeout.Token);
+            var answer = await completion.Task.WaitAsync(timeout.Token);
+            var mismatch = answer.Unit != unit
+                ? $"unit {answer.Unit} answered a request to unit {unit}"
+                : ModbusResponsePdu.FindMismatch(requestPdu.Span, answer.Pdu);
+            if (mismatch is not null)
+            {
+                // Messaging Implementation Guide 4.4.1.1: the server recopies the unit id; an answer that does not fit
+                // its request means the stream is out of step, so no later answer on it can be trusted.
+                var failure = new ModbusProtocolException($"{RemoteEndPoint} broke the protocol (transaction {transactionId}): {mismatch}; the connection was closed.");
+                Abort(failure);
+                throw failure;
+            }
+
+            return answer.Pdu;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_closed.IsCancellationRequested)
         {
@@ -81,6 +100,30 @@ public sealed class ModbusTcpClient : IAsyncDisposable
         finally
         {
             _pending.Remove(transactionId);
+        }
+    }
+
+    /// <summary>
+    /// Sends a request PDU that is not answered (a broadcast to unit 0, Application Protocol 4.1 / Serial Line 2.1) and
+    /// returns once it is written. Its transaction id is 0, which no waiting request ever has.
+    /// </summary>
+    /// <exception cref="IOException">The connection is closed or broke.</exception>
+    public async Task SendUnansweredAsync(byte unit, ReadOnlyMemory<byte> requestPdu, CancellationToken cancellationToken = default)
+    {
+        if (!IsOpen)
+        {
+            throw new IOException($"The connection to {RemoteEndPoint} is closed.");
+        }
+
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            ModbusTcpCodec.Encode(0, unit, requestPdu.Span, _output);
+            await _output.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeLock.Release();
         }
     }
 
@@ -169,6 +212,14 @@ public sealed class ModbusTcpClient : IAsyncDisposable
         return objects;
     }
 
+    /// <summary>Closes the connection because of <paramref name="reason"/>: every waiting request fails with it.</summary>
+    private void Abort(Exception reason)
+    {
+        _pending.FailAll(reason);
+        _input.CancelPendingRead();
+        TcpConnector.ShutdownQuietly(_socket);
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -238,7 +289,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
                     }
 
                     // No waiter: the request timed out or was cancelled; its late response is dropped.
-                    _pending.TryComplete(frame.Header.TransactionId, frame.Pdu.ToArray());
+                    _pending.TryComplete(frame.Header.TransactionId, new Answer(frame.Header.UnitId, frame.Pdu.ToArray()));
                     buffer = buffer.Slice(consumed);
                 }
 
@@ -259,4 +310,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
             await _input.CompleteAsync();
         }
     }
+
+    /// <summary>A response as read: the unit it came from and its PDU.</summary>
+    private readonly record struct Answer(byte Unit, byte[] Pdu);
 }

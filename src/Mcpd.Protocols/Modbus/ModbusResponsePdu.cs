@@ -30,6 +30,55 @@ public static class ModbusResponsePdu
         return false;
     }
 
+    /// <summary>
+    /// What makes <paramref name="response"/> an impossible answer to <paramref name="request"/>, or null when its
+    /// shape fits: the same function (7: or the function with the high bit set and one exception code), and for the
+    /// fixed-size answers of 6.1-6.6, 6.11, 6.12 and 6.16 the length they must have. Values are not judged.
+    /// </summary>
+    public static string? FindMismatch(ReadOnlySpan<byte> request, ReadOnlySpan<byte> response)
+    {
+        if (response.IsEmpty)
+        {
+            return "an empty PDU";
+        }
+
+        var function = request[0];
+        if (response[0] == (function | ModbusLimits.ExceptionFlag))
+        {
+            return response.Length == 2 ? null : $"an exception response of {response.Length} bytes (7: exactly 2)";
+        }
+
+        if (response[0] != function)
+        {
+            return $"function 0x{response[0]:X2} in answer to 0x{function:X2}";
+        }
+
+        var expected = ExpectedLength(request);
+        return expected is null || expected == response.Length
+            ? null
+            : $"{response.Length} bytes in answer to function 0x{function:X2} ({expected} expected)";
+    }
+
+    /// <summary>The length of the normal answer to <paramref name="request"/> when the request fixes it, else null.</summary>
+    private static int? ExpectedLength(ReadOnlySpan<byte> request)
+    {
+        if (request.Length < 5)
+        {
+            return null;
+        }
+
+        var quantity = ReadWord(request, 3);
+        return (ModbusFunctionCode)request[0] switch
+        {
+            ModbusFunctionCode.ReadCoils or ModbusFunctionCode.ReadDiscreteInputs => 2 + ModbusDataEncoding.PackedBitLength(quantity),
+            ModbusFunctionCode.ReadHoldingRegisters or ModbusFunctionCode.ReadInputRegisters => 2 + (2 * quantity),
+            ModbusFunctionCode.WriteSingleCoil or ModbusFunctionCode.WriteSingleRegister
+                or ModbusFunctionCode.WriteMultipleCoils or ModbusFunctionCode.WriteMultipleRegisters => 5,
+            ModbusFunctionCode.MaskWriteRegister => 7,
+            _ => null,
+        };
+    }
+
     /// <summary>FC01/02 response: byte count = ceil(N/8), then the packed bits.</summary>
     public static void ReadBits(ReadOnlySpan<byte> pdu, ModbusFunctionCode function, Span<bool> destination)
     {

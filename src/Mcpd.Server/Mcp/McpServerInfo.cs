@@ -1,11 +1,17 @@
 using System.Text.Json;
+using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
+using Mcpd.Server.Gateway;
 using Mcpd.Server.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Mcp;
 
-/// <summary>What <c>sys.info</c> reports: name, version, uptime, connections per listener.</summary>
-internal sealed class McpServerInfo(ConnectionRegistry connections, TimeProvider time)
+/// <summary>
+/// What <c>sys.info</c> reports: name, version, uptime, connections per listener, and each upstream's kind, address
+/// and health (<see cref="UpstreamState"/>).
+/// </summary>
+internal sealed class McpServerInfo(ConnectionRegistry connections, UpstreamRegistry upstreams, IOptions<McpdOptions> options, TimeProvider time)
 {
     private readonly DateTimeOffset _started = time.GetUtcNow();
 
@@ -22,5 +28,11 @@ internal sealed class McpServerInfo(ConnectionRegistry connections, TimeProvider
             [ListenerNames.Mcp] = connections.Count(ListenerNames.Mcp),
             [ListenerNames.McpCrc] = connections.Count(ListenerNames.McpCrc),
         },
+        ["upstreams"] = upstreams.All.ToDictionary(u => u.Name, u => new Dictionary<string, string?>
+        {
+            ["kind"] = options.Value.Upstreams[u.Name].Kind,
+            ["address"] = options.Value.Upstreams[u.Name].Address,
+            ["state"] = u.State.ToString(),
+        }),
     });
 }

@@ -1,0 +1,411 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Mcpd.Client.Mcp;
+using Mcpd.Client.Modbus;
+using Mcpd.Protocols.Modbus;
+using Mcpd.Server.Connections;
+using Mcpd.Server.Gateway;
+using Mcpd.Server.Hosting;
+using Mcpd.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Mcpd.Server.Tests.Gateway;
+
+/// <summary>mcpd as a gateway to a Modbus TCP device: a second mcpd host on loopback plays the real device.</summary>
+public class TcpGatewayTests
+{
+    private const int Clients = 32;
+
+    [Fact]
+    public async Task Thirty_two_clients_share_one_upstream_connection_and_each_gets_its_own_answer()
+    {
+        await using var device = await McpdTestServer.StartAsync(DeviceWithRegisters(Clients));
+        await using var gateway = await StartGatewayAsync(device.ModbusEndPoint.Port, new() { ["upstreams:dev:tcp:maxConnections"] = "1" });
+
+        var clients = await Task.WhenAll(Enumerable.Range(0, Clients).Select(_ => gateway.ConnectClientAsync()));
+        try
+        {
+            await Task.WhenAll(clients.Select(async (client, i) =>
+            {
+                await client.WriteSingleRegisterAsync(1, (ushort)i, (ushort)(5000 + i));
+                for (var round = 0; round < 20; round++)
+                {
+                    var values = await client.ReadHoldingRegistersAsync(1, (ushort)i, 1);
+                    Assert.Equal(5000 + i, values[0]);
+                }
+            }));
+
+            // An exception PDU of the device passes through unchanged (Application Protocol 7).
+            Assert.Equal([0xC1, 0x01], await clients[0].SendAsync(1, new byte[] { 0x41 }));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+
+        Assert.Equal(1, device.Services.GetRequiredService<ConnectionRegistry>().Count(ListenerNames.Modbus));
+    }
+
+    [Fact]
+    public async Task Upstream_killed_mid_traffic_answers_0B_without_hanging_and_traffic_recovers_after_a_restart()
+    {
+        var device = await McpdTestServer.StartAsync(DeviceWithRegisters(8));
+        var port = device.ModbusEndPoint.Port;
+        await using var gateway = await StartGatewayAsync(port, new()
+        {
+            ["upstreams:dev:requestTimeout"] = "00:00:00.3",
+            ["upstreams:dev:tcp:readRetries"] = "0",
+            ["upstreams:dev:tcp:breaker:minimumThroughput"] = "4",
+            ["upstreams:dev:tcp:breaker:breakDuration"] = "00:00:00.5",
+            ["upstreams:dev:tcp:reconnect:baseDelay"] = "00:00:00.05",
+            ["upstreams:dev:tcp:reconnect:maxDelay"] = "00:00:00.2",
+        });
+        var options = new ModbusClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) };
+        var clients = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => gateway.ConnectClientAsync(options)));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var answered = 0;
+        var unanswered = 0;
+        var recovered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var deviceGone = false;
+        McpdTestServer? restarted = null;
+        try
+        {
+            var traffic = clients.Select(async (client, i) =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        // Each client reads its own register: a cross-delivered answer would carry another value.
+                        var values = await client.ReadHoldingRegistersAsync(1, (ushort)i, 1);
+                        Assert.Equal(1000 + i, values[0]);
+                        Interlocked.Increment(ref answered);
+                        if (Volatile.Read(ref deviceGone) && restarted is not null)
+                        {
+                            recovered.TrySetResult();
+                        }
+                    }
+                    catch (ModbusException ex)
+                    {
+                        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, ex.Code);
+                        Interlocked.Increment(ref unanswered);
+                    }
+                }
+            }).ToArray();
+
+            await WaitUntilAsync(() => Volatile.Read(ref answered) > 100);
+            await device.DisposeAsync();
+            Volatile.Write(ref deviceGone, true);
+            await WaitUntilAsync(() => Volatile.Read(ref unanswered) > 20);
+            await gateway.Logs.WaitForAsync("is Down");
+
+            restarted = await McpdTestServer.StartAsync(DeviceWithRegisters(8, port));
+            await recovered.Task.WaitAsync(TimeSpan.FromSeconds(15));
+            await stop.CancelAsync();
+            await Task.WhenAll(traffic);
+            await gateway.Logs.WaitForAsync("is Up");
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+
+            if (restarted is not null)
+            {
+                await restarted.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Circuit_opens_after_repeated_failures_and_then_answers_0B_without_asking_the_device()
+    {
+        var silent = new GatedDevice();
+        await using var device = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(1, silent));
+        await using var gateway = await StartGatewayAsync(device.ModbusEndPoint.Port, new()
+        {
+            ["upstreams:dev:requestTimeout"] = "00:00:00.2",
+            ["upstreams:dev:tcp:readRetries"] = "0",
+            ["upstreams:dev:tcp:breaker:minimumThroughput"] = "3",
+            ["upstreams:dev:tcp:breaker:breakDuration"] = "00:05:00",
+        });
+        await using var client = await gateway.ConnectClientAsync();
+
+        for (var i = 0; i < 3; i++)
+        {
+            var failed = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
+            Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, failed.Code);
+        }
+
+        await WaitUntilAsync(() => silent.Started == 3);
+        Assert.Equal(UpstreamState.CircuitOpen, Upstream(gateway).State);
+        await gateway.Logs.WaitForAsync("is CircuitOpen");
+
+        var open = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, open.Code);
+        Assert.Equal(3, silent.Started);
+    }
+
+    [Fact]
+    public async Task A_probe_is_the_half_open_trial_that_closes_the_circuit_without_any_client()
+    {
+        var silent = new GatedDevice();
+        await using var device = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(2, silent));
+        await using var gateway = await StartGatewayAsync(device.ModbusEndPoint.Port, new()
+        {
+            ["devices:0:upstreamUnit"] = "2",
+            ["upstreams:dev:requestTimeout"] = "00:00:00.2",
+            ["upstreams:dev:probe:interval"] = "00:00:00.2",
+            ["upstreams:dev:probe:unit"] = "1",
+            ["upstreams:dev:tcp:readRetries"] = "0",
+            ["upstreams:dev:tcp:breaker:minimumThroughput"] = "3",
+            ["upstreams:dev:tcp:breaker:breakDuration"] = "00:00:00.5",
+        });
+        await using var client = await gateway.ConnectClientAsync();
+
+        // Unit 2 of the device never answers; the probe reads unit 1, which does.
+        var failures = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1))));
+        Assert.All(failures, f => Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, f.Code));
+        await gateway.Logs.WaitForAsync("is CircuitOpen");
+
+        await gateway.Logs.WaitForAsync("the circuit closed: the device answered");
+        await WaitUntilAsync(() => Upstream(gateway).State == UpstreamState.Up);
+    }
+
+    [Fact]
+    public async Task Reads_are_retried_and_writes_never()
+    {
+        var silent = new GatedDevice();
+        await using var device = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(1, silent));
+        await using var gateway = await StartGatewayAsync(device.ModbusEndPoint.Port, new()
+        {
+            ["upstreams:dev:requestTimeout"] = "00:00:00.2",
+            ["upstreams:dev:tcp:readRetries"] = "2",
+            ["upstreams:dev:tcp:retryDelay"] = "00:00:00.01",
+            ["upstreams:dev:tcp:breaker:minimumThroughput"] = "100",
+        });
+        await using var client = await gateway.ConnectClientAsync();
+
+        var read = await Assert.ThrowsAsync<ModbusException>(() => client.ReadInputRegistersAsync(1, 0, 1));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, read.Code);
+        await WaitUntilAsync(() => silent.Started >= 3);
+        Assert.Equal(3, silent.Started);
+
+        var write = await Assert.ThrowsAsync<ModbusException>(() => client.WriteSingleRegisterAsync(1, 0, 7));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, write.Code);
+        await WaitUntilAsync(() => silent.Started >= 4);
+        Assert.Equal(4, silent.Started);
+        Assert.Equal(UpstreamState.Degraded, Upstream(gateway).State);
+    }
+
+    [Fact]
+    public async Task No_slot_within_the_acquire_timeout_or_a_full_queue_answers_0A()
+    {
+        var silent = new GatedDevice();
+        await using var device = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(1, silent));
+        Dictionary<string, string?> oneSlot = new()
+        {
+            ["upstreams:dev:requestTimeout"] = "00:00:05",
+            ["upstreams:dev:tcp:maxConnections"] = "1",
+            ["upstreams:dev:tcp:maxInFlightPerConnection"] = "1",
+            ["upstreams:dev:tcp:readRetries"] = "0",
+        };
+        await using var waits = await StartGatewayAsync(device.ModbusEndPoint.Port, new(oneSlot) { ["upstreams:dev:tcp:acquireTimeout"] = "00:00:00.2" });
+        await using var queueless = await StartGatewayAsync(device.ModbusEndPoint.Port, new(oneSlot) { ["upstreams:dev:tcp:acquireTimeout"] = "00:00:30", ["upstreams:dev:tcp:queueLimit"] = "0" });
+
+        foreach (var gateway in new[] { waits, queueless })
+        {
+            await using var holder = await gateway.ConnectClientAsync();
+            await using var other = await gateway.ConnectClientAsync();
+            var started = silent.Started;
+            var held = holder.ReadHoldingRegistersAsync(1, 0, 1);
+            await WaitUntilAsync(() => silent.Started > started);
+
+            var clock = Stopwatch.StartNew();
+            var refused = await Assert.ThrowsAsync<ModbusException>(() => other.ReadHoldingRegistersAsync(1, 0, 1));
+            Assert.Equal(ModbusExceptionCode.GatewayPathUnavailable, refused.Code);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"answered after {clock.Elapsed}");
+            Assert.False(held.IsCompleted);
+        }
+
+        silent.Open();
+    }
+
+    [Fact]
+    public async Task A_response_from_another_unit_closes_that_connection_and_fails_only_its_request()
+    {
+        using var liar = new TcpListener(IPAddress.Loopback, 0);
+        liar.Start();
+        var answering = AnswerFromTheWrongUnitAsync(liar);
+        await using var gateway = await StartGatewayAsync(((IPEndPoint)liar.LocalEndpoint).Port, new() { ["upstreams:dev:tcp:readRetries"] = "0" });
+        await using var client = await gateway.ConnectClientAsync();
+
+        var failed = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
+
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, failed.Code);
+        var line = await gateway.Logs.WaitForAsync("unit 2 answered a request to unit 1");
+        Assert.Equal(625, line.EventId.Id);
+        await answering.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Stopping_the_gateway_answers_waiting_requests_0B()
+    {
+        var silent = new GatedDevice();
+        await using var device = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(1, silent));
+        await using var gateway = await StartGatewayAsync(device.ModbusEndPoint.Port, new() { ["upstreams:dev:requestTimeout"] = "00:01:00" });
+        await using var client = await gateway.ConnectClientAsync(new ModbusClientOptions { RequestTimeout = TimeSpan.FromSeconds(30) });
+        var waiting = client.ReadHoldingRegistersAsync(1, 0, 1);
+        await WaitUntilAsync(() => silent.Started == 1);
+
+        await gateway.Services.GetRequiredService<UpstreamRegistry>().DisposeAsync();
+
+        var failed = await Assert.ThrowsAsync<ModbusException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, failed.Code);
+    }
+
+    [Fact]
+    public async Task Sys_info_shows_each_upstream_with_its_kind_address_and_state()
+    {
+        await using var device = await McpdTestServer.StartAsync();
+        await using var gateway = await StartGatewayAsync(device.ModbusEndPoint.Port);
+        await using (var modbus = await gateway.ConnectClientAsync())
+        {
+            Assert.Equal([100], await modbus.ReadHoldingRegistersAsync(1, 0, 1));
+        }
+
+        await using var mcp = await McpClient.ConnectAsync("127.0.0.1", gateway.McpEndPoint.Port);
+        var response = await mcp.CallAsync("sys.info");
+
+        using var json = JsonDocument.Parse(response.Body);
+        var upstream = json.RootElement.GetProperty("upstreams").GetProperty("dev");
+        Assert.Equal("tcp", upstream.GetProperty("kind").GetString());
+        Assert.Equal($"127.0.0.1:{device.ModbusEndPoint.Port}", upstream.GetProperty("address").GetString());
+        Assert.Equal("Up", upstream.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task An_unreachable_device_is_Down_answers_0B_at_once_and_is_reconnected_after_the_backoff()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var port = FreePort();
+        await using var gateway = await StartGatewayAsync(port, new()
+        {
+            ["upstreams:dev:tcp:readRetries"] = "0",
+            ["upstreams:dev:tcp:reconnect:baseDelay"] = "00:00:01",
+            ["upstreams:dev:tcp:reconnect:maxDelay"] = "00:00:01",
+        }, builder => builder.Services.AddSingleton<TimeProvider>(time));
+        await using var client = await gateway.ConnectClientAsync();
+
+        var refused = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, refused.Code);
+        Assert.Equal(UpstreamState.Down, Upstream(gateway).State);
+        await gateway.Logs.WaitForAsync("is Down (was Up): cannot connect");
+
+        await using var device = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["modbus:port"] = $"{port}" });
+
+        // Down: answered at once, no connect until the backoff delay has passed on the gateway's clock.
+        var meanwhile = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, meanwhile.Code);
+        Assert.Equal(0, device.Services.GetRequiredService<ConnectionRegistry>().Count(ListenerNames.Modbus));
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => Upstream(gateway).State != UpstreamState.Down);
+        Assert.Equal([100], await client.ReadHoldingRegistersAsync(1, 0, 1));
+        Assert.Equal(UpstreamState.Up, Upstream(gateway).State);
+        await gateway.Logs.WaitForAsync("reconnected after 1 attempt(s)");
+    }
+
+    [Fact]
+    public void Only_side_effect_free_functions_count_as_reads()
+    {
+        byte[][] reads = [[0x01], [0x02], [0x03], [0x04], [0x07], [0x0B], [0x0C], [0x11], [0x14], [0x18], [0x2B, 0x0E]];
+        byte[][] writes = [[0x05], [0x06], [0x08], [0x0F], [0x10], [0x15], [0x16], [0x17], [0x2B, 0x0D], [0x41]];
+
+        Assert.All(reads, pdu => Assert.True(ModbusTcpUpstream.IsSideEffectFreeRead(pdu)));
+        Assert.All(writes, pdu => Assert.False(ModbusTcpUpstream.IsSideEffectFreeRead(pdu)));
+    }
+
+    private static IModbusUpstream Upstream(McpdTestServer gateway) => gateway.Services.GetRequiredService<UpstreamRegistry>()["dev"];
+
+    private static Task<McpdTestServer> StartGatewayAsync(int devicePort, Dictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["upstreams:dev:address"] = $"127.0.0.1:{devicePort}",
+            ["upstreams:dev:probe:interval"] = "00:00:00",
+            ["devices:0:unit"] = "1",
+            ["devices:0:upstream"] = "dev",
+        };
+        foreach (var (key, value) in settings ?? [])
+        {
+            values[key] = value;
+        }
+
+        return McpdTestServer.StartAsync(values, configure);
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>Unit 1 with holding registers 0..count-1 holding 1000 + address.</summary>
+    private static Dictionary<string, string?> DeviceWithRegisters(int count, int port = 0)
+    {
+        var settings = new Dictionary<string, string?> { ["modbus:port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["devices:0:unit"] = "1" };
+        for (var i = 0; i < count; i++)
+        {
+            settings[$"devices:0:registers:{i}:address"] = $"{i}";
+            settings[$"devices:0:registers:{i}:name"] = $"r{i}";
+            settings[$"devices:0:registers:{i}:value"] = $"{1000 + i}";
+        }
+
+        return settings;
+    }
+
+    /// <summary>A broken device: answers every request echoing it, but from unit 2.</summary>
+    private static async Task AnswerFromTheWrongUnitAsync(TcpListener listener)
+    {
+        using var socket = await listener.AcceptSocketAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        var header = new byte[7];
+        await socket.ReceiveAsync(header);
+        var length = BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(4));
+        var pdu = new byte[length - 1];
+        var received = 0;
+        while (received < pdu.Length)
+        {
+            received += await socket.ReceiveAsync(pdu.AsMemory(received));
+        }
+
+        header[6] = 2;
+        await socket.SendAsync(header.Concat(pdu).ToArray());
+        using var drained = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (await socket.ReceiveAsync(new byte[64], drained.Token) > 0)
+        {
+            // The gateway closes the connection after the wrong answer.
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 15 s");
+            await Task.Delay(10);
+        }
+    }
+}
