@@ -12,6 +12,7 @@ namespace Mcpd.Server.Gateway;
 public sealed class UpstreamRegistry : IHostedService, IAsyncDisposable
 {
     private readonly Dictionary<string, IModbusUpstream> _byName = new(StringComparer.OrdinalIgnoreCase);
+    private int _disposed;
 
     /// <summary>Builds every configured upstream; the options must have passed validation.</summary>
     public UpstreamRegistry(IOptions<McpdOptions> options, TimeProvider time, ILoggerFactory loggers)
@@ -38,8 +39,17 @@ public sealed class UpstreamRegistry : IHostedService, IAsyncDisposable
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Registered as a singleton and as a hosted service (the same instance), the container disposes it twice; the
+    /// upstreams are closed once.
+    /// </remarks>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         foreach (var upstream in _byName.Values)
         {
             await upstream.DisposeAsync();

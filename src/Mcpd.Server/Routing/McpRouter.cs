@@ -23,6 +23,7 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
     private readonly List<Task> _running = [];
     private RoutingState _state;
     private bool _started;
+    private int _disposed;
 
     public McpRouter(IOptionsMonitor<McpdOptions> options, DeviceRegistry devices, TimeProvider time, ILogger<McpRouter> logger)
     {
@@ -85,8 +86,14 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <remarks>Registered as a singleton and as a hosted service (one instance), it is disposed twice; the nodes close once.</remarks>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _onChange?.Dispose();
         foreach (var node in Volatile.Read(ref _state).Nodes.Values)
         {

@@ -177,6 +177,29 @@ public partial class CliTests
     }
 
     [Fact]
+    public async Task Config_show_prints_each_effective_value_with_its_source_and_masks_tokens()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"mcpd-show-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, "modbus:\n  port: 5020\nsessions:\n  tokens:\n    plc-7: s3cret\n");
+        try
+        {
+            var result = await ProcessRunner.RunAsync("dotnet", [McpdDll, "config", "show", file], environment: new Dictionary<string, string> { ["MCPD__MCP__PORT"] = "9000" });
+
+            Assert.True(result.Succeeded, result.ToString());
+            var lines = result.StandardOutput.Split('\n');
+            Assert.Contains(lines, l => l.StartsWith("modbus:port = 5020", StringComparison.Ordinal) && l.EndsWith($"# file {Path.GetFileName(file)}", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("mcp:port = 9000", StringComparison.Ordinal) && l.EndsWith("# environment MCPD__MCP__PORT", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("mcp:heartbeatInterval = 00:00:30", StringComparison.Ordinal) && l.EndsWith("# default", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("sessions:tokens:plc-7 = ***", StringComparison.Ordinal));
+            Assert.DoesNotContain("s3cret", result.StandardOutput, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Serve_answers_then_stops_cleanly_on_SIGTERM()
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
