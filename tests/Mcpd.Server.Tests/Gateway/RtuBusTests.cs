@@ -190,6 +190,30 @@ public sealed class RtuBusTests
     }
 
     [Fact]
+    public async Task The_probe_reads_while_the_bus_is_idle_and_finds_a_dead_unit_without_any_client()
+    {
+        await using var bus = await RtuBench.StartAsync(new()
+        {
+            ["upstreams:bus:probe:interval"] = "00:00:00.050",
+            ["upstreams:bus:probe:unit"] = "2",
+            ["upstreams:bus:rtu:quarantine:failures"] = "2",
+        });
+        var deadline = Stopwatch.StartNew();
+        while (bus.Slave.Requests(2) < 2 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(bus.Slave.Requests(2) >= 2, "the probe never read unit 2");
+        Assert.Equal(UpstreamState.Up, bus.Upstream.State);
+
+        bus.Slave.SetDead(2, true);
+        await bus.Server.Logs.WaitForAsync("unit 2 quarantined");
+        await bus.Server.Logs.WaitForAsync("is Degraded");
+        Assert.Equal(UpstreamState.Degraded, bus.Upstream.State);
+    }
+
+    [Fact]
     public async Task A_broadcast_is_sent_to_every_unit_and_not_answered()
     {
         await using var bus = await RtuBench.StartAsync(new() { ["upstreams:bus:rtu:turnaroundDelay"] = "00:00:00.050" });
