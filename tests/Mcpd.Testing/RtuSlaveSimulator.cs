@@ -22,6 +22,7 @@ public sealed class RtuSlaveSimulator : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly IDisposable _resource;
     private Task _loop = Task.CompletedTask;
+    private Stream? _stream;
     private int _broadcasts;
 
     private RtuSlaveSimulator(IEnumerable<SimulatedDevice> devices, IDisposable resource)
@@ -115,8 +116,16 @@ public sealed class RtuSlaveSimulator : IAsyncDisposable
         _stop.Dispose();
     }
 
+    /// <summary>Writes <paramref name="bytes"/> on the line as they are (noise), outside any exchange.</summary>
+    public async Task InjectAsync(byte[] bytes)
+    {
+        var stream = Volatile.Read(ref _stream) ?? throw new InvalidOperationException("no line is open yet");
+        await stream.WriteAsync(bytes);
+    }
+
     private async Task ServeAsync(Stream stream, CancellationToken stop)
     {
+        Volatile.Write(ref _stream, stream);
         var buffer = new byte[1024];
         var filled = 0;
         var answer = new byte[ModbusRtuCodec.MaxAduLength];
@@ -150,11 +159,12 @@ public sealed class RtuSlaveSimulator : IAsyncDisposable
 
                 offset += frameLength;
                 var request = frame.Pdu.ToArray();
+                var delay = ResponseDelay;
                 if (Answer(frame.Unit, request, pdu, answer) is var length and > 0)
                 {
-                    if (ResponseDelay > TimeSpan.Zero)
+                    if (delay > TimeSpan.Zero)
                     {
-                        await Task.Delay(ResponseDelay, stop);
+                        await Task.Delay(delay, stop);
                     }
 
                     await stream.WriteAsync(answer.AsMemory(0, length), stop);

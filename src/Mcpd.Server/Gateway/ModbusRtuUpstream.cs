@@ -265,7 +265,7 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
             }
             else
             {
-                result = await ReceiveAsync(line, unit, pdu.Span[0], response, _options.RequestTimeout + transmission, stop);
+                result = await ReceiveAsync(line, unit, pdu, response, _options.RequestTimeout + transmission, stop);
             }
         }
         catch (Exception e) when (IsLineFailure(e) && !stop.IsCancellationRequested)
@@ -281,22 +281,21 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
         return result;
     }
 
-    private async Task<(RtuOutcome Outcome, int Length)> ReceiveAsync(IRtuLine line, byte unit, byte function, Memory<byte> response, TimeSpan timeout, CancellationToken stop)
+    private async Task<(RtuOutcome Outcome, int Length)> ReceiveAsync(IRtuLine line, byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, TimeSpan timeout, CancellationToken stop)
     {
         using var deadline = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, deadline.Token);
-        var filled = 0;
-        var crcFailed = false;
+        var received = new ReceiveState { InSync = true };
         while (true)
         {
             int read;
             try
             {
-                read = await line.ReadAsync(_receive.AsMemory(filled), linked.Token);
+                read = await line.ReadAsync(_receive.AsMemory(received.Filled), linked.Token);
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested && !stop.IsCancellationRequested)
             {
-                return (crcFailed ? RtuOutcome.CrcMismatch : RtuOutcome.Timeout, 0);
+                return (received.CrcFailed ? RtuOutcome.CrcMismatch : RtuOutcome.Timeout, 0);
             }
 
             if (read == 0)
@@ -304,9 +303,9 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
                 throw new IOException("the line was closed by the other end");
             }
 
-            filled += read;
+            received.Filled += read;
             _quietAt = _time.GetTimestamp();
-            if (Scan(unit, function, response.Span, ref filled, ref crcFailed) is var length and > 0)
+            if (Scan(unit, request.Span, response.Span, ref received) is var length and > 0)
             {
                 return (RtuOutcome.Answered, length);
             }
@@ -314,30 +313,32 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
     }
 
     /// <summary>
-    /// Looks for the answer of <paramref name="unit"/> to <paramref name="function"/> in the bytes received; returns
-    /// its length once copied into <paramref name="response"/>, or 0. Frames of other units or functions (late answers)
-    /// and frames with a bad CRC are dropped whole; bytes that start no known frame are dropped one by one until a frame
-    /// start is found again. What remains (an incomplete frame) is moved to the front of the buffer.
+    /// Looks for the answer of <paramref name="unit"/> to <paramref name="request"/> in the bytes received; returns
+    /// its length once copied into <paramref name="response"/>, or 0. Frames that do not answer the request (late
+    /// answers, other units) are dropped whole. A frame with a bad CRC is counted when it starts where a frame was due
+    /// (the first byte, or right after a whole frame); then, as bytes that start no known frame, it is dropped one byte
+    /// at a time, so that a false start inside noise cannot swallow the real answer behind it. What remains (an
+    /// incomplete frame) is moved to the front of the buffer.
     /// </summary>
-    private int Scan(byte unit, byte function, Span<byte> response, ref int filled, ref bool crcFailed)
+    private int Scan(byte unit, ReadOnlySpan<byte> request, Span<byte> response, ref ReceiveState received)
     {
         var offset = 0;
         var answer = 0;
-        while (offset < filled && answer == 0)
+        while (offset < received.Filled && answer == 0)
         {
-            var buffer = new ReadOnlySequence<byte>(_receive, offset, filled - offset);
+            var buffer = new ReadOnlySequence<byte>(_receive, offset, received.Filled - offset);
             var status = ModbusRtuCodec.DecodeResponse(buffer, out var frame, out var consumed);
             if (status == OperationStatus.NeedMoreData)
             {
                 break;
             }
 
-            var frameLength = (int)buffer.Slice(0, consumed).Length;
             if (status == OperationStatus.Done)
             {
-                offset += frameLength;
+                offset += (int)buffer.Slice(0, consumed).Length;
+                received.InSync = true;
                 var answered = frame.Pdu.FirstSpan[0];
-                if (frame.Unit == unit && (answered & ~ModbusLimits.ExceptionFlag) == function)
+                if (frame.Unit == unit && Answers(request, frame.Pdu))
                 {
                     frame.Pdu.CopyTo(response);
                     answer = (int)frame.Pdu.Length;
@@ -346,23 +347,54 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
                 {
                     RtuLog.UnexpectedFrame(_logger, Name, frame.Unit, answered, unit);
                 }
+
+                continue;
             }
-            else if (frame.Error == ModbusRtuError.CrcMismatch)
+
+            if (frame.Error == ModbusRtuError.CrcMismatch && received.InSync)
             {
-                offset += frameLength;
-                crcFailed = true;
+                received.CrcFailed = true;
                 var count = Interlocked.Increment(ref _crcErrors);
                 RtuLog.CrcMismatch(_logger, Name, frame.Unit, count);
             }
-            else
-            {
-                offset++;
-            }
+
+            offset++;
+            received.InSync = false;
         }
 
-        _receive.AsSpan(offset, filled - offset).CopyTo(_receive);
-        filled -= offset;
+        _receive.AsSpan(offset, received.Filled - offset).CopyTo(_receive);
+        received.Filled -= offset;
         return answer;
+    }
+
+    /// <summary>
+    /// True when <paramref name="response"/> can be the answer to <paramref name="request"/>: same function (or its
+    /// exception), and for the common functions the byte count the request's quantity implies or the echo AP 6.x
+    /// prescribes. RTU has no transaction id: this is what tells a late answer to an earlier request from the answer.
+    /// </summary>
+    internal static bool Answers(ReadOnlySpan<byte> request, in ReadOnlySequence<byte> response)
+    {
+        Span<byte> head = stackalloc byte[5];
+        var length = (int)Math.Min(response.Length, head.Length);
+        response.Slice(0, length).CopyTo(head);
+        if ((head[0] & ~ModbusLimits.ExceptionFlag) != request[0])
+        {
+            return false;
+        }
+
+        if ((head[0] & ModbusLimits.ExceptionFlag) != 0)
+        {
+            return true;
+        }
+
+        var quantity = request.Length >= 5 ? (request[3] << 8) | request[4] : 0;
+        return request[0] switch
+        {
+            0x01 or 0x02 => head[1] == (quantity + 7) / 8,
+            0x03 or 0x04 => head[1] == 2 * quantity,
+            0x05 or 0x06 or 0x0F or 0x10 => length == 5 && head[1..5].SequenceEqual(request[1..5]),
+            _ => true,
+        };
     }
 
     private void Record(byte unit, byte function, RtuOutcome outcome)
@@ -445,6 +477,14 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
     }
 
     private long ToTimestampTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    /// <summary>The bytes of one exchange's answer so far: how many, and what was seen in them.</summary>
+    private struct ReceiveState
+    {
+        public int Filled;
+        public bool CrcFailed;
+        public bool InSync;
+    }
 
     private enum RtuOutcome
     {

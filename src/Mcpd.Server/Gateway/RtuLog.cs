@@ -26,7 +26,7 @@ internal static partial class RtuLog
     [LoggerMessage(EventId = 706, Level = LogLevel.Debug, Message = "RTU bus {Bus}: flushed {Bytes} stray bytes before a request")]
     public static partial void Flushed(ILogger logger, string bus, int bytes);
 
-    [LoggerMessage(EventId = 707, Level = LogLevel.Debug, Message = "RTU bus {Bus}: dropped a frame from unit {Unit}, function {Function}, while waiting for unit {Expected}")]
+    [LoggerMessage(EventId = 707, Level = LogLevel.Debug, Message = "RTU bus {Bus}: dropped a frame from unit {Unit}, function {Function}, that does not answer the request to unit {Expected} (a late answer?)")]
     public static partial void UnexpectedFrame(ILogger logger, string bus, byte unit, byte function, byte expected);
 
     [LoggerMessage(EventId = 708, Level = LogLevel.Debug, Message = "RTU bus {Bus}: unit {Unit} did not answer function {Function} within {Timeout}")]

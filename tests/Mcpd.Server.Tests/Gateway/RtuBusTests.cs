@@ -55,6 +55,40 @@ public sealed class RtuBusTests
     }
 
     [Fact]
+    public async Task Noise_on_the_line_is_flushed_or_skipped_and_requests_still_succeed()
+    {
+        await using var bus = await RtuBench.StartAsync();
+        await using var client = await bus.Server.ConnectClientAsync();
+        bus.Slave[1].Bank.WriteRegisters(RegisterTable.Holding, 0, [4711]);
+
+        for (var i = 0; i < 50 && !bus.Server.Logs.Lines.Any(l => l.EventId.Id == 706); i++)
+        {
+            await bus.Slave.InjectAsync([0xFF, 0x00, 0x13, 0x37]);
+            Assert.Equal([4711], await client.ReadHoldingRegistersAsync(1, 0, 1));
+        }
+
+        Assert.Contains(bus.Server.Logs.Lines, l => l.EventId.Id == 706 && l.Message.Contains("flushed 4 stray bytes", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_late_answer_to_a_timed_out_request_is_not_taken_for_the_next_answer()
+    {
+        await using var bus = await RtuBench.StartAsync();
+        await using var client = await bus.Server.ConnectClientAsync();
+        bus.Slave[1].Bank.WriteRegisters(RegisterTable.Holding, 0, [11, 22]);
+        bus.Slave.ResponseDelay = TimeSpan.FromMilliseconds(1300);
+
+        var error = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 2));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, error.Code);
+        bus.Slave.ResponseDelay = TimeSpan.Zero;
+
+        // Sent while the slave still works on the first request: its late answer (4 bytes of data) arrives first
+        // and is dropped, as it cannot answer a read of one register.
+        Assert.Equal([11], await client.ReadHoldingRegistersAsync(1, 0, 1));
+        Assert.Contains(bus.Server.Logs.Lines, l => l.EventId.Id == 707);
+    }
+
+    [Fact]
     public async Task A_dead_unit_is_quarantined_and_does_not_stall_a_live_unit_on_the_same_bus()
     {
         await using var bus = await RtuBench.StartAsync(new()
@@ -289,13 +323,13 @@ internal sealed class RtuBench : IAsyncDisposable
 
     public ModbusRtuUpstream Upstream => (ModbusRtuUpstream)Server.Services.GetRequiredService<UpstreamRegistry>()["bus"];
 
-    /// <summary>Upstream "bus" (kind rtu, 300 ms timeout, no probe) serving units 1 and 2, with <paramref name="extra"/> over it.</summary>
+    /// <summary>Upstream "bus" (kind rtu, 1 s timeout, no probe) serving units 1 and 2, with <paramref name="extra"/> over it.</summary>
     public static Dictionary<string, string?> Settings(Dictionary<string, string?>? extra = null)
     {
         var settings = new Dictionary<string, string?>
         {
             ["upstreams:bus:kind"] = "rtu",
-            ["upstreams:bus:requestTimeout"] = "00:00:00.300",
+            ["upstreams:bus:requestTimeout"] = "00:00:01",
             ["upstreams:bus:probe:interval"] = "00:00:00",
             ["devices:0:unit"] = "1",
             ["devices:0:upstream"] = "bus",
