@@ -129,10 +129,12 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
 
         await _stopping.CancelAsync();
         await _worker;
+        // New requests are answered 0x0A from here on; those already waiting get the same answer.
+        var line = _line;
+        _line = null;
         AnswerWaiting(ModbusExceptionCode.GatewayPathUnavailable);
-        if (_line is { } line)
+        if (line is not null)
         {
-            _line = null;
             await line.DisposeAsync();
         }
 
@@ -215,7 +217,19 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
             return;
         }
 
-        var (outcome, length) = await ExchangeAsync(request.Unit, request.Pdu, request.Response, stop);
+        (RtuOutcome Outcome, int Length) result;
+        try
+        {
+            result = await ExchangeAsync(request.Unit, request.Pdu, request.Response, stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Shutting down in the middle of the exchange: the caller still gets an answer.
+            request.Complete(WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayPathUnavailable));
+            throw;
+        }
+
+        var (outcome, length) = result;
         request.Complete(outcome switch
         {
             RtuOutcome.Answered => length,

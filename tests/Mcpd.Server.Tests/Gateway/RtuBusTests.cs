@@ -261,6 +261,29 @@ public sealed class RtuBusTests
     }
 
     [Fact]
+    public async Task Closing_the_bus_answers_the_request_on_the_line_and_those_waiting()
+    {
+        await using var bus = await RtuBench.StartAsync();
+        bus.Slave.SetDead(2, true);
+        var request = new byte[5];
+        ModbusRequestPdu.Read(request, ModbusFunctionCode.ReadHoldingRegisters, 0, 1);
+        var responses = new[] { new byte[ModbusLimits.MaxPduLength], new byte[ModbusLimits.MaxPduLength] };
+        var onTheLine = bus.Upstream.ExecuteAsync(2, request, responses[0], new ModbusCaller("a"), CancellationToken.None).AsTask();
+        var waiting = bus.Upstream.ExecuteAsync(1, request, responses[1], new ModbusCaller("b"), CancellationToken.None).AsTask();
+        var deadline = Stopwatch.StartNew();
+        while (bus.Slave.Requests(2) == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(5);
+        }
+
+        await bus.Upstream.DisposeAsync();
+
+        var lengths = await Task.WhenAll(onTheLine, waiting);
+        Assert.Equal([2, 2], lengths);
+        Assert.All(responses, r => Assert.Equal("830A", Convert.ToHexString(r, 0, 2)));
+    }
+
+    [Fact]
     public async Task A_bus_behind_an_rtu_over_tcp_converter_works_the_same()
     {
         await using var slave = RtuSlaveSimulator.ListenTcp(RtuSlaveSimulator.Device(1), RtuSlaveSimulator.Device(2));
