@@ -112,7 +112,7 @@ public sealed class SocatPtyPair : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends socat (by its PID), which removes the links.</summary>
+    /// <summary>Ends socat (by its PID) and removes the links and their directory.</summary>
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -122,6 +122,9 @@ public sealed class SocatPtyPair : IAsyncDisposable
 
         await _process.WaitForExitAsync(CancellationToken.None);
         _process.Dispose();
+        // Killed, socat leaves its links behind.
+        File.Delete(MasterEnd);
+        File.Delete(SlaveEnd);
         var directory = Path.GetDirectoryName(MasterEnd)!;
         if (Directory.Exists(directory) && !Directory.EnumerateFileSystemEntries(directory).Any())
         {

@@ -370,17 +370,37 @@ internal sealed class RtuBench : IAsyncDisposable
     public static async Task<RtuBench> StartAsync(Dictionary<string, string?>? extra = null)
     {
         var pair = await SocatPtyPair.StartAsync();
-        var slave = RtuSlaveSimulator.OnSerialPort(pair.SlaveEnd, RtuSlaveSimulator.Device(1), RtuSlaveSimulator.Device(2));
-        var settings = Settings(extra);
-        settings["upstreams:bus:rtu:port"] = pair.MasterEnd;
-        var server = await McpdTestServer.StartAsync(settings);
-        return new RtuBench(pair, slave, server);
+        RtuSlaveSimulator? slave = null;
+        try
+        {
+            slave = RtuSlaveSimulator.OnSerialPort(pair.SlaveEnd, RtuSlaveSimulator.Device(1), RtuSlaveSimulator.Device(2));
+            var settings = Settings(extra);
+            settings["upstreams:bus:rtu:port"] = pair.MasterEnd;
+            return new RtuBench(pair, slave, await McpdTestServer.StartAsync(settings));
+        }
+        catch
+        {
+            if (slave is not null)
+            {
+                await slave.DisposeAsync();
+            }
+
+            await pair.DisposeAsync();
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await Server.DisposeAsync();
-        await Slave.DisposeAsync();
-        await _pair.DisposeAsync();
+        // socat is ended whatever happens before: a test must not leave processes behind.
+        try
+        {
+            await Server.DisposeAsync();
+            await Slave.DisposeAsync();
+        }
+        finally
+        {
+            await _pair.DisposeAsync();
+        }
     }
 }
