@@ -1,19 +1,511 @@
+using System.Buffers;
+using System.Net.Sockets;
+using Mcpd.Client;
+using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
 using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Gateway;
 
-/// <summary>PLACEHOLDER: being written.</summary>
-internal sealed class ModbusRtuUpstream(string name, UpstreamOptions options, TimeProvider time, ILoggerFactory loggers) : IModbusUpstream
+/// <summary>
+/// A Modbus RTU bus (Serial Line V1.02) on a serial port or behind an RTU-over-TCP converter, where mcpd is the one
+/// master. The bus is half-duplex: one worker sends one request at a time, after the silent interval t3.5, and
+/// waits for its answer. Requests wait in a queue served in round-robin over the client connections
+/// (<see cref="RtuRequestQueue"/>); units that stop answering are quarantined (<see cref="RtuUnitQuarantine"/>).
+/// Answers: the slave's PDU; 0x0B when it did not answer in time (a response with a bad CRC is no answer);
+/// 0x0A while the port is closed; 06 when the queue is full; nothing (length 0) for a broadcast.
+/// </summary>
+internal sealed class ModbusRtuUpstream : IModbusUpstream
 {
-    public string Name { get; } = name;
+    /// <summary>How long after a failed exchange the bus counts as degraded.</summary>
+    internal static readonly TimeSpan RecentFailureWindow = TimeSpan.FromMinutes(1);
 
-    public UpstreamState State => UpstreamState.Down;
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
-    public ValueTask<int> ExecuteAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken) =>
-        throw new NotImplementedException($"{options}{time}{loggers}");
+    private readonly UpstreamOptions _options;
+    private readonly RtuUpstreamOptions _rtu;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RtuRequestQueue _queue;
+    private readonly RtuUnitQuarantine _quarantine;
+    private readonly ReconnectPolicy _reopen;
+    private readonly string _lineName;
+    private readonly TimeSpan _characterTime;
+    private readonly TimeSpan _interFrameDelay;
+    private readonly byte[] _transmit = new byte[ModbusRtuCodec.MaxAduLength];
+    private readonly byte[] _receive = new byte[2 * ModbusRtuCodec.MaxAduLength];
+    private readonly byte[] _probeRequest = new byte[5];
+    private readonly byte[] _probeResponse = new byte[ModbusLimits.MaxPduLength];
+    private readonly CancellationTokenSource _stopping = new();
+    private volatile IRtuLine? _line;
+    private volatile UpstreamState _state = UpstreamState.Down;
+    private Task _worker = Task.CompletedTask;
+    private long _quietAt;
+    private long _lastExchangeAt;
+    private long _lastFailureAt;
+    private bool _hasFailed;
+    private long _nextOpenAt;
+    private int _reopenAttempts;
+    private long _crcErrors;
+    private int _disposed;
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public ModbusRtuUpstream(string name, UpstreamOptions options, TimeProvider time, ILoggerFactory loggers)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggers);
+        Name = name;
+        _options = options;
+        _rtu = options.Rtu;
+        _time = time;
+        _logger = loggers.CreateLogger<ModbusRtuUpstream>();
+        _queue = new RtuRequestQueue(_rtu.QueueLimit);
+        _quarantine = new RtuUnitQuarantine(_rtu.Quarantine, time);
+        _reopen = new ReconnectPolicy(_rtu.ReopenDelay, 2, _rtu.MaxReopenDelay, int.MaxValue);
+        _lineName = options.Address is { } address ? $"converter {address}" : $"{_rtu.Port} at {_rtu.BaudRate} baud";
+        var bits = ModbusRtuTiming.CharacterBits(_rtu.DataBits, _rtu.Parity != RtuParity.None, _rtu.StopBits);
+        _characterTime = TimeSpan.FromMicroseconds(ModbusRtuTiming.CharacterTimeMicroseconds(_rtu.BaudRate, bits));
+        _interFrameDelay = TimeSpan.FromMicroseconds(ModbusRtuTiming.InterFrameDelayMicroseconds(_rtu.BaudRate, bits));
+        ModbusRequestPdu.Read(_probeRequest, ModbusFunctionCode.ReadHoldingRegisters, (ushort)options.Probe.Address, options.Probe.Count);
+    }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public string Name { get; }
+
+    public UpstreamState State => _state;
+
+    /// <summary>Responses dropped for a bad CRC since start.</summary>
+    internal long CrcErrors => Interlocked.Read(ref _crcErrors);
+
+    public ValueTask<int> ExecuteAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken)
+    {
+        if (_line is null)
+        {
+            return new(WriteException(request, response, ModbusExceptionCode.GatewayPathUnavailable));
+        }
+
+        if (_quarantine.IsQuarantined(unit))
+        {
+            return new(WriteException(request, response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+        }
+
+        var pending = new RtuRequest(unit, request, response, caller.ConnectionId);
+        if (cancellationToken.CanBeCanceled)
+        {
+            // Registered before it is queued, so the worker always finds the registration to dispose.
+            pending.Cancellation = cancellationToken.Register(
+                static (state, token) =>
+                {
+                    var (queue, request) = ((RtuRequestQueue, RtuRequest))state!;
+                    if (queue.TryAbandon(request))
+                    {
+                        request.Cancel(token);
+                    }
+                },
+                (_queue, pending));
+        }
+
+        if (!_queue.TryEnqueue(pending))
+        {
+            pending.Cancellation.Dispose();
+            return new(WriteException(request, response, ModbusExceptionCode.ServerDeviceBusy));
+        }
+
+        return new(pending.Completion);
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _lastExchangeAt = _time.GetTimestamp();
+        await TryOpenAsync(cancellationToken);
+        _worker = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // The host may dispose the registry twice (as a singleton and as the hosted service it also is).
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        await _worker;
+        // New requests are answered 0x0A from here on; those already waiting get the same answer.
+        var line = _line;
+        _line = null;
+        AnswerWaiting(ModbusExceptionCode.GatewayPathUnavailable);
+        if (line is not null)
+        {
+            await line.DisposeAsync();
+        }
+
+        _stopping.Dispose();
+        _queue.Dispose();
+    }
+
+    private static int WriteException(ReadOnlyMemory<byte> request, Memory<byte> response, ModbusExceptionCode code) =>
+        ModbusResponsePdu.WriteException(response.Span, request.Span[0], code);
+
+    private static bool IsLineFailure(Exception e) =>
+        e is IOException or SocketException or UnauthorizedAccessException or TimeoutException or InvalidOperationException or ArgumentException;
+
+    /// <summary>The bus worker: the only code that touches the line.</summary>
+    private async Task RunAsync(CancellationToken stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (_line is null)
+                {
+                    AnswerWaiting(ModbusExceptionCode.GatewayPathUnavailable);
+                    var wait = _time.GetElapsedTime(_time.GetTimestamp(), _nextOpenAt);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, _time, stop);
+                    }
+
+                    await TryOpenAsync(stop);
+                    continue;
+                }
+
+                if (await _queue.WaitAsync(IdleWait(), stop))
+                {
+                    if (_queue.TryDequeue(out var request))
+                    {
+                        await ServeAsync(request, stop);
+                    }
+                }
+                else if (ProbeIsDue())
+                {
+                    await ProbeAsync(stop);
+                }
+
+                UpdateState();
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Disposed: the waiting requests are answered by DisposeAsync.
+        }
+    }
+
+    private async Task TryOpenAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            _line = _options.Address is { } address
+                ? await TcpRtuLine.ConnectAsync(HostPort.Parse(address, 502), ConnectTimeout, cancellationToken)
+                : SerialRtuLine.Open(_rtu);
+            _reopenAttempts = 0;
+            _quietAt = _time.GetTimestamp();
+        }
+        catch (Exception e) when (IsLineFailure(e))
+        {
+            var delay = _reopen.DelayBefore(Math.Min(++_reopenAttempts, 30), Random.Shared);
+            _nextOpenAt = _time.GetTimestamp() + ToTimestampTicks(delay);
+            RtuLog.OpenFailed(_logger, Name, _lineName, e.Message, delay);
+        }
+
+        UpdateState();
+    }
+
+    private async Task ServeAsync(RtuRequest request, CancellationToken stop)
+    {
+        if (_quarantine.IsQuarantined(request.Unit))
+        {
+            request.Complete(WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+            return;
+        }
+
+        (RtuOutcome Outcome, int Length) result;
+        try
+        {
+            result = await ExchangeAsync(request.Unit, request.Pdu, request.Response, stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Shutting down in the middle of the exchange: the caller still gets an answer.
+            request.Complete(WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayPathUnavailable));
+            throw;
+        }
+
+        var (outcome, length) = result;
+        request.Complete(outcome switch
+        {
+            RtuOutcome.Answered => length,
+            RtuOutcome.Broadcast => 0,
+            RtuOutcome.LineFailed => WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayPathUnavailable),
+            _ => WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond),
+        });
+    }
+
+    /// <summary>The health probe: an FC03 read while the bus is idle; any answer, exception PDUs included, is health.</summary>
+    private async Task ProbeAsync(CancellationToken stop)
+    {
+        var unit = (byte)_options.Probe.Unit;
+        if (_quarantine.IsQuarantined(unit))
+        {
+            _lastExchangeAt = _time.GetTimestamp();
+            return;
+        }
+
+        await ExchangeAsync(unit, _probeRequest, _probeResponse, stop);
+    }
+
+    /// <summary>One request and its answer on the line, with what the outcome means for the unit's health.</summary>
+    private async Task<(RtuOutcome Outcome, int Length)> ExchangeAsync(byte unit, ReadOnlyMemory<byte> pdu, Memory<byte> response, CancellationToken stop)
+    {
+        var line = _line!;
+        (RtuOutcome Outcome, int Length) result;
+        try
+        {
+            await WaitForSilenceAsync(stop);
+            var stray = line.DiscardInput();
+            if (stray > 0)
+            {
+                RtuLog.Flushed(_logger, Name, stray);
+            }
+
+            var length = ModbusRtuCodec.Encode(unit, pdu.Span, _transmit);
+            await line.WriteAsync(_transmit.AsMemory(0, length), stop);
+            // The write returns once the bytes are queued; the line is busy until they are out.
+            var transmission = _characterTime * length;
+            _quietAt = _time.GetTimestamp() + ToTimestampTicks(transmission);
+            if (unit == 0)
+            {
+                // Broadcast (Serial Line 2.1): no answer; the slaves get the turnaround delay to act on it.
+                await Task.Delay(transmission + _rtu.TurnaroundDelay, _time, stop);
+                result = (RtuOutcome.Broadcast, 0);
+            }
+            else
+            {
+                result = await ReceiveAsync(line, unit, pdu, response, _options.RequestTimeout + transmission, stop);
+            }
+        }
+        catch (Exception e) when (IsLineFailure(e) && !stop.IsCancellationRequested)
+        {
+            RtuLog.LineFailed(_logger, Name, e.Message);
+            _line = null;
+            _nextOpenAt = _time.GetTimestamp();
+            await line.DisposeAsync();
+            result = (RtuOutcome.LineFailed, 0);
+        }
+
+        Record(unit, pdu.Span[0], result.Outcome);
+        return result;
+    }
+
+    private async Task<(RtuOutcome Outcome, int Length)> ReceiveAsync(IRtuLine line, byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, TimeSpan timeout, CancellationToken stop)
+    {
+        using var deadline = new CancellationTokenSource(timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, deadline.Token);
+        var received = new ReceiveState { InSync = true };
+        while (true)
+        {
+            int read;
+            try
+            {
+                read = await line.ReadAsync(_receive.AsMemory(received.Filled), linked.Token);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !stop.IsCancellationRequested)
+            {
+                return (received.CrcFailed ? RtuOutcome.CrcMismatch : RtuOutcome.Timeout, 0);
+            }
+
+            if (read == 0)
+            {
+                throw new IOException("the line was closed by the other end");
+            }
+
+            received.Filled += read;
+            _quietAt = _time.GetTimestamp();
+            if (Scan(unit, request.Span, response.Span, ref received) is var length and > 0)
+            {
+                return (RtuOutcome.Answered, length);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Looks for the answer of <paramref name="unit"/> to <paramref name="request"/> in the bytes received; returns
+    /// its length once copied into <paramref name="response"/>, or 0. Frames that do not answer the request (late
+    /// answers, other units) are dropped whole. A frame with a bad CRC is counted when it starts where a frame was due
+    /// (the first byte, or right after a whole frame); then, as bytes that start no known frame, it is dropped one byte
+    /// at a time, so that a false start inside noise cannot swallow the real answer behind it. What remains (an
+    /// incomplete frame) is moved to the front of the buffer.
+    /// </summary>
+    private int Scan(byte unit, ReadOnlySpan<byte> request, Span<byte> response, ref ReceiveState received)
+    {
+        var offset = 0;
+        var answer = 0;
+        while (offset < received.Filled && answer == 0)
+        {
+            var buffer = new ReadOnlySequence<byte>(_receive, offset, received.Filled - offset);
+            var status = ModbusRtuCodec.DecodeResponse(buffer, out var frame, out var consumed);
+            if (status == OperationStatus.NeedMoreData)
+            {
+                break;
+            }
+
+            if (status == OperationStatus.Done)
+            {
+                offset += (int)buffer.Slice(0, consumed).Length;
+                received.InSync = true;
+                var answered = frame.Pdu.FirstSpan[0];
+                if (frame.Unit == unit && Answers(request, frame.Pdu))
+                {
+                    frame.Pdu.CopyTo(response);
+                    answer = (int)frame.Pdu.Length;
+                }
+                else
+                {
+                    RtuLog.UnexpectedFrame(_logger, Name, frame.Unit, answered, unit);
+                }
+
+                continue;
+            }
+
+            if (frame.Error == ModbusRtuError.CrcMismatch && received.InSync)
+            {
+                received.CrcFailed = true;
+                var count = Interlocked.Increment(ref _crcErrors);
+                RtuLog.CrcMismatch(_logger, Name, frame.Unit, count);
+            }
+
+            offset++;
+            received.InSync = false;
+        }
+
+        _receive.AsSpan(offset, received.Filled - offset).CopyTo(_receive);
+        received.Filled -= offset;
+        return answer;
+    }
+
+    /// <summary>
+    /// True when <paramref name="response"/> can be the answer to <paramref name="request"/>: same function (or its
+    /// exception), and for the common functions the byte count the request's quantity implies or the echo AP 6.x
+    /// prescribes. RTU has no transaction id: this is what tells a late answer to an earlier request from the answer.
+    /// </summary>
+    internal static bool Answers(ReadOnlySpan<byte> request, in ReadOnlySequence<byte> response)
+    {
+        Span<byte> head = stackalloc byte[5];
+        var length = (int)Math.Min(response.Length, head.Length);
+        response.Slice(0, length).CopyTo(head);
+        if ((head[0] & ~ModbusLimits.ExceptionFlag) != request[0])
+        {
+            return false;
+        }
+
+        if ((head[0] & ModbusLimits.ExceptionFlag) != 0)
+        {
+            return true;
+        }
+
+        var quantity = request.Length >= 5 ? (request[3] << 8) | request[4] : 0;
+        return request[0] switch
+        {
+            0x01 or 0x02 => head[1] == (quantity + 7) / 8,
+            0x03 or 0x04 => head[1] == 2 * quantity,
+            0x05 or 0x06 or 0x0F or 0x10 => length == 5 && head[1..5].SequenceEqual(request[1..5]),
+            _ => true,
+        };
+    }
+
+    private void Record(byte unit, byte function, RtuOutcome outcome)
+    {
+        _lastExchangeAt = _time.GetTimestamp();
+        switch (outcome)
+        {
+            case RtuOutcome.Answered:
+                if (_quarantine.RecordAnswer(unit))
+                {
+                    RtuLog.QuarantineLeft(_logger, Name, unit);
+                }
+
+                break;
+            case RtuOutcome.Timeout:
+                RtuLog.Timeout(_logger, Name, unit, function, _options.RequestTimeout);
+                MarkFailure();
+                if (_quarantine.RecordTimeout(unit) is { } backoff)
+                {
+                    RtuLog.QuarantineEntered(_logger, Name, unit, backoff, _quarantine.Failures(unit));
+                }
+
+                break;
+            case RtuOutcome.CrcMismatch or RtuOutcome.LineFailed:
+                // The unit answered (garbled) or the line broke: not the unit's fault, no step towards quarantine.
+                MarkFailure();
+                break;
+        }
+    }
+
+    private void MarkFailure()
+    {
+        _hasFailed = true;
+        _lastFailureAt = _time.GetTimestamp();
+    }
+
+    private void UpdateState()
+    {
+        var state = _line is null ? UpstreamState.Down
+            : _quarantine.QuarantinedCount > 0 || (_hasFailed && _time.GetElapsedTime(_lastFailureAt) < RecentFailureWindow) ? UpstreamState.Degraded
+            : UpstreamState.Up;
+        if (state != _state)
+        {
+            _state = state;
+            RtuLog.StateChanged(_logger, state == UpstreamState.Up ? LogLevel.Information : LogLevel.Warning, Name, _lineName, state);
+        }
+    }
+
+    /// <summary>Serial Line 2.5.1.1: frames are separated by at least t3.5 of silence.</summary>
+    private async Task WaitForSilenceAsync(CancellationToken stop)
+    {
+        var wait = _interFrameDelay - _time.GetElapsedTime(_quietAt);
+        if (wait > TimeSpan.Zero)
+        {
+            // Timers count whole milliseconds: round up, never wait less than t3.5.
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)), _time, stop);
+        }
+    }
+
+    private TimeSpan IdleWait()
+    {
+        var interval = _options.Probe.Interval;
+        if (interval <= TimeSpan.Zero)
+        {
+            return RecentFailureWindow;
+        }
+
+        var wait = interval - _time.GetElapsedTime(_lastExchangeAt);
+        return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+    }
+
+    private bool ProbeIsDue() => _options.Probe.Interval > TimeSpan.Zero && _time.GetElapsedTime(_lastExchangeAt) >= _options.Probe.Interval;
+
+    private void AnswerWaiting(ModbusExceptionCode code)
+    {
+        while (_queue.TryDequeue(out var request))
+        {
+            request.Complete(WriteException(request.Pdu, request.Response, code));
+        }
+    }
+
+    private long ToTimestampTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    /// <summary>The bytes of one exchange's answer so far: how many, and what was seen in them.</summary>
+    private struct ReceiveState
+    {
+        public int Filled;
+        public bool CrcFailed;
+        public bool InSync;
+    }
+
+    private enum RtuOutcome
+    {
+        Answered,
+        Broadcast,
+        Timeout,
+        CrcMismatch,
+        LineFailed,
+    }
 }

@@ -39,7 +39,7 @@ internal static class UpstreamValidation
             }
             else if (isRtu)
             {
-                upstream.Rtu.Check($"{path}:rtu", problems);
+                upstream.Rtu.Check($"{path}:rtu", problems, upstream.Address is not null);
             }
         }
 

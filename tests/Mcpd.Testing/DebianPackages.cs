@@ -1,0 +1,49 @@
+using System.ComponentModel;
+
+namespace Mcpd.Testing;
+
+/// <summary>
+/// Installs Debian packages a test needs with apt-get when they are missing (CI: a fresh Debian 12 machine, root, no
+/// terminal): install, and when that fails, refresh the package lists once and install again.
+/// </summary>
+public static class DebianPackages
+{
+    private const string AptGet = "/usr/bin/apt-get";
+    private static readonly TimeSpan AptTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>Installs <paramref name="packages"/>; returns what apt-get said, for the failure message.</summary>
+    public static async Task<IReadOnlyList<ProcessResult>> InstallAsync(IReadOnlyList<string> packages)
+    {
+        var log = new List<ProcessResult>();
+        var install = await AptAsync(log, ["install", "-y", .. packages]);
+        if (!install.Succeeded)
+        {
+            // A fresh machine may have empty or stale package lists; refresh them once and retry.
+            await AptAsync(log, ["update"]);
+            await AptAsync(log, ["install", "-y", .. packages]);
+        }
+
+        return log;
+    }
+
+    private static async Task<ProcessResult> AptAsync(List<ProcessResult> log, string[] arguments)
+    {
+        ProcessResult result;
+        try
+        {
+            // A fresh machine may still run unattended upgrades: wait for the dpkg lock rather than fail.
+            result = await ProcessRunner.RunAsync(
+                AptGet,
+                ["-o", "DPkg::Lock::Timeout=300", .. arguments],
+                AptTimeout,
+                new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" });
+        }
+        catch (Win32Exception e)
+        {
+            result = new ProcessResult($"{AptGet} {string.Join(' ', arguments)}", -1, false, "", $"cannot start {AptGet}: {e.Message}");
+        }
+
+        log.Add(result);
+        return result;
+    }
+}
