@@ -1,14 +1,54 @@
+using Mcpd.Server.Connections;
+using Mcpd.Server.Hosting;
+using Mcpd.Server.Mcp;
+using Mcpd.Server.Sessions;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 
 namespace Mcpd.Server.Admin;
 
-/// <summary>The HTTP admin API (docs/api.md), served only on the admin listener.</summary>
+/// <summary>
+/// The HTTP admin API (docs/api.md), served on the admin listener, the only one that speaks HTTP. Services are
+/// marked [FromServices]: minimal APIs would otherwise take ISessionStore.BindAsync for a parameter binder.
+/// </summary>
 internal static class AdminApi
 {
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
+        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = Readiness.WriteAsync });
+        DeviceEndpoints.Map(endpoints);
+        endpoints.MapGet("/api/connections", ([FromServices] ConnectionRegistry connections, [FromServices] TimeProvider time) =>
+            Results.Json(new[] { ListenerNames.Modbus, ListenerNames.Mcp, ListenerNames.McpCrc }
+                .SelectMany(connections.Snapshot)
+                .Select(c => new
+                {
+                    id = c.Id,
+                    listener = c.Listener,
+                    remote = c.RemoteEndPoint?.ToString(),
+                    connectedAt = c.ConnectedAt,
+                    idleSeconds = Math.Round(time.GetElapsedTime(c.LastActivityTimestamp).TotalSeconds, 3),
+                    session = (c.Peer as McpConnection)?.BoundSession?.Id,
+                })));
+        endpoints.MapGet("/api/sessions", async ([FromServices] ISessionStore store, int? limit, CancellationToken cancellationToken) =>
+        {
+            try
+            {
+                var sessions = await store.ListAsync(Math.Clamp(limit ?? 100, 1, 10_000), cancellationToken);
+                return Results.Json(new
+                {
+                    store = store.Kind,
+                    sessions = sessions.Select(s => new { id = s.Id, clientId = s.ClientId, ttlSeconds = s.Ttl.TotalSeconds, createdAt = s.CreatedAt, node = s.Binding?.NodeId, connection = s.Binding?.ConnectionId }),
+                });
+            }
+            catch (SessionStoreUnavailableException ex)
+            {
+                return Results.Json(new { error = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+        });
+        endpoints.MapGet("/api/upstreams", ([FromServices] McpServerInfo info) => Results.Json(info.Upstreams()));
     }
 }

@@ -28,11 +28,14 @@ internal sealed class McpServerInfo(ConnectionRegistry connections, UpstreamRegi
             [ListenerNames.Mcp] = connections.Count(ListenerNames.Mcp),
             [ListenerNames.McpCrc] = connections.Count(ListenerNames.McpCrc),
         },
-        ["upstreams"] = upstreams.All.ToDictionary(u => u.Name, u => new Dictionary<string, string?>
-        {
-            ["kind"] = options.Value.Upstreams[u.Name].Kind,
-            ["address"] = options.Value.Upstreams[u.Name].Address,
-            ["state"] = u.State.ToString(),
-        }),
+        ["upstreams"] = Upstreams(),
+    });
+
+    /// <summary>Every upstream: kind, address (null for a serial line) and health state; also served by the admin API.</summary>
+    public Dictionary<string, Dictionary<string, string?>> Upstreams() => upstreams.All.ToDictionary(u => u.Name, u => new Dictionary<string, string?>
+    {
+        ["kind"] = options.Value.Upstreams[u.Name].Kind,
+        ["address"] = options.Value.Upstreams[u.Name].Address ?? options.Value.Upstreams[u.Name].Rtu.Port,
+        ["state"] = u.State.ToString(),
     });
 }

@@ -1,4 +1,7 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Mcpd.Client.Mcp;
 using Mcpd.Testing;
 
 namespace Mcpd.Server.Tests.Admin;
@@ -7,14 +10,109 @@ namespace Mcpd.Server.Tests.Admin;
 public class AdminApiTests
 {
     [Fact]
-    public async Task Healthz_answers_on_the_admin_listener()
+    public async Task Healthz_and_readyz_answer_on_the_admin_listener()
     {
         await using var server = await McpdTestServer.StartAsync();
         using var http = new HttpClient { BaseAddress = server.AdminUri };
 
-        using var response = await http.GetAsync(new Uri("healthz", UriKind.Relative));
+        using var health = await http.GetAsync(new Uri("healthz", UriKind.Relative));
+        using var ready = await http.GetAsync(new Uri("readyz", UriKind.Relative));
+        using var readiness = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("ok\n", await response.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("ok\n", await health.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Healthy", readiness.RootElement.GetProperty("status").GetString());
+        Assert.Equal("Healthy", readiness.RootElement.GetProperty("checks").GetProperty("sessions").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Devices_and_their_registers_read_with_names_and_typed_values_and_a_put_changes_what_clients_read()
+    {
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["devices:0:unit"] = "1",
+            ["devices:0:name"] = "boiler",
+            ["devices:0:registers:0:table"] = "Holding",
+            ["devices:0:registers:0:address"] = "0",
+            ["devices:0:registers:0:name"] = "temperature",
+            ["devices:0:registers:0:type"] = "Float32",
+            ["devices:0:registers:0:unit"] = "°C",
+            ["devices:0:registers:0:value"] = "21.5",
+            ["devices:0:registers:1:table"] = "Input",
+            ["devices:0:registers:1:address"] = "5",
+            ["devices:0:registers:1:name"] = "pressure",
+            ["devices:0:registers:1:scale"] = "0.1",
+        });
+        using var http = new HttpClient { BaseAddress = server.AdminUri };
+        await using var modbus = await server.ConnectClientAsync();
+
+        var devices = await http.GetFromJsonAsync<JsonElement>("api/devices");
+        var holding = await http.GetFromJsonAsync<JsonElement>("api/devices/1/registers?table=holding&from=0&count=3");
+        using var put = await http.PutAsJsonAsync("api/devices/1/registers/5?table=input", new { value = 12.3 });
+        var written = await put.Content.ReadFromJsonAsync<JsonElement>();
+        using var raw = await http.PutAsJsonAsync("api/devices/1/registers/9?table=holding", new { raw = new[] { 7, 8 } });
+        using var unknown = await http.GetAsync(new Uri("api/devices/42/registers", UriKind.Relative));
+        using var badTable = await http.GetAsync(new Uri("api/devices/1/registers?table=nope", UriKind.Relative));
+
+        var device = devices.EnumerateArray().Single();
+        Assert.Equal("boiler", device.GetProperty("name").GetString());
+        Assert.Equal("simulated", device.GetProperty("kind").GetString());
+        var first = holding.GetProperty("registers")[0];
+        Assert.Equal("temperature", first.GetProperty("name").GetString());
+        Assert.Equal("float32", first.GetProperty("type").GetString());
+        Assert.Equal(21.5, first.GetProperty("value").GetDouble(), 3);
+        Assert.False(holding.GetProperty("registers")[2].TryGetProperty("name", out _));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.Equal(123, written.GetProperty("registers")[0].GetProperty("raw").GetInt32());
+        Assert.Equal([123], await modbus.ReadInputRegistersAsync(1, 5, 1));
+        Assert.Equal(HttpStatusCode.OK, raw.StatusCode);
+        Assert.Equal([7, 8], await modbus.ReadHoldingRegistersAsync(1, 9, 2));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badTable.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_device_behind_an_upstream_is_read_and_written_through_the_gateway()
+    {
+        await using var device = await McpdTestServer.StartAsync();
+        await using var gateway = await McpdTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["upstreams:plc:address"] = $"127.0.0.1:{device.ModbusEndPoint.Port}",
+            ["devices:0:unit"] = "3",
+            ["devices:0:name"] = "plc",
+            ["devices:0:upstream"] = "plc",
+            ["devices:0:upstreamUnit"] = "1",
+        });
+        using var http = new HttpClient { BaseAddress = gateway.AdminUri };
+
+        var read = await http.GetFromJsonAsync<JsonElement>("api/devices/3/registers?table=holding&from=0&count=2");
+        using var put = await http.PutAsJsonAsync("api/devices/3/registers/4?table=holding", new { value = 777 });
+        var upstreams = await http.GetFromJsonAsync<JsonElement>("api/upstreams");
+        await using var direct = await device.ConnectClientAsync();
+
+        Assert.Equal(100, read.GetProperty("registers")[0].GetProperty("raw").GetInt32());
+        Assert.Equal(85, read.GetProperty("registers")[1].GetProperty("raw").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.Equal([777], await direct.ReadHoldingRegistersAsync(1, 4, 1));
+        Assert.Equal("tcp", upstreams.GetProperty("plc").GetProperty("kind").GetString());
+    }
+
+    [Fact]
+    public async Task Connections_and_sessions_are_listed()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.AdminUri };
+        await using var modbus = await server.ConnectClientAsync();
+        await using var mcp = await McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port);
+        var sessionId = await Sessions.SessionTests.OpenAsync(mcp, "plc-9");
+
+        var connections = await http.GetFromJsonAsync<JsonElement>("api/connections");
+        var sessions = await http.GetFromJsonAsync<JsonElement>("api/sessions");
+
+        Assert.Contains(connections.EnumerateArray(), c => c.GetProperty("listener").GetString() == "modbus");
+        Assert.Contains(connections.EnumerateArray(), c => c.GetProperty("listener").GetString() == "mcp" && c.GetProperty("session").GetString() == sessionId);
+        Assert.Equal("memory", sessions.GetProperty("store").GetString());
+        Assert.Contains(sessions.GetProperty("sessions").EnumerateArray(), s => s.GetProperty("id").GetString() == sessionId && s.GetProperty("clientId").GetString() == "plc-9");
     }
 }

@@ -1,0 +1,349 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text.Json;
+using Mcpd.Protocols.Modbus;
+using Mcpd.Server.Configuration;
+using Mcpd.Server.Devices;
+using Mcpd.Server.Gateway;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+
+namespace Mcpd.Server.Admin;
+
+/// <summary>
+/// <c>/api/devices</c>: the devices, and their registers with names and typed values. Simulated devices are read and
+/// written in their tables directly (an operator may set input registers and discrete inputs, which no Modbus client
+/// can); devices behind an upstream are read and written with Modbus requests through the gateway.
+/// </summary>
+internal static class DeviceEndpoints
+{
+    private const int MaxRegisters = 125;
+    private const int MaxBits = 2000;
+    private static readonly ModbusCaller Admin = new("admin-api");
+
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/api/devices", ([FromServices] IOptions<McpdOptions> options, [FromServices] DeviceRegistry devices) =>
+            Results.Json(options.Value.EffectiveDevices.Select(d => Describe(d, devices.Resolve((byte)d.Unit)))));
+        endpoints.MapGet("/api/devices/{unit:int}/registers", ReadAsync);
+        endpoints.MapPut("/api/devices/{unit:int}/registers/{address:int}", WriteAsync);
+    }
+
+    private static object Describe(DeviceOptions options, IModbusDevice? device) => device switch
+    {
+        SimulatedDevice simulated => new
+        {
+            unit = options.Unit,
+            name = simulated.Name,
+            kind = "simulated",
+            tables = new { coils = options.Coils, discreteInputs = options.DiscreteInputs, holdingRegisters = options.HoldingRegisters, inputRegisters = options.InputRegisters },
+            registers = simulated.Map.Definitions.Count,
+            generated = simulated.GeneratedCount,
+        },
+        GatewayDevice gateway => (object)new
+        {
+            unit = options.Unit,
+            name = gateway.Name,
+            kind = "gateway",
+            upstream = gateway.Upstream.Name,
+            upstreamUnit = gateway.UpstreamUnit,
+            state = gateway.Upstream.State.ToString(),
+        },
+        _ => new { unit = options.Unit, name = options.Name, kind = "code" },
+    };
+
+    private static async Task<IResult> ReadAsync(int unit, string? table, int? from, int? count, [FromServices] DeviceRegistry devices, CancellationToken cancellationToken)
+    {
+        if (Problem(unit, table, devices, out var device, out var registerTable) is { } problem)
+        {
+            return problem;
+        }
+
+        var start = from ?? 0;
+        var length = count ?? 10;
+        var limit = RegisterDefinition.IsBitTable(registerTable) ? MaxBits : MaxRegisters;
+        if (start is < 0 or > ushort.MaxValue || length < 1 || length > limit || start + length > ushort.MaxValue + 1)
+        {
+            return Error(StatusCodes.Status400BadRequest, $"from must be 0..65535 and count 1..{limit} inside the table");
+        }
+
+        var (values, failure) = await ReadValuesAsync(device!, registerTable, start, length, cancellationToken);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var map = (device as SimulatedDevice)?.Map;
+        return Results.Json(new
+        {
+            unit,
+            table = registerTable.ToString().ToLowerInvariant(),
+            from = start,
+            count = length,
+            registers = Enumerable.Range(0, length).Select(i => Row(map?.Find(registerTable, start + i), start + i, values!, i)),
+        });
+    }
+
+    /// <summary>One address: the raw value, and for the first address of a map entry its name, type and engineering value.</summary>
+    private static Dictionary<string, object?> Row(RegisterDefinition? definition, int address, ushort[] values, int index)
+    {
+        var row = new Dictionary<string, object?> { ["address"] = address, ["raw"] = values[index] };
+        if (definition is null)
+        {
+            return row;
+        }
+
+        row["name"] = definition.Name;
+        row["description"] = definition.Description;
+        row["type"] = RegisterDefinition.IsBitTable(definition.Table) ? "bit" : definition.Format.Type.ToString().ToLowerInvariant();
+        row["unit"] = definition.Unit;
+        if (RegisterDefinition.IsBitTable(definition.Table))
+        {
+            row["value"] = values[index] != 0;
+        }
+        else if (index + definition.Count <= values.Length)
+        {
+            row["value"] = definition.Decode(values.AsSpan(index, definition.Count));
+        }
+
+        return row;
+    }
+
+    /// <summary>
+    /// PUT a value: body <c>{"value": 21.5}</c> (engineering units, by the map's type when an entry starts at the
+    /// address; else a raw 0..65535 or a bit) or <c>{"raw": [1, 2]}</c>. Answers with the address read back.
+    /// </summary>
+    private static async Task<IResult> WriteAsync(int unit, int address, string? table, HttpRequest request, [FromServices] DeviceRegistry devices, CancellationToken cancellationToken)
+    {
+        if (Problem(unit, table, devices, out var device, out var registerTable) is { } problem)
+        {
+            return problem;
+        }
+
+        JsonElement body;
+        try
+        {
+            body = (await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken)).RootElement;
+        }
+        catch (JsonException ex)
+        {
+            return Error(StatusCodes.Status400BadRequest, $"the body must be JSON {{\"value\": ...}} or {{\"raw\": [...]}}: {ex.Message}");
+        }
+
+        var definition = (device as SimulatedDevice)?.Map.Find(registerTable, address);
+        if (!TryEncode(body, registerTable, definition, out var words, out var encodeProblem))
+        {
+            return Error(StatusCodes.Status400BadRequest, encodeProblem!);
+        }
+
+        if (address < 0 || address + words.Length > ushort.MaxValue + 1)
+        {
+            return Error(StatusCodes.Status400BadRequest, "the address is outside 0..65535");
+        }
+
+        var failure = device is SimulatedDevice simulated
+            ? WriteSimulated(simulated, registerTable, address, words)
+            : await WriteThroughGatewayAsync(device!, registerTable, address, words, cancellationToken);
+        return failure ?? await ReadAsync(unit, table, address, words.Length, devices, cancellationToken);
+    }
+
+    private static bool TryEncode(JsonElement body, RegisterTable table, RegisterDefinition? definition, out ushort[] words, out string? problem)
+    {
+        words = [];
+        problem = null;
+        if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("raw", out var raw) && raw.ValueKind == JsonValueKind.Array)
+        {
+            var list = new List<ushort>();
+            foreach (var item in raw.EnumerateArray())
+            {
+                if (!item.TryGetUInt16(out var word))
+                {
+                    problem = "raw values are 0..65535";
+                    return false;
+                }
+
+                list.Add(word);
+            }
+
+            words = [.. list];
+            problem = words.Length is 0 or > MaxRegisters ? $"1..{MaxRegisters} raw values" : null;
+            return problem is null;
+        }
+
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("value", out var value))
+        {
+            problem = "the body must be {\"value\": ...} or {\"raw\": [...]}";
+            return false;
+        }
+
+        if (RegisterDefinition.IsBitTable(table))
+        {
+            var text = value.ValueKind switch { JsonValueKind.True => "1", JsonValueKind.False => "0", _ => value.ToString() };
+            try
+            {
+                words = [RegisterDefinition.ParseBit(text) ? (ushort)1 : (ushort)0];
+                return true;
+            }
+            catch (FormatException ex)
+            {
+                problem = ex.Message;
+                return false;
+            }
+        }
+
+        if (definition is null)
+        {
+            problem = value.TryGetUInt16(out var single) ? null : "no map entry starts here: the value must be a raw 0..65535";
+            words = [single];
+            return problem is null;
+        }
+
+        words = new ushort[definition.Count];
+        try
+        {
+            definition.Encode(value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText(), words);
+            return true;
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException)
+        {
+            problem = $"'{value}' does not fit {definition.Name ?? "the entry"} ({definition.Format.Type}): {ex.Message}";
+            return false;
+        }
+    }
+
+    private static IResult? WriteSimulated(SimulatedDevice device, RegisterTable table, int address, ushort[] words)
+    {
+        if (address + words.Length > device.Bank.SizeOf(table))
+        {
+            return Error(StatusCodes.Status400BadRequest, $"the {table} table has {device.Bank.SizeOf(table)} addresses");
+        }
+
+        if (RegisterDefinition.IsBitTable(table))
+        {
+            device.Bank.WriteBits(table, address, Array.ConvertAll(words, w => w != 0));
+        }
+        else
+        {
+            device.Bank.WriteRegisters(table, address, words);
+        }
+
+        return null;
+    }
+
+    /// <summary>FC05 for one coil, FC06 for one holding register, FC10 for several; the other tables are read-only over Modbus.</summary>
+    private static async Task<IResult?> WriteThroughGatewayAsync(IModbusDevice device, RegisterTable table, int address, ushort[] words, CancellationToken cancellationToken)
+    {
+        byte[] request;
+        switch (table)
+        {
+            case RegisterTable.Coils when words.Length == 1:
+                request = [(byte)ModbusFunctionCode.WriteSingleCoil, (byte)(address >> 8), (byte)address, words[0] != 0 ? (byte)0xFF : (byte)0, 0];
+                break;
+            case RegisterTable.Holding when words.Length == 1:
+                request = [(byte)ModbusFunctionCode.WriteSingleRegister, (byte)(address >> 8), (byte)address, (byte)(words[0] >> 8), (byte)words[0]];
+                break;
+            case RegisterTable.Holding:
+                request = new byte[6 + (2 * words.Length)];
+                request[0] = (byte)ModbusFunctionCode.WriteMultipleRegisters;
+                BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(1), (ushort)address);
+                BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(3), (ushort)words.Length);
+                request[5] = (byte)(2 * words.Length);
+                for (var i = 0; i < words.Length; i++)
+                {
+                    BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(6 + (2 * i)), words[i]);
+                }
+
+                break;
+            default:
+                return Error(StatusCodes.Status400BadRequest, $"a real device's {table} table cannot be written over Modbus");
+        }
+
+        var (_, failure) = await ExecuteAsync(device, request, cancellationToken);
+        return failure;
+    }
+
+    private static async Task<(ushort[]? Values, IResult? Failure)> ReadValuesAsync(IModbusDevice device, RegisterTable table, int start, int count, CancellationToken cancellationToken)
+    {
+        if (device is SimulatedDevice simulated)
+        {
+            if (start + count > simulated.Bank.SizeOf(table))
+            {
+                return (null, Error(StatusCodes.Status400BadRequest, $"the {table} table has {simulated.Bank.SizeOf(table)} addresses"));
+            }
+
+            var values = new ushort[count];
+            if (RegisterDefinition.IsBitTable(table))
+            {
+                var bits = new bool[count];
+                simulated.Bank.ReadBits(table, start, bits);
+                values = Array.ConvertAll(bits, b => b ? (ushort)1 : (ushort)0);
+            }
+            else
+            {
+                simulated.Bank.ReadRegisters(table, start, values);
+            }
+
+            return (values, null);
+        }
+
+        var function = table switch
+        {
+            RegisterTable.Coils => ModbusFunctionCode.ReadCoils,
+            RegisterTable.Discrete => ModbusFunctionCode.ReadDiscreteInputs,
+            RegisterTable.Holding => ModbusFunctionCode.ReadHoldingRegisters,
+            _ => ModbusFunctionCode.ReadInputRegisters,
+        };
+        byte[] request = [(byte)function, (byte)(start >> 8), (byte)start, (byte)(count >> 8), (byte)count];
+        var (response, failure) = await ExecuteAsync(device, request, cancellationToken);
+        if (failure is not null)
+        {
+            return (null, failure);
+        }
+
+        var data = response!.AsSpan(2);
+        var result = new ushort[count];
+        for (var i = 0; i < count; i++)
+        {
+            result[i] = RegisterDefinition.IsBitTable(table)
+                ? (ushort)((data[i / 8] >> (i % 8)) & 1)
+                : BinaryPrimitives.ReadUInt16BigEndian(data[(2 * i)..]);
+        }
+
+        return (result, null);
+    }
+
+    /// <summary>Runs one request PDU; an exception PDU or a short answer is a 502 naming the Modbus exception.</summary>
+    private static async Task<(byte[]? Response, IResult? Failure)> ExecuteAsync(IModbusDevice device, byte[] request, CancellationToken cancellationToken)
+    {
+        var response = new byte[ModbusLimits.MaxPduLength];
+        var length = await device.ExecuteAsync(request, response, Admin, cancellationToken);
+        if (length >= 2 && (response[0] & 0x80) != 0)
+        {
+            return (null, Error(StatusCodes.Status502BadGateway, $"the device answered Modbus exception {response[1]:X2} ({(ModbusExceptionCode)response[1]})"));
+        }
+
+        return length < 2 ? (null, Error(StatusCodes.Status502BadGateway, "the device did not answer")) : (response[..length], null);
+    }
+
+    private static IResult? Problem(int unit, string? table, DeviceRegistry devices, out IModbusDevice? device, out RegisterTable registerTable)
+    {
+        registerTable = RegisterTable.Holding;
+        device = unit is >= 0 and <= 255 ? devices.Resolve((byte)unit) : null;
+        if (device is null)
+        {
+            return Error(StatusCodes.Status404NotFound, $"no device with unit {unit.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        if (table is not null && !Enum.TryParse(table, ignoreCase: true, out registerTable))
+        {
+            return Error(StatusCodes.Status400BadRequest, $"table '{table}' is not coils, discrete, holding or input");
+        }
+
+        return null;
+    }
+
+    private static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+}
