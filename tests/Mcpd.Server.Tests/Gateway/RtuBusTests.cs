@@ -261,6 +261,34 @@ public sealed class RtuBusTests
     }
 
     [Fact]
+    public async Task A_modbus_tcp_request_to_a_broadcast_device_reaches_every_unit_and_gets_no_answer()
+    {
+        await using var bus = await RtuBench.StartAsync(new()
+        {
+            ["upstreams:bus:rtu:turnaroundDelay"] = "00:00:00.050",
+            ["devices:2:unit"] = "9",
+            ["devices:2:upstream"] = "bus",
+            ["devices:2:upstreamUnit"] = "0",
+        });
+        using var socket = await bus.Server.ConnectRawAsync();
+
+        // MBAP: transaction 5, protocol 0, length 6, unit 9 (the broadcast device); FC06 register 3 = 55.
+        await socket.SendAsync(Convert.FromHexString("0005000000060906000300" + "37"));
+        var deadline = Stopwatch.StartNew();
+        while (bus.Slave.Broadcasts == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(300);
+        Assert.Equal(1, bus.Slave.Broadcasts);
+        Assert.Equal(0, socket.Available);
+        await using var client = await bus.Server.ConnectClientAsync();
+        Assert.Equal([55], await client.ReadHoldingRegistersAsync(1, 3, 1));
+        Assert.Equal([55], await client.ReadHoldingRegistersAsync(2, 3, 1));
+    }
+
+    [Fact]
     public async Task Closing_the_bus_answers_the_request_on_the_line_and_those_waiting()
     {
         await using var bus = await RtuBench.StartAsync();
