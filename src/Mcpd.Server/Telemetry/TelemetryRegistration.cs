@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Mcpd.Server.Telemetry;
+
+/// <summary>
+/// Wires metrics and tracing into the host (config section <c>telemetry</c>): the <c>Mcpd</c> meter exported by
+/// OpenTelemetry in Prometheus text at <c>GET /metrics</c> of the admin listener, and OTLP export of spans and
+/// metrics when <c>telemetry:otlp:endpoint</c> is set. Without an endpoint no tracer provider is registered, so
+/// nothing listens to the activity source and no span is made.
+/// </summary>
+internal static class TelemetryRegistration
+{
+    /// <summary>The config section of <see cref="TelemetryOptions"/>.</summary>
+    public const string Section = "telemetry";
+
+    /// <summary>The <c>service.name</c> of exported spans and metrics.</summary>
+    public const string ServiceName = "mcpd";
+
+    /// <summary>Registers the meter, the tracing switch and the exporters configured in <paramref name="section"/> (<c>telemetry</c>).</summary>
+    public static IServiceCollection AddMcpdTelemetry(this IServiceCollection services, IConfiguration section)
+    {
+        services.AddMetrics();
+        services.AddSingleton<McpdMetrics>();
+        services.AddSingleton<McpdTracing>();
+        var options = section.Get<TelemetryOptions>() ?? new TelemetryOptions();
+        var endpoint = string.IsNullOrEmpty(options.Otlp.Endpoint) ? null : new Uri(options.Otlp.Endpoint);
+        if (!options.Metrics.Enabled && (endpoint is null || !options.Tracing.Enabled))
+        {
+            return services;
+        }
+
+        var telemetry = services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService(ServiceName));
+        if (options.Metrics.Enabled)
+        {
+            services.AddSingleton<McpdObservedMetrics>();
+            services.AddHostedService(provider => provider.GetRequiredService<McpdObservedMetrics>());
+            telemetry.WithMetrics(metrics =>
+            {
+                metrics.AddMeter(McpdMetrics.MeterName).AddPrometheusExporter();
+                if (endpoint is not null)
+                {
+                    metrics.AddOtlpExporter(otlp => otlp.Endpoint = endpoint);
+                }
+            });
+        }
+
+        if (options.Tracing.Enabled && endpoint is not null)
+        {
+            telemetry.WithTracing(tracing => tracing.AddSource(McpdTracing.SourceName).AddOtlpExporter(otlp => otlp.Endpoint = endpoint));
+        }
+
+        return services;
+    }
+}
