@@ -119,6 +119,27 @@ public partial class TracingTests
         Assert.Contains(stopped, s => s.OperationName == "modbus.request" && (byte?)s.GetTagItem("modbus.function") == 3);
     }
 
+    [Fact]
+    public async Task No_span_is_made_when_tracing_is_disabled_even_with_a_listener()
+    {
+        var started = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == McpdTracing.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStarted = started.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["telemetry:tracing:enabled"] = "false" });
+        await using var client = await ConnectAsync(server);
+        const string otherTrace = "0af7651916cd43dd8448eb211c80319c";
+
+        var missing = await client.CallAsync("no.such", headers: [new(McpHeaderNames.TraceParent, $"00-{otherTrace}-b7ad6b7169203331-01")]);
+
+        Assert.Equal(otherTrace, TraceIdOfBody(missing));
+        Assert.DoesNotContain(started, s => s.TraceId.ToHexString() == otherTrace);
+    }
+
     private static string? TraceIdOfBody(McpResponse response)
     {
         using var body = JsonDocument.Parse(Encoding.UTF8.GetString(response.Body));
