@@ -3,6 +3,7 @@ using Mcpd.Client.Mcp;
 using Mcpd.Server.Telemetry;
 using Mcpd.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Mcpd.Server.Tests.Telemetry;
 
@@ -90,6 +91,24 @@ public class MetricsTests
         var states = metrics.Samples.Where(s => s.Name == "mcpd_upstream_state" && s.Labels["upstream"] == "plc").ToList();
         Assert.Equal(4, states.Count);
         Assert.Equal(1, states.Sum(s => s.Value));
+    }
+
+    [Fact]
+    public async Task Heartbeat_timeouts_are_counted_per_MCP_listener()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await McpdTestServer.StartAsync(
+            new Dictionary<string, string?> { ["mcp:heartbeatInterval"] = "00:00:10" },
+            builder => builder.Services.AddSingleton<TimeProvider>(time));
+        using var silent = await server.ConnectRawAsync(server.McpEndPoint);
+
+        // Each round moves the clock one second: the idle sweep closes the silent connection after 30 s of it.
+        await WaitForAsync(async () =>
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            return (await ScrapeAsync(server)).Value("mcpd_mcp_heartbeat_timeouts_total", ("listener", "mcp")) == 1;
+        });
+        await server.Logs.WaitForAsync("idle for more than 00:00:30");
     }
 
     [Fact]
