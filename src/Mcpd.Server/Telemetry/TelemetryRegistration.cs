@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
@@ -27,7 +28,8 @@ internal static class TelemetryRegistration
         services.AddSingleton<McpdMetrics>();
         services.AddSingleton<McpdTracing>();
         var options = section.Get<TelemetryOptions>() ?? new TelemetryOptions();
-        var endpoint = string.IsNullOrEmpty(options.Otlp.Endpoint) ? null : new Uri(options.Otlp.Endpoint);
+        // An endpoint that does not parse is reported by the validation at start (TelemetryValidation).
+        var endpoint = Uri.TryCreate(options.Otlp.Endpoint, UriKind.Absolute, out var parsed) ? parsed : null;
         if (!options.Metrics.Enabled && (endpoint is null || !options.Tracing.Enabled))
         {
             return services;
@@ -41,6 +43,12 @@ internal static class TelemetryRegistration
             telemetry.WithMetrics(metrics =>
             {
                 metrics.AddMeter(McpdMetrics.MeterName).AddPrometheusExporter();
+                // A meter provider hears every meter of that name in the process; this host's come from its own factory.
+                ((IDeferredMeterProviderBuilder)metrics).Configure((provider, builder) =>
+                {
+                    var ownMeters = provider.GetRequiredService<IMeterFactory>();
+                    builder.AddView(instrument => instrument.Meter.Scope == ownMeters ? null : MetricStreamConfiguration.Drop);
+                });
                 if (endpoint is not null)
                 {
                     metrics.AddOtlpExporter(otlp => otlp.Endpoint = endpoint);

@@ -8,10 +8,9 @@ using Microsoft.Extensions.Time.Testing;
 namespace Mcpd.Server.Tests.Telemetry;
 
 /// <summary>
-/// <c>GET /metrics</c> (docs/observability.md) on the real host. One at a time: an OpenTelemetry meter provider
-/// listens to every meter named <c>Mcpd</c> in the process, so another test's host would add to the counts.
+/// <c>GET /metrics</c> (docs/observability.md) on the real host. Hosts run in parallel: each exports only the meter
+/// of its own meter factory.
 /// </summary>
-[Collection(MeterReadingTests.Name)]
 public class MetricsTests
 {
     private const int ModbusReads = 7;
@@ -41,6 +40,8 @@ public class MetricsTests
             Assert.Equal(Mcpd.Protocols.Mcp.McpStatus.NotFound, (await mcp.CallAsync("made.up")).Status);
             server.Services.GetRequiredService<McpdMetrics>().ConfigReloaded(accepted: false);
 
+            // The closed Modbus connection leaves the registry once the server has read its end.
+            await WaitForAsync(async () => (await ScrapeAsync(server)).Value("mcpd_connections_active", ("listener", "modbus")) == 0);
             var metrics = await ScrapeAsync(server);
 
             Assert.Equal(ModbusReads, metrics.Value("mcpd_requests_total", ("protocol", "modbus"), ("function", "0x03"), ("status", "ok")));
@@ -52,10 +53,23 @@ public class MetricsTests
             Assert.Equal(ModbusReads, metrics.Value("mcpd_request_duration_seconds_count", ("protocol", "modbus"), ("function", "0x03"), ("status", "ok")));
             Assert.Equal(Echoes, metrics.Value("mcpd_request_duration_seconds_bucket", ("method", "sys.echo"), ("le", "+Inf")));
             Assert.Equal(1, metrics.Value("mcpd_connections_active", ("listener", "mcp")));
-            Assert.Equal(0, metrics.Value("mcpd_connections_active", ("listener", "modbus")));
             Assert.Equal(1, metrics.Value("mcpd_config_reloads_total", ("result", "rejected")));
             Assert.Equal(0, metrics.Value("mcpd_sessions_active"));
         }
+    }
+
+    [Fact]
+    public async Task A_host_exports_only_its_own_requests()
+    {
+        await using var busy = await McpdTestServer.StartAsync();
+        await using var idle = await McpdTestServer.StartAsync();
+        await using (var modbus = await busy.ConnectClientAsync())
+        {
+            await modbus.ReadHoldingRegistersAsync(1, 0, 10);
+        }
+
+        Assert.Equal(1, (await ScrapeAsync(busy)).Value("mcpd_requests_total", ("protocol", "modbus")));
+        Assert.Null((await ScrapeAsync(idle)).Value("mcpd_requests_total", ("protocol", "modbus")));
     }
 
     [Fact]
@@ -140,11 +154,4 @@ public class MetricsTests
             await Task.Delay(50);
         }
     }
-}
-
-/// <summary>Tests that read the process-wide <c>Mcpd</c> meter run alone.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class MeterReadingTests
-{
-    public const string Name = "metrics";
 }
