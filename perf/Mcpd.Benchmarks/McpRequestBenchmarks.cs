@@ -1,12 +1,16 @@
 using System.Buffers;
+using System.Diagnostics;
+using System.Text;
 using BenchmarkDotNet.Attributes;
 using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Telemetry;
 
 namespace Mcpd.Benchmarks;
 
 /// <summary>
 /// The MCP hot path of <c>sys.echo</c> with a 16-byte body, as McpConnection runs it: decode the frame, parse the
-/// request, match the method, write the RESP frame. Must allocate nothing.
+/// request, match the method, write the RESP frame, record the request in <see cref="McpdMetrics"/> with
+/// <see cref="Listener"/> listening. Must allocate nothing.
 /// </summary>
 [MemoryDiagnoser]
 public class McpRequestBenchmarks
@@ -14,10 +18,16 @@ public class McpRequestBenchmarks
     private static readonly KeyValuePair<string, string>[] NoHeaders = [];
     private readonly ArrayBufferWriter<byte> _output = new(4096);
     private ReadOnlySequence<byte> _request;
+    private MetricsListening _metrics = null!;
+
+    /// <summary>Who listens to the <c>Mcpd</c> meter.</summary>
+    [Params(MetricsListener.None, MetricsListener.MeterListener, MetricsListener.OpenTelemetry)]
+    public MetricsListener Listener { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
+        _metrics = new MetricsListening(Listener);
         var request = new ArrayBufferWriter<byte>();
         McpPayload.WriteRequest(request, 1, McpRequestFlags.None, "sys.echo", NoHeaders, new byte[16]);
         _request = new ReadOnlySequence<byte>(request.WrittenMemory.ToArray());
@@ -25,17 +35,26 @@ public class McpRequestBenchmarks
         {
             throw new InvalidOperationException("The benchmark did not produce the expected response.");
         }
+
+        _metrics.EnsureListened();
     }
+
+    [GlobalCleanup]
+    public void Cleanup() => _metrics.Dispose();
 
     [Benchmark]
     public int DecodeParseEncode_SysEcho_16ByteBody()
     {
+        var started = Stopwatch.GetTimestamp();
         _output.ResetWrittenCount();
         McpFrameCodec.Decode(_request, 1024 * 1024, out var frame, out _, out _);
         McpPayload.ParseRequest(frame.Payload, out var request, out _, out _);
-        if (request.Method.FirstSpan.SequenceEqual("sys.echo"u8))
+        Span<char> methodChars = stackalloc char[byte.MaxValue];
+        ReadOnlySpan<char> method = methodChars[..Encoding.UTF8.GetChars(request.Method.FirstSpan, methodChars)];
+        if (method is "sys.echo")
         {
             McpPayload.WriteResponse(_output, request.Id, McpStatus.Ok, NoHeaders, request.Body);
+            _metrics.Metrics.McpRequest(_metrics.Metrics.MethodTag(method, served: true), McpStatus.Ok, started);
         }
 
         return _output.WrittenCount;

@@ -28,8 +28,11 @@ public sealed class McpIncomingRequest
     /// <summary>True for a one-way request: the answer is an ACK of the status alone.</summary>
     public bool IsOneWay { get; }
 
-    /// <summary>The trace id: from the W3C <c>traceparent</c> header when it has one, else new.</summary>
-    public string TraceId { get; }
+    /// <summary>
+    /// The trace id: from the W3C <c>traceparent</c> header when it has one, else new; the server sets its request
+    /// span's trace id here when it made one, so logs, error bodies and spans agree.
+    /// </summary>
+    public string TraceId { get; internal set; }
 
     /// <summary>Who sent it; it can be called back.</summary>
     public IMcpPeer Peer { get; }

@@ -1,3 +1,4 @@
+using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Hosting;
 using Mcpd.Server.Mcp;
@@ -7,6 +8,8 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Admin;
 
@@ -16,6 +19,9 @@ namespace Mcpd.Server.Admin;
 /// </summary>
 internal static class AdminApi
 {
+    /// <summary>Prometheus text of the <c>Mcpd</c> meter (docs/observability.md), unless <c>telemetry:metrics:enabled</c> is false.</summary>
+    public const string MetricsPath = "/metrics";
+
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
@@ -50,5 +56,9 @@ internal static class AdminApi
             }
         });
         endpoints.MapGet("/api/upstreams", ([FromServices] McpServerInfo info) => Results.Json(info.Upstreams()));
+        if (endpoints.ServiceProvider.GetRequiredService<IOptions<McpdOptions>>().Value.Telemetry.Metrics.Enabled)
+        {
+            endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
+        }
     }
 }

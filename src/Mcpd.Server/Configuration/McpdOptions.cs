@@ -5,6 +5,7 @@ using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;
 using Mcpd.Server.Routing;
 using Mcpd.Server.Sessions;
+using Mcpd.Server.Telemetry;
 using Mcpd.Server.Transport;
 
 namespace Mcpd.Server.Configuration;
@@ -41,6 +42,9 @@ public sealed class McpdOptions
 
     /// <summary>This node among several sharing sessions.</summary>
     public ClusterOptions Cluster { get; set; } = new();
+
+    /// <summary>Metrics, tracing and their export (docs/observability.md).</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
 
     /// <summary>Devices served, keyed by unit id. Empty means the built-in default device.</summary>
     public IList<DeviceOptions> Devices { get; init; } = [];

@@ -6,6 +6,7 @@ using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Routing;
 using Mcpd.Server.Sessions;
+using Mcpd.Server.Telemetry;
 using Mcpd.Server.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -53,6 +54,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         UpstreamValidation.Check(options, problems);
         RoutingValidation.Check(options, problems);
         SessionsValidation.Check(options, problems);
+        TelemetryValidation.Check(options, problems);
         var units = new HashSet<int>();
         for (var i = 0; i < options.Devices.Count; i++)
         {

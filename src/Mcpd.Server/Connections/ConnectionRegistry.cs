@@ -1,4 +1,6 @@
+using Mcpd.Server.Hosting;
 using Mcpd.Server.Modbus;
+using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -8,7 +10,7 @@ namespace Mcpd.Server.Connections;
 /// Every live protocol connection, per listener: enforces the connection limit at admission and closes idle
 /// connections (Kestrel has no idle timeout for non-HTTP connections, aspnetcore#16899).
 /// </summary>
-public sealed partial class ConnectionRegistry(TimeProvider time, ILogger<ConnectionRegistry> logger)
+public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics metrics, ILogger<ConnectionRegistry> logger)
 {
     private readonly Lock _sync = new();
     private readonly Dictionary<string, HashSet<TrackedConnection>> _byListener = [];
@@ -113,6 +115,12 @@ public sealed partial class ConnectionRegistry(TimeProvider time, ILogger<Connec
         foreach (var connection in idle)
         {
             LogIdleClosed(logger, connection.Listener, connection.Id, connection.RemoteEndPoint, connection.IdleTimeout);
+            if (connection.Listener is ListenerNames.Mcp or ListenerNames.McpCrc)
+            {
+                // An MCP connection's idle timeout is 3 heartbeat intervals: its silence is a heartbeat timeout.
+                metrics.HeartbeatTimedOut(connection.Listener);
+            }
+
             connection.Abort($"idle for more than {connection.IdleTimeout}");
         }
 

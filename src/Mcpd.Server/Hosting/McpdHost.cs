@@ -1,5 +1,6 @@
 using Mcpd.Server.Admin;
 using Mcpd.Server.Configuration;
+using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -26,8 +27,10 @@ public static class McpdHost
         ArgumentNullException.ThrowIfNull(gate);
         var app = Build(gate.Configuration, configure);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ReloadGate).FullName!);
+        var metrics = app.Services.GetRequiredService<McpdMetrics>();
         gate.Reloaded += problems =>
         {
+            metrics.ConfigReloaded(accepted: problems.Count == 0);
             if (problems.Count == 0)
             {
                 ConfigurationLog.Applied(logger);

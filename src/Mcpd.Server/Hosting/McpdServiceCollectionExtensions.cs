@@ -6,6 +6,7 @@ using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Routing;
 using Mcpd.Server.Sessions;
+using Mcpd.Server.Telemetry;
 using Mcpd.Server.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -32,6 +33,7 @@ public static class McpdServiceCollectionExtensions
     {
         services.AddOptions<McpdOptions>().Bind(configuration).ValidateOnStart();
         services.AddSingleton<IValidateOptions<McpdOptions>, McpdOptionsValidator>();
+        services.AddMcpdTelemetry(configuration.GetSection(TelemetryRegistration.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<UpstreamRegistry>();
         services.AddHostedService(provider => provider.GetRequiredService<UpstreamRegistry>());

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Mcpd.Client.Internal;
@@ -10,6 +11,7 @@ using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Routing;
 using Mcpd.Server.Sessions;
+using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -108,6 +110,7 @@ internal sealed class McpConnection(
                 if (dropped > 0)
                 {
                     McpLog.CrcResynchronised(logger, Context.ConnectionId, dropped);
+                    services.Metrics.CrcResynchronised(dropped);
                 }
 
                 if (crcStatus != System.Buffers.OperationStatus.Done)
@@ -197,6 +200,7 @@ internal sealed class McpConnection(
 
     private bool HandleRequest(in ReadOnlySequence<byte> payload)
     {
+        var started = Stopwatch.GetTimestamp();
         var parse = McpPayload.ParseRequest(payload, out var request, out var id, out var problem);
         if (parse == McpParseStatus.Unreadable)
         {
@@ -208,7 +212,7 @@ internal sealed class McpConnection(
         {
             McpLog.RequestMalformed(logger, Context.ConnectionId, id, problem!);
             var oneWay = payload.Length > 4 && (payload.Slice(4, 1).FirstSpan[0] & (byte)McpRequestFlags.OneWay) != 0;
-            AnswerError(id, oneWay, McpStatus.BadRequest, problem!, null);
+            AnswerError(new RequestStart(McpdMetrics.OtherMethod, started, null), id, oneWay, McpStatus.BadRequest, problem!, McpErrorBody.TraceIdOf(null));
             return true;
         }
 
@@ -216,15 +220,33 @@ internal sealed class McpConnection(
         var methodBytes = request.Method.IsSingleSegment ? request.Method.FirstSpan : CopyTo(request.Method, methodBuffer);
         Span<char> methodChars = stackalloc char[byte.MaxValue];
         ReadOnlySpan<char> method = methodChars[..Encoding.UTF8.GetChars(methodBytes, methodChars)];
+        // A span and the logging scope of its trace id only when a listener samples requests: reading headers allocates.
+        var span = services.Tracing.IsListening
+            ? McpdTracing.StartMcpRequest(method, request.Headers[McpHeaderNames.TraceParent], request.Headers[McpdTracing.TraceStateHeader])
+            : null;
+        using var scope = span is null ? null : TraceScope.Begin(logger, span.TraceId.ToHexString());
+        var start = new RequestStart(services.Metrics.MethodTag(method, served: BuiltInMethods.IsBuiltIn(method)), started, span);
+        if (!Dispatch(request, method, start))
+        {
+            // The request answers later and owns its span; the read loop goes on outside it.
+            McpdTracing.Detach(span);
+        }
+
+        return true;
+    }
+
+    /// <summary>Runs one parsed request; returns true when it was answered now, false when it answers later (in flight).</summary>
+    private bool Dispatch(in McpRequest request, ReadOnlySpan<char> method, RequestStart start)
+    {
         var table = services.Router.Table;
         var routed = table.Match(method, request.Headers);
         var namesSession = request.Headers.TryFind(SessionService.SessionHeaderUtf8, out _);
-        if (routed is null && !namesSession && TryAnswerInline(request, method))
+        if (routed is null && !namesSession && TryAnswerInline(request, method, start, out var answeredNow))
         {
-            return true;
+            return answeredNow;
         }
 
-        if (routed is null && namesSession && method is SessionService.Get && TryGetSessionValueNow(request))
+        if (routed is null && namesSession && method is SessionService.Get && TryGetSessionValueNow(request, start))
         {
             return true;
         }
@@ -232,50 +254,61 @@ internal sealed class McpConnection(
         var target = routed ?? services.BuiltIns.TargetOf(method) ?? table.Default;
         if (target is null)
         {
-            AnswerError(request.Id, request.IsOneWay, McpStatus.NotFound, $"no method '{method}'", request.Headers[McpHeaderNames.TraceParent]);
+            AnswerError(start, request.Id, request.IsOneWay, McpStatus.NotFound, $"no method '{method}'", TraceIdOf(request, start));
             return true;
         }
 
+        start = start with { MethodTag = services.Metrics.MethodTag(method, served: true) };
         if (target is DeviceTarget device && !namesSession)
         {
-            ExecuteModbus(request, device.Device, null);
-            return true;
+            return ExecuteModbus(request, device.Device, null, start);
         }
 
-        var incoming = ToIncoming(request, method);
+        var incoming = ToIncoming(request, method, start);
+        // Every line logged while the request runs carries its trace id (the span's scope already does when there is one).
+        using var scope = start.Span is null ? TraceScope.Begin(logger, incoming.TraceId) : null;
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            var targetText = TargetText(target);
+            McpLog.Dispatched(logger, Context.ConnectionId, request.Id, incoming.Method, targetText);
+        }
+
         var pending = RunAsync(incoming, target, namesSession && !SessionService.ChecksItsOwnSession(method));
         if (pending.IsCompleted)
         {
             // Synchronous handlers (and refusals) are answered inside the batch, without an in-flight slot.
-            if (pending.Result is { } reply)
+            var result = pending.Result;
+            if (result is { } reply)
             {
                 reply.WriteTo(FrameOutput, request.Id, request.IsOneWay, incoming.TraceId, Clock.GetUtcNow());
                 Commit();
             }
 
+            Finish(start, result?.Status ?? McpStatus.Internal);
             return true;
         }
 
         BeginInFlight();
-        _ = AnswerLaterAsync(request.Id, incoming, pending);
-        return true;
+        _ = AnswerLaterAsync(request.Id, incoming, pending, start);
+        return false;
     }
 
     /// <summary>
     /// The built-in methods, answered on the spot without allocating when no rule routes them and no session is named.
     /// </summary>
-    private bool TryAnswerInline(in McpRequest request, ReadOnlySpan<char> method)
+    private bool TryAnswerInline(in McpRequest request, ReadOnlySpan<char> method, in RequestStart start, out bool answeredNow)
     {
+        answeredNow = true;
         switch (method)
         {
             case BuiltInMethods.Echo:
-                Answer(request, McpStatus.Ok, request.Body);
+                WriteAnswer(start, request.Id, request.IsOneWay, McpStatus.Ok, request.Body);
                 return true;
             case BuiltInMethods.Info:
-                Answer(request, McpStatus.Ok, new ReadOnlySequence<byte>(services.Info.ToJson(Clock.GetUtcNow())));
+                WriteAnswer(start, request.Id, request.IsOneWay, McpStatus.Ok, new ReadOnlySequence<byte>(services.Info.ToJson(Clock.GetUtcNow())));
                 return true;
             case BuiltInMethods.ModbusPdu:
-                ExecuteModbus(request, ResolveModbusTarget(request, out var headerProblem), headerProblem);
+                answeredNow = ExecuteModbus(request, ResolveModbusTarget(request, out var headerProblem), headerProblem, start);
                 return true;
             default:
                 return false;
@@ -286,7 +319,7 @@ internal sealed class McpConnection(
     /// session.get on a store that answers at once (in memory): the session id and key are decoded on the stack and
     /// the value is written straight into the output, so the read allocates nothing (docs/performance.md).
     /// </summary>
-    private bool TryGetSessionValueNow(in McpRequest request)
+    private bool TryGetSessionValueNow(in McpRequest request, in RequestStart start)
     {
         if (!request.Headers.TryFind(SessionService.SessionHeaderUtf8, out var sessionBytes) || sessionBytes.Length > SessionIds.Length
             || !request.Headers.TryFind(SessionService.KeyHeaderUtf8, out var keyBytes) || keyBytes.Length > byte.MaxValue)
@@ -306,14 +339,15 @@ internal sealed class McpConnection(
         if (read.Value is null)
         {
             var reply = SessionService.Refusal(read, key);
-            reply.WriteTo(FrameOutput, request.Id, request.IsOneWay, McpErrorBody.TraceIdOf(request.Headers[McpHeaderNames.TraceParent]), Clock.GetUtcNow());
+            reply.WriteTo(FrameOutput, request.Id, request.IsOneWay, TraceIdOf(request, start), Clock.GetUtcNow());
             Commit();
+            Finish(start, reply.Status);
             return true;
         }
 
         var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(read.Value.Length));
         var length = Encoding.UTF8.GetBytes(read.Value, rented);
-        WriteAnswer(request.Id, request.IsOneWay, McpStatus.Ok, new ReadOnlySequence<byte>(rented, 0, length));
+        WriteAnswer(start, request.Id, request.IsOneWay, McpStatus.Ok, new ReadOnlySequence<byte>(rented, 0, length));
         ArrayPool<byte>.Shared.Return(rented);
         return true;
     }
@@ -340,9 +374,14 @@ internal sealed class McpConnection(
             case HandlerTarget handler:
                 return await HandlerInvoker.InvokeAsync(handler.Handler, request, logger, Context.ConnectionClosed);
             case LaneTarget lane:
-                return services.BuiltIns.HandlerOf(request.Method) is { } laneHandler
-                    ? await lane.Lane.SubmitAsync(request, laneHandler, Context.ConnectionClosed)
-                    : McpReply.Error(McpStatus.NotFound, $"no method '{request.Method}' for lane {lane.Lane.Name}");
+                {
+                    // The lane's span covers the wait in the queue and the run by a worker.
+                    using var laneSpan = McpdTracing.StartStep("mcpd.lane", ActivityKind.Internal, "mcpd.lane", lane.Lane.Name);
+                    return services.BuiltIns.HandlerOf(request.Method) is { } laneHandler
+                        ? await lane.Lane.SubmitAsync(request, laneHandler, Context.ConnectionClosed)
+                        : McpReply.Error(McpStatus.NotFound, $"no method '{request.Method}' for lane {lane.Lane.Name}");
+                }
+
             case ForwardTarget forward:
                 return await forward.Node.SendAsync(request, Context.ConnectionClosed);
             case DeviceTarget device:
@@ -352,12 +391,14 @@ internal sealed class McpConnection(
         }
     }
 
-    private async Task AnswerLaterAsync(uint id, McpIncomingRequest request, ValueTask<McpReply?> pending)
+    private async Task AnswerLaterAsync(uint id, McpIncomingRequest request, ValueTask<McpReply?> pending, RequestStart start)
     {
+        var status = McpStatus.Internal;
         try
         {
             if (await pending is { } reply)
             {
+                status = reply.Status;
                 await WriteAsync((Connection: this, id, request, reply), static answer =>
                 {
                     answer.reply.WriteTo(answer.Connection.FrameOutput, answer.id, answer.request.IsOneWay, answer.request.TraceId, answer.Connection.Clock.GetUtcNow());
@@ -372,13 +413,36 @@ internal sealed class McpConnection(
         }
         finally
         {
+            Finish(start, status);
             EndInFlight();
         }
     }
 
     /// <summary>The request as a handler sees it: its own copy of method, headers and body, and the connection's session if it is bound to one.</summary>
-    private McpIncomingRequest ToIncoming(in McpRequest request, ReadOnlySpan<char> method) =>
-        new(new string(method), request.Headers.ToList(), request.Body.ToArray(), request.IsOneWay, this) { Session = BoundSession };
+    private McpIncomingRequest ToIncoming(in McpRequest request, ReadOnlySpan<char> method, in RequestStart start)
+    {
+        var incoming = new McpIncomingRequest(new string(method), request.Headers.ToList(), request.Body.ToArray(), request.IsOneWay, this) { Session = BoundSession };
+        if (start.Span is { } span)
+        {
+            // The span's trace id is the request's: the same as the caller's traceparent when it sent one, else the span's new one.
+            incoming.TraceId = span.TraceId.ToHexString();
+        }
+
+        return incoming;
+    }
+
+    /// <summary>A target as the configuration names it (docs/routing.md).</summary>
+    private static string TargetText(RouteTarget target) => target switch
+    {
+        LaneTarget lane => $"{RouteTargetText.Lane}:{lane.Lane.Name}",
+        ForwardTarget forward => $"{RouteTargetText.Forward}:{forward.Node.Name}",
+        DeviceTarget => "a device",
+        _ => "its handler",
+    };
+
+    /// <summary>The trace id of a request answered inline: its span's, else its traceparent's, else a new one.</summary>
+    private static string TraceIdOf(in McpRequest request, in RequestStart start) =>
+        McpdTracing.TraceIdOf(start.Span, start.Span is null ? request.Headers[McpHeaderNames.TraceParent] : null);
 
     /// <summary>
     /// The device of a <c>modbus.pdu</c> request: header <c>unit</c> (parsed without allocating) or <c>device</c> (a
@@ -404,9 +468,9 @@ internal sealed class McpConnection(
     /// <summary>
     /// modbus.pdu (or a <c>device:</c> route): the body is a request PDU executed on <paramref name="device"/> exactly
     /// as over Modbus TCP, and the response PDU (exception PDUs included) is the body of an OK response; an unknown
-    /// unit answers exception 0x0B, a broadcast an empty body.
+    /// unit answers exception 0x0B, a broadcast an empty body. Returns false when the device answers later.
     /// </summary>
-    private void ExecuteModbus(in McpRequest request, IModbusDevice? device, string? problem)
+    private bool ExecuteModbus(in McpRequest request, IModbusDevice? device, string? problem, in RequestStart start)
     {
         if (problem is null && request.Body.Length is 0 or > ModbusLimits.MaxPduLength)
         {
@@ -415,8 +479,8 @@ internal sealed class McpConnection(
 
         if (problem is not null)
         {
-            AnswerError(request.Id, request.IsOneWay, McpStatus.BadRequest, problem, request.Headers[McpHeaderNames.TraceParent]);
-            return;
+            AnswerError(start, request.Id, request.IsOneWay, McpStatus.BadRequest, problem, TraceIdOf(request, start));
+            return true;
         }
 
         var scratch = ArrayPool<byte>.Shared.Rent(2 * ScratchHalf);
@@ -424,14 +488,17 @@ internal sealed class McpConnection(
         request.Body.CopyTo(scratch);
         var length = device is null
             ? ModbusResponsePdu.WriteException(scratch.AsSpan(ScratchHalf), scratch[0], ModbusExceptionCode.GatewayTargetDeviceFailedToRespond)
-            : ExecuteModbus(device, scratch, pduLength, (Connection: this, request.Id, request.IsOneWay),
+            : ExecuteModbus(device, scratch, pduLength, (Connection: this, request.Id, request.IsOneWay, Start: start),
                 static (state, ex) => state.Connection.LogModbusFailed(ex),
-                static (state, block, answer) => state.Connection.WriteModbusAnswer(state.Id, state.IsOneWay, block, answer));
-        if (length >= 0)
+                static (state, block, answer) => state.Connection.WriteModbusAnswer(state.Start, state.Id, state.IsOneWay, block, answer));
+        if (length < 0)
         {
-            WriteModbusAnswer(request.Id, request.IsOneWay, scratch, length);
-            ArrayPool<byte>.Shared.Return(scratch);
+            return false;
         }
+
+        WriteModbusAnswer(start, request.Id, request.IsOneWay, scratch, length);
+        ArrayPool<byte>.Shared.Return(scratch);
+        return true;
     }
 
     private async Task<McpResponse> SendAsync(string method, McpRequestFlags flags, ReadOnlyMemory<byte> body, IReadOnlyList<KeyValuePair<string, string>> headers, CancellationToken cancellationToken)
@@ -487,14 +554,11 @@ internal sealed class McpConnection(
 
     private void LogModbusFailed(Exception exception) => McpLog.MethodFailed(logger, exception, Context.ConnectionId, "modbus.pdu");
 
-    private void WriteModbusAnswer(uint id, bool oneWay, byte[] scratch, int length) =>
-        WriteAnswer(id, oneWay, McpStatus.Ok, new ReadOnlySequence<byte>(scratch, ScratchHalf, length));
+    private void WriteModbusAnswer(in RequestStart start, uint id, bool oneWay, byte[] scratch, int length) =>
+        WriteAnswer(start, id, oneWay, McpStatus.Ok, new ReadOnlySequence<byte>(scratch, ScratchHalf, length));
 
-    private void Answer(in McpRequest request, McpStatus status, in ReadOnlySequence<byte> body) =>
-        WriteAnswer(request.Id, request.IsOneWay, status, body);
-
-    /// <summary>RESP for a request, ACK (status only) for a one-way one.</summary>
-    private void WriteAnswer(uint id, bool oneWay, McpStatus status, in ReadOnlySequence<byte> body)
+    /// <summary>RESP for a request, ACK (status only) for a one-way one; ends the request's measurement and span.</summary>
+    private void WriteAnswer(in RequestStart start, uint id, bool oneWay, McpStatus status, in ReadOnlySequence<byte> body)
     {
         if (oneWay)
         {
@@ -506,10 +570,22 @@ internal sealed class McpConnection(
         }
 
         Commit();
+        Finish(start, status);
     }
 
-    private void AnswerError(uint id, bool oneWay, McpStatus status, string message, string? traceparent) =>
-        WriteAnswer(id, oneWay, status, new ReadOnlySequence<byte>(McpErrorBody.Create(status, message, McpErrorBody.TraceIdOf(traceparent), Clock.GetUtcNow())));
+    private void AnswerError(in RequestStart start, uint id, bool oneWay, McpStatus status, string message, string traceId) =>
+        WriteAnswer(start, id, oneWay, status, new ReadOnlySequence<byte>(McpErrorBody.Create(status, message, traceId, Clock.GetUtcNow())));
+
+    /// <summary>A request was answered <paramref name="status"/>: count it, record its latency, end its span.</summary>
+    private void Finish(in RequestStart start, McpStatus status)
+    {
+        services.Metrics.McpRequest(start.MethodTag, status, start.Started);
+        if (start.Span is { } span)
+        {
+            span.SetTag("mcp.status", McpStatusNames.Of(status));
+            span.Stop();
+        }
+    }
 
     private void Reject(McpFrameError error, McpFrameHeader header)
     {
@@ -545,4 +621,7 @@ internal sealed class McpConnection(
         source.CopyTo(destination);
         return destination[..(int)source.Length];
     }
+
+    /// <summary>What the answer of a request needs from its start: the method's tag, the timestamp, the span (or null).</summary>
+    private readonly record struct RequestStart(string MethodTag, long Started, Activity? Span);
 }

@@ -30,4 +30,7 @@ internal static partial class McpLog
 
     [LoggerMessage(EventId = 307, Level = LogLevel.Error, Message = "MCP connection {ConnectionId}: method {Method} failed; answered INTERNAL")]
     public static partial void MethodFailed(ILogger logger, Exception exception, string connectionId, string method);
+
+    [LoggerMessage(EventId = 308, Level = LogLevel.Debug, Message = "MCP connection {ConnectionId}: request {RequestId} {Method} goes to {Target}")]
+    public static partial void Dispatched(ILogger logger, string connectionId, uint requestId, string method, string target);
 }

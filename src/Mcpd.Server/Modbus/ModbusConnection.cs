@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Diagnostics;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -16,7 +18,7 @@ namespace Mcpd.Server.Modbus;
 /// </summary>
 internal sealed class ModbusConnection(
     ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, DeviceRegistry devices,
-    ModbusServerOptions settings, TimeProvider time, ILogger logger)
+    ModbusServerOptions settings, McpdMetrics metrics, McpdTracing tracing, TimeProvider time, ILogger logger)
     : ProtocolConnection(context, tracked, connections, time, settings.MaxInFlightPerConnection)
 {
     /// <summary>Modbus answers the excess with exception 06 (server busy) instead of pausing.</summary>
@@ -73,57 +75,67 @@ internal sealed class ModbusConnection(
     /// <summary>
     /// Executes one request held in the first half of <paramref name="scratch"/>. Returns true when a response was
     /// written now. When the device goes asynchronous, the scratch block travels with the pending request and a
-    /// fresh one replaces it.
+    /// fresh one replaces it. A span (and the logging scope of its trace id) exists only when a listener samples it.
     /// </summary>
     private bool Answer(MbapHeader header, ref byte[] scratch, int requestLength)
     {
+        var request = new RequestStart(header, scratch[0], Stopwatch.GetTimestamp(), tracing.StartModbusRequest(header.UnitId, scratch[0]));
+        using var scope = request.Span is null ? null : TraceScope.Begin(logger, request.Span.TraceId.ToHexString());
         var response = scratch.AsMemory(ScratchHalf, ScratchHalf);
-        var function = scratch[0];
         var device = devices.Resolve(header.UnitId);
         if (device is null)
         {
             ModbusLog.UnknownUnit(logger, Context.ConnectionId, header.UnitId);
             if (settings.UnknownUnit == UnknownUnitPolicy.Ignore)
             {
-                return false;
+                return WriteResponse(request, []);
             }
 
             var exception = settings.UnknownUnit == UnknownUnitPolicy.PathUnavailable
                 ? ModbusExceptionCode.GatewayPathUnavailable
                 : ModbusExceptionCode.GatewayTargetDeviceFailedToRespond;
-            return WriteResponse(header, response.Span[..ModbusResponsePdu.WriteException(response.Span, function, exception)]);
+            return WriteResponse(request, response.Span[..ModbusResponsePdu.WriteException(response.Span, request.Function, exception)]);
         }
 
         if (!HasFreeSlot)
         {
-            return WriteResponse(header, response.Span[..ModbusResponsePdu.WriteException(response.Span, function, ModbusExceptionCode.ServerDeviceBusy)]);
+            return WriteResponse(request, response.Span[..ModbusResponsePdu.WriteException(response.Span, request.Function, ModbusExceptionCode.ServerDeviceBusy)]);
         }
 
-        var length = ExecuteModbus(device, scratch, requestLength, (Connection: this, Header: header, Function: function),
-            static (state, ex) => state.Connection.LogDeviceFailed(state.Header, state.Function, ex),
-            static (state, block, answer) => state.Connection.WriteResponse(state.Header, block.AsSpan(ScratchHalf, answer)));
+        var length = ExecuteModbus(device, scratch, requestLength, (Connection: this, Request: request),
+            static (state, ex) => state.Connection.LogDeviceFailed(state.Request.Header, state.Request.Function, ex),
+            static (state, block, answer) => state.Connection.WriteResponse(state.Request, block.AsSpan(ScratchHalf, answer)));
         if (length < 0)
         {
-            // The pending request owns the block now.
+            // The pending request owns the block and the span now; the read loop goes on outside the span.
+            McpdTracing.Detach(request.Span);
             scratch = ArrayPool<byte>.Shared.Rent(2 * ScratchHalf);
             return false;
         }
 
-        return WriteResponse(header, response.Span[..length]);
+        return WriteResponse(request, response.Span[..length]);
     }
 
     private void LogDeviceFailed(MbapHeader header, byte function, Exception exception) =>
         ModbusLog.DeviceFailed(logger, exception, Context.ConnectionId, header.UnitId, function);
 
-    /// <summary>Writes the response ADU; an empty PDU is a broadcast's (unit 0 behind an RTU bus), which has no answer.</summary>
-    private bool WriteResponse(MbapHeader header, ReadOnlySpan<byte> pdu)
+    /// <summary>
+    /// Writes the response ADU and ends the request's measurement and span; an empty PDU is a broadcast's (unit 0
+    /// behind an RTU bus) or an ignored unit's, which has no answer.
+    /// </summary>
+    private bool WriteResponse(in RequestStart request, ReadOnlySpan<byte> pdu)
     {
+        metrics.ModbusRequest(request.Function, pdu, request.Started);
+        request.Span?.Stop();
         if (pdu.IsEmpty)
         {
             return false;
         }
 
-        ModbusTcpCodec.Encode(header.TransactionId, header.UnitId, pdu, Output);
+        ModbusTcpCodec.Encode(request.Header.TransactionId, request.Header.UnitId, pdu, Output);
         return true;
     }
+
+    /// <summary>What the answer of a request needs to know about its start: header, function, timestamp, span (or null).</summary>
+    private readonly record struct RequestStart(MbapHeader Header, byte Function, long Started, Activity? Span);
 }

@@ -2,6 +2,7 @@ using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Hosting;
+using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,6 +14,8 @@ internal sealed class ModbusConnectionHandler(
     DeviceRegistry devices,
     ConnectionRegistry connections,
     IOptionsMonitor<McpdOptions> options,
+    McpdMetrics metrics,
+    McpdTracing tracing,
     TimeProvider time,
     ILogger<ModbusConnectionHandler> logger) : ConnectionHandler
 {
@@ -27,6 +30,6 @@ internal sealed class ModbusConnectionHandler(
 
         ModbusLog.Connected(logger, connection.ConnectionId, connection.RemoteEndPoint);
         // One state machine per connection: RunAsync owns the rest of the connection's life, registry removal included.
-        return new ModbusConnection(connection, tracked, connections, devices, settings, time, logger).RunAsync();
+        return new ModbusConnection(connection, tracked, connections, devices, settings, metrics, tracing, time, logger).RunAsync();
     }
 }

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Mcpd.Client;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Routing;
@@ -45,6 +47,7 @@ internal sealed class ForwardNode : IAsyncDisposable
     /// <summary>Forwards <paramref name="request"/> and returns the node's answer, or TIMEOUT / UNAVAILABLE; never throws for the node's failures.</summary>
     public async Task<McpReply> SendAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
+        using var span = McpdTracing.StartStep("mcpd.forward", ActivityKind.Client, "mcpd.node", Name);
         var headers = ForwardedHeaders(request, out var hops);
         if (hops > MaxHops)
         {
@@ -114,6 +117,7 @@ internal sealed class ForwardNode : IAsyncDisposable
         }
 
         AddTraceParentIfMissing(headers, request);
+        McpdTracing.ContinueIn(headers);
         headers.Add(new(HopsHeader, hops.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         return headers;
     }

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Mcpd.Client.Internal;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Routing;
@@ -100,6 +101,7 @@ internal sealed class McpLane
     {
         await foreach (var work in _queue.Reader.ReadAllAsync())
         {
+            using var scope = TraceScope.Begin(_logger, work.Request.TraceId);
             var reply = await HandlerInvoker.InvokeAsync(work.Handler, work.Request, _logger, work.Cancellation);
             Interlocked.Increment(ref _completed);
             if (work.Completion is null && reply is { Status: not McpStatus.Ok } failed)

@@ -3,7 +3,11 @@ using Microsoft.Extensions.Logging.Console;
 
 namespace Mcpd.Cli;
 
-/// <summary>Console logging: one human-readable line per event, or JSON lines with --log-format json.</summary>
+/// <summary>
+/// Console logging: one human-readable line per event, or JSON lines with --log-format json. Both print scopes, so a
+/// line logged while a request runs carries its trace id: <c>=&gt; TraceId:4bf9...</c> in text, a <c>TraceId</c>
+/// property in the <c>Scopes</c> of a JSON line.
+/// </summary>
 internal static class ConsoleLogging
 {
     public static void Add(ILoggingBuilder logging, bool json)
@@ -12,7 +16,12 @@ internal static class ConsoleLogging
         logging.AddFilter("Microsoft", LogLevel.Warning);
         if (json)
         {
-            logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
+            logging.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+                o.IncludeScopes = true;
+            });
         }
         else
         {
@@ -21,6 +30,7 @@ internal static class ConsoleLogging
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss.fff ";
                 o.ColorBehavior = LoggerColorBehavior.Disabled;
+                o.IncludeScopes = true;
             });
         }
     }
