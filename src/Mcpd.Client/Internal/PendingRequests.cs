@@ -15,6 +15,18 @@ internal sealed class PendingRequests<TResult>(uint maxId, string peer)
     /// <summary>True after <see cref="FailAll"/>: the connection is gone.</summary>
     public bool IsClosed => Volatile.Read(ref _failure) is not null;
 
+    /// <summary>Requests still waiting for their answer.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _waiting.Count;
+            }
+        }
+    }
+
     public (uint Id, TaskCompletionSource<TResult> Completion) Register()
     {
         var completion = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -13,13 +13,17 @@ namespace Mcpd.Server.Connections;
 /// asynchronous ones hold an in-flight slot and write their answer later under the same write lock. On shutdown
 /// the loop answers what it has read, waits for the in-flight work, then says goodbye if the protocol has a way to.
 /// </summary>
-internal abstract class ProtocolConnection : IDisposable
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The write lock is never disposed, on purpose: see _writeLock.")]
+internal abstract class ProtocolConnection
 {
     private readonly TrackedConnection _tracked;
     private readonly ConnectionRegistry _connections;
     private readonly int _maxInFlight;
 
-    /// <summary>Serialises writes of the read loop and of asynchronous completions to the output.</summary>
+    /// <summary>
+    /// Serialises writes of the read loop and of asynchronous completions to the output. Never disposed: a late writer
+    /// (a server call racing the close) must still be able to take and release it; the output then refuses the write.
+    /// </summary>
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private TaskCompletionSource? _drained;
     private TaskCompletionSource? _slotFreed;
@@ -64,7 +68,7 @@ internal abstract class ProtocolConnection : IDisposable
         {
             while (true)
             {
-                if (PausesReadingWhenBusy && !HasFreeSlot)
+                if (PausesReadingWhenBusy && !HasFreeSlot && !ReadsWhileBusy)
                 {
                     await WaitForSlotAsync();
                 }
@@ -75,10 +79,11 @@ internal abstract class ProtocolConnection : IDisposable
 
                 await _writeLock.WaitAsync();
                 bool keepOpen;
+                bool paused;
                 SequencePosition consumed;
                 try
                 {
-                    keepOpen = AnswerBatch(buffer, out consumed, out var answered);
+                    keepOpen = AnswerBatch(buffer, out consumed, out var answered, out paused);
                     shuttingDown = result.IsCanceled && lifetime?.ConnectionClosedRequested.IsCancellationRequested == true;
                     if (answered)
                     {
@@ -90,8 +95,9 @@ internal abstract class ProtocolConnection : IDisposable
                     _writeLock.Release();
                 }
 
-                // Stopped for a free slot, the rest of the read is still to answer: examine only what was consumed.
-                if (PausesReadingWhenBusy && !HasFreeSlot)
+                // Stopped for a free slot, the rest of the read is still to answer: examine only what was consumed, so
+                // the next read returns it at once (even when the slot freed meanwhile).
+                if (paused)
                 {
                     input.AdvanceTo(consumed);
                 }
@@ -120,19 +126,25 @@ internal abstract class ProtocolConnection : IDisposable
             }
 
             _connections.Remove(_tracked);
-            Dispose();
             OnClosed();
         }
     }
 
-    /// <summary>Called by <see cref="RunAsync"/> itself once every request has drained.</summary>
-    public void Dispose() => _writeLock.Dispose();
-
     /// <summary>
     /// Answers every complete frame of <paramref name="buffer"/> (under the write lock); returns false when the
-    /// connection must close. <paramref name="consumed"/> ends after the last whole frame.
+    /// connection must close. <paramref name="consumed"/> ends after the last frame answered; <paramref name="paused"/>
+    /// is true when it stopped before a whole frame for want of an in-flight slot.
     /// </summary>
-    protected abstract bool AnswerBatch(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out bool answered);
+    protected abstract bool AnswerBatch(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out bool answered, out bool paused);
+
+    /// <summary>
+    /// True while the protocol must keep reading at the in-flight limit: MCP, while the server waits for this client's
+    /// answers to its own calls (those answers arrive on the same input; a handler holding a slot may be waiting on one).
+    /// </summary>
+    protected virtual bool ReadsWhileBusy => false;
+
+    /// <summary>Wakes a read loop waiting for a slot, so it re-checks <see cref="ReadsWhileBusy"/>.</summary>
+    protected void WakeReader() => Volatile.Read(ref _slotFreed)?.TrySetResult();
 
     /// <summary>Writes the protocol's goodbye on graceful shutdown; returns true if it wrote anything.</summary>
     protected virtual bool WriteGoodbye() => false;
@@ -269,6 +281,8 @@ internal abstract class ProtocolConnection : IDisposable
     /// <summary>Releases the slot of an asynchronous request (once, in a finally).</summary>
     protected void EndInFlight()
     {
+        // The connection is busy, not idle, while its requests run (heartbeat timeout counts silence of the peer).
+        _tracked.Touch(Clock);
         var remaining = Interlocked.Decrement(ref _inFlight);
         Volatile.Read(ref _slotFreed)?.TrySetResult();
         if (remaining == 0 && Volatile.Read(ref _draining) == 1)
@@ -279,12 +293,12 @@ internal abstract class ProtocolConnection : IDisposable
 
     private async Task WaitForSlotAsync()
     {
-        while (!HasFreeSlot)
+        while (!HasFreeSlot && !ReadsWhileBusy)
         {
             var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             // A full fence (Dekker): EndInFlight decrements, then reads the waiter; this publishes it, then re-reads the count.
             Interlocked.Exchange(ref _slotFreed, waiter);
-            if (HasFreeSlot)
+            if (HasFreeSlot || ReadsWhileBusy)
             {
                 return;
             }

@@ -90,15 +90,20 @@ internal sealed class McpConnection(
         return true;
     }
 
-    protected override bool AnswerBatch(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out bool answered)
+    protected override bool ReadsWhileBusy => _calls.Count > 0;
+
+    protected override bool AnswerBatch(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out bool answered, out bool paused)
     {
         answered = false;
+        paused = false;
         while (true)
         {
-            if (!HasFreeSlot)
+            var atLimit = !HasFreeSlot;
+            if (atLimit && !ReadsWhileBusy)
             {
                 // Backpressure within one read too: the next frame waits until a running request completes.
                 consumed = buffer.Start;
+                paused = true;
                 return true;
             }
 
@@ -154,7 +159,7 @@ internal sealed class McpConnection(
                 return false;
             }
 
-            if (!Handle(frame, ref answered))
+            if (!Handle(frame, atLimit, ref answered))
             {
                 consumed = buffer.Start;
                 return false;
@@ -162,14 +167,17 @@ internal sealed class McpConnection(
         }
     }
 
-    /// <summary>Answers one frame; returns false when the connection must close.</summary>
-    private bool Handle(in McpFrame frame, ref bool answered)
+    /// <summary>
+    /// Answers one frame; returns false when the connection must close. <paramref name="atLimit"/>: no in-flight slot
+    /// is free (the loop only reads on because the server waits for this client's answers), so a request is refused.
+    /// </summary>
+    private bool Handle(in McpFrame frame, bool atLimit, ref bool answered)
     {
         switch (frame.Type)
         {
             case McpFrameType.Request:
                 answered = true;
-                return HandleRequest(frame.Payload);
+                return HandleRequest(frame.Payload, atLimit);
             case McpFrameType.Ping when frame.Payload.Length <= McpPayload.MaxPingLength:
                 Span<byte> data = stackalloc byte[McpPayload.MaxPingLength];
                 frame.Payload.CopyTo(data);
@@ -198,7 +206,7 @@ internal sealed class McpConnection(
         }
     }
 
-    private bool HandleRequest(in ReadOnlySequence<byte> payload)
+    private bool HandleRequest(in ReadOnlySequence<byte> payload, bool atLimit)
     {
         var started = Stopwatch.GetTimestamp();
         var parse = McpPayload.ParseRequest(payload, out var request, out var id, out var problem);
@@ -213,6 +221,15 @@ internal sealed class McpConnection(
             McpLog.RequestMalformed(logger, Context.ConnectionId, id, problem!);
             var oneWay = payload.Length > 4 && (payload.Slice(4, 1).FirstSpan[0] & (byte)McpRequestFlags.OneWay) != 0;
             AnswerError(new RequestStart(McpdMetrics.OtherMethod, started, null), id, oneWay, McpStatus.BadRequest, problem!, McpErrorBody.TraceIdOf(null));
+            return true;
+        }
+
+        if (atLimit)
+        {
+            // Reading goes on at the limit only for the answers to the server's own calls (a handler holding a slot
+            // may wait for one); a request that would need a slot is refused rather than left behind them.
+            AnswerError(new RequestStart(McpdMetrics.OtherMethod, started, null), id, request.IsOneWay, McpStatus.Overloaded,
+                $"the connection has {settings.MaxInFlightPerConnection} requests in flight", McpErrorBody.TraceIdOf(request.Headers[McpHeaderNames.TraceParent]));
             return true;
         }
 
@@ -504,16 +521,21 @@ internal sealed class McpConnection(
     private async Task<McpResponse> SendAsync(string method, McpRequestFlags flags, ReadOnlyMemory<byte> body, IReadOnlyList<KeyValuePair<string, string>> headers, CancellationToken cancellationToken)
     {
         var (id, completion) = _calls.Register();
+        // The read loop may be paused at the in-flight limit: it must read on for this answer.
+        WakeReader();
+        // The whole call, writing included, is bounded by the call timeout: a client that stops reading cannot hold it.
+        using var deadline = new CancellationTokenSource(settings.CallTimeout, Clock);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         try
         {
             await WriteAsync((Connection: this, id, flags, method, headers, body), static call =>
             {
                 McpPayload.WriteRequest(call.Connection.FrameOutput, call.id, call.flags, call.method, call.headers, call.body.Span);
                 call.Connection.Commit();
-            }, cancellationToken);
-            return await completion.Task.WaitAsync(settings.CallTimeout, Clock, cancellationToken);
+            }, linked.Token);
+            return await completion.Task.WaitAsync(linked.Token);
         }
-        catch (TimeoutException)
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"Client {Context.RemoteEndPoint} ({Context.ConnectionId}) did not answer {method} within {settings.CallTimeout}.");
         }

@@ -32,8 +32,10 @@ internal sealed class ModbusConnection(
     /// Answers every complete ADU in <paramref name="buffer"/>; returns false when the connection must close
     /// (an impossible MBAP length). <paramref name="consumed"/> ends after the last whole ADU.
     /// </summary>
-    protected override bool AnswerBatch(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out bool answered)
+    protected override bool AnswerBatch(ReadOnlySequence<byte> buffer, out SequencePosition consumed, out bool answered, out bool paused)
     {
+        // Modbus never pauses: a request beyond the in-flight limit is answered exception 06.
+        paused = false;
         answered = false;
         var scratch = ArrayPool<byte>.Shared.Rent(2 * ScratchHalf);
         try

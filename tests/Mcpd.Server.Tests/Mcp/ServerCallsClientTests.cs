@@ -106,6 +106,29 @@ public class ServerCallsClientTests
         Assert.InRange(rtt, TimeSpan.Zero, TimeSpan.FromSeconds(5));
     }
 
+    [Fact]
+    public async Task Handlers_that_call_their_client_back_at_the_in_flight_limit_still_get_the_answers()
+    {
+        await using var server = await McpdTestServer.StartAsync(
+            new Dictionary<string, string?> { ["mcp:maxInFlightPerConnection"] = "2", ["mcp:callTimeout"] = "00:00:05" },
+            builder => builder.Services.AddMcpMethod("ask.back", async (request, cancellationToken) =>
+                McpReply.From(await request.Peer.CallAsync("client.echo", request.Body, cancellationToken: cancellationToken))));
+        var options = new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(4) }
+            .MapMethod("client.echo", async (request, cancellationToken) =>
+            {
+                await Task.Delay(50, cancellationToken);
+                return McpReply.Ok(request.Body);
+            });
+        await using var client = await McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port, options);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => client.CallAsync("ask.back", Encoding.UTF8.GetBytes($"#{i}"))));
+
+        // Two hold the slots and wait for the client's answers, which are still read; the others are refused at once.
+        Assert.All(answers, a => Assert.Contains(a.Status, new[] { McpStatus.Ok, McpStatus.Overloaded }));
+        Assert.True(answers.Count(a => a.Status == McpStatus.Ok) >= 2);
+        Assert.All(answers.Where(a => a.Status == McpStatus.Ok), a => Assert.StartsWith("#", a.BodyText, StringComparison.Ordinal));
+    }
+
     /// <summary>The server side of the only MCP connection of <paramref name="server"/>, once it is admitted.</summary>
     private static async Task<IMcpPeer> PeerOf(McpdTestServer server)
     {
