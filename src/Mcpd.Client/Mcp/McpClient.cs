@@ -23,6 +23,7 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _sync = new();
     private McpSession? _session;
+    private bool _closed;
     private TaskCompletionSource<McpSession> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private McpClient(string host, int port, McpClientOptions options)
@@ -73,14 +74,16 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _disposed.CancelAsync();
         McpSession session;
         lock (_sync)
         {
+            // Marked under the lock, so a reconnect either installed its session before (disposed here) or sees the mark.
+            _closed = true;
             session = _session!;
             _ready.TrySetException(new ObjectDisposedException(nameof(McpClient)));
         }
 
+        await _disposed.CancelAsync();
         await session.DisposeAsync();
     }
 
@@ -132,10 +135,22 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
             {
                 await Task.Delay(_options.Reconnect.DelayBefore(attempt, random), _options.Time, _disposed.Token);
                 var next = await McpSession.ConnectAsync(_host, _port, _options, this, _disposed.Token);
+                bool disposed;
                 lock (_sync)
                 {
-                    _session = next;
-                    _ready.TrySetResult(next);
+                    // DisposeAsync may have run while this connection was being made: then it is nobody's to keep.
+                    disposed = _closed;
+                    if (!disposed)
+                    {
+                        _session = next;
+                        _ready.TrySetResult(next);
+                    }
+                }
+
+                if (disposed)
+                {
+                    await next.DisposeAsync();
+                    return;
                 }
 
                 McpClientLog.Reconnected(_options.Logger, _server, attempt);

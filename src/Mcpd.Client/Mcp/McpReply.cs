@@ -64,6 +64,15 @@ public readonly struct McpReply
         }
 
         var body = ErrorMessage is null ? Body : McpErrorBody.Create(Status, ErrorMessage, traceId, now);
-        McpPayload.WriteResponse(output, id, Status, Headers, new ReadOnlySequence<byte>(body));
+        try
+        {
+            McpPayload.WriteResponse(output, id, Status, Headers, new ReadOnlySequence<byte>(body));
+        }
+        catch (ArgumentException ex)
+        {
+            // A handler's reply that cannot be encoded (a header key with capitals, over 255 headers) is still an
+            // answer: INTERNAL, naming the problem. Sizes are checked before anything is written.
+            McpPayload.WriteResponse(output, id, McpStatus.Internal, [], new ReadOnlySequence<byte>(McpErrorBody.Create(McpStatus.Internal, $"the handler's reply cannot be sent: {ex.Message}", traceId, now)));
+        }
     }
 }

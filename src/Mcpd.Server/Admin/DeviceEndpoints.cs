@@ -123,6 +123,11 @@ internal static class DeviceEndpoints
             return problem;
         }
 
+        if (address is < 0 or > ushort.MaxValue)
+        {
+            return Error(StatusCodes.Status400BadRequest, "the address is outside 0..65535");
+        }
+
         JsonElement body;
         try
         {
@@ -139,9 +144,9 @@ internal static class DeviceEndpoints
             return Error(StatusCodes.Status400BadRequest, encodeProblem!);
         }
 
-        if (address < 0 || address + words.Length > ushort.MaxValue + 1)
+        if (address + words.Length > ushort.MaxValue + 1)
         {
-            return Error(StatusCodes.Status400BadRequest, "the address is outside 0..65535");
+            return Error(StatusCodes.Status400BadRequest, $"{words.Length} values from address {address} run past 65535");
         }
 
         var failure = device is SimulatedDevice simulated
@@ -169,7 +174,7 @@ internal static class DeviceEndpoints
             }
 
             words = [.. list];
-            problem = words.Length is 0 or > MaxRegisters ? $"1..{MaxRegisters} raw values" : null;
+            problem = words.Length is 0 or > ModbusLimits.MaxWriteRegisters ? $"1..{ModbusLimits.MaxWriteRegisters} raw values" : null;
             return problem is null;
         }
 
@@ -303,7 +308,13 @@ internal static class DeviceEndpoints
             return (null, failure);
         }
 
-        var data = response!.AsSpan(2);
+        var expected = RegisterDefinition.IsBitTable(table) ? (count + 7) / 8 : 2 * count;
+        if (response!.Length < 2 + expected || response[1] != expected)
+        {
+            return (null, Error(StatusCodes.Status502BadGateway, $"the device answered {response.Length} bytes, not the {2 + expected} a read of {count} asks for"));
+        }
+
+        var data = response.AsSpan(2);
         var result = new ushort[count];
         for (var i = 0; i < count; i++)
         {
@@ -337,7 +348,7 @@ internal static class DeviceEndpoints
             return Error(StatusCodes.Status404NotFound, $"no device with unit {unit.ToString(CultureInfo.InvariantCulture)}");
         }
 
-        if (table is not null && !Enum.TryParse(table, ignoreCase: true, out registerTable))
+        if (table is not null && (!Enum.TryParse(table, ignoreCase: true, out registerTable) || !Enum.IsDefined(registerTable) || char.IsAsciiDigit(table[0])))
         {
             return Error(StatusCodes.Status400BadRequest, $"table '{table}' is not coils, discrete, holding or input");
         }

@@ -411,9 +411,25 @@ internal sealed class McpConnection(
     private async Task AnswerLaterAsync(uint id, McpIncomingRequest request, ValueTask<McpReply?> pending, RequestStart start)
     {
         var status = McpStatus.Internal;
+        McpReply? outcome;
         try
         {
-            if (await pending is { } reply)
+            outcome = await pending;
+        }
+        catch (OperationCanceledException) when (Context.ConnectionClosed.IsCancellationRequested)
+        {
+            outcome = null;
+        }
+        catch (Exception ex)
+        {
+            // Every target answers its own failures; this is the net under a bug, so the request is still answered.
+            McpLog.MethodFailed(logger, ex, Context.ConnectionId, request.Method);
+            outcome = McpReply.Error(McpStatus.Internal, $"'{request.Method}' failed");
+        }
+
+        try
+        {
+            if (outcome is { } reply)
             {
                 status = reply.Status;
                 await WriteAsync((Connection: this, id, request, reply), static answer =>
@@ -423,7 +439,7 @@ internal sealed class McpConnection(
                 }, CancellationToken.None);
             }
         }
-        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             // The connection ended while the request ran; nobody is left to answer.
             OnTransportEnded(ex.Message);

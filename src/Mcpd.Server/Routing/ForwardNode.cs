@@ -31,6 +31,7 @@ internal sealed class ForwardNode : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Slot?[] _slots;
     private int _next;
+    private volatile bool _disposed;
 
     public ForwardNode(string name, NodeOptions options, TimeProvider time, ILogger logger)
     {
@@ -70,7 +71,7 @@ internal sealed class ForwardNode : IAsyncDisposable
             RoutingLog.ForwardFailed(_logger, request.Method, Name, request.TraceId, ex.Message);
             return McpReply.Error(McpStatus.Timeout, $"node {Name} did not answer within {_options.RequestTimeout}");
         }
-        catch (Exception ex) when (ex is IOException or SocketException)
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
             RoutingLog.ForwardFailed(_logger, request.Method, Name, request.TraceId, ex.Message);
             return McpReply.Error(McpStatus.Unavailable, $"node {Name} is unreachable: {ex.Message}");
@@ -91,6 +92,7 @@ internal sealed class ForwardNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         foreach (var slot in _slots)
         {
             if (slot?.Connecting is { IsCompletedSuccessfully: true } connected)
@@ -109,7 +111,8 @@ internal sealed class ForwardNode : IAsyncDisposable
         {
             if (header.Key == HopsHeader)
             {
-                hops = int.TryParse(header.Value, System.Globalization.CultureInfo.InvariantCulture, out var seen) ? seen + 1 : 1;
+                // A value that is not a plain count cannot reset the loop guard: it counts as the limit.
+                hops = int.TryParse(header.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seen) && seen < MaxHops ? seen + 1 : MaxHops + 1;
                 continue;
             }
 
@@ -166,6 +169,13 @@ internal sealed class ForwardNode : IAsyncDisposable
                 Logger = _logger,
                 Time = _time,
             });
+            if (_disposed)
+            {
+                // The node was closed while this connection was being made.
+                await client.DisposeAsync();
+                throw new ObjectDisposedException(nameof(ForwardNode), $"node {Name} is closed");
+            }
+
             // The client reconnects by itself; once it gives up, the next call makes a new one.
             client.ConnectionLost += (_, _) =>
             {

@@ -18,6 +18,7 @@ internal sealed class McpLane
     private readonly ILogger _logger;
     private long _rejected;
     private long _completed;
+    private long _lastFullLog = long.MinValue / 2;
     private volatile bool _stopped;
 
     public McpLane(string name, LaneOptions options, ILogger logger)
@@ -66,8 +67,14 @@ internal sealed class McpLane
             return ValueTask.FromResult<McpReply?>(McpReply.Error(McpStatus.ShuttingDown, "the server is shutting down"));
         }
 
-        Interlocked.Increment(ref _rejected);
-        RoutingLog.LaneFull(_logger, Name, Capacity, request.Method, request.TraceId);
+        var rejected = Interlocked.Increment(ref _rejected);
+        // A flood must not become a flood of log lines: one line per second per lane, with the running count.
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastFullLog);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastFullLog, now, last) == last)
+        {
+            RoutingLog.LaneFull(_logger, Name, Capacity, request.Method, request.TraceId, rejected);
+        }
         return ValueTask.FromResult<McpReply?>(McpReply.Error(McpStatus.Overloaded, $"lane {Name} is full"));
     }
 

@@ -15,6 +15,9 @@ namespace Mcpd.Server.Routing;
 /// </summary>
 internal sealed class McpRouter : IHostedService, IAsyncDisposable
 {
+    /// <summary>How long a lane replaced by a reload still accepts requests routed by the previous table.</summary>
+    private static readonly TimeSpan RetiredLaneGrace = TimeSpan.FromSeconds(5);
+
     private readonly DeviceRegistry _devices;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -150,10 +153,11 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
             Volatile.Write(ref _state, next);
         }
 
-        // What the new state left behind: lanes drain what they hold; nodes close once their calls can have ended.
+        // What the new state left behind: lanes keep taking work for a grace period (a request routed by the old table
+        // just before the swap still lands there), then drain what they hold; nodes close once their calls can have ended.
         foreach (var lane in previous.Lanes.Values.Where(l => !Volatile.Read(ref _state).Lanes.ContainsValue(l)))
         {
-            lane.Lane.Complete();
+            _ = RetireAsync(lane.Lane);
         }
 
         foreach (var node in previous.Nodes.Values.Where(n => !Volatile.Read(ref _state).Nodes.ContainsValue(n)))
@@ -162,6 +166,12 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
         }
 
         LogState(options);
+    }
+
+    private async Task RetireAsync(McpLane lane)
+    {
+        await Task.Delay(RetiredLaneGrace, _time);
+        lane.Complete();
     }
 
     private void LogState(McpdOptions options)

@@ -11,8 +11,8 @@ internal static partial class RoutingLog
     [LoggerMessage(EventId = 601, Level = LogLevel.Error, Message = "Routing: the changed configuration was rejected, the running routes stay: {Problems}")]
     public static partial void ReloadRejected(ILogger logger, string problems);
 
-    [LoggerMessage(EventId = 602, Level = LogLevel.Warning, Message = "Lane {Lane} is full ({Capacity} waiting): answered OVERLOADED to {Method} (trace {TraceId})")]
-    public static partial void LaneFull(ILogger logger, string lane, int capacity, string method, string traceId);
+    [LoggerMessage(EventId = 602, Level = LogLevel.Warning, Message = "Lane {Lane} is full ({Capacity} waiting): answered OVERLOADED to {Method} (trace {TraceId}); {Rejected} refused since start (at most one such line per second)")]
+    public static partial void LaneFull(ILogger logger, string lane, int capacity, string method, string traceId, long rejected);
 
     [LoggerMessage(EventId = 603, Level = LogLevel.Warning, Message = "Lane {Lane} stopped with {Count} request(s) still waiting; answered SHUTTING_DOWN")]
     public static partial void LaneAbandoned(ILogger logger, string lane, int count);

@@ -21,7 +21,7 @@ internal sealed class SessionHandle(ISessionStore store, string id) : IMcpSessio
         }
     }
 
-    private IOException Expired() => new($"Session {Id} has expired.");
+    private IOException Expired() => new($"Session {SessionIds.Redact(Id)} has expired.");
 
     private static async ValueTask<T> Guard<T>(ValueTask<T> operation)
     {

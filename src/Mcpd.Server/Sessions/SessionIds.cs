@@ -9,6 +9,12 @@ public static class SessionIds
     /// <summary>Length of an id.</summary>
     public const int Length = 22;
 
+    /// <summary>
+    /// The id as logs show it: its first 6 characters. An id is a bearer credential (whoever knows it may resume the
+    /// session), so logs, which more people read, never carry it whole.
+    /// </summary>
+    public static string Redact(string id) => id.Length > 6 ? $"{id[..6]}…" : id;
+
     /// <summary>A new, unguessable id.</summary>
     public static string New()
     {

@@ -2,14 +2,35 @@ using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Sessions;
 
-/// <summary>Log events of sessions and the cluster (event ids 650..699). Tokens are never logged.</summary>
+/// <summary>
+/// Log events of sessions and the cluster (event ids 650..699). Tokens are never logged, and session ids only by
+/// their first characters (<see cref="SessionIds.Redact"/>).
+/// </summary>
 internal static partial class SessionLog
 {
+    public static void Opened(ILogger logger, string sessionId, string clientId, string connectionId, TimeSpan ttl)
+    {
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            var redacted = SessionIds.Redact(sessionId);
+            LogOpened(logger, redacted, clientId, connectionId, ttl);
+        }
+    }
+
     [LoggerMessage(EventId = 650, Level = LogLevel.Debug, Message = "Session {SessionId} opened by client {ClientId} on connection {ConnectionId}, TTL {Ttl}")]
-    public static partial void Opened(ILogger logger, string sessionId, string clientId, string connectionId, TimeSpan ttl);
+    private static partial void LogOpened(ILogger logger, string sessionId, string clientId, string connectionId, TimeSpan ttl);
+
+    public static void Resumed(ILogger logger, string sessionId, string connectionId)
+    {
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            var redacted = SessionIds.Redact(sessionId);
+            LogResumed(logger, redacted, connectionId);
+        }
+    }
 
     [LoggerMessage(EventId = 651, Level = LogLevel.Debug, Message = "Session {SessionId} resumed on connection {ConnectionId}")]
-    public static partial void Resumed(ILogger logger, string sessionId, string connectionId);
+    private static partial void LogResumed(ILogger logger, string sessionId, string connectionId);
 
     [LoggerMessage(EventId = 652, Level = LogLevel.Warning, Message = "session.open by client {ClientId} refused: wrong or missing token (trace {TraceId})")]
     public static partial void Unauthorized(ILogger logger, string clientId, string traceId);
@@ -23,9 +44,27 @@ internal static partial class SessionLog
     [LoggerMessage(EventId = 655, Level = LogLevel.Warning, Message = "Cluster node {NodeId} could not announce itself: {Reason}")]
     public static partial void AnnounceFailed(ILogger logger, string nodeId, string reason);
 
+    public static void DeviceCallForwarded(ILogger logger, string targetSession, string method, string nodeId, string address, string traceId)
+    {
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            var redacted = SessionIds.Redact(targetSession);
+            LogDeviceCallForwarded(logger, redacted, method, nodeId, address, traceId);
+        }
+    }
+
     [LoggerMessage(EventId = 656, Level = LogLevel.Debug, Message = "device.call to session {TargetSession} ({Method}) goes to node {NodeId} at {Address} (trace {TraceId})")]
-    public static partial void DeviceCallForwarded(ILogger logger, string targetSession, string method, string nodeId, string address, string traceId);
+    private static partial void LogDeviceCallForwarded(ILogger logger, string targetSession, string method, string nodeId, string address, string traceId);
+
+    public static void Closed(ILogger logger, string sessionId)
+    {
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            var redacted = SessionIds.Redact(sessionId);
+            LogClosed(logger, redacted);
+        }
+    }
 
     [LoggerMessage(EventId = 657, Level = LogLevel.Debug, Message = "Session {SessionId} closed")]
-    public static partial void Closed(ILogger logger, string sessionId);
+    private static partial void LogClosed(ILogger logger, string sessionId);
 }

@@ -311,7 +311,7 @@ internal sealed class SessionService(
             token = root.TryGetProperty("token", out var secret) && secret.ValueKind == JsonValueKind.String ? secret.GetString() : null;
             if (root.TryGetProperty("ttl", out var seconds))
             {
-                if (seconds.ValueKind != JsonValueKind.Number || !seconds.TryGetDouble(out var value) || value <= 0 || TimeSpan.FromSeconds(value) > settings.MaxTtl)
+                if (seconds.ValueKind != JsonValueKind.Number || !seconds.TryGetDouble(out var value) || value <= 0 || value > settings.MaxTtl.TotalSeconds)
                 {
                     problem = $"\"ttl\" must be a number of seconds above 0 and at most {settings.MaxTtl.TotalSeconds}";
                     return false;
@@ -335,13 +335,13 @@ internal sealed class SessionService(
         problem = "session.set needs a 'key' header, or a JSON object of string values in the body";
         try
         {
-            var parsed = JsonSerializer.Deserialize<Dictionary<string, string>>(body.Span);
-            if (parsed is null)
+            var parsed = JsonSerializer.Deserialize<Dictionary<string, string?>>(body.Span);
+            if (parsed is null || parsed.Values.Any(v => v is null))
             {
                 return false;
             }
 
-            values = [.. parsed];
+            values = [.. parsed.Select(p => new KeyValuePair<string, string>(p.Key, p.Value!))];
             return true;
         }
         catch (JsonException)

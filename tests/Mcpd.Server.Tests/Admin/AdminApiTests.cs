@@ -73,6 +73,25 @@ public class AdminApiTests
     }
 
     [Fact]
+    public async Task Out_of_range_addresses_numeric_tables_and_bad_values_are_400_not_500()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.AdminUri };
+
+        using var huge = await http.PutAsJsonAsync("api/devices/1/registers/2147483647?table=holding", new { value = 1 });
+        using var past = await http.PutAsJsonAsync("api/devices/1/registers/65535?table=holding", new { raw = new[] { 1, 2 } });
+        using var numeric = await http.GetAsync(new Uri("api/devices/1/registers?table=7", UriKind.Relative));
+        using var word = await http.PutAsJsonAsync("api/devices/1/registers/3?table=holding", new { value = 70000 });
+        using var notJson = await http.PutAsync(new Uri("api/devices/1/registers/3", UriKind.Relative), new StringContent("{", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, huge.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, past.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, numeric.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, word.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
+    }
+
+    [Fact]
     public async Task A_device_behind_an_upstream_is_read_and_written_through_the_gateway()
     {
         await using var device = await McpdTestServer.StartAsync();

@@ -168,6 +168,44 @@ public class RoutingTests
     }
 
     [Fact]
+    public async Task A_reply_that_cannot_be_encoded_is_answered_internal_and_the_connection_stays()
+    {
+        await using var server = await McpdTestServer.StartAsync(configure: builder => builder.Services
+            .AddMcpMethod("bad.headers", (_, _) => ValueTask.FromResult(McpReply.Ok("x"u8.ToArray(), [new("Content-Type", "text/plain")])))
+            .AddMcpMethod("bad.later", async (_, cancellationToken) =>
+            {
+                await Task.Delay(10, cancellationToken);
+                return McpReply.Ok("x"u8.ToArray(), [new("Content-Type", "text/plain")]);
+            }));
+        await using var client = await ConnectAsync(server);
+
+        var now = await client.CallAsync("bad.headers");
+        var later = await client.CallAsync("bad.later");
+
+        Assert.Equal(McpStatus.Internal, now.Status);
+        Assert.Contains("cannot be sent", now.BodyText, StringComparison.Ordinal);
+        Assert.Equal(McpStatus.Internal, later.Status);
+        Assert.Equal("still here", (await client.CallAsync("sys.echo", "still here"u8.ToArray())).BodyText);
+    }
+
+    [Fact]
+    public async Task A_forged_hop_count_cannot_reset_the_loop_guard()
+    {
+        await using var south = await McpdTestServer.StartAsync();
+        await using var north = await McpdTestServer.StartAsync(Settings(
+            ("nodes:south:address", $"127.0.0.1:{south.McpEndPoint.Port}"),
+            ("routing:rules:0:method", "sys.echo"),
+            ("routing:rules:0:target", "forward:south")));
+        await using var client = await ConnectAsync(north);
+
+        var forged = await client.CallAsync("sys.echo", headers: [new("mcpd-hops", "-1000000")]);
+        var honest = await client.CallAsync("sys.echo", "ok"u8.ToArray(), [new("mcpd-hops", "2")]);
+
+        Assert.Equal(McpStatus.Unavailable, forged.Status);
+        Assert.Equal("ok", honest.BodyText);
+    }
+
+    [Fact]
     public async Task Routing_config_errors_name_their_key_paths()
     {
         var problems = Mcpd.Server.Configuration.McpdOptionsValidator.CheckConfiguration(

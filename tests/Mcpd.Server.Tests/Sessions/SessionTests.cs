@@ -83,6 +83,22 @@ public class SessionTests
     }
 
     [Fact]
+    public async Task Absurd_ttls_and_null_values_are_bad_requests()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        await using var client = await ConnectAsync(server);
+        var sessionId = await OpenAsync(client, "c");
+
+        var huge = await client.CallAsync("session.open", """{"clientId":"c","ttl":1e20}"""u8.ToArray());
+        var nullValue = await client.CallAsync("session.set", """{"a":"1","b":null}"""u8.ToArray(), [new("session", sessionId)]);
+        var after = await client.CallAsync("session.get", headers: [new("session", sessionId), new("key", "a")]);
+
+        Assert.Equal(McpStatus.BadRequest, huge.Status);
+        Assert.Equal(McpStatus.BadRequest, nullValue.Status);
+        Assert.Equal(McpStatus.NotFound, after.Status);
+    }
+
+    [Fact]
     public async Task Handlers_read_and_write_the_session_of_their_connection_or_of_the_session_header()
     {
         await using var server = await McpdTestServer.StartAsync(configure: builder => builder.Services
