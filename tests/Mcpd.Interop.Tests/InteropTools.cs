@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using Mcpd.Interop.Tests;
 using Mcpd.Testing;
 
@@ -18,9 +17,6 @@ public sealed class InteropTools : IAsyncLifetime
 
     public const string Mbpoll = "/usr/bin/mbpoll";
 
-    private const string AptGet = "/usr/bin/apt-get";
-    private static readonly TimeSpan AptTimeout = TimeSpan.FromMinutes(10);
-
     /// <summary>The pymodbus version <see cref="Python"/> imports, e.g. 3.0.0 on Debian 12.</summary>
     public string PymodbusVersion { get; private set; } = "";
 
@@ -32,15 +28,7 @@ public sealed class InteropTools : IAsyncLifetime
             return;
         }
 
-        var log = new List<ProcessResult>();
-        var install = await AptAsync(log, ["install", "-y", .. missing]);
-        if (!install.Succeeded)
-        {
-            // A fresh machine may have empty or stale package lists; refresh them once and retry.
-            await AptAsync(log, ["update"]);
-            await AptAsync(log, ["install", "-y", .. missing]);
-        }
-
+        var log = await DebianPackages.InstallAsync(missing);
         missing = await FindMissingPackagesAsync();
         if (missing.Count > 0)
         {
@@ -74,26 +62,5 @@ public sealed class InteropTools : IAsyncLifetime
         }
 
         return missing;
-    }
-
-    private static async Task<ProcessResult> AptAsync(List<ProcessResult> log, string[] arguments)
-    {
-        ProcessResult result;
-        try
-        {
-            // A fresh machine may still run unattended upgrades: wait for the dpkg lock rather than fail.
-            result = await ProcessRunner.RunAsync(
-                AptGet,
-                ["-o", "DPkg::Lock::Timeout=300", .. arguments],
-                AptTimeout,
-                new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" });
-        }
-        catch (Win32Exception e)
-        {
-            result = new ProcessResult($"{AptGet} {string.Join(' ', arguments)}", -1, false, "", $"cannot start {AptGet}: {e.Message}");
-        }
-
-        log.Add(result);
-        return result;
     }
 }
