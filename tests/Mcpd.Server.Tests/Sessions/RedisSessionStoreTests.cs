@@ -28,7 +28,16 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
     public async ValueTask InitializeAsync()
     {
         _redis = await RedisServer.StartAsync();
-        _store = NewStore(_redis.ConnectionString);
+        try
+        {
+            _store = NewStore(_redis.ConnectionString);
+        }
+        catch
+        {
+            // xunit does not dispose a test whose initialisation failed: stop our server here.
+            await _redis.DisposeAsync();
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()
