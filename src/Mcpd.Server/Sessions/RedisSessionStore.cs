@@ -15,7 +15,7 @@ namespace Mcpd.Server.Sessions;
 /// <c>ttl</c> (milliseconds), <c>created</c> (Unix milliseconds), <c>node</c> and <c>conn</c> (the binding, both or
 /// neither) and one field <c>ctx:{key}</c> per context value. Redis keeps the expiry itself: every operation that finds
 /// the session runs <c>PEXPIRE key ttl</c> in the same script, so expiry slides with use and mcpd runs no timer. A node
-/// announcement is the string <c>{prefix}node:{nodeId}</c> = host:port, set with <c>PX</c>.
+/// announcement is the string <c>{prefix}node:{nodeId}</c> = host:port, set with its expiry. Needs Redis 4.0 or newer.
 /// </para>
 /// <para>
 /// One round trip per operation: each reads-and-touches in one Lua script sent by <c>EVALSHA</c> (the SHA-1 is
@@ -29,8 +29,8 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     private const string ContextFieldPrefix = "ctx:";
 
     /// <summary>
-    /// Request-path defaults, placed before the configured string so that its own values win: a call waits at most
-    /// about a second for Redis, and the store never refuses to start because Redis is down.
+    /// Request-path defaults, placed before the configured string so that its own values win: a call waits about a
+    /// second at most for a Redis that does not answer, and a connection attempt two.
     /// </summary>
     private const string DefaultConfiguration = "connectTimeout=2000,syncTimeout=1000,asyncTimeout=1000,connectRetry=1,name=mcpd,";
 
