@@ -16,6 +16,7 @@ namespace Mcpd.Server.Sessions;
 internal sealed class ClusterNode : BackgroundService
 {
     private readonly ISessionStore _store;
+    private readonly IHostApplicationLifetime _lifetime;
     private readonly ListenerEndpoints _endpoints;
     private readonly ClusterOptions _options;
     private readonly McpdOptions _settings;
@@ -23,8 +24,9 @@ internal sealed class ClusterNode : BackgroundService
     private readonly ILogger<ClusterNode> _logger;
     private readonly ConcurrentDictionary<string, ForwardNode> _peers = new(StringComparer.Ordinal);
 
-    public ClusterNode(ISessionStore store, ListenerEndpoints endpoints, IOptions<McpdOptions> options, TimeProvider time, ILogger<ClusterNode> logger)
+    public ClusterNode(ISessionStore store, ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, IOptions<McpdOptions> options, TimeProvider time, ILogger<ClusterNode> logger)
     {
+        _lifetime = lifetime;
         _store = store;
         _endpoints = endpoints;
         _settings = options.Value;
@@ -54,7 +56,13 @@ internal sealed class ClusterNode : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Kestrel has bound the listeners before hosted services run, so the real MCP port is known here.
+        // The real MCP port (port 0 in config picks one) is known once the host has started and Kestrel has bound.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (_lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            await started.Task.WaitAsync(stoppingToken);
+        }
+
         var address = _options.Advertise ?? $"127.0.0.1:{_endpoints[ListenerNames.Mcp].Port}";
         SessionLog.NodeStarted(_logger, NodeId, address, _options.HeartbeatInterval, _store.Kind);
         using var timer = new PeriodicTimer(_options.HeartbeatInterval, _time);

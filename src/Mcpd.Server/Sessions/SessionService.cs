@@ -213,7 +213,7 @@ internal sealed class SessionService(
                 return await CallLocalAsync(request, binding, method, cancellationToken);
             }
 
-            if (await store.GetNodeAddressAsync(binding.NodeId, cancellationToken) is not { } address)
+            if (await store.GetNodeAddressAsync(binding.NodeId, cancellationToken) is not { } address || !Mcpd.Client.HostPort.TryParse(address, out _))
             {
                 return McpReply.Error(McpStatus.Unavailable, $"node {binding.NodeId}, which held the target's connection, is gone");
             }

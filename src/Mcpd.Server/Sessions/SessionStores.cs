@@ -1,5 +1,6 @@
 using Mcpd.Server.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Sessions;
@@ -10,6 +11,8 @@ internal static class SessionStores
     public static ISessionStore Create(IServiceProvider services)
     {
         var settings = services.GetRequiredService<IOptions<McpdOptions>>().Value.Sessions;
-        return new InMemorySessionStore(settings.MaxSessions, settings.SweepInterval, services.GetRequiredService<TimeProvider>());
+        return settings.Store == SessionStoreKinds.Redis
+            ? new RedisSessionStore(settings.Redis, services.GetRequiredService<ILogger<RedisSessionStore>>())
+            : new InMemorySessionStore(settings.MaxSessions, settings.SweepInterval, services.GetRequiredService<TimeProvider>());
     }
 }

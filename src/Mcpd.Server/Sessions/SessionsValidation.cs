@@ -39,9 +39,9 @@ internal static class SessionsValidation
             problems.Add($"sessions:tokens:{clientId}: the token is empty");
         }
 
-        if (sessions.Store == SessionStoreKinds.Redis && string.IsNullOrWhiteSpace(sessions.Redis.ConnectionString))
+        if (sessions.Store == SessionStoreKinds.Redis)
         {
-            problems.Add("sessions:redis:connectionString: required with sessions:store redis");
+            RedisSessionStore.Check(sessions.Redis, "sessions:redis", problems);
         }
 
         var cluster = options.Cluster;

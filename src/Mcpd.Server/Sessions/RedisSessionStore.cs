@@ -1,0 +1,447 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Mcpd.Server.Sessions;
+
+/// <summary>
+/// Sessions in Redis, shared by every node that uses the same Redis and key prefix (seed 4.2).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Layout (docs/sessions.md): a session is the hash <c>{prefix}session:{id}</c> with the fields <c>clientId</c>,
+/// <c>ttl</c> (milliseconds), <c>created</c> (Unix milliseconds), <c>node</c> and <c>conn</c> (the binding, both or
+/// neither) and one field <c>ctx:{key}</c> per context value. Redis keeps the expiry itself: every operation that finds
+/// the session runs <c>PEXPIRE key ttl</c> in the same script, so expiry slides with use and mcpd runs no timer. A node
+/// announcement is the string <c>{prefix}node:{nodeId}</c> = host:port, set with its expiry. Needs Redis 4.0 or newer.
+/// </para>
+/// <para>
+/// One round trip per operation: each reads-and-touches in one Lua script sent by <c>EVALSHA</c> (the SHA-1 is
+/// computed here once; after a Redis restart or <c>SCRIPT FLUSH</c> the first call per script gets <c>NOSCRIPT</c>
+/// and is sent once by <c>EVAL</c>, which caches it again). The multiplexer reconnects by itself; while Redis cannot
+/// be reached every call throws <see cref="SessionStoreUnavailableException"/>.
+/// </para>
+/// </remarks>
+public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
+{
+    private const string ContextFieldPrefix = "ctx:";
+
+    /// <summary>
+    /// Request-path defaults, placed before the configured string so that its own values win: a call waits about a
+    /// second at most for a Redis that does not answer, and a connection attempt two.
+    /// </summary>
+    private const string DefaultConfiguration = "connectTimeout=2000,syncTimeout=1000,asyncTimeout=1000,connectRetry=1,name=mcpd,";
+
+    /// <summary>Keys SCAN examines per call while listing: small enough not to stall Redis.</summary>
+    private const int ScanPageSize = 250;
+
+    private static readonly RedisValue[] InfoFields = ["clientId", "ttl", "created", "node", "conn"];
+
+    /// <summary>
+    /// The preamble of every script that finds and touches a session (KEYS[1]): a key without its <c>ttl</c> field is no
+    /// session (expired or never created) and the script answers nil; else the expiry slides by the session's TTL.
+    /// </summary>
+    private const string FindAndTouch =
+        "local ttl = redis.call('HGET', KEYS[1], 'ttl')\n"
+        + "if not ttl then return false end\n"
+        + "redis.call('PEXPIRE', KEYS[1], ttl)\n";
+
+    /// <summary>ARGV: clientId, ttl ms, created ms[, node, conn]. 1 when created, 0 when the id exists.</summary>
+    private static readonly Script CreateScript = new(
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+        + "redis.call('HSET', KEYS[1], 'clientId', ARGV[1], 'ttl', ARGV[2], 'created', ARGV[3])\n"
+        + "if ARGV[5] then redis.call('HSET', KEYS[1], 'node', ARGV[4], 'conn', ARGV[5]) end\n"
+        + "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+        + "return 1");
+
+    /// <summary>The <see cref="InfoFields"/>, or nil.</summary>
+    private static readonly Script TouchScript = new(
+        FindAndTouch + "return redis.call('HMGET', KEYS[1], 'clientId', 'ttl', 'created', 'node', 'conn')");
+
+    /// <summary>ARGV: the field. A one-element array (the value, nil when unset), or nil when there is no session.</summary>
+    private static readonly Script GetValueScript = new(FindAndTouch + "return { redis.call('HGET', KEYS[1], ARGV[1]) }");
+
+    /// <summary>Every field and value, or nil.</summary>
+    private static readonly Script GetAllScript = new(FindAndTouch + "return redis.call('HGETALL', KEYS[1])");
+
+    /// <summary>ARGV: field, value pairs; an empty value deletes its field. 1, or nil.</summary>
+    private static readonly Script SetValuesScript = new(
+        FindAndTouch
+        + "for i = 1, #ARGV, 2 do\n"
+        + "  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
+        + "end\n"
+        + "return 1");
+
+    /// <summary>ARGV: node, conn. 1, or nil.</summary>
+    private static readonly Script BindScript = new(
+        FindAndTouch + "redis.call('HSET', KEYS[1], 'node', ARGV[1], 'conn', ARGV[2])\nreturn 1");
+
+    /// <summary>
+    /// ARGV: node, conn. Compare-and-delete: the binding goes only if it is still this one, so a connection that ends
+    /// late cannot erase the newer binding of a reconnect on another node. Like the in-memory store it does not touch:
+    /// a connection ending is no use of the session.
+    /// </summary>
+    private static readonly Script UnbindScript = new(
+        "local bound = redis.call('HMGET', KEYS[1], 'node', 'conn')\n"
+        + "if bound[1] == ARGV[1] and bound[2] == ARGV[2] then redis.call('HDEL', KEYS[1], 'node', 'conn') end\n"
+        + "return 0");
+
+    private readonly ILogger _logger;
+    private readonly string _sessionKeyPrefix;
+    private readonly string _nodeKeyPrefix;
+    private readonly string _endpoints;
+    private readonly Task<ConnectionMultiplexer> _connecting;
+
+    /// <summary>1 while Redis is believed reachable, 0 after a failure was logged: each change is logged once.</summary>
+    private int _reachable = 1;
+
+    /// <summary>
+    /// Starts connecting to Redis in the background and returns at once; calls made before the connection is up wait
+    /// for it (at most the connect timeout), and while Redis is down they throw <see cref="SessionStoreUnavailableException"/>.
+    /// </summary>
+    /// <param name="options">The connection string (StackExchange.Redis syntax; <c>connectTimeout</c>,
+    /// <c>syncTimeout</c>, <c>asyncTimeout</c> default to 2000, 1000, 1000 ms here) and the key prefix.</param>
+    /// <param name="logger">Where the store says that Redis went away and came back.</param>
+    /// <exception cref="ArgumentException">The connection string does not parse (see <see cref="Check"/>).</exception>
+    public RedisSessionStore(RedisSessionOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        _logger = logger;
+        _sessionKeyPrefix = options.KeyPrefix + "session:";
+        _nodeKeyPrefix = options.KeyPrefix + "node:";
+
+        var configuration = ParseConfiguration(options.ConnectionString);
+        configuration.AbortOnConnectFail = false; // keep retrying in the background, whatever the string says
+        // While the connection is known to be down a call fails at once (UNAVAILABLE) instead of queueing for the
+        // async timeout: a request path wants a prompt answer, and the client can retry.
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        // The heartbeat is when the client times calls out and tries to reconnect: twice a second keeps a call on a
+        // hung Redis under asyncTimeout + 0.5 s, and notices Redis's return within half a second of its back-off.
+        configuration.HeartbeatInterval = TimeSpan.FromMilliseconds(500);
+        configuration.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 500, maxDeltaBackOffMilliseconds: 5000);
+        _endpoints = string.Join(",", configuration.EndPoints.Select(e => e.ToString()));
+        _connecting = ConnectAsync(configuration);
+    }
+
+    /// <inheritdoc />
+    public string Kind => SessionStoreKinds.Redis;
+
+    /// <summary>Reports what is wrong with <paramref name="options"/>, each problem prefixed with <paramref name="path"/> (e.g. <c>sessions:redis</c>).</summary>
+    public static void Check(RedisSessionOptions options, string path, List<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(problems);
+        try
+        {
+            if (ParseConfiguration(options.ConnectionString).EndPoints.Count == 0)
+            {
+                problems.Add($"{path}:connectionString: names no host:port");
+            }
+        }
+        catch (ArgumentException e)
+        {
+            // The string is not echoed: it may hold a password.
+            problems.Add($"{path}:connectionString: not a StackExchange.Redis configuration ({e.Message})");
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> CreateAsync(SessionInfo session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var ttl = (long)session.Ttl.TotalMilliseconds;
+        ArgumentOutOfRangeException.ThrowIfLessThan(ttl, 1, nameof(session));
+        RedisValue[] arguments = session.Binding is { } binding
+            ? [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds(), binding.NodeId, binding.ConnectionId]
+            : [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds()];
+        return (long)await EvaluateAsync(CreateScript, SessionKey(session.Id), arguments, cancellationToken) == 1;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionInfo?> TouchAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var fields = await EvaluateAsync(TouchScript, SessionKey(sessionId), [], cancellationToken);
+        return fields.IsNull ? null : ToSessionInfo(sessionId, fields);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        return await CallAsync(database.KeyDeleteAsync(SessionKey(sessionId)), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionRead> GetValueAsync(string sessionId, string key, CancellationToken cancellationToken)
+    {
+        var value = await EvaluateAsync(GetValueScript, SessionKey(sessionId), [ContextFieldPrefix + key], cancellationToken);
+        return value.IsNull ? default : new SessionRead(true, (string?)value[0]);
+    }
+
+    /// <summary>Redis always answers over the network: false, the caller uses <see cref="GetValueAsync"/>.</summary>
+    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, out SessionRead result)
+    {
+        result = default;
+        return false;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyDictionary<string, string>?> GetAllAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var pairs = await EvaluateAsync(GetAllScript, SessionKey(sessionId), [], cancellationToken);
+        if (pairs.IsNull)
+        {
+            return null;
+        }
+
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < pairs.Length; i += 2)
+        {
+            var field = (string)pairs[i]!;
+            if (field.StartsWith(ContextFieldPrefix, StringComparison.Ordinal))
+            {
+                values[field[ContextFieldPrefix.Length..]] = (string)pairs[i + 1]!;
+            }
+        }
+
+        return values;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var arguments = new RedisValue[values.Count * 2];
+        for (var i = 0; i < values.Count; i++)
+        {
+            arguments[2 * i] = ContextFieldPrefix + values[i].Key;
+            arguments[(2 * i) + 1] = values[i].Value;
+        }
+
+        return !(await EvaluateAsync(SetValuesScript, SessionKey(sessionId), arguments, cancellationToken)).IsNull;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken) =>
+        !(await EvaluateAsync(BindScript, SessionKey(sessionId), [binding.NodeId, binding.ConnectionId], cancellationToken)).IsNull;
+
+    /// <inheritdoc />
+    public async ValueTask UnbindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken) =>
+        await EvaluateAsync(UnbindScript, SessionKey(sessionId), [binding.NodeId, binding.ConnectionId], cancellationToken);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> sessions found by <c>SCAN</c> (never <c>KEYS</c>): one SCAN per page of
+    /// <see cref="ScanPageSize"/> keys, then the page's sessions read in one pipelined batch. Listing does not touch.
+    /// A Redis Cluster is not supported here: SCAN walks the one node it is sent to.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<SessionInfo>> ListAsync(int limit, CancellationToken cancellationToken)
+    {
+        if (limit <= 0)
+        {
+            return [];
+        }
+
+        var database = await DatabaseAsync(cancellationToken);
+        var pattern = EscapeGlob(_sessionKeyPrefix) + "*";
+        var sessions = new List<SessionInfo>();
+        var cursor = "0";
+        do
+        {
+            var page = await CallAsync(database.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", ScanPageSize), cancellationToken);
+            cursor = (string)page[0]!;
+            var keys = (RedisKey[])page[1]!;
+            var wanted = keys.Take(limit - sessions.Count).ToList();
+            var reads = await CallAsync(Task.WhenAll(wanted.Select(key => database.HashGetAsync(key, InfoFields))), cancellationToken);
+            for (var i = 0; i < wanted.Count; i++)
+            {
+                // Between SCAN and HMGET a session may have expired: its fields read as nil, and it is skipped.
+                if (!reads[i][1].IsNull)
+                {
+                    sessions.Add(ToSessionInfo(((string)wanted[i]!)[_sessionKeyPrefix.Length..], RedisResult.Create(reads[i])));
+                }
+            }
+        }
+        while (cursor != "0" && sessions.Count < limit);
+
+        return sessions;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask PublishNodeAsync(string nodeId, string address, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        await CallAsync(database.StringSetAsync(_nodeKeyPrefix + nodeId, address, ttl), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<string?> GetNodeAddressAsync(string nodeId, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        return await CallAsync(database.StringGetAsync(_nodeKeyPrefix + nodeId), cancellationToken);
+    }
+
+    /// <summary>Closes the connection (after the first connection attempt, which lasts at most the connect timeout).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        var multiplexer = await _connecting;
+        multiplexer.ConnectionFailed -= OnConnectionFailed;
+        multiplexer.ConnectionRestored -= OnConnectionRestored;
+        await multiplexer.DisposeAsync();
+    }
+
+    private static ConfigurationOptions ParseConfiguration(string connectionString) =>
+        ConfigurationOptions.Parse(DefaultConfiguration + connectionString);
+
+    /// <summary>SCAN MATCH is a glob: a prefix with <c>*?[]\</c> in it must match literally.</summary>
+    private static string EscapeGlob(string text)
+    {
+        var escaped = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
+    }
+
+    /// <summary>A session from the <see cref="InfoFields"/> in their order.</summary>
+    private static SessionInfo ToSessionInfo(string sessionId, RedisResult fields)
+    {
+        var binding = fields[3].IsNull || fields[4].IsNull ? (SessionBinding?)null : new SessionBinding((string)fields[3]!, (string)fields[4]!);
+        return new SessionInfo(
+            sessionId,
+            (string)fields[0]!,
+            TimeSpan.FromMilliseconds(long.Parse((string)fields[1]!, CultureInfo.InvariantCulture)),
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse((string)fields[2]!, CultureInfo.InvariantCulture)),
+            binding);
+    }
+
+    private RedisKey SessionKey(string sessionId) => _sessionKeyPrefix + sessionId;
+
+    private async Task<ConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
+    {
+        // With AbortOnConnectFail off this returns after the first attempt even when Redis is down, and the
+        // multiplexer keeps reconnecting by itself; only a broken configuration throws.
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
+        multiplexer.ConnectionFailed += OnConnectionFailed;
+        multiplexer.ConnectionRestored += OnConnectionRestored;
+        if (!multiplexer.IsConnected)
+        {
+            MarkUnreachable("not reachable at start");
+        }
+
+        return multiplexer;
+    }
+
+    private async ValueTask<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
+    {
+        var multiplexer = _connecting.IsCompletedSuccessfully ? _connecting.Result : await CallAsync(_connecting, cancellationToken);
+        return multiplexer.GetDatabase();
+    }
+
+    /// <summary>Runs <paramref name="script"/> by its SHA-1 in one round trip; see the class remarks for NOSCRIPT.</summary>
+    private async Task<RedisResult> EvaluateAsync(Script script, RedisKey key, RedisValue[] arguments, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        RedisKey[] keys = [key];
+        try
+        {
+            return await CallAsync(database.ScriptEvaluateAsync(script.Sha1, keys, arguments), cancellationToken);
+        }
+        catch (SessionStoreUnavailableException e) when (e.InnerException is RedisServerException inner && inner.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            // Redis restarted (or its scripts were flushed) since this script was last run: EVAL sends the source,
+            // and caches it again for the EVALSHAs after it. NoScriptCache: the client must not swap in a SHA of its own.
+            return await CallAsync(database.ScriptEvaluateAsync(script.Source, keys, arguments, CommandFlags.NoScriptCache), cancellationToken);
+        }
+    }
+
+    /// <summary>Awaits a Redis call; every failure of Redis or of the way to it becomes <see cref="SessionStoreUnavailableException"/>.</summary>
+    private async Task<T> CallAsync<T>(Task<T> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await call.WaitAsync(cancellationToken);
+            if (Volatile.Read(ref _reachable) == 0)
+            {
+                MarkReachable();
+            }
+
+            return result;
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            // The client's own messages run to a screenful of diagnostics: say what happened in a few words and keep
+            // them in the inner exception.
+            var reason = e switch
+            {
+                RedisConnectionException connection => $"no connection ({connection.FailureType})",
+                RedisTimeoutException => "Redis did not answer in time",
+                _ => e.Message, // a server error (OOM, READONLY, LOADING, ...): short, and says it all
+            };
+            if (e is not RedisServerException)
+            {
+                MarkUnreachable(reason);
+            }
+
+            throw new SessionStoreUnavailableException($"The session store (Redis at {_endpoints}) is unavailable: {reason}", e);
+        }
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Interactive)
+        {
+            MarkUnreachable(e.FailureType.ToString());
+        }
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Interactive)
+        {
+            MarkReachable();
+        }
+    }
+
+    /// <summary>Logs the return once: from the multiplexer's event or from the first call that succeeds, whichever comes first.</summary>
+    private void MarkReachable()
+    {
+        if (Interlocked.Exchange(ref _reachable, 1) == 0)
+        {
+            LogReachable(_logger, _endpoints);
+        }
+    }
+
+    private void MarkUnreachable(string reason)
+    {
+        if (Interlocked.Exchange(ref _reachable, 0) == 1)
+        {
+            LogUnreachable(_logger, _endpoints, reason);
+        }
+    }
+
+    [LoggerMessage(EventId = 900, Level = LogLevel.Warning, Message = "Session store: Redis at {Endpoints} is unreachable ({Reason}); session calls answer UNAVAILABLE until it returns")]
+    private static partial void LogUnreachable(ILogger logger, string endpoints, string reason);
+
+    [LoggerMessage(EventId = 901, Level = LogLevel.Information, Message = "Session store: Redis at {Endpoints} is reachable again")]
+    private static partial void LogReachable(ILogger logger, string endpoints);
+
+    /// <summary>A Lua script and its SHA-1 (what EVALSHA names it by), computed once.</summary>
+    private sealed class Script(string source)
+    {
+        public string Source { get; } = source;
+
+#pragma warning disable CA5350 // SHA-1 is how Redis names a script (EVALSHA), not a protection of anything.
+        public byte[] Sha1 { get; } = SHA1.HashData(Encoding.UTF8.GetBytes(source));
+#pragma warning restore CA5350
+    }
+}

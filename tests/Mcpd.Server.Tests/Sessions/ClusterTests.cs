@@ -1,0 +1,122 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+using Mcpd.Testing;
+
+namespace Mcpd.Server.Tests.Sessions;
+
+/// <summary>Two mcpd nodes sharing sessions through a real redis-server (docs/sessions.md, "Several nodes").</summary>
+public sealed class ClusterTests : IAsyncLifetime
+{
+    /// <summary>One prefix for both nodes (they share sessions), another for each test (they share nothing).</summary>
+    private readonly string _keyPrefix = $"mcpd-test-{Guid.NewGuid():N}:";
+    private RedisServer _redis = null!;
+    private McpdTestServer _nodeA = null!;
+    private McpdTestServer _nodeB = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        try
+        {
+            _nodeA = await StartNodeAsync("node-a");
+            _nodeB = await StartNodeAsync("node-b");
+        }
+        catch
+        {
+            await _redis.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _nodeA.DisposeAsync();
+        await _nodeB.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_session_opened_on_node_a_resumes_on_node_b_with_its_context()
+    {
+        string sessionId;
+        await using (var onA = await ConnectAsync(_nodeA))
+        {
+            sessionId = await SessionTests.OpenAsync(onA, "plc-7");
+            Assert.Equal(McpStatus.Ok, (await onA.CallAsync("session.set", "hall-3"u8.ToArray(), [new("session", sessionId), new("key", "site")])).Status);
+        }
+
+        await using var onB = await ConnectAsync(_nodeB);
+        var resumed = await onB.CallAsync("session.resume", headers: [new("session", sessionId)]);
+        var site = await onB.CallAsync("session.get", headers: [new("session", sessionId), new("key", "site")]);
+
+        Assert.Equal(McpStatus.Ok, resumed.Status);
+        Assert.Equal("hall-3", site.BodyText);
+    }
+
+    [Fact]
+    public async Task Device_call_from_a_client_on_node_a_reaches_a_device_connected_to_node_b_and_comes_back()
+    {
+        var deviceOptions = new McpClientOptions().MapMethod("device.status", (request, _) =>
+            ValueTask.FromResult(McpReply.Ok($"pump on node b: {Encoding.UTF8.GetString(request.Body.Span)} (trace {request.TraceId})")));
+        await using var device = await McpClient.ConnectAsync("127.0.0.1", _nodeB.McpEndPoint.Port, deviceOptions);
+        var deviceSession = await SessionTests.OpenAsync(device, "pump-1");
+        await using var operatorOnA = await ConnectAsync(_nodeA);
+        const string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+        var answer = await operatorOnA.CallAsync("device.call", "status?"u8.ToArray(),
+            [new("target-session", deviceSession), new("target-method", "device.status"), new(McpHeaderNames.TraceParent, traceparent)]);
+
+        Assert.True(answer.Status == McpStatus.Ok, $"{answer.Status} {answer.BodyText}\nnode A:\n{string.Join('\n', _nodeA.Logs.Lines.Select(l => l.Message))}\nnode B:\n{string.Join('\n', _nodeB.Logs.Lines.Select(l => l.Message))}");
+        Assert.Equal("pump on node b: status? (trace 4bf92f3577b34da6a3ce929d0e0e4736)", answer.BodyText);
+        Assert.Contains(_nodeA.Logs.Lines, l => l.EventId.Id == 656 && l.Message.Contains("node-b", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task While_redis_is_down_sessions_answer_unavailable_readyz_is_503_and_both_recover_when_it_returns()
+    {
+        await using var client = await ConnectAsync(_nodeA);
+        using var http = new HttpClient { BaseAddress = _nodeA.AdminUri };
+        await SessionTests.OpenAsync(client, "before");
+
+        await _redis.StopAsync();
+        var open = await client.CallAsync("session.open", """{"clientId":"during"}"""u8.ToArray());
+        var named = await client.CallAsync("sys.echo", headers: [new("session", "AAAAAAAAAAAAAAAAAAAAAA")]);
+        var plain = await client.CallAsync("sys.echo", "still serving"u8.ToArray());
+        using var unready = await http.GetAsync(new Uri("readyz", UriKind.Relative));
+
+        Assert.Equal(McpStatus.Unavailable, open.Status);
+        Assert.Equal(McpStatus.Unavailable, named.Status);
+        Assert.Equal("still serving", plain.BodyText);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, unready.StatusCode);
+        Assert.Contains(_nodeA.Logs.Lines, l => l.EventId.Id == 653);
+
+        await _redis.StartAgainAsync();
+        McpResponse? reopened = null;
+        for (var attempt = 0; attempt < 100 && reopened?.Status != McpStatus.Ok; attempt++)
+        {
+            await Task.Delay(100);
+            reopened = await client.CallAsync("session.open", """{"clientId":"after"}"""u8.ToArray());
+        }
+
+        Assert.Equal(McpStatus.Ok, reopened!.Status);
+        using var ready = await http.GetAsync(new Uri("readyz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        using var body = JsonDocument.Parse(reopened.Body);
+        Assert.Equal(22, body.RootElement.GetProperty("sessionId").GetString()!.Length);
+    }
+
+    private Task<McpdTestServer> StartNodeAsync(string nodeId) => McpdTestServer.StartAsync(new Dictionary<string, string?>
+    {
+        ["sessions:store"] = "redis",
+        ["sessions:redis:connectionString"] = _redis.ConnectionString,
+        ["sessions:redis:keyPrefix"] = _keyPrefix,
+        ["cluster:nodeId"] = nodeId,
+        ["cluster:heartbeatInterval"] = "00:00:01",
+    });
+
+    private static Task<McpClient> ConnectAsync(McpdTestServer server) =>
+        McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port, new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+}
