@@ -241,13 +241,24 @@ public sealed class ModbusTcpClient : IAsyncDisposable
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            ModbusTcpCodec.Encode(transactionId, unit, requestPdu.Span, _output);
-            await _output.FlushAsync(cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            Abort(new IOException($"A request to {RemoteEndPoint} could not be written whole ({ex.Message}); the connection was closed.", ex));
-            throw;
+            // Nothing written yet: a request given up while it waited for the lock leaves the connection as it is.
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                ModbusTcpCodec.Encode(transactionId, unit, requestPdu.Span, _output);
+                await _output.FlushAsync(cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                var failure = new IOException($"A request to {RemoteEndPoint} could not be written whole ({ex.Message}); the connection was closed.", ex);
+                Abort(failure);
+                if (ex is OperationCanceledException)
+                {
+                    throw;
+                }
+
+                throw failure;
+            }
         }
         finally
         {

@@ -225,7 +225,8 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         try
         {
             var client = await connection.Client;
-            if (client is null && !_closingToken.IsCancellationRequested && !cancellationToken.IsCancellationRequested && TakeFallback(connection) is { } fallback)
+            var othersBusy = false;
+            if (client is null && !_closingToken.IsCancellationRequested && !cancellationToken.IsCancellationRequested && TakeFallback(connection, out othersBusy) is { } fallback)
             {
                 // The extra connection opened for this request failed while others work (a device may take only one):
                 // the request goes on one of those, and nothing is counted against the device.
@@ -233,9 +234,10 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
                 client = await fallback.Client;
             }
 
-            return Outcome.FromResult(client is null
-                ? _closingToken.IsCancellationRequested || cancellationToken.IsCancellationRequested ? Abandoned : Failed()
-                : await SendAsync(connection, client, attempt, cancellationToken));
+            return Outcome.FromResult(client is not null ? await SendAsync(connection, client, attempt, cancellationToken)
+                : _closingToken.IsCancellationRequested || cancellationToken.IsCancellationRequested ? Abandoned
+                : othersBusy ? NoPath
+                : Failed());
         }
         finally
         {
@@ -298,7 +300,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         try
         {
             var client = await connection.Client;
-            if (client is null && !_closingToken.IsCancellationRequested && TakeFallback(connection) is { } fallback)
+            if (client is null && !_closingToken.IsCancellationRequested && TakeFallback(connection, out _) is { } fallback)
             {
                 connection = fallback;
                 client = await fallback.Client;
@@ -407,17 +409,25 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
 
     /// <summary>
     /// A connected connection with room to take over the slot of <paramref name="failed"/>, whose connect failed;
-    /// null when there is none. The slot moves under <see cref="_sync"/>, so the pool's invariant holds.
+    /// null when there is none, with <paramref name="othersBusy"/> true when connected ones exist but are full (the
+    /// gateway's own limit: answered 0x0A, not counted). The slot moves under <see cref="_sync"/>, so the pool's
+    /// invariant holds.
     /// </summary>
-    private PooledConnection? TakeFallback(PooledConnection failed)
+    private PooledConnection? TakeFallback(PooledConnection failed, out bool othersBusy)
     {
         lock (_sync)
         {
             PooledConnection? best = null;
+            othersBusy = false;
             foreach (var candidate in _connections)
             {
-                if (candidate.Client.IsCompletedSuccessfully && candidate.IsUsable && !candidate.Retired && candidate.InFlight < _tcp.MaxInFlightPerConnection
-                    && (best is null || candidate.InFlight < best.InFlight))
+                if (!candidate.Client.IsCompletedSuccessfully || !candidate.IsUsable || candidate.Retired)
+                {
+                    continue;
+                }
+
+                othersBusy = true;
+                if (candidate.InFlight < _tcp.MaxInFlightPerConnection && (best is null || candidate.InFlight < best.InFlight))
                 {
                     best = candidate;
                 }
