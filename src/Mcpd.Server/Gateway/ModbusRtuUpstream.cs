@@ -16,7 +16,7 @@ namespace Mcpd.Server.Gateway;
 /// line broke during the exchange or mcpd is stopping; 0x0A while the port is closed (nothing was sent); 06 when the
 /// queue is full; 03 for a request too short for its function (never sent); nothing (length 0) for a broadcast.
 /// </summary>
-internal sealed class ModbusRtuUpstream : IModbusUpstream
+internal sealed partial class ModbusRtuUpstream : IModbusUpstream
 {
     /// <summary>How long after a failed exchange the bus counts as degraded.</summary>
     internal static readonly TimeSpan RecentFailureWindow = TimeSpan.FromMinutes(1);
@@ -205,16 +205,25 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
                     continue;
                 }
 
-                if (await _queue.WaitAsync(IdleWait(), stop))
+                try
                 {
-                    if (_queue.TryDequeue(out var request))
+                    if (await _queue.WaitAsync(IdleWait(), stop))
                     {
-                        await ServeAsync(request, stop);
+                        if (_queue.TryDequeue(out var request))
+                        {
+                            await ServeAsync(request, stop);
+                        }
+                    }
+                    else if (ProbeIsDue())
+                    {
+                        await ProbeAsync(stop);
                     }
                 }
-                else if (ProbeIsDue())
+                catch (Exception e) when (!stop.IsCancellationRequested)
                 {
-                    await ProbeAsync(stop);
+                    // Not the line (IsLineFailure): a bug. Its request was answered 0x0B; the bus goes on serving, and
+                    // what the broken exchange left on the line is flushed before the next request.
+                    ExchangeFaulted(_logger, Name, e);
                 }
 
                 UpdateState();
@@ -601,6 +610,9 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
     }
 
     private long ToTimestampTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    [LoggerMessage(EventId = 649, Level = LogLevel.Error, Message = "RTU bus {Bus}: an exchange failed unexpectedly; the bus goes on")]
+    private static partial void ExchangeFaulted(ILogger logger, string bus, Exception exception);
 
     /// <summary>The bytes of one exchange's answer so far: how many, and what was seen in them.</summary>
     private struct ReceiveState
