@@ -23,6 +23,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly PendingRequests<Answer> _pending;
     private readonly CancellationTokenSource _closed = new();
+    private readonly CancellationToken _closedToken;
     private readonly Task _readLoop;
 
     private ModbusTcpClient(Socket socket, ModbusClientOptions options)
@@ -34,6 +35,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
         _output = PipeWriter.Create(stream);
         RemoteEndPoint = socket.RemoteEndPoint!;
         _pending = new PendingRequests<Answer>(ushort.MaxValue, RemoteEndPoint.ToString()!);
+        _closedToken = _closed.Token;
         _readLoop = ReadLoopAsync();
     }
 
@@ -62,21 +64,12 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     public async Task<byte[]> SendAsync(byte unit, ReadOnlyMemory<byte> requestPdu, CancellationToken cancellationToken = default)
     {
         var (transactionId, completion) = _pending.Register();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // Bounded by the request timeout and ended by DisposeAsync, whatever the caller's token.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closedToken);
         timeout.CancelAfter(_options.RequestTimeout);
         try
         {
-            await _writeLock.WaitAsync(timeout.Token);
-            try
-            {
-                ModbusTcpCodec.Encode((ushort)transactionId, unit, requestPdu.Span, _output);
-                await _output.FlushAsync(timeout.Token);
-            }
-            finally
-            {
-                _writeLock.Release();
-            }
-
+            await WriteAsync((ushort)transactionId, unit, requestPdu, timeout.Token);
             var answer = await completion.Task.WaitAsync(timeout.Token);
             var mismatch = answer.Unit != unit
                 ? $"unit {answer.Unit} answered a request to unit {unit}"
@@ -92,10 +85,11 @@ public sealed class ModbusTcpClient : IAsyncDisposable
 
             return answer.Pdu;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_closed.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException(
-                $"No response from {RemoteEndPoint} to function 0x{requestPdu.Span[0]:X2} for unit {unit} (transaction {transactionId}) within {_options.RequestTimeout}.");
+            throw _closedToken.IsCancellationRequested
+                ? ClosedByOwner()
+                : new TimeoutException($"No response from {RemoteEndPoint} to function 0x{requestPdu.Span[0]:X2} for unit {unit} (transaction {transactionId}) within {_options.RequestTimeout}.");
         }
         finally
         {
@@ -108,6 +102,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     /// returns once it is written. Its transaction id is 0, which no waiting request ever has.
     /// </summary>
     /// <exception cref="IOException">The connection is closed or broke.</exception>
+    /// <exception cref="TimeoutException">Not written within <see cref="ModbusClientOptions.RequestTimeout"/>; the connection was closed.</exception>
     public async Task SendUnansweredAsync(byte unit, ReadOnlyMemory<byte> requestPdu, CancellationToken cancellationToken = default)
     {
         if (!IsOpen)
@@ -115,15 +110,17 @@ public sealed class ModbusTcpClient : IAsyncDisposable
             throw new IOException($"The connection to {RemoteEndPoint} is closed.");
         }
 
-        await _writeLock.WaitAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closedToken);
+        timeout.CancelAfter(_options.RequestTimeout);
         try
         {
-            ModbusTcpCodec.Encode(0, unit, requestPdu.Span, _output);
-            await _output.FlushAsync(cancellationToken);
+            await WriteAsync(0, unit, requestPdu, timeout.Token);
         }
-        finally
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            _writeLock.Release();
+            throw _closedToken.IsCancellationRequested
+                ? ClosedByOwner()
+                : new TimeoutException($"The broadcast of function 0x{requestPdu.Span[0]:X2} to {RemoteEndPoint} was not written within {_options.RequestTimeout}; the connection was closed.");
         }
     }
 
@@ -224,15 +221,52 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _pending.FailAll(new ObjectDisposedException(nameof(ModbusTcpClient), $"The connection to {RemoteEndPoint} was closed by its owner."));
+        // Requests still waiting for the write lock or their answer see the token and fail with an IOException. The
+        // lock and the token source are not disposed: a request may still hold or wait for them (neither has a timer).
         await _closed.CancelAsync();
         _input.CancelPendingRead();
         TcpConnector.ShutdownQuietly(_socket);
 
         await _readLoop;
         _socket.Dispose();
-        _closed.Dispose();
-        _writeLock.Dispose();
     }
+
+    /// <summary>
+    /// Encodes and flushes one request under the write lock. A write that fails or is cancelled half-way may leave
+    /// its bytes in the pipe, to go out in front of the next request: the stream can no longer be trusted, so the
+    /// connection is closed.
+    /// </summary>
+    private async Task WriteAsync(ushort transactionId, byte unit, ReadOnlyMemory<byte> requestPdu, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            // Nothing written yet: a request given up while it waited for the lock leaves the connection as it is.
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                ModbusTcpCodec.Encode(transactionId, unit, requestPdu.Span, _output);
+                await _output.FlushAsync(cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                var failure = new IOException($"A request to {RemoteEndPoint} could not be written whole ({ex.Message}); the connection was closed.", ex);
+                Abort(failure);
+                if (ex is OperationCanceledException)
+                {
+                    throw;
+                }
+
+                throw failure;
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private IOException ClosedByOwner() => new($"The connection to {RemoteEndPoint} was closed by its owner.");
 
     private async Task<bool[]> ReadBitsAsync(byte unit, ModbusFunctionCode function, ushort address, int count, CancellationToken cancellationToken)
     {

@@ -12,10 +12,11 @@ namespace Mcpd.Server.Gateway;
 /// master. The bus is half-duplex: one worker sends one request at a time, after the silent interval t3.5, and
 /// waits for its answer. Requests wait in a queue served in round-robin over the client connections
 /// (<see cref="RtuRequestQueue"/>); units that stop answering are quarantined (<see cref="RtuUnitQuarantine"/>).
-/// Answers: the slave's PDU; 0x0B when it did not answer in time (a response with a bad CRC is no answer);
-/// 0x0A while the port is closed; 06 when the queue is full; nothing (length 0) for a broadcast.
+/// Answers: the slave's PDU; 0x0B when it did not answer in time (a response with a bad CRC is no answer), when the
+/// line broke during the exchange or mcpd is stopping; 0x0A while the port is closed (nothing was sent); 06 when the
+/// queue is full; 03 for a request too short for its function (never sent); nothing (length 0) for a broadcast.
 /// </summary>
-internal sealed class ModbusRtuUpstream : IModbusUpstream
+internal sealed partial class ModbusRtuUpstream : IModbusUpstream
 {
     /// <summary>How long after a failed exchange the bus counts as degraded.</summary>
     internal static readonly TimeSpan RecentFailureWindow = TimeSpan.FromMinutes(1);
@@ -41,6 +42,7 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
     private volatile UpstreamState _state = UpstreamState.Down;
     private Task _worker = Task.CompletedTask;
     private long _quietAt;
+    private long _lateAnswerUntil;
     private long _lastExchangeAt;
     private long _lastFailureAt;
     private bool _hasFailed;
@@ -77,6 +79,16 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
 
     public ValueTask<int> ExecuteAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken)
     {
+        if (!IsWellFormed(request.Span))
+        {
+            return new(WriteException(request, response, ModbusExceptionCode.IllegalDataValue));
+        }
+
+        if (_queue.IsClosed)
+        {
+            return new(WriteException(request, response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+        }
+
         if (_line is null)
         {
             return new(WriteException(request, response, ModbusExceptionCode.GatewayPathUnavailable));
@@ -105,8 +117,9 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
 
         if (!_queue.TryEnqueue(pending))
         {
+            // Full, or closed by DisposeAsync since the check above: mcpd is stopping.
             pending.Cancellation.Dispose();
-            return new(WriteException(request, response, ModbusExceptionCode.ServerDeviceBusy));
+            return new(WriteException(request, response, _queue.IsClosed ? ModbusExceptionCode.GatewayTargetDeviceFailedToRespond : ModbusExceptionCode.ServerDeviceBusy));
         }
 
         return new(pending.Completion);
@@ -127,26 +140,50 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
             return;
         }
 
+        // Closed first: from here on no request joins the queue, so none is left unanswered below.
+        _queue.Close();
         await _stopping.CancelAsync();
-        await _worker;
-        // New requests are answered 0x0A from here on; those already waiting get the same answer.
-        var line = _line;
-        _line = null;
-        AnswerWaiting(ModbusExceptionCode.GatewayPathUnavailable);
-        if (line is not null)
+        try
         {
-            await line.DisposeAsync();
+            await _worker;
         }
+        catch (Exception e)
+        {
+            // A fault of the worker must not leave the port open or the requests waiting unanswered.
+            RtuLog.LineFailed(_logger, Name, e.Message);
+        }
+        finally
+        {
+            // mcpd is stopping: the requests still waiting are answered 0x0B (docs/gateway.md).
+            var line = _line;
+            _line = null;
+            AnswerWaiting(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
+            if (line is not null)
+            {
+                await line.DisposeAsync();
+            }
 
-        _stopping.Dispose();
-        _queue.Dispose();
+            _stopping.Dispose();
+            _queue.Dispose();
+        }
     }
 
     private static int WriteException(ReadOnlyMemory<byte> request, Memory<byte> response, ModbusExceptionCode code) =>
         ModbusResponsePdu.WriteException(response.Span, request.Span[0], code);
 
-    private static bool IsLineFailure(Exception e) =>
-        e is IOException or SocketException or UnauthorizedAccessException or TimeoutException or InvalidOperationException or ArgumentException;
+    /// <summary>A failure of the wire during an exchange: the line is closed and reopened. Anything else is a bug, not the bus.</summary>
+    private static bool IsLineFailure(Exception e) => e is IOException or SocketException or UnauthorizedAccessException or TimeoutException;
+
+    /// <summary>Opening also fails on a port name or settings the system rejects (SerialPort throws these).</summary>
+    private static bool IsOpenFailure(Exception e) => IsLineFailure(e) || e is InvalidOperationException or ArgumentException;
+
+    /// <summary>
+    /// False for a request whose function needs more bytes than it has (Application Protocol 6.1-6.6, 6.11, 6.12:
+    /// address and quantity or value, 4 bytes) or longer than a PDU: it is answered 03 and never sent.
+    /// </summary>
+    internal static bool IsWellFormed(ReadOnlySpan<byte> request) =>
+        request.Length is > 0 and <= ModbusLimits.MaxPduLength
+        && (request.Length >= 5 || request[0] is not (0x01 or 0x02 or 0x03 or 0x04 or 0x05 or 0x06 or 0x0F or 0x10));
 
     /// <summary>The bus worker: the only code that touches the line.</summary>
     private async Task RunAsync(CancellationToken stop)
@@ -168,16 +205,25 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
                     continue;
                 }
 
-                if (await _queue.WaitAsync(IdleWait(), stop))
+                try
                 {
-                    if (_queue.TryDequeue(out var request))
+                    if (await _queue.WaitAsync(IdleWait(), stop))
                     {
-                        await ServeAsync(request, stop);
+                        if (_queue.TryDequeue(out var request))
+                        {
+                            await ServeAsync(request, stop);
+                        }
+                    }
+                    else if (ProbeIsDue())
+                    {
+                        await ProbeAsync(stop);
                     }
                 }
-                else if (ProbeIsDue())
+                catch (Exception e) when (!stop.IsCancellationRequested)
                 {
-                    await ProbeAsync(stop);
+                    // Not the line (IsLineFailure): a bug. Its request was answered 0x0B; the bus goes on serving, and
+                    // what the broken exchange left on the line is flushed before the next request.
+                    ExchangeFaulted(_logger, Name, e);
                 }
 
                 UpdateState();
@@ -199,7 +245,7 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
             _reopenAttempts = 0;
             _quietAt = _time.GetTimestamp();
         }
-        catch (Exception e) when (IsLineFailure(e))
+        catch (Exception e) when (IsOpenFailure(e))
         {
             var delay = _reopen.DelayBefore(Math.Min(++_reopenAttempts, 30), Random.Shared);
             _nextOpenAt = _time.GetTimestamp() + ToTimestampTicks(delay);
@@ -222,19 +268,20 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
         {
             result = await ExchangeAsync(request.Unit, request.Pdu, request.Response, stop);
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception)
         {
-            // Shutting down in the middle of the exchange: the caller still gets an answer.
-            request.Complete(WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayPathUnavailable));
+            // Shutting down in the middle of the exchange (or a fault): the caller still gets an answer.
+            request.Complete(WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
             throw;
         }
 
+        // A line that broke after the request went out is a failed exchange, 0x0B; 0x0A is for a bus known to be
+        // down before anything was sent (ExecuteAsync, AnswerWaiting in RunAsync).
         var (outcome, length) = result;
         request.Complete(outcome switch
         {
             RtuOutcome.Answered => length,
             RtuOutcome.Broadcast => 0,
-            RtuOutcome.LineFailed => WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayPathUnavailable),
             _ => WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond),
         });
     }
@@ -259,15 +306,16 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
         (RtuOutcome Outcome, int Length) result;
         try
         {
+            var stray = await DrainLateAnswerAsync(line, stop);
             await WaitForSilenceAsync(stop);
-            var stray = line.DiscardInput();
+            stray += line.DiscardInput();
             if (stray > 0)
             {
                 RtuLog.Flushed(_logger, Name, stray);
             }
 
             var length = ModbusRtuCodec.Encode(unit, pdu.Span, _transmit);
-            await line.WriteAsync(_transmit.AsMemory(0, length), stop);
+            await WriteAsync(line, _transmit.AsMemory(0, length), stop);
             // The write returns once the bytes are queued; the line is busy until they are out.
             var transmission = _characterTime * length;
             _quietAt = _time.GetTimestamp() + ToTimestampTicks(transmission);
@@ -282,7 +330,7 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
                 result = await ReceiveAsync(line, unit, pdu, response, _options.RequestTimeout + transmission, stop);
             }
         }
-        catch (Exception e) when (IsLineFailure(e) && !stop.IsCancellationRequested)
+        catch (Exception e) when (IsLineFailure(e))
         {
             RtuLog.LineFailed(_logger, Name, e.Message);
             _line = null;
@@ -291,14 +339,73 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
             result = (RtuOutcome.LineFailed, 0);
         }
 
+        if (result.Outcome == RtuOutcome.Timeout)
+        {
+            // The slave may still answer: RTU has no transaction id, and a late answer that looks like the answer to the
+            // next request (same unit, function and size) would be taken for it. The line is listened to and what comes
+            // dropped for one more request timeout before the next request goes out (libmodbus's error recovery does
+            // the same).
+            _lateAnswerUntil = _time.GetTimestamp() + ToTimestampTicks(_options.RequestTimeout);
+        }
+
         Record(unit, pdu.Span[0], result.Outcome);
         return result;
+    }
+
+    /// <summary>
+    /// After a timeout, reads and drops what arrives until <see cref="_lateAnswerUntil"/>; returns the bytes dropped.
+    /// </summary>
+    private async Task<int> DrainLateAnswerAsync(IRtuLine line, CancellationToken stop)
+    {
+        var remaining = _time.GetElapsedTime(_time.GetTimestamp(), _lateAnswerUntil);
+        if (remaining <= TimeSpan.Zero)
+        {
+            return 0;
+        }
+
+        using var grace = new CancellationTokenSource(remaining, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, grace.Token);
+        var dropped = 0;
+        try
+        {
+            while (true)
+            {
+                var read = await line.ReadAsync(_receive, linked.Token);
+                if (read == 0)
+                {
+                    throw new IOException("the line was closed by the other end");
+                }
+
+                dropped += read;
+                _quietAt = _time.GetTimestamp();
+            }
+        }
+        catch (OperationCanceledException) when (grace.IsCancellationRequested && !stop.IsCancellationRequested)
+        {
+            return dropped;
+        }
+    }
+
+    /// <summary>Sends one frame within the request timeout: a converter that stops reading must not hold the bus for ever.</summary>
+    private async Task WriteAsync(IRtuLine line, ReadOnlyMemory<byte> frame, CancellationToken stop)
+    {
+        using var deadline = new CancellationTokenSource(_options.RequestTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, deadline.Token);
+        try
+        {
+            await line.WriteAsync(frame, linked.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !stop.IsCancellationRequested)
+        {
+            throw new TimeoutException($"the line took no request within {_options.RequestTimeout}");
+        }
     }
 
     private async Task<(RtuOutcome Outcome, int Length)> ReceiveAsync(IRtuLine line, byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, TimeSpan timeout, CancellationToken stop)
     {
         using var deadline = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, deadline.Token);
+        var started = _time.GetTimestamp();
         var received = new ReceiveState { InSync = true };
         while (true)
         {
@@ -315,6 +422,18 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
             if (read == 0)
             {
                 throw new IOException("the line was closed by the other end");
+            }
+
+            if (!received.Started)
+            {
+                // The answer has begun: it gets at least the time a longest ADU takes on the wire to arrive whole
+                // (256 characters: 290 ms at 9600 baud, 2.3 s at 1200), whatever is left of the timeout.
+                received.Started = true;
+                var whole = _characterTime * ModbusRtuCodec.MaxAduLength + _interFrameDelay;
+                if (whole > timeout - _time.GetElapsedTime(started))
+                {
+                    deadline.CancelAfter(whole);
+                }
             }
 
             received.Filled += read;
@@ -406,7 +525,7 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
         {
             0x01 or 0x02 => head[1] == (quantity + 7) / 8,
             0x03 or 0x04 => head[1] == 2 * quantity,
-            0x05 or 0x06 or 0x0F or 0x10 => length == 5 && head[1..5].SequenceEqual(request[1..5]),
+            0x05 or 0x06 or 0x0F or 0x10 => length == 5 && request.Length >= 5 && head[1..5].SequenceEqual(request[1..5]),
             _ => true,
         };
     }
@@ -492,12 +611,16 @@ internal sealed class ModbusRtuUpstream : IModbusUpstream
 
     private long ToTimestampTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
+    [LoggerMessage(EventId = 649, Level = LogLevel.Error, Message = "RTU bus {Bus}: an exchange failed unexpectedly; the bus goes on")]
+    private static partial void ExchangeFaulted(ILogger logger, string bus, Exception exception);
+
     /// <summary>The bytes of one exchange's answer so far: how many, and what was seen in them.</summary>
     private struct ReceiveState
     {
         public int Filled;
         public bool CrcFailed;
         public bool InSync;
+        public bool Started;
     }
 
     private enum RtuOutcome

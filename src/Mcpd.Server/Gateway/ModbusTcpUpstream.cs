@@ -224,7 +224,20 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         var connection = TakeConnection();
         try
         {
-            return Outcome.FromResult(await SendAsync(connection, attempt, cancellationToken));
+            var client = await connection.Client;
+            var othersBusy = false;
+            if (client is null && !_closingToken.IsCancellationRequested && !cancellationToken.IsCancellationRequested && TakeFallback(connection, out othersBusy) is { } fallback)
+            {
+                // The extra connection opened for this request failed while others work (a device may take only one):
+                // the request goes on one of those, and nothing is counted against the device.
+                connection = fallback;
+                client = await fallback.Client;
+            }
+
+            return Outcome.FromResult(client is not null ? await SendAsync(connection, client, attempt, cancellationToken)
+                : _closingToken.IsCancellationRequested || cancellationToken.IsCancellationRequested ? Abandoned
+                : othersBusy ? NoPath
+                : Failed());
         }
         finally
         {
@@ -232,14 +245,8 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         }
     }
 
-    private async ValueTask<int> SendAsync(PooledConnection connection, Attempt attempt, CancellationToken cancellationToken)
+    private async ValueTask<int> SendAsync(PooledConnection connection, ModbusTcpClient client, Attempt attempt, CancellationToken cancellationToken)
     {
-        var client = await connection.Client;
-        if (client is null)
-        {
-            return _closingToken.IsCancellationRequested || cancellationToken.IsCancellationRequested ? Abandoned : Failed();
-        }
-
         try
         {
             var pdu = await client.SendAsync(attempt.Unit, attempt.Request, cancellationToken);
@@ -292,15 +299,30 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         var connection = TakeConnection();
         try
         {
-            if (await connection.Client is { } client)
+            var client = await connection.Client;
+            if (client is null && !_closingToken.IsCancellationRequested && TakeFallback(connection, out _) is { } fallback)
             {
-                await client.SendUnansweredAsync(0, request, cancellationToken);
-                return 0;
+                connection = fallback;
+                client = await fallback.Client;
             }
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException)
-        {
-            Discard(connection, ex.Message, broken: false);
+
+            if (client is not null)
+            {
+                try
+                {
+                    await client.SendUnansweredAsync(0, request, cancellationToken);
+                    return 0;
+                }
+                catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException)
+                {
+                    // The client closes the connection itself when a write broke off half-way; a caller that left
+                    // while waiting for the write lock leaves a healthy connection behind.
+                    if (!client.IsOpen)
+                    {
+                        Discard(connection, ex.Message, broken: false);
+                    }
+                }
+            }
         }
         finally
         {
@@ -385,6 +407,42 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         return connection;
     }
 
+    /// <summary>
+    /// A connected connection with room to take over the slot of <paramref name="failed"/>, whose connect failed;
+    /// null when there is none, with <paramref name="othersBusy"/> true when connected ones exist but are full (the
+    /// gateway's own limit: answered 0x0A, not counted). The slot moves under <see cref="_sync"/>, so the pool's
+    /// invariant holds.
+    /// </summary>
+    private PooledConnection? TakeFallback(PooledConnection failed, out bool othersBusy)
+    {
+        lock (_sync)
+        {
+            PooledConnection? best = null;
+            othersBusy = false;
+            foreach (var candidate in _connections)
+            {
+                if (!candidate.Client.IsCompletedSuccessfully || !candidate.IsUsable || candidate.Retired)
+                {
+                    continue;
+                }
+
+                othersBusy = true;
+                if (candidate.InFlight < _tcp.MaxInFlightPerConnection && (best is null || candidate.InFlight < best.InFlight))
+                {
+                    best = candidate;
+                }
+            }
+
+            if (best is not null)
+            {
+                failed.InFlight--;
+                best.InFlight++;
+            }
+
+            return best;
+        }
+    }
+
     private void ReleaseSlot(PooledConnection connection)
     {
         bool retire;
@@ -467,10 +525,23 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
                 await Task.Delay(_reconnect.DelayBefore(Math.Min(attempt, 32), Random.Shared), _time, _closingToken);
                 var client = await ModbusTcpClient.ConnectAsync(_address.Host, _address.Port, _clientOptions, _closingToken);
                 var connection = new PooledConnection(Interlocked.Increment(ref _nextConnectionId), _time.GetTimestamp()) { Client = Task.FromResult<ModbusTcpClient?>(client) };
+                bool closing;
                 lock (_sync)
                 {
-                    _connections.Add(connection);
-                    _down = false;
+                    // DisposeAsync cancels the token before it empties the pool under this lock: checked here, no
+                    // connection can join the pool after it was emptied.
+                    closing = _closingToken.IsCancellationRequested;
+                    if (!closing)
+                    {
+                        _connections.Add(connection);
+                        _down = false;
+                    }
+                }
+
+                if (closing)
+                {
+                    await client.DisposeAsync();
+                    return;
                 }
 
                 LogConnected(connection);

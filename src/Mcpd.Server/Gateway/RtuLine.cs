@@ -56,9 +56,17 @@ internal sealed class SerialRtuLine : IRtuLine
 
     public int DiscardInput()
     {
-        var pending = _port.BytesToRead;
-        _port.DiscardInBuffer();
-        return pending;
+        try
+        {
+            var pending = _port.BytesToRead;
+            _port.DiscardInBuffer();
+            return pending;
+        }
+        catch (InvalidOperationException e)
+        {
+            // SerialPort's "the port is closed" (a USB adapter unplugged): a failure of the line, reopened as such.
+            throw new IOException(e.Message, e);
+        }
     }
 
     public ValueTask DisposeAsync()

@@ -34,7 +34,8 @@ internal sealed class RtuRequest(byte unit, ReadOnlyMemory<byte> pdu, Memory<byt
 /// <summary>
 /// The requests waiting for an RTU bus, served one at a time in round-robin over the client connections: each
 /// connection with waiting requests gets one turn in each round, whatever the number it queued, so a client that
-/// floods the bus slows only itself. At most <c>limit</c> requests wait in all.
+/// floods the bus slows only itself. At most <c>limit</c> requests wait in all. Once <see cref="Close"/>d it takes
+/// no request, so whoever empties it after closing answers every request it ever took.
 /// </summary>
 internal sealed class RtuRequestQueue(int limit) : IDisposable
 {
@@ -43,6 +44,7 @@ internal sealed class RtuRequestQueue(int limit) : IDisposable
     private readonly Queue<string> _turns = new();
     private readonly SemaphoreSlim _signal = new(0);
     private int _count;
+    private bool _closed;
 
     /// <summary>Requests waiting.</summary>
     public int Count
@@ -56,12 +58,33 @@ internal sealed class RtuRequestQueue(int limit) : IDisposable
         }
     }
 
-    /// <summary>Adds <paramref name="request"/> at the end of its client's line; false when <c>limit</c> requests already wait.</summary>
+    /// <summary>True once <see cref="Close"/> was called.</summary>
+    public bool IsClosed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _closed;
+            }
+        }
+    }
+
+    /// <summary>Takes no request from here on; those waiting stay to be dequeued.</summary>
+    public void Close()
+    {
+        lock (_lock)
+        {
+            _closed = true;
+        }
+    }
+
+    /// <summary>Adds <paramref name="request"/> at the end of its client's line; false when <c>limit</c> requests already wait or the queue is closed.</summary>
     public bool TryEnqueue(RtuRequest request)
     {
         lock (_lock)
         {
-            if (_count >= limit)
+            if (_closed || _count >= limit)
             {
                 return false;
             }
@@ -75,9 +98,10 @@ internal sealed class RtuRequestQueue(int limit) : IDisposable
             line.Enqueue(request);
             request.Queued = true;
             _count++;
+            // Under the lock, so it never runs after Dispose (the waiter's continuation runs asynchronously).
+            _signal.Release();
         }
 
-        _signal.Release();
         return true;
     }
 
@@ -130,7 +154,15 @@ internal sealed class RtuRequestQueue(int limit) : IDisposable
     /// <summary>Waits until a request may be waiting, or <paramref name="timeout"/> passes; true when signalled.</summary>
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
 
-    public void Dispose() => _signal.Dispose();
+    /// <summary>Closes the queue and frees its signal; call once nobody waits on it any more.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _closed = true;
+            _signal.Dispose();
+        }
+    }
 
     private bool TakeLive(Queue<RtuRequest> line, out RtuRequest request)
     {

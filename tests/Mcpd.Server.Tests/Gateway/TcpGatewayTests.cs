@@ -259,6 +259,50 @@ public class TcpGatewayTests
     }
 
     [Fact]
+    public async Task A_device_that_takes_one_connection_serves_concurrent_requests_on_it_without_failures()
+    {
+        var gated = new GatedDevice();
+        var registers = DeviceWithRegisters(1);
+        registers["devices:0:unit"] = "2";
+        await using var device = await McpdTestServer.StartAsync(registers, builder => builder.Services.AddModbusDevice(1, gated));
+        using var front = new TcpListener(IPAddress.Loopback, 0);
+        front.Start();
+        var proxy = ProxyOneConnectionAsync(front, device.ModbusEndPoint.Port);
+        await using var gateway = await StartGatewayAsync(((IPEndPoint)front.LocalEndpoint).Port, new()
+        {
+            ["upstreams:dev:requestTimeout"] = "00:00:10",
+            ["upstreams:dev:tcp:readRetries"] = "0",
+            ["upstreams:dev:tcp:breaker:minimumThroughput"] = "2",
+            ["devices:1:unit"] = "2",
+            ["devices:1:upstream"] = "dev",
+        });
+        var clients = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => gateway.ConnectClientAsync(new ModbusClientOptions { RequestTimeout = TimeSpan.FromSeconds(20) })));
+        try
+        {
+            // The one connection the device takes; from here on it refuses every other.
+            Assert.Equal([1000], await clients[0].ReadHoldingRegistersAsync(2, 0, 1));
+
+            // Each write finds the connection busy and opens another, which is refused: the writes go on the one
+            // that works (FC06 is answered by its echo, which the gated device sends once opened).
+            var writes = clients.Select((client, i) => client.WriteSingleRegisterAsync(1, (ushort)i, 7)).ToArray();
+            await WaitUntilAsync(() => gated.Started == writes.Length || writes.Any(w => w.IsCompleted));
+            gated.Open();
+            await Task.WhenAll(writes);
+
+            Assert.Equal(UpstreamState.Up, Upstream(gateway).State);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+
+        Assert.False(proxy.IsFaulted, proxy.Exception?.ToString());
+    }
+
+    [Fact]
     public async Task Stopping_the_gateway_answers_waiting_requests_0B()
     {
         var silent = new GatedDevice();
@@ -396,6 +440,25 @@ public class TcpGatewayTests
         while (await socket.ReceiveAsync(new byte[64], drained.Token) > 0)
         {
             // The gateway closes the connection after the wrong answer.
+        }
+    }
+
+    /// <summary>A device that takes one connection: the first is relayed to the device on <paramref name="port"/>, then the listener closes.</summary>
+    private static async Task ProxyOneConnectionAsync(TcpListener listener, int port)
+    {
+        using var inbound = await listener.AcceptSocketAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        listener.Stop();
+        using var outbound = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await outbound.ConnectAsync(IPAddress.Loopback, port);
+        await using var client = new NetworkStream(inbound);
+        await using var server = new NetworkStream(outbound);
+        try
+        {
+            await Task.WhenAny(client.CopyToAsync(server), server.CopyToAsync(client));
+        }
+        catch (IOException)
+        {
+            // One side closed.
         }
     }
 
