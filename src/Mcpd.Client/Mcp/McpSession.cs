@@ -27,6 +27,7 @@ internal sealed class McpSession : IAsyncDisposable
     private readonly PipeWriter _output;
     private readonly McpClientOptions _options;
     private readonly IMcpPeer _owner;
+    /// <summary>Never disposed: a writer racing the close must still be able to release it.</summary>
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly PendingRequests<McpResponse> _calls;
     private readonly PendingRequests<long> _pings;
@@ -132,7 +133,6 @@ internal sealed class McpSession : IAsyncDisposable
         await _readLoop;
         _socket.Dispose();
         _closing.Dispose();
-        _writeLock.Dispose();
     }
 
     private async Task WriteAsync(Action<IBufferWriter<byte>> write, CancellationToken cancellationToken)
@@ -152,6 +152,13 @@ internal sealed class McpSession : IAsyncDisposable
             }
 
             await _output.FlushAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            // A frame cut off half-way (or left in the output by a cancelled flush) would corrupt the stream or go out
+            // later with the next one: the session cannot be trusted any more.
+            Abort(new IOException($"A write to {RemoteEndPoint} was cut off; the connection is closed.", ex));
+            throw;
         }
         finally
         {
