@@ -12,9 +12,12 @@ namespace Mcpd.Server.Telemetry;
 /// The instruments of the <c>Mcpd</c> meter that code records into (docs/observability.md lists every metric); the
 /// observed ones (connections, sessions, lanes, upstreams) are <see cref="McpdObservedMetrics"/>. Recording a request
 /// allocates nothing: tag values come from tables built once, tags travel in a <see cref="TagList"/> (a struct), and
-/// latency is measured between two <see cref="Stopwatch"/> timestamps.
+/// latency is measured between two <see cref="Stopwatch"/> timestamps. Request counts are kept per thread in plain
+/// arrays (one writer each: no atomics, no shared cache lines) and read when an exporter collects
+/// (<c>mcpd.requests</c> is an observable counter): at a million requests a second, a shared counter's tag lookup
+/// and contention cost more than the request itself (docs/performance.md).
 /// </summary>
-public sealed partial class McpdMetrics
+public sealed partial class McpdMetrics : IDisposable
 {
     /// <summary>The meter's name, as exporters and listeners select it.</summary>
     public const string MeterName = "Mcpd";
@@ -36,8 +39,21 @@ public sealed partial class McpdMetrics
     /// <summary>"ok" at 0, then the exception names of Application Protocol 7 in snake case ("illegal_data_address").</summary>
     private static readonly string[] ModbusStatusTags = [.. Enumerable.Range(0, 256).Select(ModbusStatusName)];
 
-    private readonly Counter<long> _requests;
+    /// <summary>Modbus count slots per function: 0 ok, 1..15 exception codes 1..15, then other exceptions, then no answer.</summary>
+    private const int ModbusStatusSlots = 18;
+    private const int ModbusOtherException = 16;
+    private const int ModbusNoResponse = 17;
+
+    /// <summary>MCP count slots per method tag: one per status code, the last for codes added later.</summary>
+    private const int McpStatusSlots = 16;
+
+    private readonly ThreadLocal<RequestCounts> _counts;
+    private volatile bool _disposed;
+    private readonly ObservableCounter<long> _requests;
     private readonly Histogram<double> _duration;
+    private readonly Histogram<double> _modbusDuration;
+    private readonly ConcurrentDictionary<string, int> _methodIndex = new(StringComparer.Ordinal);
+    private readonly string[] _methodByIndex = new string[MaxMethodTags + 1];
     private readonly Counter<long> _crcResyncs;
     private readonly Counter<long> _crcDroppedBytes;
     private readonly Counter<long> _heartbeatTimeouts;
@@ -50,8 +66,15 @@ public sealed partial class McpdMetrics
     {
         ArgumentNullException.ThrowIfNull(meters);
         Meter = meters.Create(MeterName);
-        _requests = Meter.CreateCounter<long>("mcpd.requests", "{request}", "Requests answered, by protocol, function or method, and status.");
-        _duration = Meter.CreateHistogram("mcpd.request.duration", "s", "Time from reading a request to writing its answer.", tags: null,
+        _counts = new ThreadLocal<RequestCounts>(() => new RequestCounts(), trackAllValues: true);
+        _methodByIndex[0] = OtherMethod;
+        _methodIndex[OtherMethod] = 0;
+        _requests = Meter.CreateObservableCounter("mcpd.requests", ObserveRequests, "{request}", "Requests answered, by protocol, function or method, and status.");
+        _duration = Meter.CreateHistogram("mcpd.request.duration", "s", "Time from reading an MCP request to writing its answer, by method and status.", tags: null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        // Without tags: the one series takes the exporter's fast path; with function and status tags, the lookup of the
+        // series cost more than a pipelined read itself (docs/performance.md). mcpd.requests has the breakdown.
+        _modbusDuration = Meter.CreateHistogram("mcpd.modbus.request.duration", "s", "Time from reading a Modbus request to writing its answer.", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _crcResyncs = Meter.CreateCounter<long>("mcpd.mcp.crc.resyncs", "{resync}", "Times a CRC-framed MCP listener skipped bytes to find the next 0x5A frame.");
         _crcDroppedBytes = Meter.CreateCounter<long>("mcpd.mcp.crc.dropped", "By", "Bytes skipped while resynchronising CRC-framed MCP input.");
@@ -72,17 +95,19 @@ public sealed partial class McpdMetrics
     /// </summary>
     internal void ModbusRequest(byte function, ReadOnlySpan<byte> responsePdu, long startTimestamp)
     {
-        if (!_requests.Enabled && !_duration.Enabled)
+        if (!_requests.Enabled && !_modbusDuration.Enabled)
         {
             return;
         }
 
         // Application Protocol 7: an exception response echoes the function with bit 7 set, then the exception code.
-        var status = responsePdu.IsEmpty ? "no_response"
-            : (responsePdu[0] & ModbusLimits.ExceptionFlag) != 0 && responsePdu.Length > 1 ? ModbusStatusTags[responsePdu[1]]
-            : ModbusStatusTags[0];
-        var tags = new TagList { { "protocol", ModbusProtocol }, { "function", FunctionTags[function & 0x7F] }, { "status", status } };
-        Record(tags, startTimestamp);
+        var exception = !responsePdu.IsEmpty && (responsePdu[0] & ModbusLimits.ExceptionFlag) != 0 && responsePdu.Length > 1 ? responsePdu[1] : 0;
+        var slot = responsePdu.IsEmpty ? ModbusNoResponse : exception < ModbusOtherException ? exception : ModbusOtherException;
+        _counts.Value!.Modbus[((function & 0x7F) * ModbusStatusSlots) + slot]++;
+        if (_modbusDuration.Enabled)
+        {
+            _modbusDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+        }
     }
 
     /// <summary>An MCP request with method tag <paramref name="methodTag"/> (<see cref="MethodTag"/>) answered <paramref name="status"/>.</summary>
@@ -93,8 +118,13 @@ public sealed partial class McpdMetrics
             return;
         }
 
-        var tags = new TagList { { "protocol", McpProtocol }, { "method", methodTag }, { "status", McpStatusNames.Of(status) } };
-        Record(tags, startTimestamp);
+        var index = _methodIndex.GetValueOrDefault(methodTag);
+        _counts.Value!.Mcp[(index * McpStatusSlots) + Math.Min((int)status, McpStatusSlots - 1)]++;
+        if (_duration.Enabled)
+        {
+            _duration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds,
+                new TagList { { "method", methodTag }, { "status", McpStatusNames.Of(status) } });
+        }
     }
 
     /// <summary>
@@ -115,7 +145,25 @@ public sealed partial class McpdMetrics
         }
 
         var name = new string(method);
-        return _methodTags.GetOrAdd(name, name);
+        lock (_methodByIndex)
+        {
+            if (_methodTags.TryGetValue(name, out var known))
+            {
+                return known;
+            }
+
+            if (_methodTags.Count >= MaxMethodTags)
+            {
+                return OtherMethod;
+            }
+
+            // The index is published before the tag, so a recorder that has the tag always finds its count slot.
+            var index = _methodTags.Count + 1;
+            _methodByIndex[index] = name;
+            _methodIndex[name] = index;
+            _methodTags[name] = name;
+            return name;
+        }
     }
 
     /// <summary>A CRC-framed listener skipped <paramref name="droppedBytes"/> bytes to find the next frame.</summary>
@@ -128,13 +176,61 @@ public sealed partial class McpdMetrics
     /// <summary>An MCP connection of <paramref name="listener"/> closed for silence (no frame, not even a PING, for 3 heartbeat intervals).</summary>
     internal void HeartbeatTimedOut(string listener) => _heartbeatTimeouts.Add(1, new KeyValuePair<string, object?>("listener", listener));
 
-    private void Record(in TagList tags, long startTimestamp)
+    /// <inheritdoc />
+    public void Dispose()
     {
-        _requests.Add(1, tags);
-        if (_duration.Enabled)
+        _disposed = true;
+        _counts.Dispose();
+    }
+
+    /// <summary>The request counts of every thread, summed, one measurement per series that has counted anything.</summary>
+    private IEnumerable<Measurement<long>> ObserveRequests()
+    {
+        if (_disposed)
         {
-            _duration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tags);
+            yield break;
         }
+
+        var modbus = new long[128 * ModbusStatusSlots];
+        var mcp = new long[(MaxMethodTags + 1) * McpStatusSlots];
+        foreach (var counts in _counts.Values)
+        {
+            for (var i = 0; i < modbus.Length; i++)
+            {
+                modbus[i] += Volatile.Read(ref counts.Modbus[i]);
+            }
+
+            for (var i = 0; i < mcp.Length; i++)
+            {
+                mcp[i] += Volatile.Read(ref counts.Mcp[i]);
+            }
+        }
+
+        for (var i = 0; i < modbus.Length; i++)
+        {
+            if (modbus[i] != 0)
+            {
+                var slot = i % ModbusStatusSlots;
+                var status = slot == ModbusNoResponse ? "no_response" : slot == ModbusOtherException ? "other_exception" : ModbusStatusTags[slot];
+                yield return new Measurement<long>(modbus[i], new("protocol", ModbusProtocol), new("function", FunctionTags[i / ModbusStatusSlots]), new("status", status));
+            }
+        }
+
+        for (var i = 0; i < mcp.Length; i++)
+        {
+            if (mcp[i] != 0 && _methodByIndex[i / McpStatusSlots] is { } method)
+            {
+                yield return new Measurement<long>(mcp[i], new("protocol", McpProtocol), new("method", method), new("status", McpStatusNames.Of((McpStatus)(i % McpStatusSlots))));
+            }
+        }
+    }
+
+    /// <summary>One thread's request counts; only that thread writes them.</summary>
+    private sealed class RequestCounts
+    {
+        public long[] Modbus { get; } = new long[128 * ModbusStatusSlots];
+
+        public long[] Mcp { get; } = new long[(MaxMethodTags + 1) * McpStatusSlots];
     }
 
     private static string ModbusStatusName(int code) => code switch

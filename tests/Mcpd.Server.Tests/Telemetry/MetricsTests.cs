@@ -50,7 +50,8 @@ public class MetricsTests
             Assert.Equal(1, metrics.Value("mcpd_requests_total", ("protocol", "mcp"), ("method", "other"), ("status", "NOT_FOUND")));
             Assert.Equal("counter", metrics.FamilyTypes["mcpd_requests_total"]);
             Assert.Equal("histogram", metrics.FamilyTypes["mcpd_request_duration_seconds"]);
-            Assert.Equal(ModbusReads, metrics.Value("mcpd_request_duration_seconds_count", ("protocol", "modbus"), ("function", "0x03"), ("status", "ok")));
+            Assert.Equal("histogram", metrics.FamilyTypes["mcpd_modbus_request_duration_seconds"]);
+            Assert.Equal(ModbusReads + 1, metrics.Value("mcpd_modbus_request_duration_seconds_count"));
             Assert.Equal(Echoes, metrics.Value("mcpd_request_duration_seconds_bucket", ("method", "sys.echo"), ("le", "+Inf")));
             Assert.Equal(1, metrics.Value("mcpd_connections_active", ("listener", "mcp")));
             Assert.Equal(1, metrics.Value("mcpd_config_reloads_total", ("result", "rejected")));
