@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -34,7 +33,15 @@ public static class McpErrorBody
     public static string TraceIdOf(string? traceparent) =>
         traceparent is { Length: 55 } && traceparent[2] == '-' && traceparent[35] == '-' && !traceparent.AsSpan(3, 32).ContainsAnyExcept(LowerHex)
             ? traceparent.Substring(3, 32)
-            : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+            : NewTraceId();
+
+    /// <summary>A new trace id: 16 random bytes in lowercase hex (W3C Trace Context; not a secret, so not from the CSPRNG).</summary>
+    public static string NewTraceId()
+    {
+        Span<byte> id = stackalloc byte[16];
+        Random.Shared.NextBytes(id);
+        return Convert.ToHexStringLower(id);
+    }
 
     private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
 }

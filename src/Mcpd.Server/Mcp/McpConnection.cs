@@ -281,6 +281,14 @@ internal sealed class McpConnection(
             return ExecuteModbus(request, device.Device, null, start);
         }
 
+        if (target is LaneTarget { Lane.IsFull: true } full && !namesSession)
+        {
+            // A flood into a full lane is refused before anything is copied: its cost must not grow with the flood.
+            full.Lane.CountRejected(method, start.Span?.TraceId.ToHexString());
+            AnswerError(start, request.Id, request.IsOneWay, McpStatus.Overloaded, $"lane {full.Lane.Name} is full", TraceIdOf(request, start));
+            return true;
+        }
+
         var incoming = ToIncoming(request, method, start);
         // Every line logged while the request runs carries its trace id (the span's scope already does when there is one).
         using var scope = start.Span is null ? TraceScope.Begin(logger, incoming.TraceId) : null;

@@ -43,6 +43,9 @@ internal sealed class McpLane
     /// <summary>Requests waiting.</summary>
     public int Depth => _queue.Reader.Count;
 
+    /// <summary>True when a request now would be refused OVERLOADED (a racing worker may free a place a moment later).</summary>
+    public bool IsFull => !_stopped && _queue.Reader.Count >= Capacity;
+
     /// <summary>Requests the workers have run, since start.</summary>
     public long Completed => Interlocked.Read(ref _completed);
 
@@ -67,15 +70,22 @@ internal sealed class McpLane
             return ValueTask.FromResult<McpReply?>(McpReply.Error(McpStatus.ShuttingDown, "the server is shutting down"));
         }
 
+        CountRejected(request.Method, request.TraceId);
+        return ValueTask.FromResult<McpReply?>(McpReply.Error(McpStatus.Overloaded, $"lane {Name} is full"));
+    }
+
+    /// <summary>Counts a request refused because the lane was full, and logs it at most once a second.</summary>
+    public void CountRejected(ReadOnlySpan<char> method, string? traceId)
+    {
         var rejected = Interlocked.Increment(ref _rejected);
         // A flood must not become a flood of log lines: one line per second per lane, with the running count.
         var now = Environment.TickCount64;
         var last = Interlocked.Read(ref _lastFullLog);
         if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastFullLog, now, last) == last)
         {
-            RoutingLog.LaneFull(_logger, Name, Capacity, request.Method, request.TraceId, rejected);
+            var methodName = method.ToString();
+            RoutingLog.LaneFull(_logger, Name, Capacity, methodName, traceId ?? "-", rejected);
         }
-        return ValueTask.FromResult<McpReply?>(McpReply.Error(McpStatus.Overloaded, $"lane {Name} is full"));
     }
 
     /// <summary>Runs the workers until the lane is completed and empty.</summary>
