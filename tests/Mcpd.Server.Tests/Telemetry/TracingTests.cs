@@ -15,9 +15,11 @@ namespace Mcpd.Server.Tests.Telemetry;
 /// <summary>Trace ids (W3C traceparent) in logs, error bodies, forwarded requests and spans (docs/observability.md).</summary>
 public partial class TracingTests
 {
-    private const string TraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    // A trace id of this test run only: the activity source is process-wide, and tests running beside these (other
+    // hosts, fixed trace ids of their own) must not show up among the spans these tests count.
+    private static readonly string TraceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
     private const string CallerSpanId = "00f067aa0ba902b7";
-    private const string Traceparent = $"00-{TraceId}-{CallerSpanId}-01";
+    private static readonly string Traceparent = $"00-{TraceId}-{CallerSpanId}-01";
 
     [Fact]
     public async Task A_traceparent_sent_to_node_A_is_in_the_log_lines_of_A_and_of_the_node_it_forwards_to()
