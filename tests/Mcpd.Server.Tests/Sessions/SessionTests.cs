@@ -174,6 +174,23 @@ public class SessionTests
         await WaitUntilAsync(async () => (await operatorClient.CallAsync("device.call", headers: [new("target-session", deviceSession), new("target-method", "device.status")])).Status == McpStatus.Unavailable);
     }
 
+    [Fact]
+    public async Task Device_call_to_a_session_held_by_a_node_that_stopped_announcing_itself_answers_unavailable()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        var store = server.Services.GetRequiredService<Mcpd.Server.Sessions.ISessionStore>();
+        var orphan = new Mcpd.Server.Sessions.SessionInfo(Mcpd.Server.Sessions.SessionIds.New(), "pump-9", TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow);
+        await store.CreateAsync(orphan, default);
+        // Bound to a node whose announcement has expired (it died without unbinding): it must not be used.
+        await store.BindAsync(orphan.Id, new Mcpd.Server.Sessions.SessionBinding("node-that-died", "E0000000X"), default);
+        await using var client = await ConnectAsync(server);
+
+        var answer = await client.CallAsync("device.call", headers: [new("target-session", orphan.Id), new("target-method", "device.status")]);
+
+        Assert.Equal(McpStatus.Unavailable, answer.Status);
+        Assert.Contains("node-that-died", answer.BodyText, StringComparison.Ordinal);
+    }
+
     internal static async Task<string> OpenAsync(McpClient client, string clientId)
     {
         var opened = await client.CallAsync("session.open", Encoding.UTF8.GetBytes($$"""{"clientId":"{{clientId}}"}"""));
