@@ -73,6 +73,11 @@ internal abstract class ProtocolConnection
                     await WaitForSlotAsync();
                 }
 
+                if (ReadPause > TimeSpan.Zero && !ReadsWhileBusy)
+                {
+                    await Task.Delay(ReadPause, Clock);
+                }
+
                 var result = await input.ReadAsync();
                 var buffer = result.Buffer;
                 _tracked.Touch(Clock);
@@ -142,6 +147,9 @@ internal abstract class ProtocolConnection
     /// answers to its own calls (those answers arrive on the same input; a handler holding a slot may be waiting on one).
     /// </summary>
     protected virtual bool ReadsWhileBusy => false;
+
+    /// <summary>A pause the protocol asks for before the next read (MCP: backoff of a connection refused OVERLOADED).</summary>
+    protected virtual TimeSpan ReadPause => TimeSpan.Zero;
 
     /// <summary>Wakes a read loop waiting for a slot, so it re-checks <see cref="ReadsWhileBusy"/>.</summary>
     protected void WakeReader() => Volatile.Read(ref _slotFreed)?.TrySetResult();

@@ -33,6 +33,9 @@ internal sealed class McpConnection(
 {
     private static readonly KeyValuePair<string, string>[] NoHeaders = [];
 
+    /// <summary>The current pause before reading on, in ticks, while this connection's requests are refused OVERLOADED.</summary>
+    private long _overloadPauseTicks;
+
     /// <summary>The server's calls to the client, waiting for their RESP or ACK.</summary>
     private readonly PendingRequests<McpResponse> _calls = new(uint.MaxValue, context.ConnectionId);
 
@@ -626,12 +629,38 @@ internal sealed class McpConnection(
     private void Finish(in RequestStart start, McpStatus status)
     {
         services.Metrics.McpRequest(start.MethodTag, status, start.Started);
+        AdjustOverloadPause(status);
         if (start.Span is { } span)
         {
             span.SetTag("mcp.status", McpStatusNames.Of(status));
             span.Stop();
         }
     }
+
+    /// <summary>
+    /// Load shedding with backoff: a connection whose requests are refused OVERLOADED is read again only after a pause,
+    /// doubling from 1 ms up to <see cref="RoutingOptions.OverloadBackoff"/> while refusals go on, and gone at its first
+    /// request that is not refused. The refusal itself still leaves at once; what the pause stops is a client that
+    /// answers every OVERLOADED with the next request at full speed taking the CPU from everyone else.
+    /// </summary>
+    private void AdjustOverloadPause(McpStatus status)
+    {
+        if (status != McpStatus.Overloaded)
+        {
+            if (_overloadPauseTicks != 0)
+            {
+                Volatile.Write(ref _overloadPauseTicks, 0);
+            }
+
+            return;
+        }
+
+        var limit = services.Router.OverloadBackoff.Ticks;
+        var current = Volatile.Read(ref _overloadPauseTicks);
+        Volatile.Write(ref _overloadPauseTicks, Math.Min(limit, current == 0 ? TimeSpan.TicksPerMillisecond : 2 * current));
+    }
+
+    protected override TimeSpan ReadPause => TimeSpan.FromTicks(Volatile.Read(ref _overloadPauseTicks));
 
     private void Reject(McpFrameError error, McpFrameHeader header)
     {

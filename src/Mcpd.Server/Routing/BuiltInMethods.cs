@@ -18,11 +18,16 @@ internal sealed class BuiltInMethods(DeviceRegistry devices, McpServerInfo info,
     public const string Info = "sys.info";
     public const string ModbusPdu = "modbus.pdu";
 
+    /// <summary>Answers OK after the header <c>delay-ms</c> (0..10000) milliseconds, with the body: for client timeouts and lane tests, as Redis' DEBUG SLEEP.</summary>
+    public const string Delay = "sys.delay";
+
+    private const int MaxDelayMilliseconds = 10_000;
+
     /// <summary>Header naming the device of <c>modbus.pdu</c> by its configured name, instead of <c>unit</c>.</summary>
     public const string DeviceHeader = "device";
 
     public static bool IsBuiltIn(ReadOnlySpan<char> method) =>
-        method is Echo or Info or ModbusPdu or SessionService.Open or SessionService.Resume or SessionService.Close
+        method is Echo or Info or ModbusPdu or Delay or SessionService.Open or SessionService.Resume or SessionService.Close
             or SessionService.Get or SessionService.Set or SessionService.DeviceCall;
 
     /// <summary>The handler of a built-in or mapped method, or null.</summary>
@@ -31,11 +36,24 @@ internal sealed class BuiltInMethods(DeviceRegistry devices, McpServerInfo info,
         Echo => static (request, _) => ValueTask.FromResult(McpReply.Ok(request.Body)),
         Info => (_, _) => ValueTask.FromResult(McpReply.Ok(info.ToJson(time.GetUtcNow()))),
         ModbusPdu => ExecuteModbusAsync,
+        Delay => DelayAsync,
         _ => sessions.HandlerOf(method) ?? (methods.TryGet(method, out var mapped) ? mapped : null),
     };
 
     /// <summary>The target of a method this node serves (built in or mapped), or null.</summary>
     public RouteTarget? TargetOf(ReadOnlySpan<char> method) => HandlerOf(method) is { } handler ? new HandlerTarget(handler) : null;
+
+    private async ValueTask<McpReply> DelayAsync(McpIncomingRequest request, CancellationToken cancellationToken)
+    {
+        if (!int.TryParse(request.Header("delay-ms"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds)
+            || milliseconds > MaxDelayMilliseconds)
+        {
+            return McpReply.Error(McpStatus.BadRequest, $"sys.delay needs a 'delay-ms' header of 0..{MaxDelayMilliseconds}");
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(milliseconds), time, cancellationToken);
+        return McpReply.Ok(request.Body);
+    }
 
     /// <summary>
     /// The device a <c>modbus.pdu</c> request addresses: header <c>device</c> (a configured name) or <c>unit</c>

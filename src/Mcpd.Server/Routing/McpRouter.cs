@@ -18,6 +18,7 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
     /// <summary>How long a lane replaced by a reload still accepts requests routed by the previous table.</summary>
     private static readonly TimeSpan RetiredLaneGrace = TimeSpan.FromSeconds(5);
 
+    private readonly IOptionsMonitor<McpdOptions> _options;
     private readonly DeviceRegistry _devices;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -30,6 +31,7 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
 
     public McpRouter(IOptionsMonitor<McpdOptions> options, DeviceRegistry devices, TimeProvider time, ILogger<McpRouter> logger)
     {
+        _options = options;
         _devices = devices;
         _time = time;
         _logger = logger;
@@ -40,6 +42,9 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
         LogState(settings);
         _onChange = options.OnChange(Reload);
     }
+
+    /// <summary>The longest read pause of a connection refused OVERLOADED (routing.overloadBackoff, live).</summary>
+    public TimeSpan OverloadBackoff => _options.CurrentValue.Routing.OverloadBackoff;
 
     /// <summary>The table requests are routed by now.</summary>
     public RouteTable Table => Volatile.Read(ref _state).Table;

@@ -12,6 +12,12 @@ public sealed class RoutingOptions
     /// <summary>The rules, evaluated in order.</summary>
     public IList<RouteRuleOptions> Rules { get; init; } = [];
 
+    /// <summary>
+    /// Longest pause before reading on from a connection whose requests are refused OVERLOADED (doubling from 1 ms
+    /// while refusals go on, gone at the first request served); zero turns the backoff off.
+    /// </summary>
+    public TimeSpan OverloadBackoff { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Target of requests that match no rule and no method of this node (<c>lane:</c>, <c>device:</c> or <c>forward:</c>); null: NOT_FOUND.</summary>
     public string? Default { get; set; }
 }

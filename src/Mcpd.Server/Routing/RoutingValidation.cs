@@ -8,6 +8,11 @@ internal static class RoutingValidation
 {
     public static void Check(McpdOptions options, List<string> problems)
     {
+        if (options.Routing.OverloadBackoff < TimeSpan.Zero || options.Routing.OverloadBackoff > TimeSpan.FromSeconds(10))
+        {
+            problems.Add($"routing:overloadBackoff: {options.Routing.OverloadBackoff} is outside 0..10 s");
+        }
+
         foreach (var (name, lane) in options.Routing.Lanes)
         {
             if (lane.Workers is < 1 or > 1024)

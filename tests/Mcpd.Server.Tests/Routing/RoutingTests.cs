@@ -5,6 +5,7 @@ using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Hosting;
 using Mcpd.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Mcpd.Server.Tests.Routing;
 
@@ -98,6 +99,62 @@ public class RoutingTests
         Assert.Equal(McpStatus.Ok, (await running).Status);
         await WaitUntilAsync(() => Volatile.Read(ref handled) == 3);
         Assert.Contains(server.Logs.Lines, e => e.EventId.Id == 602);
+    }
+
+    [Fact]
+    public async Task A_connection_refused_overloaded_is_read_again_only_after_its_backoff()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await McpdTestServer.StartAsync(Settings(
+            ("routing:lanes:slow:workers", "1"),
+            ("routing:lanes:slow:capacity", "1"),
+            ("routing:rules:0:method", "work"),
+            ("routing:rules:0:target", "lane:slow"),
+            ("mcp:heartbeatInterval", "01:00:00")),
+            builder =>
+            {
+                builder.Services.AddSingleton<TimeProvider>(time);
+                builder.Services.AddMcpMethod("work", async (_, _) =>
+                {
+                    await gate.Task;
+                    return McpReply.Ok();
+                });
+            });
+        await using var flooder = await ConnectAsync(server);
+        var running = flooder.CallAsync("work");
+        var queued = flooder.CallAsync("work");
+        await WaitUntilAsync(() => Lanes(server).Single().Depth == 1);
+
+        var refused = await flooder.CallAsync("work");
+        var next = flooder.CallAsync("sys.echo", "after the pause"u8.ToArray());
+        await Task.Delay(300);
+        Assert.False(next.IsCompleted, "the connection was read again before its backoff ended");
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.Equal(McpStatus.Overloaded, refused.Status);
+        Assert.Equal("after the pause", (await next.WaitAsync(TimeSpan.FromSeconds(5))).BodyText);
+        gate.SetResult();
+        Assert.Equal(McpStatus.Ok, (await running).Status);
+        Assert.Equal(McpStatus.Ok, (await queued).Status);
+    }
+
+    [Fact]
+    public async Task Sys_delay_answers_after_its_delay_and_refuses_a_missing_or_absurd_one()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        await using var client = await ConnectAsync(server);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var delayed = await client.CallAsync("sys.delay", "x"u8.ToArray(), [new("delay-ms", "50")]);
+        var elapsed = started.Elapsed;
+        var missing = await client.CallAsync("sys.delay");
+        var absurd = await client.CallAsync("sys.delay", headers: [new("delay-ms", "99999")]);
+
+        Assert.Equal("x", delayed.BodyText);
+        Assert.True(elapsed >= TimeSpan.FromMilliseconds(45), $"answered after {elapsed}");
+        Assert.Equal(McpStatus.BadRequest, missing.Status);
+        Assert.Equal(McpStatus.BadRequest, absurd.Status);
     }
 
     [Fact]
