@@ -106,6 +106,7 @@ public class RoutingTests
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var server = await McpdTestServer.StartAsync(Settings(
             ("routing:lanes:slow:workers", "1"),
             ("routing:lanes:slow:capacity", "1"),
@@ -117,12 +118,15 @@ public class RoutingTests
                 builder.Services.AddSingleton<TimeProvider>(time);
                 builder.Services.AddMcpMethod("work", async (_, _) =>
                 {
+                    started.TrySetResult();
                     await gate.Task;
                     return McpReply.Ok();
                 });
             });
         await using var flooder = await ConnectAsync(server);
+        // One runs (its worker waits at the gate), one waits in the lane: the lane is full.
         var running = flooder.CallAsync("work");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(5));
         var queued = flooder.CallAsync("work");
         await WaitUntilAsync(() => Lanes(server).Single().Depth == 1);
 
