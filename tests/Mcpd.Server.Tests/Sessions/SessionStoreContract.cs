@@ -5,8 +5,11 @@ namespace Mcpd.Server.Tests.Sessions;
 /// <summary>What every <see cref="ISessionStore"/> must do; each store runs these against its real backend.</summary>
 public abstract class SessionStoreContract
 {
-    /// <summary>The TTL of the sessions these tests create: short, so expiry can be observed on a real clock too.</summary>
-    protected static readonly TimeSpan Ttl = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// The TTL of the sessions these tests create: short enough to watch expiry on a real clock (Redis), long enough
+    /// that a loaded CI machine, where a 1 s sleep can overshoot by seconds, does not expire a session in use.
+    /// </summary>
+    protected static readonly TimeSpan Ttl = TimeSpan.FromSeconds(5);
 
     protected abstract ISessionStore Store { get; }
 
