@@ -35,9 +35,21 @@ public sealed class RedisServer : IAsyncDisposable
     public static async Task<RedisServer> StartAsync()
     {
         await EnsureInstalledAsync();
-        var server = new RedisServer(FreeLoopbackPort());
-        await server.StartAgainAsync();
-        return server;
+        // Two fixtures starting at once can be handed the same free port; the loser's redis-server exits while PING is
+        // answered by the winner's, so a start counts only when our own process answers, else another port is tried.
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = new RedisServer(FreeLoopbackPort());
+            try
+            {
+                await server.StartAgainAsync();
+                return server;
+            }
+            catch (InvalidOperationException) when (attempt < 5)
+            {
+                await server.StopAsync();
+            }
+        }
     }
 
     /// <summary>Starts the server (again) on <see cref="Port"/> and waits until it answers PING.</summary>
@@ -76,6 +88,14 @@ public sealed class RedisServer : IAsyncDisposable
             }
 
             await Task.Delay(25);
+        }
+
+        var info = await CliAsync("info", "server");
+        var owner = info.Split('\n').Select(line => line.Trim()).FirstOrDefault(line => line.StartsWith("process_id:", StringComparison.Ordinal));
+        if (owner != $"process_id:{_process.Id}")
+        {
+            await StopAsync();
+            throw new InvalidOperationException($"Port {Port} is answered by another redis-server ({owner}), not by ours.");
         }
     }
 
