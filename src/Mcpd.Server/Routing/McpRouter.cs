@@ -182,8 +182,8 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
     private void LogState(McpdOptions options)
     {
         var state = Volatile.Read(ref _state);
-        var lanes = string.Join(", ", state.Lanes.Keys);
-        var nodes = string.Join(", ", state.Nodes.Keys);
+        var lanes = state.Lanes.Count == 0 ? "none" : string.Join(", ", state.Lanes.Keys);
+        var nodes = state.Nodes.Count == 0 ? "none" : string.Join(", ", state.Nodes.Keys);
         RoutingLog.TableLoaded(_logger, options.Routing.Rules.Count, options.Routing.Default ?? "none", lanes, nodes);
     }
 

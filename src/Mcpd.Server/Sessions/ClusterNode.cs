@@ -64,7 +64,11 @@ internal sealed class ClusterNode : BackgroundService
         }
 
         var address = _options.Advertise ?? $"127.0.0.1:{_endpoints[ListenerNames.Mcp].Port}";
-        SessionLog.NodeStarted(_logger, NodeId, address, _options.HeartbeatInterval, _store.Kind);
+        if (_store.Kind != SessionStoreKinds.Memory)
+        {
+            // With sessions in this process alone there is no cluster to speak of; the announcement stays internal.
+            SessionLog.NodeStarted(_logger, NodeId, address, _options.HeartbeatInterval, _store.Kind);
+        }
         using var timer = new PeriodicTimer(_options.HeartbeatInterval, _time);
         do
         {
