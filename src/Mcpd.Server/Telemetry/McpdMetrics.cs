@@ -50,7 +50,7 @@ public sealed partial class McpdMetrics : IDisposable
     private readonly ThreadLocal<RequestCounts> _counts;
     private volatile bool _disposed;
     private readonly ObservableCounter<long> _requests;
-    private readonly Histogram<double> _duration;
+    private readonly Histogram<double> _mcpDuration;
     private readonly Histogram<double> _modbusDuration;
     private readonly ConcurrentDictionary<string, int> _methodIndex = new(StringComparer.Ordinal);
     private readonly string[] _methodByIndex = new string[MaxMethodTags + 1];
@@ -70,10 +70,11 @@ public sealed partial class McpdMetrics : IDisposable
         _methodByIndex[0] = OtherMethod;
         _methodIndex[OtherMethod] = 0;
         _requests = Meter.CreateObservableCounter("mcpd.requests", ObserveRequests, "{request}", "Requests answered, by protocol, function or method, and status.");
-        _duration = Meter.CreateHistogram("mcpd.request.duration", "s", "Time from reading an MCP request to writing its answer, by method and status.", tags: null,
+        // Latency has one series per protocol, without tags: the series takes the exporter's fast path, while a lookup
+        // by function (or method) and status cost more than a pipelined request itself (docs/performance.md);
+        // mcpd.requests has that breakdown, and spans have the latency of each request.
+        _mcpDuration = Meter.CreateHistogram("mcpd.mcp.request.duration", "s", "Time from reading an MCP request to writing its answer.", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
-        // Without tags: the one series takes the exporter's fast path; with function and status tags, the lookup of the
-        // series cost more than a pipelined read itself (docs/performance.md). mcpd.requests has the breakdown.
         _modbusDuration = Meter.CreateHistogram("mcpd.modbus.request.duration", "s", "Time from reading a Modbus request to writing its answer.", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _crcResyncs = Meter.CreateCounter<long>("mcpd.mcp.crc.resyncs", "{resync}", "Times a CRC-framed MCP listener skipped bytes to find the next 0x5A frame.");
@@ -113,17 +114,16 @@ public sealed partial class McpdMetrics : IDisposable
     /// <summary>An MCP request with method tag <paramref name="methodTag"/> (<see cref="MethodTag"/>) answered <paramref name="status"/>.</summary>
     internal void McpRequest(string methodTag, McpStatus status, long startTimestamp)
     {
-        if (!_requests.Enabled && !_duration.Enabled)
+        if (!_requests.Enabled && !_mcpDuration.Enabled)
         {
             return;
         }
 
         var index = _methodIndex.GetValueOrDefault(methodTag);
         _counts.Value!.Mcp[(index * McpStatusSlots) + Math.Min((int)status, McpStatusSlots - 1)]++;
-        if (_duration.Enabled)
+        if (_mcpDuration.Enabled)
         {
-            _duration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds,
-                new TagList { { "method", methodTag }, { "status", McpStatusNames.Of(status) } });
+            _mcpDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
         }
     }
 

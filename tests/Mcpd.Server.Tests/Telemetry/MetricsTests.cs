@@ -49,10 +49,10 @@ public class MetricsTests
             Assert.Equal(Echoes, metrics.Value("mcpd_requests_total", ("protocol", "mcp"), ("method", "sys.echo"), ("status", "OK")));
             Assert.Equal(1, metrics.Value("mcpd_requests_total", ("protocol", "mcp"), ("method", "other"), ("status", "NOT_FOUND")));
             Assert.Equal("counter", metrics.FamilyTypes["mcpd_requests_total"]);
-            Assert.Equal("histogram", metrics.FamilyTypes["mcpd_request_duration_seconds"]);
+            Assert.Equal("histogram", metrics.FamilyTypes["mcpd_mcp_request_duration_seconds"]);
             Assert.Equal("histogram", metrics.FamilyTypes["mcpd_modbus_request_duration_seconds"]);
             Assert.Equal(ModbusReads + 1, metrics.Value("mcpd_modbus_request_duration_seconds_count"));
-            Assert.Equal(Echoes, metrics.Value("mcpd_request_duration_seconds_bucket", ("method", "sys.echo"), ("le", "+Inf")));
+            Assert.Equal(Echoes + 1, metrics.Value("mcpd_mcp_request_duration_seconds_bucket", ("le", "+Inf")));
             Assert.Equal(1, metrics.Value("mcpd_connections_active", ("listener", "mcp")));
             Assert.Equal(1, metrics.Value("mcpd_config_reloads_total", ("result", "rejected")));
             Assert.Equal(0, metrics.Value("mcpd_sessions_active"));
