@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using Mcpd.Protocols.Modbus;
@@ -20,8 +19,6 @@ namespace Mcpd.Server.Admin;
 /// </summary>
 internal static class DeviceEndpoints
 {
-    private const int MaxRegisters = 125;
-    private const int MaxBits = 2000;
     private static readonly ModbusCaller Admin = new("admin-api");
 
     public static void Map(IEndpointRouteBuilder endpoints)
@@ -64,7 +61,7 @@ internal static class DeviceEndpoints
 
         var start = from ?? 0;
         var length = count ?? 10;
-        var limit = RegisterDefinition.IsBitTable(registerTable) ? MaxBits : MaxRegisters;
+        var limit = RegisterDefinition.IsBitTable(registerTable) ? ModbusLimits.MaxReadBits : ModbusLimits.MaxReadRegisters;
         if (start is < 0 or > ushort.MaxValue || length < 1 || length > limit || start + length > ushort.MaxValue + 1)
         {
             return Error(StatusCodes.Status400BadRequest, $"from must be 0..65535 and count 1..{limit} inside the table");
@@ -241,33 +238,20 @@ internal static class DeviceEndpoints
     /// <summary>FC05 for one coil, FC06 for one holding register, FC10 for several; the other tables are read-only over Modbus.</summary>
     private static async Task<IResult?> WriteThroughGatewayAsync(IModbusDevice device, RegisterTable table, int address, ushort[] words, CancellationToken cancellationToken)
     {
-        byte[] request;
-        switch (table)
+        var request = new byte[ModbusLimits.MaxPduLength];
+        var length = table switch
         {
-            case RegisterTable.Coils when words.Length == 1:
-                request = [(byte)ModbusFunctionCode.WriteSingleCoil, (byte)(address >> 8), (byte)address, words[0] != 0 ? (byte)0xFF : (byte)0, 0];
-                break;
-            case RegisterTable.Holding when words.Length == 1:
-                request = [(byte)ModbusFunctionCode.WriteSingleRegister, (byte)(address >> 8), (byte)address, (byte)(words[0] >> 8), (byte)words[0]];
-                break;
-            case RegisterTable.Holding:
-                request = new byte[6 + (2 * words.Length)];
-                request[0] = (byte)ModbusFunctionCode.WriteMultipleRegisters;
-                BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(1), (ushort)address);
-                BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(3), (ushort)words.Length);
-                request[5] = (byte)(2 * words.Length);
-                for (var i = 0; i < words.Length; i++)
-                {
-                    BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(6 + (2 * i)), words[i]);
-                }
-
-                break;
-            default:
-                return Error(StatusCodes.Status400BadRequest, $"a real device's {table} table cannot be written over Modbus");
+            RegisterTable.Coils when words.Length == 1 => ModbusRequestPdu.WriteSingleCoil(request, (ushort)address, words[0] != 0),
+            RegisterTable.Holding when words.Length == 1 => ModbusRequestPdu.WriteSingleRegister(request, (ushort)address, words[0]),
+            RegisterTable.Holding => ModbusRequestPdu.WriteMultipleRegisters(request, (ushort)address, words),
+            _ => 0,
+        };
+        if (length == 0)
+        {
+            return Error(StatusCodes.Status400BadRequest, $"a real device's {table} table cannot be written over Modbus");
         }
 
-        var (_, failure) = await ExecuteAsync(device, request, cancellationToken);
-        return failure;
+        return await ExecuteAsync(device, request.AsMemory(0, length), static (response, sent) => ModbusResponsePdu.ExpectEcho(response, sent), cancellationToken);
     }
 
     private static async Task<(ushort[]? Values, IResult? Failure)> ReadValuesAsync(IModbusDevice device, RegisterTable table, int start, int count, CancellationToken cancellationToken)
@@ -301,43 +285,58 @@ internal static class DeviceEndpoints
             RegisterTable.Holding => ModbusFunctionCode.ReadHoldingRegisters,
             _ => ModbusFunctionCode.ReadInputRegisters,
         };
-        byte[] request = [(byte)function, (byte)(start >> 8), (byte)start, (byte)(count >> 8), (byte)count];
-        var (response, failure) = await ExecuteAsync(device, request, cancellationToken);
-        if (failure is not null)
-        {
-            return (null, failure);
-        }
-
-        var expected = RegisterDefinition.IsBitTable(table) ? (count + 7) / 8 : 2 * count;
-        if (response!.Length < 2 + expected || response[1] != expected)
-        {
-            return (null, Error(StatusCodes.Status502BadGateway, $"the device answered {response.Length} bytes, not the {2 + expected} a read of {count} asks for"));
-        }
-
-        var data = response.AsSpan(2);
+        var request = new byte[ModbusLimits.MaxPduLength];
+        var requestLength = ModbusRequestPdu.Read(request, function, (ushort)start, count);
         var result = new ushort[count];
-        for (var i = 0; i < count; i++)
+        var failure = await ExecuteAsync(device, request.AsMemory(0, requestLength), (response, _) =>
         {
-            result[i] = RegisterDefinition.IsBitTable(table)
-                ? (ushort)((data[i / 8] >> (i % 8)) & 1)
-                : BinaryPrimitives.ReadUInt16BigEndian(data[(2 * i)..]);
-        }
-
-        return (result, null);
+            if (RegisterDefinition.IsBitTable(table))
+            {
+                var bits = new bool[count];
+                ModbusResponsePdu.ReadBits(response, function, bits);
+                for (var i = 0; i < count; i++)
+                {
+                    result[i] = bits[i] ? (ushort)1 : (ushort)0;
+                }
+            }
+            else
+            {
+                ModbusResponsePdu.ReadRegisters(response, function, result);
+            }
+        }, cancellationToken);
+        return failure is null ? (result, null) : (null, failure);
     }
 
-    /// <summary>Runs one request PDU; an exception PDU or a short answer is a 502 naming the Modbus exception.</summary>
-    private static async Task<(byte[]? Response, IResult? Failure)> ExecuteAsync(IModbusDevice device, byte[] request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one request PDU and hands the answer to <paramref name="read"/> (the codec's response readers); an exception
+    /// PDU, no answer, or an answer that does not fit the request is a 502 saying which.
+    /// </summary>
+    private static async Task<IResult?> ExecuteAsync(IModbusDevice device, ReadOnlyMemory<byte> request, ResponseReader read, CancellationToken cancellationToken)
     {
         var response = new byte[ModbusLimits.MaxPduLength];
         var length = await device.ExecuteAsync(request, response, Admin, cancellationToken);
-        if (length >= 2 && (response[0] & 0x80) != 0)
+        if (ModbusResponsePdu.IsException(response.AsSpan(0, length), out var exception))
         {
-            return (null, Error(StatusCodes.Status502BadGateway, $"the device answered Modbus exception {response[1]:X2} ({(ModbusExceptionCode)response[1]})"));
+            return Error(StatusCodes.Status502BadGateway, $"the device answered Modbus exception {(byte)exception:X2} ({exception})");
         }
 
-        return length < 2 ? (null, Error(StatusCodes.Status502BadGateway, "the device did not answer")) : (response[..length], null);
+        if (length == 0)
+        {
+            return Error(StatusCodes.Status502BadGateway, "the device did not answer");
+        }
+
+        try
+        {
+            read(response.AsSpan(0, length), request.Span);
+            return null;
+        }
+        catch (FormatException ex)
+        {
+            return Error(StatusCodes.Status502BadGateway, $"the device's answer does not fit the request: {ex.Message}");
+        }
     }
+
+    private delegate void ResponseReader(ReadOnlySpan<byte> response, ReadOnlySpan<byte> request);
 
     private static IResult? Problem(int unit, string? table, DeviceRegistry devices, out IModbusDevice? device, out RegisterTable registerTable)
     {
