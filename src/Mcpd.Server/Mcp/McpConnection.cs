@@ -288,7 +288,7 @@ internal sealed class McpConnection(
         {
             // A flood into a full lane is refused before anything is copied: its cost must not grow with the flood.
             full.Lane.CountRejected(method, start.Span?.TraceId.ToHexString());
-            AnswerError(start, request.Id, request.IsOneWay, McpStatus.Overloaded, $"lane {full.Lane.Name} is full", TraceIdOf(request, start));
+            AnswerError(start, request.Id, request.IsOneWay, McpStatus.Overloaded, full.Lane.FullMessage, TraceIdOf(request, start));
             return true;
         }
 
@@ -516,11 +516,7 @@ internal sealed class McpConnection(
     /// </summary>
     private bool ExecuteModbus(in McpRequest request, IModbusDevice? device, string? problem, in RequestStart start)
     {
-        if (problem is null && request.Body.Length is 0 or > ModbusLimits.MaxPduLength)
-        {
-            problem = request.Body.Length == 0 ? "modbus.pdu needs a PDU in the body" : "the PDU is longer than 253 bytes";
-        }
-
+        problem ??= BuiltInMethods.PduProblem(request.Body.Length);
         if (problem is not null)
         {
             AnswerError(start, request.Id, request.IsOneWay, McpStatus.BadRequest, problem, TraceIdOf(request, start));

@@ -85,12 +85,20 @@ internal sealed class BuiltInMethods(DeviceRegistry devices, McpServerInfo info,
         return problem is null ? await ExecuteModbusAsync(request, device, cancellationToken) : McpReply.Error(McpStatus.BadRequest, problem);
     }
 
+    /// <summary>Why a body of <paramref name="length"/> bytes is no Modbus request PDU (1..253 bytes), or null.</summary>
+    public static string? PduProblem(long length) => length switch
+    {
+        0 => "modbus.pdu needs a PDU in the body",
+        > ModbusLimits.MaxPduLength => "the PDU is longer than 253 bytes",
+        _ => null,
+    };
+
     /// <summary>The body is a Modbus request PDU, run on <paramref name="device"/> (null: an unknown unit, answered 0x0B).</summary>
     public async ValueTask<McpReply> ExecuteModbusAsync(McpIncomingRequest request, IModbusDevice? device, CancellationToken cancellationToken)
     {
-        if (request.Body.Length is 0 or > ModbusLimits.MaxPduLength)
+        if (PduProblem(request.Body.Length) is { } problem)
         {
-            return McpReply.Error(McpStatus.BadRequest, request.Body.Length == 0 ? "modbus.pdu needs a PDU in the body" : "the PDU is longer than 253 bytes");
+            return McpReply.Error(McpStatus.BadRequest, problem);
         }
 
         var response = new byte[ModbusLimits.MaxPduLength];

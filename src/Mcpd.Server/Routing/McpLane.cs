@@ -40,6 +40,9 @@ internal sealed class McpLane
 
     public int Capacity { get; }
 
+    /// <summary>The message of an OVERLOADED answer from this lane.</summary>
+    public string FullMessage => $"lane {Name} is full";
+
     /// <summary>Requests waiting.</summary>
     public int Depth => _queue.Reader.Count;
 
@@ -71,7 +74,7 @@ internal sealed class McpLane
         }
 
         CountRejected(request.Method, request.TraceId);
-        return ValueTask.FromResult<McpReply?>(McpReply.Error(McpStatus.Overloaded, $"lane {Name} is full"));
+        return ValueTask.FromResult<McpReply?>(McpReply.Error(McpStatus.Overloaded, FullMessage));
     }
 
     /// <summary>Counts a request refused because the lane was full, and logs it at most once a second.</summary>
