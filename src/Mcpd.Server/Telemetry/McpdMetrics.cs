@@ -58,8 +58,7 @@ public sealed partial class McpdMetrics : IDisposable
     private readonly Counter<long> _crcDroppedBytes;
     private readonly Counter<long> _heartbeatTimeouts;
     private readonly Counter<long> _configReloads;
-    private readonly ConcurrentDictionary<string, string> _methodTags = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _methodTagsBySpan;
+    private readonly ConcurrentDictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _methodIndexBySpan;
 
     /// <summary>Creates the instruments on a meter made by <paramref name="meters"/> (one per host).</summary>
     public McpdMetrics(IMeterFactory meters)
@@ -81,7 +80,7 @@ public sealed partial class McpdMetrics : IDisposable
         _crcDroppedBytes = Meter.CreateCounter<long>("mcpd.mcp.crc.dropped", "By", "Bytes skipped while resynchronising CRC-framed MCP input.");
         _heartbeatTimeouts = Meter.CreateCounter<long>("mcpd.mcp.heartbeat.timeouts", "{connection}", "MCP connections closed after 3 heartbeat intervals of silence.");
         _configReloads = Meter.CreateCounter<long>("mcpd.config.reloads", "{reload}", "Configuration changes seen at run time, accepted or rejected.");
-        _methodTagsBySpan = _methodTags.GetAlternateLookup<ReadOnlySpan<char>>();
+        _methodIndexBySpan = _methodIndex.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>The <c>Mcpd</c> meter of this host; observed instruments are created on it too.</summary>
@@ -134,12 +133,13 @@ public sealed partial class McpdMetrics : IDisposable
     /// </summary>
     internal string MethodTag(ReadOnlySpan<char> method, bool served)
     {
-        if (_methodTagsBySpan.TryGetValue(method, out var tag))
+        if (_methodIndexBySpan.TryGetValue(method, out var known))
         {
-            return tag;
+            return _methodByIndex[known];
         }
 
-        if (!served || _methodTags.Count >= MaxMethodTags)
+        // The index 0 is "other": a method name of its own gets 1..MaxMethodTags.
+        if (!served || _methodIndex.Count > MaxMethodTags)
         {
             return OtherMethod;
         }
@@ -147,21 +147,20 @@ public sealed partial class McpdMetrics : IDisposable
         var name = new string(method);
         lock (_methodByIndex)
         {
-            if (_methodTags.TryGetValue(name, out var known))
+            if (_methodIndex.TryGetValue(name, out known))
             {
-                return known;
+                return _methodByIndex[known];
             }
 
-            if (_methodTags.Count >= MaxMethodTags)
+            if (_methodIndex.Count > MaxMethodTags)
             {
                 return OtherMethod;
             }
 
-            // The index is published before the tag, so a recorder that has the tag always finds its count slot.
-            var index = _methodTags.Count + 1;
+            // The name is in its slot before the index is published, so whoever finds the index finds the name.
+            var index = _methodIndex.Count;
             _methodByIndex[index] = name;
             _methodIndex[name] = index;
-            _methodTags[name] = name;
             return name;
         }
     }
