@@ -506,7 +506,7 @@ internal sealed class McpConnection(
             }
         }
 
-        return services.BuiltIns.Resolve(request.Headers[BuiltInMethods.DeviceHeader], request.Headers[McpHeaderNames.Unit], out _, out problem);
+        return services.BuiltIns.Resolve(request.Headers[BuiltInMethods.DeviceHeader], request.Headers[McpHeaderNames.Unit], out problem);
     }
 
     /// <summary>

@@ -56,21 +56,20 @@ internal sealed class BuiltInMethods(DeviceRegistry devices, McpServerInfo info,
     }
 
     /// <summary>
-    /// The device a <c>modbus.pdu</c> request addresses: header <c>device</c> (a configured name) or <c>unit</c>
-    /// (0..255), or a problem for a BAD_REQUEST.
+    /// The device a <c>modbus.pdu</c> request addresses: header <c>unit</c> (0..255), or, without it, <c>device</c> (a
+    /// configured name); else a problem for a BAD_REQUEST. The connection's inline path decides the same way.
     /// </summary>
-    public IModbusDevice? Resolve(string? deviceName, string? unitText, out byte unit, out string? problem)
+    public IModbusDevice? Resolve(string? deviceName, string? unitText, out string? problem)
     {
-        unit = 0;
         problem = null;
-        if (deviceName is not null)
+        if (unitText is null && deviceName is not null)
         {
             var named = devices.Resolve(deviceName);
             problem = named is null ? $"no device named '{deviceName}'" : null;
             return named;
         }
 
-        if (!byte.TryParse(unitText, NumberStyles.None, CultureInfo.InvariantCulture, out unit))
+        if (!byte.TryParse(unitText, NumberStyles.None, CultureInfo.InvariantCulture, out var unit))
         {
             problem = unitText is null ? "modbus.pdu needs a 'unit' or 'device' header" : $"unit '{unitText}' is not 0..255";
             return null;
@@ -81,7 +80,7 @@ internal sealed class BuiltInMethods(DeviceRegistry devices, McpServerInfo info,
 
     private async ValueTask<McpReply> ExecuteModbusAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
-        var device = Resolve(request.Header(DeviceHeader), request.Header(McpHeaderNames.Unit), out _, out var problem);
+        var device = Resolve(request.Header(DeviceHeader), request.Header(McpHeaderNames.Unit), out var problem);
         return problem is null ? await ExecuteModbusAsync(request, device, cancellationToken) : McpReply.Error(McpStatus.BadRequest, problem);
     }
 
