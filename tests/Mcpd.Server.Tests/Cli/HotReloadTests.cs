@@ -5,6 +5,8 @@ using Mcpd.Client.Mcp;
 using Mcpd.Client.Modbus;
 using Mcpd.Protocols.Mcp;
 
+using Mcpd.Testing;
+
 namespace Mcpd.Server.Tests.Cli;
 
 /// <summary>Hot reload of the configuration file under `mcpd serve`, with clients that stay connected.</summary>
@@ -30,14 +32,14 @@ public sealed partial class HotReloadTests : IAsyncDisposable
 
         await File.WriteAllTextAsync(ConfigFile, Config(temperature: "250", withRoute: true));
         await WaitForOutputAsync("Configuration changed: applied");
-        await WaitUntilAsync(async () => (await modbus.ReadHoldingRegistersAsync(1, 0, 1))[0] == 250);
+        await Eventually.HoldsAsync(async () => (await modbus.ReadHoldingRegistersAsync(1, 0, 1))[0] == 250, TimeSpan.FromSeconds(15));
         var routed = await mcp.CallAsync("plc.read", Convert.FromHexString("0300000001"));
         Assert.Equal("030200FA", Convert.ToHexString(routed.Body));
 
         await File.WriteAllTextAsync(ConfigFile, Config(temperature: "999", withRoute: false).Replace("maxConnections: 100", "maxConnections: -5", StringComparison.Ordinal));
         Assert.Contains("modbus:maxConnections", await WaitForOutputAsync("Configuration change rejected"), StringComparison.Ordinal);
         await File.WriteAllTextAsync(ConfigFile, "modbus: [this is: not: yaml");
-        await WaitUntilAsync(() => Task.FromResult(_output.Count(line => line.Contains("Configuration change rejected", StringComparison.Ordinal)) == 2));
+        await Eventually.HoldsAsync(() => Task.FromResult(_output.Count(line => line.Contains("Configuration change rejected", StringComparison.Ordinal)) == 2), TimeSpan.FromSeconds(15));
 
         Assert.Equal([250], await modbus.ReadHoldingRegistersAsync(1, 0, 1));
         Assert.Equal(McpStatus.Ok, (await mcp.CallAsync("plc.read", Convert.FromHexString("0300000001"))).Status);
@@ -115,21 +117,6 @@ public sealed partial class HotReloadTests : IAsyncDisposable
         }
 
         throw new TimeoutException($"No output line containing '{text}' within 15 s. Output:\n{string.Join('\n', _output)}");
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        for (var attempt = 0; attempt < 300; attempt++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail("The condition did not hold within 15 s.");
     }
 
     [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]

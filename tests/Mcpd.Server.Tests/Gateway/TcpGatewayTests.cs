@@ -101,10 +101,10 @@ public class TcpGatewayTests
                 }
             }).ToArray();
 
-            await WaitUntilAsync(() => Volatile.Read(ref answered) > 100);
+            await Eventually.HoldsAsync(() => Volatile.Read(ref answered) > 100, TimeSpan.FromSeconds(15));
             await device.DisposeAsync();
             Volatile.Write(ref deviceGone, true);
-            await WaitUntilAsync(() => Volatile.Read(ref unanswered) > 20);
+            await Eventually.HoldsAsync(() => Volatile.Read(ref unanswered) > 20, TimeSpan.FromSeconds(15));
             await gateway.Logs.WaitForAsync("is Down");
 
             restarted = await McpdTestServer.StartAsync(DeviceWithRegisters(8, port));
@@ -147,7 +147,7 @@ public class TcpGatewayTests
             Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, failed.Code);
         }
 
-        await WaitUntilAsync(() => silent.Started == 3);
+        await Eventually.HoldsAsync(() => silent.Started == 3, TimeSpan.FromSeconds(15));
         Assert.Equal(UpstreamState.CircuitOpen, Upstream(gateway).State);
         await gateway.Logs.WaitForAsync("is CircuitOpen");
 
@@ -179,7 +179,7 @@ public class TcpGatewayTests
         await gateway.Logs.WaitForAsync("is CircuitOpen");
 
         await gateway.Logs.WaitForAsync("the circuit closed: the device answered");
-        await WaitUntilAsync(() => Upstream(gateway).State == UpstreamState.Up);
+        await Eventually.HoldsAsync(() => Upstream(gateway).State == UpstreamState.Up, TimeSpan.FromSeconds(15));
     }
 
     [Fact]
@@ -198,12 +198,12 @@ public class TcpGatewayTests
 
         var read = await Assert.ThrowsAsync<ModbusException>(() => client.ReadInputRegistersAsync(1, 0, 1));
         Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, read.Code);
-        await WaitUntilAsync(() => silent.Started >= 3);
+        await Eventually.HoldsAsync(() => silent.Started >= 3, TimeSpan.FromSeconds(15));
         Assert.Equal(3, silent.Started);
 
         var write = await Assert.ThrowsAsync<ModbusException>(() => client.WriteSingleRegisterAsync(1, 0, 7));
         Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, write.Code);
-        await WaitUntilAsync(() => silent.Started >= 4);
+        await Eventually.HoldsAsync(() => silent.Started >= 4, TimeSpan.FromSeconds(15));
         Assert.Equal(4, silent.Started);
         Assert.Equal(UpstreamState.Degraded, Upstream(gateway).State);
     }
@@ -229,7 +229,7 @@ public class TcpGatewayTests
             await using var other = await gateway.ConnectClientAsync();
             var started = silent.Started;
             var held = holder.ReadHoldingRegistersAsync(1, 0, 1);
-            await WaitUntilAsync(() => silent.Started > started);
+            await Eventually.HoldsAsync(() => silent.Started > started, TimeSpan.FromSeconds(15));
 
             var clock = Stopwatch.StartNew();
             var refused = await Assert.ThrowsAsync<ModbusException>(() => other.ReadHoldingRegistersAsync(1, 0, 1));
@@ -285,7 +285,7 @@ public class TcpGatewayTests
             // Each write finds the connection busy and opens another, which is refused: the writes go on the one
             // that works (FC06 is answered by its echo, which the gated device sends once opened).
             var writes = clients.Select((client, i) => client.WriteSingleRegisterAsync(1, (ushort)i, 7)).ToArray();
-            await WaitUntilAsync(() => gated.Started == writes.Length || writes.Any(w => w.IsCompleted));
+            await Eventually.HoldsAsync(() => gated.Started == writes.Length || writes.Any(w => w.IsCompleted), TimeSpan.FromSeconds(15));
             gated.Open();
             await Task.WhenAll(writes);
 
@@ -310,7 +310,7 @@ public class TcpGatewayTests
         await using var gateway = await StartGatewayAsync(device.ModbusEndPoint.Port, new() { ["upstreams:dev:requestTimeout"] = "00:01:00" });
         await using var client = await gateway.ConnectClientAsync(new ModbusClientOptions { RequestTimeout = TimeSpan.FromSeconds(30) });
         var waiting = client.ReadHoldingRegistersAsync(1, 0, 1);
-        await WaitUntilAsync(() => silent.Started == 1);
+        await Eventually.HoldsAsync(() => silent.Started == 1, TimeSpan.FromSeconds(15));
 
         await gateway.Services.GetRequiredService<UpstreamRegistry>().DisposeAsync();
 
@@ -364,7 +364,7 @@ public class TcpGatewayTests
         Assert.Equal(0, device.Services.GetRequiredService<ConnectionRegistry>().Count(ListenerNames.Modbus));
 
         time.Advance(TimeSpan.FromSeconds(1));
-        await WaitUntilAsync(() => Upstream(gateway).State != UpstreamState.Down);
+        await Eventually.HoldsAsync(() => Upstream(gateway).State != UpstreamState.Down, TimeSpan.FromSeconds(15));
         Assert.Equal([100], await client.ReadHoldingRegistersAsync(1, 0, 1));
         Assert.Equal(UpstreamState.Up, Upstream(gateway).State);
         await gateway.Logs.WaitForAsync("reconnected after 1 attempt(s)");
@@ -459,16 +459,6 @@ public class TcpGatewayTests
         catch (IOException)
         {
             // One side closed.
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 15 s");
-            await Task.Delay(10);
         }
     }
 }

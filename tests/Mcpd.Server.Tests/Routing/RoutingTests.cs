@@ -97,7 +97,7 @@ public class RoutingTests
         Assert.Equal(McpStatus.Overloaded, refusedOneWay);
         gate.SetResult();
         Assert.Equal(McpStatus.Ok, (await running).Status);
-        await WaitUntilAsync(() => Volatile.Read(ref handled) == 3);
+        await Eventually.HoldsAsync(() => Volatile.Read(ref handled) == 3, TimeSpan.FromSeconds(5));
         Assert.Contains(server.Logs.Lines, e => e.EventId.Id == 602);
     }
 
@@ -128,7 +128,7 @@ public class RoutingTests
         var running = flooder.CallAsync("work");
         await started.Task.WaitAsync(TimeSpan.FromSeconds(5));
         var queued = flooder.CallAsync("work");
-        await WaitUntilAsync(() => Lanes(server).Single().Depth == 1);
+        await Eventually.HoldsAsync(() => Lanes(server).Single().Depth == 1, TimeSpan.FromSeconds(5));
 
         var refused = await flooder.CallAsync("work");
         var next = flooder.CallAsync("sys.echo", "after the pause"u8.ToArray());
@@ -308,15 +308,5 @@ public class RoutingTests
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        for (var attempt = 0; attempt < 500 && !condition(); attempt++)
-        {
-            await Task.Delay(10);
-        }
-
-        Assert.True(condition(), "The condition did not hold within 5 s.");
     }
 }

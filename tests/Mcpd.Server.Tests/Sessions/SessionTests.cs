@@ -171,7 +171,7 @@ public class SessionTests
         Assert.Equal(McpStatus.BadRequest, noMethod.Status);
 
         await device.DisposeAsync();
-        await WaitUntilAsync(async () => (await operatorClient.CallAsync("device.call", headers: [new("target-session", deviceSession), new("target-method", "device.status")])).Status == McpStatus.Unavailable);
+        await Eventually.HoldsAsync(async () => (await operatorClient.CallAsync("device.call", headers: [new("target-session", deviceSession), new("target-method", "device.status")])).Status == McpStatus.Unavailable, TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -202,18 +202,4 @@ public class SessionTests
     private static Task<McpClient> ConnectAsync(McpdTestServer server) =>
         McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port, new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail("The condition did not hold within 5 s.");
-    }
 }
