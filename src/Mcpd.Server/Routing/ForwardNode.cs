@@ -45,6 +45,9 @@ internal sealed class ForwardNode : IAsyncDisposable
 
     public string Name { get; }
 
+    /// <summary>host:port of the node.</summary>
+    public string Address => _options.Address;
+
     /// <summary>Forwards <paramref name="request"/> and returns the node's answer, or TIMEOUT / UNAVAILABLE; never throws for the node's failures.</summary>
     public async Task<McpReply> SendAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {

@@ -38,11 +38,32 @@ internal sealed class ClusterNode : BackgroundService
 
     public string NodeId { get; }
 
-    /// <summary>A pooled client to node <paramref name="nodeId"/> at <paramref name="address"/> (a new pool when the node moved).</summary>
+    /// <summary>
+    /// A pooled client to node <paramref name="nodeId"/> at <paramref name="address"/>: one pool per node, replaced
+    /// (and the old one retired) when the node comes back at another address.
+    /// </summary>
     public ForwardNode PeerAt(string nodeId, string address)
     {
-        var key = $"{nodeId}@{address}";
-        return _peers.GetOrAdd(key, _ => new ForwardNode(nodeId, new NodeOptions { Address = address, RequestTimeout = _settings.Mcp.CallTimeout }, _time, _logger));
+        while (true)
+        {
+            var known = _peers.GetValueOrDefault(nodeId);
+            if (known?.Address == address)
+            {
+                return known;
+            }
+
+            // A pool connects on first use, so one that loses this race costs nothing.
+            var fresh = new ForwardNode(nodeId, new NodeOptions { Address = address, RequestTimeout = _settings.Mcp.CallTimeout }, _time, _logger);
+            if (known is null ? _peers.TryAdd(nodeId, fresh) : _peers.TryUpdate(nodeId, fresh, known))
+            {
+                if (known is not null)
+                {
+                    _ = known.RetireAsync();
+                }
+
+                return fresh;
+            }
+        }
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
