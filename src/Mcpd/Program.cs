@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using Mcpd.Cli;
 
 var root = new RootCommand("mcpd: a Modbus TCP and MCP server and device simulator, with clients for both protocols")
@@ -12,5 +13,12 @@ var root = new RootCommand("mcpd: a Modbus TCP and MCP server and device simulat
     ConfigCommand.Create(),
 };
 
+var parsed = root.Parse(args);
+if (parsed.Action is ParseErrorAction)
+{
+    // One line per problem and the usage line, instead of System.CommandLine's errors followed by the whole help.
+    return CliValues.PrintUsageErrors(parsed);
+}
+
 // The host's console lifetime handles SIGINT/SIGTERM with a graceful drain; System.CommandLine must not cut it short.
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 
 namespace Mcpd.Client.Internal;
@@ -28,6 +29,15 @@ internal static class TcpConnector
             throw;
         }
     }
+
+    /// <summary>
+    /// The server's address as the user knows it: a dual-mode socket reports an IPv4 server as IPv4-mapped IPv6
+    /// (<c>[::ffff:127.0.0.1]</c>), which is said here as the IPv4 address it is.
+    /// </summary>
+    public static EndPoint RemoteEndPointOf(Socket socket) =>
+        socket.RemoteEndPoint is IPEndPoint { Address.IsIPv4MappedToIPv6: true } mapped
+            ? new IPEndPoint(mapped.Address.MapToIPv4(), mapped.Port)
+            : socket.RemoteEndPoint!;
 
     /// <summary>Shuts both directions down; a socket that is already gone is fine.</summary>
     public static void ShutdownQuietly(Socket socket)

@@ -33,7 +33,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
         var stream = new NetworkStream(socket, ownsSocket: false);
         _input = PipeReader.Create(stream);
         _output = PipeWriter.Create(stream);
-        RemoteEndPoint = socket.RemoteEndPoint!;
+        RemoteEndPoint = TcpConnector.RemoteEndPointOf(socket);
         _pending = new PendingRequests<Answer>(ushort.MaxValue, RemoteEndPoint.ToString()!);
         _closedToken = _closed.Token;
         _readLoop = ReadLoopAsync();
@@ -319,7 +319,9 @@ public sealed class ModbusTcpClient : IAsyncDisposable
 
                     if (status == OperationStatus.InvalidData)
                     {
-                        throw new IOException($"{RemoteEndPoint} sent an impossible MBAP length {frame.Header.Length}; the stream cannot be trusted any more.");
+                        throw new IOException(ProtocolSniffer.Describe(buffer) is { } other
+                            ? $"{RemoteEndPoint} does not speak Modbus TCP: {other}."
+                            : $"{RemoteEndPoint} sent an impossible MBAP length {frame.Header.Length}; the stream cannot be trusted any more.");
                     }
 
                     // No waiter: the request timed out or was cancelled; its late response is dropped.

@@ -29,6 +29,43 @@ public static class McpErrorBody
         return output.WrittenSpan.ToArray();
     }
 
+    /// <summary>The <c>message</c> of an error body; false when <paramref name="body"/> is not one.</summary>
+    public static bool TryReadMessage(ReadOnlySpan<byte> body, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? message)
+    {
+        message = null;
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isMessage = reader.ValueTextEquals("message"u8);
+                if (!reader.Read())
+                {
+                    return false;
+                }
+
+                if (isMessage && reader.TokenType == JsonTokenType.String)
+                {
+                    message = reader.GetString()!;
+                    return true;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: no message.
+        }
+
+        return false;
+    }
+
     /// <summary>The trace id of a W3C traceparent ("00-{32 hex}-{16 hex}-{2 hex}"), or a new random one.</summary>
     public static string TraceIdOf(string? traceparent) =>
         traceparent is { Length: 55 } && traceparent[2] == '-' && traceparent[35] == '-' && !traceparent.AsSpan(3, 32).ContainsAnyExcept(LowerHex)

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using Mcpd.Client;
 using Mcpd.Client.Mcp;
 using Mcpd.Client.Modbus;
-using Mcpd.Protocols.Mcp;
+using Mcpd.Protocols.Modbus;
 
 namespace Mcpd.Cli;
 
@@ -24,9 +24,19 @@ internal static class BenchCommand
     private static Command CreateModbus()
     {
         var common = new CommonOptions(Endpoint.DefaultModbusPort);
-        var unit = new Option<byte>("--unit") { Description = "Unit id", DefaultValueFactory = _ => 1 };
-        var address = new Option<ushort>("--address") { Description = "First holding register", DefaultValueFactory = _ => 0 };
-        var count = new Option<int>("--count") { Description = "Registers per FC03 read (1..125)", DefaultValueFactory = _ => 10 };
+        var unit = new Option<byte>("--unit") { Description = "Unit id (0..255)", DefaultValueFactory = _ => 1, CustomParser = CliValues.Integer<byte>("a unit id", 0, 255) };
+        var address = new Option<ushort>("--address")
+        {
+            Description = "First holding register, zero-based",
+            DefaultValueFactory = _ => 0,
+            CustomParser = CliValues.Integer<ushort>("a zero-based address", 0, 65535),
+        };
+        var count = new Option<int>("--count")
+        {
+            Description = $"Registers per FC03 read (1..{ModbusLimits.MaxReadRegisters})",
+            DefaultValueFactory = _ => 10,
+            CustomParser = CliValues.Integer("a register count", 1, ModbusLimits.MaxReadRegisters),
+        };
         var command = new Command("modbus", "FC03 reads of holding registers") { unit, address, count };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) => common.RunAsync(result,
@@ -34,7 +44,7 @@ internal static class BenchCommand
             async client =>
             {
                 await client.ReadHoldingRegistersAsync(result.GetValue(unit), result.GetValue(address), result.GetValue(count), cancellationToken);
-                return true;
+                return null;
             }, cancellationToken));
         return command;
     }
@@ -43,7 +53,12 @@ internal static class BenchCommand
     {
         var common = new CommonOptions(Endpoint.DefaultMcpPort);
         var method = new Option<string>("--method") { Description = "The method to call", DefaultValueFactory = _ => "sys.echo" };
-        var bodyBytes = new Option<int>("--body-bytes") { Description = "Size of the request body", DefaultValueFactory = _ => 16 };
+        var bodyBytes = new Option<int>("--body-bytes")
+        {
+            Description = "Size of the request body in bytes",
+            DefaultValueFactory = _ => 16,
+            CustomParser = CliValues.Integer("a body size", 0, 16 * 1024 * 1024),
+        };
         var crc = McpCommands.CrcOption();
         var headers = McpCommands.HeaderOption();
         var command = new Command("mcp", "Calls of one MCP method (sys.echo by default)") { method, bodyBytes, headers, crc };
@@ -55,7 +70,7 @@ internal static class BenchCommand
             var requestHeaders = McpCommands.ParseHeaders(result.GetValue(headers) ?? []);
             return common.RunAsync(result,
                 endpoint => McpClient.ConnectAsync(endpoint.Host, endpoint.Port, new McpClientOptions { Framing = McpCommands.FramingOf(result, crc) }, cancellationToken),
-                async client => (await client.CallAsync(name, body, requestHeaders, cancellationToken)).Status == McpStatus.Ok,
+                async client => McpCommands.ProblemOf(await client.CallAsync(name, body, requestHeaders, cancellationToken)),
                 cancellationToken);
         });
         return command;
@@ -65,10 +80,32 @@ internal static class BenchCommand
     {
         private readonly Argument<HostPort> _endpoint = Endpoint.Argument(defaultPort);
 
-        private readonly Option<int> _connections = new("--conns", "-c") { Description = "Connections", DefaultValueFactory = _ => 16 };
-        private readonly Option<int> _depth = new("--depth", "-d") { Description = "Requests in flight per connection", DefaultValueFactory = _ => 1 };
-        private readonly Option<double> _seconds = new("--seconds", "-s") { Description = "How long to run", DefaultValueFactory = _ => 10 };
-        private readonly Option<long> _requests = new("--requests", "-n") { Description = "Stop after this many requests (default: run for --seconds)", DefaultValueFactory = _ => long.MaxValue };
+        private readonly Option<int> _connections = new("--conns", "-c")
+        {
+            Description = "Connections (1..10000)",
+            DefaultValueFactory = _ => 16,
+            CustomParser = CliValues.Integer("a number of connections", 1, 10_000),
+        };
+
+        private readonly Option<int> _depth = new("--depth", "-d")
+        {
+            Description = "Requests in flight per connection (1..1000)",
+            DefaultValueFactory = _ => 1,
+            CustomParser = CliValues.Integer("a depth", 1, 1000),
+        };
+
+        private readonly Option<double> _seconds = new("--seconds", "-s")
+        {
+            Description = "How long to run, in seconds",
+            DefaultValueFactory = _ => 10,
+            CustomParser = CliValues.Seconds(24 * 3600),
+        };
+
+        private readonly Option<long?> _requests = new("--requests", "-n")
+        {
+            Description = "Stop after this many requests (otherwise run for --seconds)",
+            CustomParser = result => CliValues.Integer("a number of requests", 1L, long.MaxValue)(result),
+        };
         private readonly Option<bool> _quiet = new("--quiet", "-q") { Description = "Print only the summary line" };
 
         public void AddTo(Command command)
@@ -80,19 +117,20 @@ internal static class BenchCommand
             }
         }
 
-        public async Task<int> RunAsync<TClient>(ParseResult result, Func<HostPort, Task<TClient>> connect, Func<TClient, Task<bool>> send, CancellationToken cancellationToken)
+        /// <summary>Connects, then runs <paramref name="send"/> (null when a response is good, else what was wrong with it).</summary>
+        public async Task<int> RunAsync<TClient>(ParseResult result, Func<HostPort, Task<TClient>> connect, Func<TClient, Task<string?>> send, CancellationToken cancellationToken)
             where TClient : IAsyncDisposable
         {
             var endpoint = result.GetRequiredValue(_endpoint);
             var clients = new List<TClient>();
             try
             {
-                for (var i = 0; i < Math.Max(1, result.GetValue(_connections)); i++)
+                for (var i = 0; i < result.GetValue(_connections); i++)
                 {
                     clients.Add(await connect(endpoint));
                 }
 
-                var runner = new LoadRunner(Math.Max(1, result.GetValue(_depth)), TimeSpan.FromSeconds(result.GetValue(_seconds)), result.GetValue(_requests), result.GetValue(_quiet));
+                var runner = new LoadRunner(result.GetValue(_depth), TimeSpan.FromSeconds(result.GetValue(_seconds)), result.GetValue(_requests) ?? long.MaxValue, result.GetValue(_quiet));
                 return await runner.RunAsync(clients, send, cancellationToken);
             }
             catch (Exception ex) when (ex is SocketException or TimeoutException or IOException)

@@ -5,38 +5,40 @@ using Mcpd.Server.Devices;
 namespace Mcpd.Cli;
 
 /// <summary>Arguments and options shared by <c>mcpd read</c> and <c>mcpd write</c>.</summary>
-internal sealed class ClientOptions
+/// <param name="tables">The tables the command accepts (write: coils and holding registers only).</param>
+/// <param name="tableNote">Said after the list when the table is not one of them.</param>
+internal sealed class ClientOptions(RegisterTable[] tables, string? tableNote = null)
 {
     public Argument<HostPort> Endpoint { get; } = Cli.Endpoint.Argument(Cli.Endpoint.DefaultModbusPort);
 
-    public Option<byte> Unit { get; } = new("--unit", "-u") { Description = "Unit id", DefaultValueFactory = _ => 1 };
+    public Option<byte> Unit { get; } = new("--unit", "-u")
+    {
+        Description = "Unit id (0..255)",
+        DefaultValueFactory = _ => 1,
+        CustomParser = CliValues.Integer<byte>("a unit id", 0, 255),
+    };
 
     public Argument<RegisterTable> Table { get; } = new("table")
     {
-        Description = "coils, discrete, holding or input",
-        HelpName = "coils|discrete|holding|input",
-        CustomParser = result => Parse(result, text => Enum.Parse<RegisterTable>(text, ignoreCase: true)),
+        Description = string.Join(", ", tables.Select(t => t.ToString().ToLowerInvariant())),
+        HelpName = CliValues.Names(tables),
+        CustomParser = CliValues.OneOf(tables, tableNote),
     };
 
-    public Argument<ushort> Address { get; } = new("address") { Description = "Zero-based address (holding register 40001 is 0)" };
+    public Argument<ushort> Address { get; } = new("address")
+    {
+        Description = "Zero-based address, 0..65535 (holding register 40001 is 0)",
+        CustomParser = CliValues.Integer<ushort>("a zero-based address", 0, 65535),
+    };
 
     public Option<bool> Json { get; } = new("--json") { Description = "Print JSON for scripts" };
 
-    public Option<double> Timeout { get; } = new("--timeout") { Description = "Seconds to wait for the response", DefaultValueFactory = _ => 3 };
+    public Option<double> Timeout { get; } = new("--timeout")
+    {
+        Description = "Seconds to wait for the response",
+        DefaultValueFactory = _ => 3,
+        CustomParser = CliValues.Seconds(3600),
+    };
 
     public Option<string?> Map { get; } = new("--map") { Description = "Register map (an mcpd config file) giving names, types and units" };
-
-    private static T Parse<T>(System.CommandLine.Parsing.ArgumentResult result, Func<string, T> parse)
-    {
-        var text = result.Tokens.Single().Value;
-        try
-        {
-            return parse(text);
-        }
-        catch (Exception ex) when (ex is FormatException or ArgumentException)
-        {
-            result.AddError(ex is FormatException ? ex.Message : $"'{text}' is not one of: {string.Join(", ", Enum.GetNames<RegisterTable>()).ToLowerInvariant()}.");
-            return default!;
-        }
-    }
 }

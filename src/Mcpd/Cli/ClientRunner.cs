@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Mcpd.Client;
 using Mcpd.Client.Modbus;
+using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Devices;
 using Microsoft.Extensions.Configuration;
@@ -10,7 +11,12 @@ namespace Mcpd.Cli;
 /// <summary>Connects, runs one client action, and turns failures into one clear line and an exit code.</summary>
 internal static class ClientRunner
 {
-    public static async Task<int> RunAsync(HostPort endpoint, double timeoutSeconds, Func<ModbusTcpClient, Task> action, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="action"/> on a new client of <paramref name="endpoint"/>. Every failure is one line that
+    /// says which side refused: the server (a Modbus exception, explained, with a hint when the address of
+    /// <paramref name="table"/> looks one-based), the network, or this client before sending.
+    /// </summary>
+    public static async Task<int> RunAsync(HostPort endpoint, double timeoutSeconds, RegisterTable table, int address, Func<ModbusTcpClient, Task> action, CancellationToken cancellationToken)
     {
         var options = new ModbusClientOptions { RequestTimeout = TimeSpan.FromSeconds(timeoutSeconds), ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds) };
         try
@@ -21,18 +27,55 @@ internal static class ClientRunner
         }
         catch (ModbusException ex)
         {
-            await Console.Error.WriteLineAsync($"mcpd: {endpoint}: {ex.Message}");
+            await Console.Error.WriteLineAsync($"mcpd: {endpoint} refused: {ex.Message}");
+            if (ex.Code == ModbusExceptionCode.IllegalDataAddress && OneBasedHint(table, address) is { } hint)
+            {
+                await Console.Error.WriteLineAsync($"mcpd: hint: {hint}");
+            }
         }
         catch (SocketException ex)
         {
             await Console.Error.WriteLineAsync($"mcpd: cannot connect to {endpoint}: {ex.Message}");
         }
-        catch (Exception ex) when (ex is TimeoutException or IOException or FormatException or OverflowException or ArgumentException)
+        catch (Exception ex) when (ex is TimeoutException or IOException)
         {
-            await Console.Error.WriteLineAsync($"mcpd: {endpoint}: {ex.Message}");
+            // The client's messages name the server and what the connection was doing.
+            await Console.Error.WriteLineAsync($"mcpd: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"mcpd: not sent: {WithoutParameterName(ex)}");
         }
 
         return ExitCodes.RequestFailed;
+    }
+
+    /// <summary>
+    /// Modbus addresses are zero-based on the wire (Application Protocol 4.4), while manuals number registers from
+    /// 1 with the table's prefix: 40001 is holding address 0. An address refused as illegal that reads like such a
+    /// reference gets the address it probably means.
+    /// </summary>
+    private static string? OneBasedHint(RegisterTable table, int address)
+    {
+        var prefix = table switch
+        {
+            RegisterTable.Holding => 40001,
+            RegisterTable.Input => 30001,
+            RegisterTable.Discrete => 10001,
+            _ => 0,
+        };
+        return prefix > 0 && address >= prefix && address < prefix + 9999
+            ? $"addresses are zero-based: register {address} of a manual is address {address - prefix} here"
+            : null;
+    }
+
+    /// <summary>An argument check's message without .NET's "(Parameter 'x')" and "Actual value was" suffixes.</summary>
+    private static string WithoutParameterName(Exception exception)
+    {
+        var message = exception.Message.Split('\n')[0];
+        return exception is ArgumentException { ParamName: { } name }
+            ? message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal)
+            : message;
     }
 
     /// <summary>The register map of <paramref name="unit"/> in an mcpd config file, or an empty map.</summary>

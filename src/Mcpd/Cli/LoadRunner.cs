@@ -17,8 +17,11 @@ internal sealed class LoadRunner(int depth, TimeSpan duration, long maxRequests,
     private long _errors;
     private string? _firstError;
 
-    /// <summary>Runs <paramref name="send"/> on every loop of every connection; returns the process exit code.</summary>
-    public async Task<int> RunAsync<TConnection>(IReadOnlyList<TConnection> connections, Func<TConnection, Task<bool>> send, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="send"/> (null for a good response, else what was wrong with it) on every loop of every
+    /// connection; returns the process exit code.
+    /// </summary>
+    public async Task<int> RunAsync<TConnection>(IReadOnlyList<TConnection> connections, Func<TConnection, Task<string?>> send, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         stop.CancelAfter(duration);
@@ -49,28 +52,27 @@ internal sealed class LoadRunner(int depth, TimeSpan duration, long maxRequests,
     private double Percentile(double percentile) =>
         _latency.TotalCount == 0 ? 0 : _latency.GetValueAtPercentile(percentile) / (double)TicksPerMicrosecond;
 
-    private async Task LoopAsync<TConnection>(TConnection connection, Func<TConnection, Task<bool>> send, CancellationTokenSource stop)
+    private async Task LoopAsync<TConnection>(TConnection connection, Func<TConnection, Task<string?>> send, CancellationTokenSource stop)
     {
         while (!stop.IsCancellationRequested && Interlocked.Increment(ref _admitted) <= maxRequests)
         {
             var started = Stopwatch.GetTimestamp();
-            bool ok;
+            string? problem;
             try
             {
-                ok = await send(connection);
+                problem = await send(connection);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                Interlocked.CompareExchange(ref _firstError, ex.Message, null);
-                ok = false;
+                problem = ex.Message;
             }
 
             _latency.RecordValue(Math.Max(1, Stopwatch.GetTimestamp() - started));
             Interlocked.Increment(ref _requests);
-            if (!ok)
+            if (problem is not null)
             {
                 Interlocked.Increment(ref _errors);
-                Interlocked.CompareExchange(ref _firstError, "a response was an error", null);
+                Interlocked.CompareExchange(ref _firstError, problem, null);
             }
         }
     }

@@ -18,7 +18,7 @@ internal static class McpCommands
         var body = new Option<string?>("--body", "-b") { Description = "The body, as text" };
         var bodyHex = new Option<string?>("--body-hex") { Description = "The body, as hex (for binary bodies such as Modbus PDUs)" };
         var bodyFile = new Option<string?>("--body-file") { Description = "The body, from a file" };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for the response", DefaultValueFactory = _ => 5 };
+        var timeout = TimeoutOption("Seconds to wait for the response");
         var crc = CrcOption();
         var command = new Command("call", "Call an MCP method and print the status, headers and body")
         {
@@ -27,9 +27,28 @@ internal static class McpCommands
         command.SetAction(async (result, cancellationToken) =>
         {
             var target = result.GetRequiredValue(endpoint);
+            var bodies = new[] { body, bodyHex, bodyFile }.Where(option => result.GetValue(option) is not null).Select(option => option.Name).ToList();
+            if (bodies.Count > 1)
+            {
+                return CliValues.RefuseUsage(result, $"{string.Join(" and ", bodies)}: give the body once (--body, --body-hex or --body-file)");
+            }
+
+            byte[] payload;
+            try
+            {
+                payload = ReadBody(result.GetValue(body), result.GetValue(bodyHex), result.GetValue(bodyFile));
+            }
+            catch (FormatException ex)
+            {
+                return CliValues.RefuseUsage(result, ex.Message);
+            }
+            catch (IOException ex)
+            {
+                return CliValues.RefuseUsage(result, $"--body-file: {ex.Message}");
+            }
+
             return await RunAsync(target, result.GetValue(timeout), FramingOf(result, crc), async client =>
             {
-                var payload = ReadBody(result.GetValue(body), result.GetValue(bodyHex), result.GetValue(bodyFile));
                 var response = await client.CallAsync(result.GetRequiredValue(method), payload, ParseHeaders(result.GetValue(headers) ?? []), cancellationToken);
                 Console.WriteLine($"status: {(ushort)response.Status} {McpStatusNames.Of(response.Status)}");
                 foreach (var (key, value) in response.Headers)
@@ -48,22 +67,56 @@ internal static class McpCommands
     public static Command CreatePing()
     {
         var endpoint = Endpoint.Argument(Endpoint.DefaultMcpPort);
-        var count = new Option<int>("--count", "-c") { Description = "How many PINGs", DefaultValueFactory = _ => 4 };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for each PONG", DefaultValueFactory = _ => 5 };
+        var count = new Option<int>("--count", "-c")
+        {
+            Description = "How many PINGs",
+            DefaultValueFactory = _ => 4,
+            CustomParser = CliValues.Integer("a number of PINGs", 1, 1_000_000),
+        };
+        var interval = new Option<double>("--interval", "-i")
+        {
+            Description = "Seconds between PINGs",
+            DefaultValueFactory = _ => 1,
+            CustomParser = CliValues.Seconds(3600),
+        };
+        var timeout = TimeoutOption("Seconds to wait for each PONG");
         var crc = CrcOption();
-        var command = new Command("ping", "Send MCP PINGs and print the round-trip times") { endpoint, count, timeout, crc };
+        var command = new Command("ping", "Send MCP PINGs, print each round-trip time and a summary as ping(8) does") { endpoint, count, interval, timeout, crc };
         command.SetAction(async (result, cancellationToken) =>
         {
             var target = result.GetRequiredValue(endpoint);
             return await RunAsync(target, result.GetValue(timeout), FramingOf(result, crc), async client =>
             {
-                for (var i = 1; i <= result.GetValue(count); i++)
+                var times = new List<double>();
+                var sent = 0;
+                for (var i = 1; i <= result.GetValue(count) && !cancellationToken.IsCancellationRequested; i++)
                 {
-                    var rtt = await client.PingAsync(cancellationToken);
-                    Console.WriteLine($"PONG from {target}: seq={i} time={rtt.TotalMilliseconds:F3} ms");
+                    if (i > 1)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(result.GetValue(interval)), cancellationToken);
+                    }
+
+                    sent++;
+                    try
+                    {
+                        var rtt = (await client.PingAsync(cancellationToken)).TotalMilliseconds;
+                        times.Add(rtt);
+                        Console.WriteLine($"PONG from {target}: seq={i} time={rtt:F3} ms");
+                    }
+                    catch (TimeoutException)
+                    {
+                        Console.WriteLine($"no PONG from {target}: seq={i} (none within {result.GetValue(timeout)} s)");
+                    }
                 }
 
-                return ExitCodes.Success;
+                Console.WriteLine($"--- {target} MCP ping statistics ---");
+                Console.WriteLine($"{sent} sent, {times.Count} received, {(sent - times.Count) * 100 / Math.Max(1, sent)}% lost");
+                if (times.Count > 0)
+                {
+                    Console.WriteLine($"rtt min/avg/max = {times.Min():F3}/{times.Average():F3}/{times.Max():F3} ms");
+                }
+
+                return times.Count == sent ? ExitCodes.Success : ExitCodes.RequestFailed;
             }, cancellationToken);
         });
         return command;
@@ -94,10 +147,42 @@ internal static class McpCommands
         return ExitCodes.RequestFailed;
     }
 
+    private static Option<double> TimeoutOption(string description) => new("--timeout")
+    {
+        Description = description,
+        DefaultValueFactory = _ => 5,
+        CustomParser = CliValues.Seconds(3600),
+    };
+
     private static byte[] ReadBody(string? text, string? hex, string? file) =>
-        hex is not null ? Convert.FromHexString(hex)
+        hex is not null ? ParseHex(hex)
         : file is not null ? File.ReadAllBytes(file)
         : Encoding.UTF8.GetBytes(text ?? "");
+
+    /// <summary>Hex bytes as people write them: <c>0300000002</c>, <c>03 00 00 00 02</c>, <c>0x03 0x00</c>, <c>03:00</c>.</summary>
+    private static byte[] ParseHex(string text)
+    {
+        var digits = new StringBuilder(text.Length);
+        foreach (var token in text.Split([' ', '\t', ':', ',', '-'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            digits.Append(token.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? token.AsSpan(2) : token);
+        }
+
+        try
+        {
+            return Convert.FromHexString(digits.ToString());
+        }
+        catch (FormatException)
+        {
+            throw new FormatException($"--body-hex: '{text}' is not hex bytes (pairs of 0-9 a-f; spaces, ':' and 0x prefixes are allowed)");
+        }
+    }
+
+    /// <summary>Null for an OK response; else its status and the error body's message (for <c>mcpd bench</c>).</summary>
+    public static string? ProblemOf(McpResponse response) =>
+        response.Status == McpStatus.Ok ? null
+        : McpErrorBody.TryReadMessage(response.Body, out var message) ? $"{McpStatusNames.Of(response.Status)}: {message}"
+        : McpStatusNames.Of(response.Status);
 
     /// <summary><c>--header key=value</c>, repeatable.</summary>
     public static Option<string[]> HeaderOption() => new("--header", "-H") { Description = "A header key=value (repeatable; keys are lowercase)", AllowMultipleArgumentsPerToken = false };

@@ -12,10 +12,15 @@ internal static class ReadCommand
 {
     public static Command Create()
     {
-        var common = new ClientOptions();
-        var count = new Argument<int>("count") { Description = "How many addresses", DefaultValueFactory = _ => 1 };
-        var type = new Option<RegisterDataType?>("--type", "-t") { Description = "Read values of this type: uint16, int16, uint32, int32, float32, string" };
-        var wordOrder = new Option<WordOrder>("--word-order") { Description = "Word order of 32-bit types: HighWordFirst (ABCD) or LowWordFirst (CDAB)" };
+        var common = new ClientOptions(Enum.GetValues<RegisterTable>());
+        var count = new Argument<int>("count")
+        {
+            Description = "How many: bits or registers, or values of --type (string: the registers it spans)",
+            DefaultValueFactory = _ => 1,
+            CustomParser = CliValues.Integer("a count", 1, ModbusLimits.MaxReadBits),
+        };
+        var type = TypeOption("Read values of this type");
+        var wordOrder = WordOrderOption();
         var command = new Command("read", "Read coils, discrete inputs, holding or input registers")
         {
             common.Endpoint, common.Table, common.Address, count, common.Unit, type, wordOrder, common.Map, common.Json, common.Timeout,
@@ -29,7 +34,14 @@ internal static class ReadCommand
             var unit = result.GetValue(common.Unit);
             var json = result.GetValue(common.Json);
             var format = result.GetValue(type) is { } t ? new RegisterFormat(t, result.GetValue(wordOrder), quantity) : (RegisterFormat?)null;
-            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), async client =>
+            var registerCount = RegistersToRead(quantity, format?.Type);
+            if (!RegisterDefinition.IsBitTable(table) && registerCount > ModbusLimits.MaxReadRegisters)
+            {
+                return Task.FromResult(CliValues.RefuseUsage(result,
+                    $"<count>: {registerCount} registers are more than one read can carry ({ModbusLimits.MaxReadRegisters}, Modbus Application Protocol 6.3)"));
+            }
+
+            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), table, address, async client =>
             {
                 var map = ClientRunner.LoadMap(result.GetValue(common.Map), unit);
                 List<Row> rows;
@@ -43,8 +55,8 @@ internal static class ReadCommand
                 else
                 {
                     var registers = table == RegisterTable.Holding
-                        ? await client.ReadHoldingRegistersAsync(unit, address, quantity, cancellationToken)
-                        : await client.ReadInputRegistersAsync(unit, address, quantity, cancellationToken);
+                        ? await client.ReadHoldingRegistersAsync(unit, address, registerCount, cancellationToken)
+                        : await client.ReadInputRegistersAsync(unit, address, registerCount, cancellationToken);
                     rows = RegisterRows(table, address, registers, map, format);
                 }
 
@@ -53,6 +65,29 @@ internal static class ReadCommand
         });
         return command;
     }
+
+    /// <summary>--type: uint16, int16, uint32, int32, float32 or string.</summary>
+    public static Option<RegisterDataType?> TypeOption(string description) => new("--type", "-t")
+    {
+        Description = description,
+        HelpName = CliValues.Names(Enum.GetValues<RegisterDataType>()),
+        CustomParser = result => CliValues.OneOf(Enum.GetValues<RegisterDataType>())(result),
+    };
+
+    /// <summary>--word-order of 32-bit types.</summary>
+    public static Option<WordOrder> WordOrderOption() => new("--word-order")
+    {
+        Description = "Word order of 32-bit types: highwordfirst (ABCD, the default) or lowwordfirst (CDAB)",
+        HelpName = CliValues.Names(Enum.GetValues<WordOrder>()),
+        CustomParser = CliValues.OneOf(Enum.GetValues<WordOrder>()),
+    };
+
+    /// <summary>
+    /// Registers a read of <paramref name="count"/> spans: one each untyped or for a string (the count is its length in
+    /// registers), else count values of the type's width (as mbpoll counts -c with -t).
+    /// </summary>
+    private static int RegistersToRead(int count, RegisterDataType? type) =>
+        type is null or RegisterDataType.String ? count : count * new RegisterFormat(type.Value).RegisterCount;
 
     /// <summary>One printed line: an address, its name and value as the map or --type reads it, the raw registers.</summary>
     private sealed record Row(int Address, string? Name, object Value, string? Unit, ushort[] Raw, string? Description);

@@ -19,11 +19,11 @@ internal static partial class ServeCommand
     public static Command Create()
     {
         var config = new Option<string?>("--config", "-c") { Description = $"Configuration file (YAML or JSON); default: ./{McpdConfiguration.DefaultFileName} when it exists" };
-        var modbusPort = new Option<int?>("--modbus-port") { Description = "Modbus TCP port (default 502; ports below 1024 need root)" };
+        var modbusPort = new Option<int?>("--modbus-port") { Description = "Modbus TCP port (default 502; ports below 1024 need root)", CustomParser = CliValues.Port() };
         var bind = new Option<string?>("--bind") { Description = "Address to listen on: * (all interfaces, default), localhost, or an IP address" };
-        var mcpPort = new Option<int?>("--mcp-port") { Description = "MCP port (default 8080)" };
-        var mcpCrcPort = new Option<int?>("--mcp-crc-port") { Description = "Port of a CRC-framed MCP listener (off by default)" };
-        var httpPort = new Option<int?>("--http-port") { Description = "Port of the HTTP admin API: health, metrics, devices (default 8081, on 127.0.0.1)" };
+        var mcpPort = new Option<int?>("--mcp-port") { Description = "MCP port (default 8080)", CustomParser = CliValues.Port() };
+        var mcpCrcPort = new Option<int?>("--mcp-crc-port") { Description = "Port of a CRC-framed MCP listener (off by default)", CustomParser = CliValues.Port() };
+        var httpPort = new Option<int?>("--http-port") { Description = "Port of the HTTP admin API: health, metrics, devices (default 8081, on 127.0.0.1)", CustomParser = CliValues.Port() };
         var logFormat = new Option<string>("--log-format") { Description = "Console log format", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
         var command = new Command("serve", "Run the server: Modbus TCP devices from the register map, and MCP")

@@ -12,10 +12,10 @@ internal static class WriteCommand
 {
     public static Command Create()
     {
-        var common = new ClientOptions();
+        var common = new ClientOptions([RegisterTable.Coils, RegisterTable.Holding], "discrete inputs and input registers are read-only in Modbus");
         var values = new Argument<string[]>("values") { Description = "Values: 0/1 (or on/off) for coils; numbers for registers, 0x-hex allowed", Arity = ArgumentArity.OneOrMore };
-        var type = new Option<RegisterDataType?>("--type", "-t") { Description = "Encode each value as: uint16, int16, uint32, int32, float32, string" };
-        var wordOrder = new Option<WordOrder>("--word-order") { Description = "Word order of 32-bit types: HighWordFirst (ABCD) or LowWordFirst (CDAB)" };
+        var type = ReadCommand.TypeOption("Encode each value as this type");
+        var wordOrder = ReadCommand.WordOrderOption();
         var command = new Command("write", "Write coils or holding registers")
         {
             common.Endpoint, common.Table, common.Address, values, common.Unit, type, wordOrder, common.Json, common.Timeout,
@@ -29,29 +29,47 @@ internal static class WriteCommand
             var unit = result.GetValue(common.Unit);
             var json = result.GetValue(common.Json);
             var format = result.GetValue(type) is { } t ? new RegisterFormat(t, result.GetValue(wordOrder)) : (RegisterFormat?)null;
-            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), async client =>
+            bool[] bits = [];
+            ushort[] registers = [];
+            try
             {
-                int written;
-                switch (table)
+                if (table == RegisterTable.Coils)
                 {
-                    case RegisterTable.Coils:
-                        var bits = texts.Select(RegisterDefinition.ParseBit).ToArray();
-                        await (bits.Length == 1
-                            ? client.WriteSingleCoilAsync(unit, address, bits[0], cancellationToken)
-                            : client.WriteMultipleCoilsAsync(unit, address, bits, cancellationToken));
-                        written = bits.Length;
-                        break;
-                    case RegisterTable.Holding:
-                        var registers = EncodeRegisters(texts, format);
-                        await (registers.Length == 1
-                            ? client.WriteSingleRegisterAsync(unit, address, registers[0], cancellationToken)
-                            : client.WriteMultipleRegistersAsync(unit, address, registers, cancellationToken));
-                        written = registers.Length;
-                        break;
-                    default:
-                        throw new ArgumentException($"{table.ToString().ToLowerInvariant()} is a read-only table in Modbus; write coils or holding registers.");
+                    bits = [.. texts.Select(RegisterDefinition.ParseBit)];
+                }
+                else
+                {
+                    registers = EncodeRegisters(texts, format);
+                }
+            }
+            catch (Exception ex) when (ex is FormatException or OverflowException)
+            {
+                return Task.FromResult(CliValues.RefuseUsage(result, $"<values>: {ex.Message.TrimEnd('.')}"));
+            }
+
+            if (bits.Length > ModbusLimits.MaxWriteBits || registers.Length > ModbusLimits.MaxWriteRegisters)
+            {
+                return Task.FromResult(CliValues.RefuseUsage(result, bits.Length > 0
+                    ? $"<values>: {bits.Length} coils are more than one write can carry ({ModbusLimits.MaxWriteBits}, Modbus Application Protocol 6.11)"
+                    : $"<values>: {registers.Length} registers are more than one write can carry ({ModbusLimits.MaxWriteRegisters}, Modbus Application Protocol 6.12)"));
+            }
+
+            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), table, address, async client =>
+            {
+                if (bits.Length > 0)
+                {
+                    await (bits.Length == 1
+                        ? client.WriteSingleCoilAsync(unit, address, bits[0], cancellationToken)
+                        : client.WriteMultipleCoilsAsync(unit, address, bits, cancellationToken));
+                }
+                else
+                {
+                    await (registers.Length == 1
+                        ? client.WriteSingleRegisterAsync(unit, address, registers[0], cancellationToken)
+                        : client.WriteMultipleRegistersAsync(unit, address, registers, cancellationToken));
                 }
 
+                var written = bits.Length + registers.Length;
                 var noun = table == RegisterTable.Coils ? "coil" : "holding register";
                 Console.WriteLine(json
                     ? $"{{\"endpoint\":\"{endpoint}\",\"unit\":{unit},\"table\":\"{table.ToString().ToLowerInvariant()}\",\"address\":{address},\"written\":{written}}}"

@@ -68,7 +68,7 @@ public partial class CliTests
         var result = await Mcpd("read", Endpoint(server), "holding", "9999", "2");
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("exception 02 (illegal data address", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("refused: The server answered function 0x03 with exception 02, illegal data address", result.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -78,8 +78,8 @@ public partial class CliTests
 
         var result = await Mcpd("write", Endpoint(server), "input", "0", "5");
 
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains("input is a read-only table", result.StandardError, StringComparison.Ordinal);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("<table>: 'input' is not one of coils|holding (discrete inputs and input registers are read-only in Modbus)", result.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -127,7 +127,7 @@ public partial class CliTests
         var echo = await Mcpd("call", endpoint, "sys.echo", "--body", "hello device");
         var pdu = await Mcpd("call", endpoint, "modbus.pdu", "--header", "unit=1", "--body-hex", "0300000002");
         var missing = await Mcpd("call", endpoint, "no.such");
-        var ping = await Mcpd("ping", endpoint, "--count", "2");
+        var ping = await Mcpd("ping", endpoint, "--count", "2", "--interval", "0.1");
 
         Assert.True(echo.Succeeded, echo.ToString());
         Assert.StartsWith("status: 0 OK", echo.StandardOutput, StringComparison.Ordinal);
@@ -253,7 +253,7 @@ public partial class CliTests
     [GeneratedRegex(@"modbus listening on 127\.0\.0\.1:(\d+)")]
     private static partial Regex ListeningLine();
 
-    private static string Endpoint(McpdTestServer server) => $"127.0.0.1:{server.ModbusEndPoint.Port}";
+    internal static string Endpoint(McpdTestServer server) => $"127.0.0.1:{server.ModbusEndPoint.Port}";
 
-    private static Task<ProcessResult> Mcpd(params string[] arguments) => ProcessRunner.RunAsync("dotnet", [McpdDll, .. arguments]);
+    internal static Task<ProcessResult> Mcpd(params string[] arguments) => ProcessRunner.RunAsync("dotnet", [McpdDll, .. arguments]);
 }

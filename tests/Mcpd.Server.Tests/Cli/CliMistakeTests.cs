@@ -1,0 +1,126 @@
+using Mcpd.Testing;
+
+namespace Mcpd.Server.Tests.Cli;
+
+/// <summary>
+/// The CLI when the user makes a mistake: which argument is wrong and what it accepts, in one line and a usage line
+/// (exit code 2), never .NET type names or the whole help; which side refused; the server's protocol when the port is
+/// the wrong one.
+/// </summary>
+public class CliMistakeTests
+{
+    [Theory]
+    [InlineData("read|127.0.0.1:1|holding|abc", "mcpd read: <address>: 'abc' is not a zero-based address (0..65535)")]
+    [InlineData("read|127.0.0.1:1|holding|0|--unit|300", "mcpd read: --unit: '300' is not a unit id (0..255)")]
+    [InlineData("read|127.0.0.1:1|holding|0|126", "mcpd read: <count>: 126 registers are more than one read can carry (125, Modbus Application Protocol 6.3)")]
+    [InlineData("read|127.0.0.1:1|holding|0|63|--type|float32", "mcpd read: <count>: 126 registers are more than one read can carry")]
+    [InlineData("read|127.0.0.1:1|holding|0|--type|double", "mcpd read: --type: 'double' is not one of uint16|int16|uint32|int32|float32|string")]
+    [InlineData("read|127.0.0.1:1|holding", "mcpd read: missing <address>")]
+    [InlineData("serve|--modbus-port|x", "mcpd serve: --modbus-port: 'x' is not a TCP port (0..65535)")]
+    [InlineData("bench|modbus|127.0.0.1:1|--count|200", "mcpd bench modbus: --count: '200' is not a register count (1..125)")]
+    [InlineData("bench|modbus|127.0.0.1:1|--conns|0", "mcpd bench modbus: --conns: '0' is not a number of connections (1..10000)")]
+    [InlineData("call|127.0.0.1:1|sys.echo|--body|a|--body-hex|01", "mcpd call: --body and --body-hex: give the body once")]
+    [InlineData("call|127.0.0.1:1|sys.echo|--body-hex|zz", "mcpd call: --body-hex: 'zz' is not hex bytes")]
+    [InlineData("write|127.0.0.1:1|holding|0|abc", "mcpd write: <values>: 'abc' is not a 16-bit register value")]
+    [InlineData("frob", "mcpd: 'frob' is not a command; the commands are serve, read, write, call, ping, bench, config")]
+    [InlineData("bench", "mcpd bench: which command? modbus, mcp")]
+    public async Task A_wrong_command_line_says_which_argument_and_its_range_then_one_usage_line(string arguments, string expected)
+    {
+        var result = await CliTests.Mcpd(arguments.Split('|'));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("usage: mcpd ", result.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", result.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("Description:", result.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", result.StandardError, StringComparison.Ordinal);
+        Assert.True(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length <= 5, result.StandardError);
+    }
+
+    [Fact]
+    public async Task Help_names_only_what_is_accepted_and_no_internal_defaults()
+    {
+        var write = await CliTests.Mcpd("write", "--help");
+        var bench = await CliTests.Mcpd("bench", "modbus", "--help");
+
+        Assert.Contains("<coils|holding>", write.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("input", write.StandardOutput.Split("Options:")[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("9223372036854775807", bench.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_refused_one_based_address_gets_a_hint_and_the_server_is_named_as_the_one_that_refused()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+
+        var result = await CliTests.Mcpd("read", CliTests.Endpoint(server), "holding", "40001");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"{CliTests.Endpoint(server)} refused: The server answered function 0x03 with exception 02, illegal data address", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("hint: addresses are zero-based: register 40001 of a manual is address 0 here", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_check_of_the_client_says_nothing_was_sent()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+
+        var result = await CliTests.Mcpd(["write", CliTests.Endpoint(server), "holding", "0", .. Enumerable.Range(1, 124).Select(i => $"{i}")]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("<values>: 124 registers are more than one write can carry (123", result.StandardError, StringComparison.Ordinal);
+        await using var client = await server.ConnectClientAsync();
+        Assert.Equal([100], await client.ReadHoldingRegistersAsync(1, 0, 1));
+    }
+
+    [Fact]
+    public async Task Modbus_commands_on_an_mcp_or_http_port_say_what_answers_there()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+
+        var mcp = await CliTests.Mcpd("read", $"127.0.0.1:{server.McpEndPoint.Port}", "holding", "0");
+        var http = await CliTests.Mcpd("read", $"127.0.0.1:{server.AdminUri.Port}", "holding", "0");
+
+        Assert.Equal(1, mcp.ExitCode);
+        Assert.Contains("does not speak Modbus TCP: this looks like an MCP server (its frames start with 'MC'): use mcpd call or mcpd ping", mcp.StandardError, StringComparison.Ordinal);
+        Assert.Contains("does not speak Modbus TCP: this is an HTTP server", http.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("::ffff:", mcp.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_typed_read_counts_values_of_the_type()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        await using (var client = await server.ConnectClientAsync())
+        {
+            await client.WriteMultipleRegistersAsync(1, 10, [0x3FC0, 0x0000, 0x4020, 0x0000, 0xC000, 0x0000]);
+        }
+
+        var result = await CliTests.Mcpd("read", CliTests.Endpoint(server), "holding", "10", "3", "--type", "float32");
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Matches(@"10\s+-\s+1\.5\s", result.StandardOutput);
+        Assert.Matches(@"12\s+-\s+2\.5\s", result.StandardOutput);
+        Assert.Matches(@"14\s+-\s+-2\s", result.StandardOutput);
+    }
+
+    [Fact]
+    public async Task Bench_names_the_status_of_a_failing_method_and_ping_summarises_like_ping()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        var endpoint = $"127.0.0.1:{server.McpEndPoint.Port}";
+
+        var bench = await CliTests.Mcpd("bench", "mcp", endpoint, "--method", "no.such", "-c", "1", "-n", "5", "-q");
+        var ping = await CliTests.Mcpd("ping", endpoint, "-c", "3", "-i", "0.05");
+        var hex = await CliTests.Mcpd("call", endpoint, "modbus.pdu", "-H", "unit=1", "--body-hex", "0x03 0x00 0x00 0x00 0x02");
+
+        Assert.Equal(1, bench.ExitCode);
+        Assert.Contains("errors=5", bench.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("first error: NOT_FOUND: no method 'no.such'", bench.StandardError, StringComparison.Ordinal);
+        Assert.True(ping.Succeeded, ping.ToString());
+        Assert.Contains($"--- {endpoint} MCP ping statistics ---", ping.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("3 sent, 3 received, 0% lost", ping.StandardOutput, StringComparison.Ordinal);
+        Assert.Matches(@"rtt min/avg/max = [\d.]+/[\d.]+/[\d.]+ ms", ping.StandardOutput);
+        Assert.Contains("030400640055", hex.StandardOutput, StringComparison.Ordinal);
+    }
+}
