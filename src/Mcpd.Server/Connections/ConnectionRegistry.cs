@@ -100,6 +100,15 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
         }
     }
 
+    /// <summary>Open connections on every listener.</summary>
+    public int CountAll()
+    {
+        lock (_sync)
+        {
+            return _byListener.Values.Sum(connections => connections.Count);
+        }
+    }
+
     /// <summary>Closes every connection silent for longer than its idle timeout; returns how many.</summary>
     public int CloseIdle()
     {

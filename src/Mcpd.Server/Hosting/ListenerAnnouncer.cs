@@ -1,10 +1,15 @@
+using Mcpd.Server.Connections;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Hosting;
 
-/// <summary>Logs where each listener is bound, once the host has started.</summary>
-internal sealed partial class ListenerAnnouncer(ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, ILogger<ListenerAnnouncer> logger) : IHostedService
+/// <summary>
+/// Logs where each listener is bound once the host has started, and the stop: how many connections are drained
+/// when it begins, and when it is over, so an operator reading the log knows the process ended on purpose.
+/// </summary>
+internal sealed partial class ListenerAnnouncer(
+    ListenerEndpoints endpoints, ConnectionRegistry connections, IHostApplicationLifetime lifetime, ILogger<ListenerAnnouncer> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -15,6 +20,12 @@ internal sealed partial class ListenerAnnouncer(ListenerEndpoints endpoints, IHo
                 LogListening(logger, name, endPoint);
             }
         });
+        lifetime.ApplicationStopping.Register(() =>
+        {
+            var open = connections.CountAll();
+            LogStopping(logger, open);
+        });
+        lifetime.ApplicationStopped.Register(() => LogStopped(logger));
         return Task.CompletedTask;
     }
 
@@ -22,4 +33,10 @@ internal sealed partial class ListenerAnnouncer(ListenerEndpoints endpoints, IHo
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Listener} listening on {EndPoint}")]
     private static partial void LogListening(ILogger logger, string listener, System.Net.EndPoint endPoint);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "stopping: draining {Connections} connection(s)")]
+    private static partial void LogStopping(ILogger logger, int connections);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "stopped")]
+    private static partial void LogStopped(ILogger logger);
 }

@@ -81,7 +81,15 @@ internal sealed class ClusterNode : BackgroundService
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using (_lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
         {
-            await started.Task.WaitAsync(stoppingToken);
+            try
+            {
+                await started.Task.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                // The host stopped before it started (a listener could not bind): nothing to announce, and no failure.
+                return;
+            }
         }
 
         var address = _options.Advertise ?? $"127.0.0.1:{_endpoints[ListenerNames.Mcp].Port}";

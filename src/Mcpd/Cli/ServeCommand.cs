@@ -93,61 +93,48 @@ internal static partial class ServeCommand
 
         // Hot reload: the server runs on what the gate lets through, the last valid state of the file.
         using var reloads = gate = new ReloadGate(configuration, McpdConfiguration.LoggingSection);
-        await using var app = McpdHost.Build(gate, builder => ConsoleLogging.Add(builder.Logging, jsonLogs));
+        var starting = true;
+        await using var app = McpdHost.Build(gate, builder =>
+        {
+            ConsoleLogging.Add(builder.Logging, jsonLogs);
+            // A listener that cannot bind is said once, below, in one line with advice: not again by the host with a trace.
+            builder.Logging.AddFilter(HostCategory, level => !starting || level == LogLevel.Critical);
+        });
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("mcpd");
         LogStarting(logger, Version, file ?? "none (built-in defaults)");
         try
         {
             await app.StartAsync(cancellationToken);
         }
-        catch (Exception ex) when (BindFailure(ex) is { } reason)
+        catch (Exception ex) when (BindFailure(ex) is { } failure)
         {
             var settings = app.Services.GetRequiredService<IOptions<McpdOptions>>().Value;
-            var (protocol, address, flag) = FailedListener(ex.Message, settings);
-            await Console.Error.WriteLineAsync(
-                $"mcpd: cannot listen for {protocol} on {address}: {reason}. " +
-                $"Pick another port with {flag} (for example {flag} {(flag == "--modbus-port" ? 5020 : 18080)}) or set it in the configuration.");
+            await Console.Error.WriteLineAsync($"mcpd: {ListenFailure.Explain(failure.SocketErrorCode, ex.Message, settings)}");
             return ExitCodes.CannotListen;
+        }
+        finally
+        {
+            starting = false;
         }
 
         await app.WaitForShutdownAsync(CancellationToken.None);
         return ExitCodes.Success;
     }
 
-    /// <summary>Which listener failed, from the port in Kestrel's "Failed to bind to address ..." message.</summary>
-    private static (string Protocol, string Address, string Flag) FailedListener(string message, McpdOptions settings)
-    {
-        var modbus = ($"Modbus TCP", $"{settings.Modbus.Bind}:{settings.Modbus.Port}", "--modbus-port");
-        foreach (var (protocol, bind, port, flag) in new[]
-        {
-            ("MCP", settings.Mcp.Bind, settings.Mcp.Port, "--mcp-port"),
-            ("CRC-framed MCP", settings.Mcp.Bind, settings.Mcp.CrcPort ?? -1, "--mcp-crc-port"),
-            ("the HTTP admin API", settings.Admin.Bind, settings.Admin.Port, "--http-port"),
-        })
-        {
-            if (port > 0 && message.Contains($":{port}:", StringComparison.Ordinal) && port != settings.Modbus.Port)
-            {
-                return (protocol, $"{bind}:{port}", flag);
-            }
-        }
+    /// <summary>The Generic Host's own category, which logs a failed start with its whole exception.</summary>
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
 
-        return modbus;
-    }
-
-    /// <summary>Why Kestrel could not bind, in words, or null when <paramref name="exception"/> is something else.</summary>
-    private static string? BindFailure(Exception exception)
+    /// <summary>The socket error under a failed start, or null when <paramref name="exception"/> is something else.</summary>
+    private static SocketException? BindFailure(Exception exception)
     {
         for (var ex = exception; ex is not null; ex = ex.InnerException)
         {
             switch (ex)
             {
                 case AddressInUseException:
-                case SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }:
-                    return "the port is already in use by another process";
-                case SocketException { SocketErrorCode: SocketError.AccessDenied }:
-                    return "permission denied (ports below 1024 need root or the CAP_NET_BIND_SERVICE capability)";
-                case SocketException { SocketErrorCode: SocketError.AddressNotAvailable }:
-                    return "the address is not one of this machine's";
+                    return new SocketException((int)SocketError.AddressAlreadyInUse);
+                case SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse or SocketError.AccessDenied or SocketError.AddressNotAvailable } socket:
+                    return socket;
             }
         }
 

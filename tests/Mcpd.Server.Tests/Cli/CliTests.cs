@@ -94,7 +94,56 @@ public partial class CliTests
 
         Assert.Equal(3, result.ExitCode);
         Assert.Contains($"cannot listen for Modbus TCP on 127.0.0.1:{port}: the port is already in use", result.StandardError, StringComparison.Ordinal);
-        Assert.Contains("--modbus-port", result.StandardError, StringComparison.Ordinal);
+        Assert.Matches(@"Pick another port with --modbus-port \(for example --modbus-port \d+, free now\) or set modbus:port in the configuration\.", result.StandardError);
+        var output = result.StandardOutput + result.StandardError;
+        Assert.DoesNotContain("Hosting failed", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("BackgroundService", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_on_an_address_not_of_this_machine_says_so_and_lists_its_addresses()
+    {
+        var result = await Mcpd("serve", "--bind", "192.0.2.254", "--modbus-port", "0", "--mcp-port", "0", "--http-port", "0");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("cannot listen for Modbus TCP on 192.0.2.254:0: 192.0.2.254 is not an address of this machine (it has 127.0.0.1", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("Pick one of them with --bind, or --bind * for every interface.", result.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.StandardOutput + result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_logs_the_drain_and_the_stop()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { McpdDll, "serve", "--bind", "127.0.0.1", "--modbus-port", "0", "--mcp-port", "0", "--http-port", "0" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        try
+        {
+            var port = await ReadListeningPortAsync(process);
+            await using var client = await Client.Modbus.ModbusTcpClient.ConnectAsync("127.0.0.1", port);
+            Assert.Equal([100], await client.ReadHoldingRegistersAsync(1, 0, 1));
+            using (var kill = Process.Start("kill", ["-TERM", $"{process.Id}"]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var rest = await process.StandardOutput.ReadToEndAsync(deadline.Token);
+            Assert.Contains("stopping: draining 1 connection(s)", rest, StringComparison.Ordinal);
+            Assert.EndsWith("stopped", rest.TrimEnd(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
     }
 
     [Fact]
