@@ -29,10 +29,16 @@ public enum ModbusFunctionCode : byte
     WriteMultipleRegisters = 0x10,
     /// <summary>11 Report Server ID, serial line only (6.13).</summary>
     ReportServerId = 0x11,
+    /// <summary>14 Read File Record (6.14).</summary>
+    ReadFileRecord = 0x14,
+    /// <summary>15 Write File Record (6.15).</summary>
+    WriteFileRecord = 0x15,
     /// <summary>16 Mask Write Register (6.16).</summary>
     MaskWriteRegister = 0x16,
     /// <summary>17 Read/Write Multiple Registers (6.17).</summary>
     ReadWriteMultipleRegisters = 0x17,
+    /// <summary>18 Read FIFO Queue (6.18).</summary>
+    ReadFifoQueue = 0x18,
     /// <summary>2B Encapsulated Interface Transport; MEI type 0x0E is Read Device Identification (6.21).</summary>
     EncapsulatedInterfaceTransport = 0x2B,
 }

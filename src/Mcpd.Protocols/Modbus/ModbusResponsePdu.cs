@@ -32,8 +32,9 @@ public static class ModbusResponsePdu
 
     /// <summary>
     /// What makes <paramref name="response"/> an impossible answer to <paramref name="request"/>, or null when its
-    /// shape fits: the same function (7: or the function with the high bit set and one exception code), and for the
-    /// fixed-size answers of 6.1-6.6, 6.11, 6.12 and 6.16 the length they must have. Values are not judged.
+    /// shape fits: the same function (7: or the function with the high bit set and one exception code), and the
+    /// length the request implies when it implies one (<see cref="ModbusFunctionDescriptor.TryDescribeResponse"/>).
+    /// Values are not judged.
     /// </summary>
     public static string? FindMismatch(ReadOnlySpan<byte> request, ReadOnlySpan<byte> response)
     {
@@ -45,7 +46,7 @@ public static class ModbusResponsePdu
         var function = request[0];
         if (response[0] == (function | ModbusLimits.ExceptionFlag))
         {
-            return response.Length == 2 ? null : $"an exception response of {response.Length} bytes (7: exactly 2)";
+            return response.Length == ModbusFunctionTable.ExceptionResponseLength ? null : $"an exception response of {response.Length} bytes (7: exactly {ModbusFunctionTable.ExceptionResponseLength})";
         }
 
         if (response[0] != function)
@@ -53,30 +54,33 @@ public static class ModbusResponsePdu
             return $"function 0x{response[0]:X2} in answer to 0x{function:X2}";
         }
 
-        var expected = ExpectedLength(request);
-        return expected is null || expected == response.Length
+        return !ModbusFunctionTable.Get(function).TryDescribeResponse(request, out var expected, out _) || expected == 0 || expected == response.Length
             ? null
             : $"{response.Length} bytes in answer to function 0x{function:X2} ({expected} expected)";
     }
 
-    /// <summary>The length of the normal answer to <paramref name="request"/> when the request fixes it, else null.</summary>
-    private static int? ExpectedLength(ReadOnlySpan<byte> request)
+    /// <summary>
+    /// True when <paramref name="response"/> can be the answer to <paramref name="request"/>: the same function or its
+    /// exception (7), and for a normal response the length the request implies and the bytes it repeats (6.x). Stricter
+    /// than <see cref="FindMismatch"/>: on an RTU line, which has no transaction id, this is what tells a late answer
+    /// to an earlier request from the answer.
+    /// </summary>
+    public static bool Answers(ReadOnlySpan<byte> request, ReadOnlySpan<byte> response)
     {
-        if (request.Length < 5)
+        if (response.IsEmpty || (response[0] & ~ModbusLimits.ExceptionFlag) != request[0])
         {
-            return null;
+            return false;
         }
 
-        var quantity = ReadWord(request, 3);
-        return (ModbusFunctionCode)request[0] switch
+        if (ModbusFunctionTable.IsException(response[0]))
         {
-            ModbusFunctionCode.ReadCoils or ModbusFunctionCode.ReadDiscreteInputs => 2 + ModbusDataEncoding.PackedBitLength(quantity),
-            ModbusFunctionCode.ReadHoldingRegisters or ModbusFunctionCode.ReadInputRegisters => 2 + (2 * quantity),
-            ModbusFunctionCode.WriteSingleCoil or ModbusFunctionCode.WriteSingleRegister
-                or ModbusFunctionCode.WriteMultipleCoils or ModbusFunctionCode.WriteMultipleRegisters => 5,
-            ModbusFunctionCode.MaskWriteRegister => 7,
-            _ => null,
-        };
+            return response.Length == ModbusFunctionTable.ExceptionResponseLength;
+        }
+
+        return ModbusFunctionTable.Get(request[0]).TryDescribeResponse(request, out var length, out var echoed)
+            && (length == 0 || response.Length == length)
+            && response.Length >= echoed
+            && response[..echoed].SequenceEqual(request[..echoed]);
     }
 
     /// <summary>FC01/02 response: byte count = ceil(N/8), then the packed bits.</summary>
@@ -105,12 +109,14 @@ public static class ModbusResponsePdu
         ModbusDataEncoding.ReadRegisters(pdu[2..], destination);
     }
 
-    /// <summary>FC05/06/16 echo the request; FC0F/10 echo its first five bytes (function, address, quantity).</summary>
+    /// <summary>
+    /// FC05/06/16 echo the request; FC0F/10 echo its first five bytes (function, address, quantity): the response is
+    /// exactly the bytes <see cref="ModbusFunctionDescriptor.TryDescribeResponse"/> says it repeats.
+    /// </summary>
     public static void ExpectEcho(ReadOnlySpan<byte> pdu, ReadOnlySpan<byte> request)
     {
-        var echoed = request[0] is (byte)ModbusFunctionCode.WriteMultipleCoils or (byte)ModbusFunctionCode.WriteMultipleRegisters
-            ? request[..5]
-            : request;
+        ModbusFunctionTable.Get(request[0]).TryDescribeResponse(request, out _, out var echoedLength);
+        var echoed = request[..echoedLength];
         ExpectFunction(pdu, (ModbusFunctionCode)request[0]);
         if (!pdu.SequenceEqual(echoed))
         {

@@ -22,16 +22,24 @@ public static class ModbusRtuCodec
     /// <summary>Largest ADU: 256 bytes (Serial Line 2.5.1).</summary>
     public const int MaxAduLength = AddressLength + ModbusLimits.MaxPduLength + CrcLength;
 
-    /// <summary>Decodes the first request ADU of <paramref name="buffer"/> (see <see cref="Decode"/>).</summary>
+    /// <summary>Decodes the first request ADU of <paramref name="buffer"/>, as a slave does (see <see cref="Decode"/>).</summary>
     public static OperationStatus DecodeRequest(in ReadOnlySequence<byte> buffer, out ModbusRtuFrame frame, out SequencePosition consumed) =>
         Decode(buffer, isResponse: false, out frame, out consumed);
 
-    /// <summary>Decodes the first response ADU of <paramref name="buffer"/> (see <see cref="Decode"/>).</summary>
+    /// <summary>Decodes the first response ADU of <paramref name="buffer"/>, its request unknown (see <see cref="Decode"/>).</summary>
     public static OperationStatus DecodeResponse(in ReadOnlySequence<byte> buffer, out ModbusRtuFrame frame, out SequencePosition consumed) =>
         Decode(buffer, isResponse: true, out frame, out consumed);
 
     /// <summary>
-    /// Decodes the first ADU of <paramref name="buffer"/>.
+    /// Decodes the first response ADU of <paramref name="buffer"/> as the master that sent <paramref name="request"/>
+    /// does: one request at a time on the line (Serial Line 2.1), so an answer whose length follows from its request
+    /// (FC08/00 is as long as its request, Application Protocol 6.8.1) is framed by it (see <see cref="Decode"/>).
+    /// </summary>
+    public static OperationStatus DecodeResponse(in ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> request, out ModbusRtuFrame frame, out SequencePosition consumed) =>
+        DecodeFrame(buffer, isResponse: true, request, out frame, out consumed);
+
+    /// <summary>
+    /// Decodes the first ADU of <paramref name="buffer"/>, a request or a response to an unknown request.
     /// <list type="bullet">
     /// <item><see cref="OperationStatus.Done"/>: <paramref name="frame"/> holds the ADU, <paramref name="consumed"/> is its end.</item>
     /// <item><see cref="OperationStatus.NeedMoreData"/>: the ADU is incomplete; nothing is consumed.</item>
@@ -43,7 +51,10 @@ public static class ModbusRtuCodec
     /// resynchronise (drop bytes until the line is silent, Serial Line 2.5.1.1).</item>
     /// </list>
     /// </summary>
-    public static OperationStatus Decode(in ReadOnlySequence<byte> buffer, bool isResponse, out ModbusRtuFrame frame, out SequencePosition consumed)
+    public static OperationStatus Decode(in ReadOnlySequence<byte> buffer, bool isResponse, out ModbusRtuFrame frame, out SequencePosition consumed) =>
+        DecodeFrame(buffer, isResponse, ReadOnlySpan<byte>.Empty, out frame, out consumed);
+
+    private static OperationStatus DecodeFrame(in ReadOnlySequence<byte> buffer, bool isResponse, ReadOnlySpan<byte> request, out ModbusRtuFrame frame, out SequencePosition consumed)
     {
         consumed = buffer.Start;
         frame = default;
@@ -57,10 +68,18 @@ public static class ModbusRtuCodec
             return OperationStatus.NeedMoreData;
         }
 
-        var status = isResponse ? ResponsePduLength(head[AddressLength..], out var pduLength) : RequestPduLength(head[AddressLength..], out pduLength);
+        var openEnded = false;
+        var status = isResponse
+            ? ModbusFunctionTable.ResponseLength(head[AddressLength..], request, out var pduLength)
+            : ModbusFunctionTable.RequestLength(head[AddressLength..], out pduLength, out openEnded);
+        if (status == OperationStatus.Done && openEnded)
+        {
+            status = CrcDelimitedPduLength(head, ref pduLength);
+        }
+
         if (status == OperationStatus.InvalidData || (status == OperationStatus.Done && pduLength > ModbusLimits.MaxPduLength))
         {
-            frame = new ModbusRtuFrame(head[0], ReadOnlySequence<byte>.Empty, status == OperationStatus.InvalidData ? ModbusRtuError.UnknownFunction : ModbusRtuError.InvalidLength);
+            frame = new ModbusRtuFrame(head[0], ReadOnlySequence<byte>.Empty, status == OperationStatus.InvalidData && !openEnded ? ModbusRtuError.UnknownFunction : ModbusRtuError.InvalidLength);
             return OperationStatus.InvalidData;
         }
 
@@ -99,156 +118,37 @@ public static class ModbusRtuCodec
     }
 
     /// <summary>
-    /// The length of the request PDU that starts <paramref name="pdu"/> (function code first), from the request
-    /// layouts of Application Protocol 6.x: fixed, or a byte count at a fixed offset.
+    /// The length of an open-ended request PDU (FC08/00: any number of data words, Application Protocol 6.8.1), at
+    /// least <paramref name="pduLength"/>. On a line its end is the silence t3.5 (Serial Line 2.5.1.1), which this
+    /// codec does not see: the frame ends at the first whole data word followed by a matching CRC. The
+    /// CRC is carried along, so each byte is looked at once. InvalidData when no length up to the largest ADU fits.
     /// </summary>
-    public static OperationStatus RequestPduLength(ReadOnlySpan<byte> pdu, out int length)
+    private static OperationStatus CrcDelimitedPduLength(ReadOnlySpan<byte> head, ref int pduLength)
     {
-        length = 0;
-        if (pdu.IsEmpty)
+        const int wordLength = 2;
+        var end = AddressLength + pduLength;
+        if (head.Length < end + CrcLength)
         {
             return OperationStatus.NeedMoreData;
         }
 
-        switch (pdu[0])
+        var crc = Crc16Modbus.Update(Crc16Modbus.Initial, head[..end]);
+        for (; end + CrcLength <= head.Length; end += wordLength)
         {
-            case 0x07 or 0x0B or 0x0C or 0x11:
-                length = 1; // function code only (6.7, 6.9, 6.10, 6.13)
-                return OperationStatus.Done;
-            case 0x18:
-                length = 3; // FIFO pointer address (6.19)
-                return OperationStatus.Done;
-            case 0x01 or 0x02 or 0x03 or 0x04 or 0x05 or 0x06 or 0x08:
-                length = 5; // address or sub-function, quantity or value (6.1..6.6, 6.8)
-                return OperationStatus.Done;
-            case 0x16:
-                length = 7; // address, AND mask, OR mask (6.16)
-                return OperationStatus.Done;
-            case 0x0F or 0x10:
-                return ByteCounted(pdu, countOffset: 5, out length); // address, quantity, byte count (6.11, 6.12)
-            case 0x17:
-                return ByteCounted(pdu, countOffset: 9, out length); // read and write address and quantity, byte count (6.17)
-            case 0x14 or 0x15:
-                return ByteCounted(pdu, countOffset: 1, out length); // byte count of the sub-requests (6.14, 6.15)
-            case 0x2B:
-                // MEI type, then for 0x0E Read Device Identification: code and object id (6.21).
-                if (pdu.Length < 2)
-                {
-                    return OperationStatus.NeedMoreData;
-                }
-
-                length = 4;
-                return pdu[1] == 0x0E ? OperationStatus.Done : OperationStatus.InvalidData;
-            default:
-                return OperationStatus.InvalidData;
-        }
-    }
-
-    /// <summary>
-    /// The length of the response PDU that starts <paramref name="pdu"/> (function code first), from the response
-    /// layouts of Application Protocol 6.x; an exception response (function | 0x80, 7) is always 2 bytes.
-    /// </summary>
-    public static OperationStatus ResponsePduLength(ReadOnlySpan<byte> pdu, out int length)
-    {
-        length = 0;
-        if (pdu.IsEmpty)
-        {
-            return OperationStatus.NeedMoreData;
-        }
-
-        if ((pdu[0] & ModbusLimits.ExceptionFlag) != 0)
-        {
-            length = 2;
-            return OperationStatus.Done;
-        }
-
-        switch (pdu[0])
-        {
-            case 0x07:
-                length = 2; // output data (6.7)
-                return OperationStatus.Done;
-            case 0x05 or 0x06 or 0x08 or 0x0B or 0x0F or 0x10:
-                length = 5; // echo, or two words (6.5, 6.6, 6.8, 6.9, 6.11, 6.12)
-                return OperationStatus.Done;
-            case 0x16:
-                length = 7; // echo of the request (6.16)
-                return OperationStatus.Done;
-            case 0x01 or 0x02 or 0x03 or 0x04 or 0x0C or 0x11 or 0x14 or 0x15 or 0x17:
-                return ByteCounted(pdu, countOffset: 1, out length); // function, byte count, data
-            case 0x18:
-                // A 16-bit byte count (of FIFO count and values) after the function code (6.19).
-                if (pdu.Length < 3)
-                {
-                    return OperationStatus.NeedMoreData;
-                }
-
-                length = 3 + BinaryPrimitives.ReadUInt16BigEndian(pdu[1..]);
-                return OperationStatus.Done;
-            case 0x2B:
-                return DeviceIdentificationLength(pdu, out length);
-            default:
-                return OperationStatus.InvalidData;
-        }
-    }
-
-    private static OperationStatus ByteCounted(ReadOnlySpan<byte> pdu, int countOffset, out int length)
-    {
-        length = 0;
-        if (pdu.Length <= countOffset)
-        {
-            return OperationStatus.NeedMoreData;
-        }
-
-        length = countOffset + 1 + pdu[countOffset];
-        return OperationStatus.Done;
-    }
-
-    /// <summary>
-    /// FC2B/0E response (6.21): function, MEI type, code, conformity, more follows, next object id, number of objects,
-    /// then per object its id, length and value. No total length: the objects are walked one by one.
-    /// </summary>
-    private static OperationStatus DeviceIdentificationLength(ReadOnlySpan<byte> pdu, out int length)
-    {
-        const int headerLength = 7;
-        length = 0;
-        if (pdu.Length < 2)
-        {
-            return OperationStatus.NeedMoreData;
-        }
-
-        if (pdu[1] != 0x0E)
-        {
-            return OperationStatus.InvalidData;
-        }
-
-        if (pdu.Length < headerLength)
-        {
-            return OperationStatus.NeedMoreData;
-        }
-
-        var offset = headerLength;
-        for (var remaining = pdu[headerLength - 1]; remaining > 0; remaining--)
-        {
-            if (pdu.Length < offset + 2)
+            if (BinaryPrimitives.ReadUInt16LittleEndian(head[end..]) == crc)
             {
-                return offset + 2 > ModbusLimits.MaxPduLength ? Overlong(out length) : OperationStatus.NeedMoreData;
+                pduLength = end - AddressLength;
+                return OperationStatus.Done;
             }
 
-            offset += 2 + pdu[offset + 1];
-            if (offset > ModbusLimits.MaxPduLength)
+            if (end + wordLength + CrcLength > head.Length)
             {
-                return Overlong(out length);
+                break;
             }
+
+            crc = Crc16Modbus.Update(crc, head.Slice(end, wordLength));
         }
 
-        length = offset;
-        return OperationStatus.Done;
-    }
-
-    /// <summary>A length past the largest PDU: reported as Done with that length, which the caller rejects.</summary>
-    private static OperationStatus Overlong(out int length)
-    {
-        length = ModbusLimits.MaxPduLength + 1;
-        return OperationStatus.Done;
+        return head.Length < MaxAduLength ? OperationStatus.NeedMoreData : OperationStatus.InvalidData;
     }
 }

@@ -29,6 +29,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
     private readonly ILogger _logger;
     private readonly RtuRequestQueue _queue;
     private readonly RtuUnitQuarantine _quarantine;
+    private readonly UpstreamHealth _health;
     private readonly ReconnectPolicy _reopen;
     private readonly string _lineName;
     private readonly TimeSpan _characterTime;
@@ -39,13 +40,10 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
     private readonly byte[] _probeResponse = new byte[ModbusLimits.MaxPduLength];
     private readonly CancellationTokenSource _stopping = new();
     private volatile IRtuLine? _line;
-    private volatile UpstreamState _state = UpstreamState.Down;
     private Task _worker = Task.CompletedTask;
     private long _quietAt;
     private long _lateAnswerUntil;
     private long _lastExchangeAt;
-    private long _lastFailureAt;
-    private bool _hasFailed;
     private long _nextOpenAt;
     private int _reopenAttempts;
     private long _crcErrors;
@@ -62,6 +60,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
         _logger = loggers.CreateLogger<ModbusRtuUpstream>();
         _queue = new RtuRequestQueue(_rtu.QueueLimit);
         _quarantine = new RtuUnitQuarantine(_rtu.Quarantine, time);
+        _health = new UpstreamHealth(time, UpstreamState.Down);
         _reopen = new ReconnectPolicy(_rtu.ReopenDelay, 2, _rtu.MaxReopenDelay, int.MaxValue);
         _lineName = options.Address is { } address ? $"converter {address}" : $"{_rtu.Port} at {_rtu.BaudRate} baud";
         var bits = ModbusRtuTiming.CharacterBits(_rtu.DataBits, _rtu.Parity != RtuParity.None, _rtu.StopBits);
@@ -72,7 +71,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
 
     public string Name { get; }
 
-    public UpstreamState State => _state;
+    public UpstreamState State => _health.Reported;
 
     /// <summary>Responses dropped for a bad CRC since start.</summary>
     internal long CrcErrors => Interlocked.Read(ref _crcErrors);
@@ -178,12 +177,12 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
     private static bool IsOpenFailure(Exception e) => IsLineFailure(e) || e is InvalidOperationException or ArgumentException;
 
     /// <summary>
-    /// False for a request whose function needs more bytes than it has (Application Protocol 6.1-6.6, 6.11, 6.12:
-    /// address and quantity or value, 4 bytes) or longer than a PDU: it is answered 03 and never sent.
+    /// False for a request shorter than its function's fields (<see cref="ModbusFunctionDescriptor.MinRequestLength"/>,
+    /// Application Protocol 6.x) or longer than a PDU: a slave could not frame it; it is answered 03 and never sent.
     /// </summary>
     internal static bool IsWellFormed(ReadOnlySpan<byte> request) =>
         request.Length is > 0 and <= ModbusLimits.MaxPduLength
-        && (request.Length >= 5 || request[0] is not (0x01 or 0x02 or 0x03 or 0x04 or 0x05 or 0x06 or 0x0F or 0x10));
+        && request.Length >= ModbusFunctionTable.Get(request[0]).MinRequestLength;
 
     /// <summary>The bus worker: the only code that touches the line.</summary>
     private async Task RunAsync(CancellationToken stop)
@@ -460,7 +459,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
         while (offset < received.Filled && answer == 0)
         {
             var buffer = new ReadOnlySequence<byte>(_receive, offset, received.Filled - offset);
-            var status = ModbusRtuCodec.DecodeResponse(buffer, out var frame, out var consumed);
+            var status = ModbusRtuCodec.DecodeResponse(buffer, request, out var frame, out var consumed);
             if (status == OperationStatus.NeedMoreData)
             {
                 break;
@@ -471,7 +470,8 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
                 offset += (int)buffer.Slice(0, consumed).Length;
                 received.InSync = true;
                 var answered = frame.Pdu.FirstSpan[0];
-                if (frame.Unit == unit && Answers(request, frame.Pdu))
+                // The receive buffer is one array: the PDU is one span.
+                if (frame.Unit == unit && ModbusResponsePdu.Answers(request, frame.Pdu.FirstSpan))
                 {
                     frame.Pdu.CopyTo(response);
                     answer = (int)frame.Pdu.Length;
@@ -500,36 +500,6 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
         return answer;
     }
 
-    /// <summary>
-    /// True when <paramref name="response"/> can be the answer to <paramref name="request"/>: same function (or its
-    /// exception), and for the common functions the byte count the request's quantity implies or the echo AP 6.x
-    /// prescribes. RTU has no transaction id: this is what tells a late answer to an earlier request from the answer.
-    /// </summary>
-    internal static bool Answers(ReadOnlySpan<byte> request, in ReadOnlySequence<byte> response)
-    {
-        Span<byte> head = stackalloc byte[5];
-        var length = (int)Math.Min(response.Length, head.Length);
-        response.Slice(0, length).CopyTo(head);
-        if ((head[0] & ~ModbusLimits.ExceptionFlag) != request[0])
-        {
-            return false;
-        }
-
-        if ((head[0] & ModbusLimits.ExceptionFlag) != 0)
-        {
-            return true;
-        }
-
-        var quantity = request.Length >= 5 ? (request[3] << 8) | request[4] : 0;
-        return request[0] switch
-        {
-            0x01 or 0x02 => head[1] == (quantity + 7) / 8,
-            0x03 or 0x04 => head[1] == 2 * quantity,
-            0x05 or 0x06 or 0x0F or 0x10 => length == 5 && request.Length >= 5 && head[1..5].SequenceEqual(request[1..5]),
-            _ => true,
-        };
-    }
-
     private void Record(byte unit, byte function, RtuOutcome outcome)
     {
         _lastExchangeAt = _time.GetTimestamp();
@@ -544,7 +514,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
                 break;
             case RtuOutcome.Timeout:
                 RtuLog.Timeout(_logger, Name, unit, function, _options.RequestTimeout);
-                MarkFailure();
+                _health.RecordFailure();
                 if (_quarantine.RecordTimeout(unit) is { } backoff)
                 {
                     RtuLog.QuarantineEntered(_logger, Name, unit, backoff, _quarantine.Failures(unit));
@@ -553,28 +523,23 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
                 break;
             case RtuOutcome.CrcMismatch or RtuOutcome.LineFailed:
                 // The unit answered (garbled) or the line broke: not the unit's fault, no step towards quarantine.
-                MarkFailure();
+                _health.RecordFailure();
                 break;
         }
     }
 
-    private void MarkFailure()
-    {
-        _hasFailed = true;
-        _lastFailureAt = _time.GetTimestamp();
-    }
-
     private void UpdateState()
     {
-        var state = _line is null ? UpstreamState.Down
-            : _quarantine.QuarantinedCount > 0 || (_hasFailed && _time.GetElapsedTime(_lastFailureAt) < RecentFailureWindow) ? UpstreamState.Degraded
-            : UpstreamState.Up;
-        if (state != _state)
+        if (_health.TryReport(static bus => bus.Assess(), this, out var state, out _))
         {
-            _state = state;
             RtuLog.StateChanged(_logger, state == UpstreamState.Up ? LogLevel.Information : LogLevel.Warning, Name, _lineName, state);
         }
     }
+
+    private UpstreamState Assess() =>
+        _line is null ? UpstreamState.Down
+        : _quarantine.QuarantinedCount > 0 || _health.FailedWithin(RecentFailureWindow) ? UpstreamState.Degraded
+        : UpstreamState.Up;
 
     /// <summary>Serial Line 2.5.1.1: frames are separated by at least t3.5 of silence.</summary>
     private async Task WaitForSilenceAsync(CancellationToken stop)

@@ -1,6 +1,5 @@
 using Mcpd.Server.Configuration;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Gateway;
@@ -14,15 +13,17 @@ public sealed class UpstreamRegistry : IHostedService, IAsyncDisposable
     private readonly Dictionary<string, IModbusUpstream> _byName = new(StringComparer.OrdinalIgnoreCase);
     private int _disposed;
 
-    /// <summary>Builds every configured upstream; the options must have passed validation.</summary>
-    public UpstreamRegistry(IOptions<McpdOptions> options, TimeProvider time, ILoggerFactory loggers)
+    /// <summary>
+    /// Builds every configured upstream with the factory of its kind; the options must have passed validation, which
+    /// knows the kinds (<see cref="UpstreamKinds"/>).
+    /// </summary>
+    public UpstreamRegistry(IOptions<McpdOptions> options, IEnumerable<IModbusUpstreamFactory> factories)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var byKind = factories.ToDictionary(factory => factory.Kind, StringComparer.OrdinalIgnoreCase);
         foreach (var (name, upstream) in options.Value.Upstreams)
         {
-            _byName[name] = upstream.Kind.Equals(UpstreamKinds.Rtu, StringComparison.OrdinalIgnoreCase)
-                ? new ModbusRtuUpstream(name, upstream, time, loggers)
-                : new ModbusTcpUpstream(name, upstream, time, loggers);
+            _byName[name] = byKind[upstream.Kind].Create(name, upstream);
         }
     }
 

@@ -35,8 +35,7 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<McpdOptions>, McpdOptionsValidator>();
         services.AddMcpdTelemetry(configuration.GetSection(TelemetryRegistration.Section));
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<UpstreamRegistry>();
-        services.AddHostedService(provider => provider.GetRequiredService<UpstreamRegistry>());
+        services.AddGateway();
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<RegisterGeneratorService>();
         services.AddHostedService(provider => provider.GetRequiredService<RegisterGeneratorService>());

@@ -19,6 +19,7 @@ public class ModbusRtuCodecTests
         "010600010003980B",
         "010741E2",
         "01080000A537DA8D",
+        "01080000123456787333",
         "010B41E7",
         "010C0025",
         "010F0013000A02CD0172CB",
@@ -95,6 +96,30 @@ public class ModbusRtuCodecTests
 
     [Fact]
     public void Responses_back_to_back_decode_in_order() => AssertBackToBack([.. Responses.Select(r => (string)r.Data)], isResponse: true);
+
+    [Fact]
+    public void Return_query_data_is_answered_by_an_echo_as_long_as_its_request()
+    {
+        // Application Protocol 6.8.1: sub-function 00 loops back any number of data words; the response is identical.
+        var adu = Convert.FromHexString("01080000123456787333");
+        var buffer = new ReadOnlySequence<byte>([.. adu, .. Convert.FromHexString("010402000A3937")]);
+
+        Assert.Equal(OperationStatus.Done, ModbusRtuCodec.DecodeResponse(buffer, adu.AsSpan(1, adu.Length - 3), out var frame, out var consumed));
+        Assert.Equal("08000012345678", Convert.ToHexString(frame.Pdu.ToArray()));
+        Assert.Equal(adu.Length, buffer.Slice(0, consumed).Length);
+    }
+
+    [Fact]
+    public void Return_query_data_that_no_crc_ends_within_256_bytes_is_invalid()
+    {
+        var adu = new byte[ModbusRtuCodec.MaxAduLength];
+        Convert.FromHexString("0108000012345678").CopyTo(adu, 0);
+
+        Assert.Equal(OperationStatus.NeedMoreData, ModbusRtuCodec.DecodeRequest(new ReadOnlySequence<byte>(adu, 0, 200), out _, out _));
+        Assert.Equal(OperationStatus.InvalidData, ModbusRtuCodec.DecodeRequest(new ReadOnlySequence<byte>(adu), out var frame, out var consumed));
+        Assert.Equal(ModbusRtuError.InvalidLength, frame.Error);
+        Assert.Equal(0, new ReadOnlySequence<byte>(adu).Slice(0, consumed).Length);
+    }
 
     [Fact]
     public void Frame_delivered_byte_by_byte_decodes_as_whole()

@@ -174,7 +174,7 @@ public sealed class RegisterGeneratorTests : IAsyncDisposable
         var options = new McpdOptions { Devices = { new DeviceOptions { Unit = 1, UpdateInterval = updateInterval, Registers = registers } } };
         Assert.Empty(McpdOptionsValidator.Check(options));
         var wrapped = Options.Create(options);
-        var registry = new DeviceRegistry(wrapped, new UpstreamRegistry(wrapped, _time, NullLoggerFactory.Instance), []);
+        var registry = new DeviceRegistry(wrapped, new UpstreamRegistry(wrapped, []), []);
         _service = new RegisterGeneratorService(registry, _time, NullLogger<RegisterGeneratorService>.Instance);
         await _service.StartAsync(TestContext.Current.CancellationToken);
         return registry.Simulated[0];

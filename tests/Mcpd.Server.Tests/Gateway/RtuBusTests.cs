@@ -120,7 +120,22 @@ public sealed class RtuBusTests
         Assert.Equal([0], await client.ReadHoldingRegistersAsync(1, 0, 1));
         Assert.Equal(UpstreamState.Up, bus.Upstream.State);
         // And an answer is never matched by reading past the end of a short request.
-        Assert.False(ModbusRtuUpstream.Answers([0x06], new System.Buffers.ReadOnlySequence<byte>([0x06, 0x00, 0x01, 0x00, 0x02])));
+        Assert.False(ModbusResponsePdu.Answers([0x06], [0x06, 0x00, 0x01, 0x00, 0x02]));
+    }
+
+    [Fact]
+    public async Task Return_query_data_with_two_data_words_is_answered_with_the_slaves_echo()
+    {
+        // On the line: 01 08 00 00 12 34 56 78 73 33, and the slave echoes it byte for byte (Application Protocol
+        // 6.8.1). The answer is as long as the request, not the 5 bytes of the other sub-functions.
+        await using var bus = await RtuBench.StartAsync();
+        await using var client = await bus.Server.ConnectClientAsync();
+
+        var answer = await client.SendAsync(1, Convert.FromHexString("08000012345678"));
+
+        Assert.Equal("08000012345678", Convert.ToHexString(answer));
+        Assert.Equal(0, bus.Upstream.CrcErrors);
+        Assert.Equal(UpstreamState.Up, bus.Upstream.State);
     }
 
     [Fact]

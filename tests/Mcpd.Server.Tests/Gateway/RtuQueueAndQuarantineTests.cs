@@ -96,21 +96,6 @@ public sealed class RtuQueueAndQuarantineTests
     }
 
     [Theory]
-    [InlineData("0300000002", "030400010002", true)]
-    [InlineData("0300000002", "0302000A", false)] // the byte count of another quantity: a late answer
-    [InlineData("0300000002", "8302", true)]
-    [InlineData("0300000002", "0402000A", false)]
-    [InlineData("010000000A", "0102FF03", true)]
-    [InlineData("010000000A", "0101FF", false)]
-    [InlineData("0600050007", "0600050007", true)]
-    [InlineData("0600050007", "0600050008", false)]
-    [InlineData("1000010002", "1000010002", true)]
-    [InlineData("1000010002", "1000020002", false)]
-    [InlineData("2B0E0100", "2B0E0101000000", true)]
-    public void A_response_answers_a_request_only_with_the_counts_or_echo_it_implies(string request, string response, bool answers) =>
-        Assert.Equal(answers, ModbusRtuUpstream.Answers(Convert.FromHexString(request), new System.Buffers.ReadOnlySequence<byte>(Convert.FromHexString(response))));
-
-    [Theory]
     [InlineData("upstreams:bus:rtu:baudRate", "100", "upstreams:bus:rtu:baudRate: 100 is outside 300..4000000")]
     [InlineData("upstreams:bus:rtu:dataBits", "7", "upstreams:bus:rtu:dataBits: 7 is not 8")]
     [InlineData("upstreams:bus:rtu:stopBits", "3", "upstreams:bus:rtu:stopBits: 3 is not 1 or 2")]

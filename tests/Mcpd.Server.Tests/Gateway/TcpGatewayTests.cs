@@ -370,16 +370,6 @@ public class TcpGatewayTests
         await gateway.Logs.WaitForAsync("reconnected after 1 attempt(s)");
     }
 
-    [Fact]
-    public void Only_side_effect_free_functions_count_as_reads()
-    {
-        byte[][] reads = [[0x01], [0x02], [0x03], [0x04], [0x07], [0x0B], [0x0C], [0x11], [0x14], [0x18], [0x2B, 0x0E]];
-        byte[][] writes = [[0x05], [0x06], [0x08], [0x0F], [0x10], [0x15], [0x16], [0x17], [0x2B, 0x0D], [0x41]];
-
-        Assert.All(reads, pdu => Assert.True(ModbusTcpUpstream.IsSideEffectFreeRead(pdu)));
-        Assert.All(writes, pdu => Assert.False(ModbusTcpUpstream.IsSideEffectFreeRead(pdu)));
-    }
-
     private static IModbusUpstream Upstream(McpdTestServer gateway) => gateway.Services.GetRequiredService<UpstreamRegistry>()["dev"];
 
     private static Task<McpdTestServer> StartGatewayAsync(int devicePort, Dictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
