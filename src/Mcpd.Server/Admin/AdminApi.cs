@@ -1,6 +1,5 @@
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
-using Mcpd.Server.Hosting;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Sessions;
 using Microsoft.AspNetCore.Builder;
