@@ -5,7 +5,6 @@ using System.Net.Sockets;
 using System.Net;
 using System.Text;
 using Mcpd.Client.Internal;
-using Mcpd.Protocols.Framing;
 using Mcpd.Protocols.Mcp;
 
 namespace Mcpd.Client.Mcp;
@@ -36,8 +35,8 @@ internal sealed class McpSession : IAsyncDisposable
     /// <summary>Cancelled when the session ends: stops the heartbeat and the handlers still running.</summary>
     private readonly CancellationTokenSource _closing = new();
 
-    /// <summary>With CRC framing, each frame is built here, then wrapped into the output.</summary>
-    private readonly ArrayBufferWriter<byte>? _crcScratch;
+    /// <summary>The framing, chosen once: read and written only through this codec.</summary>
+    private readonly McpChannelCodec _channel;
     private long _lastReceived;
     private int _disposed;
     private int _unansweredPings;
@@ -47,7 +46,7 @@ internal sealed class McpSession : IAsyncDisposable
         _socket = socket;
         _options = options;
         _owner = owner;
-        _crcScratch = options.Framing == McpFraming.Crc ? new ArrayBufferWriter<byte>(256) : null;
+        _channel = McpChannelCodec.For(options.Framing, options.MaxPayloadLength);
         var stream = new NetworkStream(socket, ownsSocket: false);
         _input = PipeReader.Create(stream);
         _output = PipeWriter.Create(stream);
@@ -140,17 +139,8 @@ internal sealed class McpSession : IAsyncDisposable
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            if (_crcScratch is { } scratch)
-            {
-                write(scratch);
-                CrcFrameCodec.Encode(scratch.WrittenSpan, _output);
-                scratch.ResetWrittenCount();
-            }
-            else
-            {
-                write(_output);
-            }
-
+            write(_channel.BeginFrame(_output));
+            _channel.EndFrame(_output);
             await _output.FlushAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
@@ -202,40 +192,19 @@ internal sealed class McpSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Takes the next whole frame off the front of <paramref name="buffer"/>; false when more data is needed. A broken
-    /// MCP frame ends the session (plain framing cannot resynchronise); with CRC framing, damaged frames are skipped.
+    /// Takes the next whole frame off the front of <paramref name="buffer"/>; false when more data is needed (bytes the
+    /// CRC framing dropped are taken off too). A broken frame ends the session: the stream cannot be trusted any more.
     /// </summary>
     private bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out McpFrame frame)
     {
-        var frameBytes = buffer;
-        if (_crcScratch is not null)
-        {
-            var crcStatus = CrcFrameCodec.Decode(buffer, McpFrameHeader.Length, McpFrameHeader.Length + _options.MaxPayloadLength, out frameBytes, out var afterFrame, out _);
-            buffer = buffer.Slice(afterFrame);
-            if (crcStatus != OperationStatus.Done)
-            {
-                frame = default;
-                return false;
-            }
-        }
-
-        var status = McpFrameCodec.Decode(frameBytes, _options.MaxPayloadLength, out frame, out var consumed, out var error);
-        if (status == OperationStatus.InvalidData || (status == OperationStatus.NeedMoreData && _crcScratch is not null))
+        var status = _channel.Decode(buffer, out frame, out var consumed, out var error, out _);
+        if (status == OperationStatus.InvalidData)
         {
             throw new IOException($"{RemoteEndPoint} sent a broken frame ({error}); the stream cannot be trusted any more.");
         }
 
-        if (status == OperationStatus.NeedMoreData)
-        {
-            return false;
-        }
-
-        if (_crcScratch is null)
-        {
-            buffer = buffer.Slice(consumed);
-        }
-
-        return true;
+        buffer = buffer.Slice(consumed);
+        return status == OperationStatus.Done;
     }
 
     /// <summary>

@@ -4,7 +4,6 @@ using System.Net;
 using System.Text;
 using Mcpd.Client.Internal;
 using Mcpd.Client.Mcp;
-using Mcpd.Protocols.Framing;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Connections;
@@ -39,12 +38,12 @@ internal sealed class McpConnection(
     /// <summary>The server's calls to the client, waiting for their RESP or ACK.</summary>
     private readonly PendingRequests<McpResponse> _calls = new(uint.MaxValue, context.ConnectionId);
 
-    /// <summary>Frames of a CRC listener are built here, then wrapped; plain frames go straight to the output.</summary>
-    private ArrayBufferWriter<byte>? _crcScratch;
+    /// <summary>The listener's framing, chosen once: frames are read and written only through this codec.</summary>
+    private readonly McpChannelCodec _channel = McpChannelCodec.For(framing, settings.MaxPayloadLength);
 
     protected override bool PausesReadingWhenBusy => true;
 
-    private IBufferWriter<byte> FrameOutput => framing == McpFraming.Plain ? Output : _crcScratch ??= new ArrayBufferWriter<byte>(512);
+    private IBufferWriter<byte> FrameOutput => _channel.BeginFrame(Output);
 
     public EndPoint? RemoteEndPoint => Context.RemoteEndPoint;
 
@@ -110,58 +109,28 @@ internal sealed class McpConnection(
                 return true;
             }
 
-            ReadOnlySequence<byte> frameBytes;
-            if (framing == McpFraming.Crc)
+            var status = _channel.Decode(buffer, out var frame, out var end, out var error, out var dropped);
+            if (dropped > 0)
             {
-                var crcStatus = CrcFrameCodec.Decode(buffer, McpFrameHeader.Length, McpFrameHeader.Length + settings.MaxPayloadLength,
-                    out frameBytes, out var afterFrame, out var dropped);
-                if (dropped > 0)
-                {
-                    McpLog.CrcResynchronised(logger, Context.ConnectionId, dropped);
-                    services.Metrics.CrcResynchronised(dropped);
-                }
-
-                if (crcStatus != System.Buffers.OperationStatus.Done)
-                {
-                    consumed = afterFrame;
-                    return true;
-                }
-
-                buffer = buffer.Slice(afterFrame);
-            }
-            else
-            {
-                frameBytes = buffer;
+                McpLog.CrcResynchronised(logger, Context.ConnectionId, dropped);
+                services.Metrics.CrcResynchronised(dropped);
             }
 
-            var status = McpFrameCodec.Decode(frameBytes, settings.MaxPayloadLength, out var frame, out var end, out var error);
-            if (framing == McpFraming.Plain)
+            if (status == System.Buffers.OperationStatus.NeedMoreData)
             {
-                if (status == System.Buffers.OperationStatus.NeedMoreData)
-                {
-                    consumed = buffer.Start;
-                    return true;
-                }
-
-                if (status == System.Buffers.OperationStatus.Done)
-                {
-                    buffer = buffer.Slice(end);
-                }
-            }
-            else if (status == System.Buffers.OperationStatus.Done && frameBytes.Slice(end).Length != 0)
-            {
-                status = System.Buffers.OperationStatus.InvalidData;
+                consumed = end;
+                return true;
             }
 
-            if (status != System.Buffers.OperationStatus.Done)
+            if (status == System.Buffers.OperationStatus.InvalidData)
             {
-                // A CRC frame is whole by construction, so anything but Done inside it is a broken MCP frame.
                 Reject(error, frame.Header);
                 answered = true;
                 consumed = buffer.Start;
                 return false;
             }
 
+            buffer = buffer.Slice(end);
             if (!Handle(frame, atLimit, ref answered))
             {
                 consumed = buffer.Start;
@@ -677,15 +646,8 @@ internal sealed class McpConnection(
         Commit();
     }
 
-    /// <summary>For a CRC listener, wraps the frame just written into the 0x5A framing.</summary>
-    private void Commit()
-    {
-        if (_crcScratch is { WrittenCount: > 0 } scratch)
-        {
-            CrcFrameCodec.Encode(scratch.WrittenSpan, Output);
-            scratch.ResetWrittenCount();
-        }
-    }
+    /// <summary>Ends the frame just written to <see cref="FrameOutput"/> (through the framing layer).</summary>
+    private void Commit() => _channel.EndFrame(Output);
 
     private static ReadOnlySpan<byte> CopyTo(in ReadOnlySequence<byte> source, Span<byte> destination)
     {
