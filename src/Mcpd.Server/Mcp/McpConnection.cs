@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
-using Mcpd.Client.Internal;
+using Mcpd.Client;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Protocols.Modbus;
@@ -51,10 +51,10 @@ internal sealed class McpConnection(
     public string Id => Context.ConnectionId;
 
     /// <summary>The session this connection is bound to (session.open / session.resume), or null.</summary>
-    internal IMcpSession? BoundSession { get; private set; }
+    internal ISessionState? BoundSession { get; private set; }
 
     /// <summary>Binds the connection to <paramref name="session"/>: its requests see it as their session.</summary>
-    internal void Bind(IMcpSession session) => BoundSession = session;
+    internal void Bind(ISessionState session) => BoundSession = session;
 
     /// <summary>Forgets the binding when it is to <paramref name="sessionId"/> (session.close).</summary>
     internal void Unbind(string sessionId)
@@ -434,14 +434,11 @@ internal sealed class McpConnection(
     /// <summary>The request as a handler sees it: its own copy of method, headers and body, and the connection's session if it is bound to one.</summary>
     private McpIncomingRequest ToIncoming(in McpRequest request, ReadOnlySpan<char> method, in RequestStart start)
     {
-        var incoming = new McpIncomingRequest(new string(method), request.Headers.ToList(), request.Body.ToArray(), request.IsOneWay, this) { Session = BoundSession };
-        if (start.Span is { } span)
+        // The span's trace id is the request's: the same as the caller's traceparent when it sent one, else the span's new one.
+        return new McpIncomingRequest(new string(method), request.Headers.ToList(), request.Body.ToArray(), request.IsOneWay, this, start.Span?.TraceId.ToHexString())
         {
-            // The span's trace id is the request's: the same as the caller's traceparent when it sent one, else the span's new one.
-            incoming.TraceId = span.TraceId.ToHexString();
-        }
-
-        return incoming;
+            Session = BoundSession,
+        };
     }
 
     /// <summary>A target as the configuration names it (docs/routing.md).</summary>

@@ -80,7 +80,7 @@ internal sealed class SessionService(
     }
 
     /// <summary>Checks and extends the session a request names; the handle, or the refusal to answer with.</summary>
-    public async ValueTask<(IMcpSession? Session, McpReply? Refusal)> OpenHandleAsync(string sessionId, string traceId, CancellationToken cancellationToken)
+    public async ValueTask<(ISessionState? Session, McpReply? Refusal)> OpenHandleAsync(string sessionId, string traceId, CancellationToken cancellationToken)
     {
         try
         {
