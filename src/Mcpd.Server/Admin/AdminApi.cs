@@ -36,7 +36,7 @@ internal static class AdminApi
                     remote = c.RemoteEndPoint?.ToString(),
                     connectedAt = c.ConnectedAt,
                     idleSeconds = Math.Round(time.GetElapsedTime(c.LastActivityTimestamp).TotalSeconds, 3),
-                    session = (c.Peer as McpConnection)?.BoundSession?.Id,
+                    session = c.Mcp?.BoundSession?.Id,
                 })));
         endpoints.MapGet("/api/sessions", async ([FromServices] ISessionStore store, int? limit, CancellationToken cancellationToken) =>
         {

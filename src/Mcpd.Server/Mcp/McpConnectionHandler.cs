@@ -29,6 +29,7 @@ internal sealed class McpConnectionHandler(
         McpLog.Connected(logger, connection.ConnectionId, connection.RemoteEndPoint, framing);
         var mcp = new McpConnection(connection, tracked, connections, services, settings, framing, time, logger);
         tracked.Peer = mcp;
+        connection.Features.Set<IMcpConnectionFeature>(mcp);
         return mcp.RunAsync();
     }
 }
