@@ -19,7 +19,7 @@ internal sealed class McpConnectionHandler(
     {
         var settings = options.CurrentValue.Mcp;
         var listener = framing == McpFraming.Plain ? ListenerNames.Mcp : ListenerNames.McpCrc;
-        // Heartbeat (seed 2.5): a peer that sends nothing, not even a PING, for 3 intervals is dead.
+        // Heartbeat (docs/protocol.md, "Heartbeat"): a peer that sends nothing, not even a PING, for 3 intervals is dead.
         var tracked = connections.TryAdmit(connection, listener, settings.MaxConnections, ConnectionLimitPolicy.CloseOldestIdle, 3 * settings.HeartbeatInterval);
         if (tracked is null)
         {
