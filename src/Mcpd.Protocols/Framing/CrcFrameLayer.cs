@@ -4,9 +4,10 @@ using Mcpd.Protocols.Mcp;
 namespace Mcpd.Protocols.Framing;
 
 /// <summary>
-/// Each MCP frame inside one 0x5A CRC frame (<see cref="CrcFrameCodec"/>; docs/protocol.md, "CRC framing for noisy links"). Damaged input is skipped and
-/// counted by the CRC decoder's resynchronisation; an outgoing frame is built in a scratch buffer of this layer, then
-/// wrapped. One instance per connection; writes must be serialised by the caller (one frame at a time).
+/// Each MCP frame inside one 0x5A CRC frame (<see cref="CrcFrameCodec"/>; docs/protocol.md, "CRC framing for noisy
+/// links"). Damaged input is skipped and counted by the CRC decoder's resynchronisation; an outgoing frame is built
+/// in a scratch buffer of this layer, then wrapped. One instance per connection; writes must be serialised by the
+/// caller (one frame at a time).
 /// </summary>
 public sealed class CrcFrameLayer(int maxMcpPayloadLength) : IMcpFrameLayer
 {
