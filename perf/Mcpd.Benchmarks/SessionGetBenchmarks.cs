@@ -7,7 +7,7 @@ using Mcpd.Server.Sessions;
 namespace Mcpd.Benchmarks;
 
 /// <summary>
-/// <c>session.get</c> on the in-memory store, as McpConnection's fast path runs it: decode the frame, parse the
+/// <c>session.get</c> on the in-memory store, as McpDispatcher's fast path runs it: decode the frame, parse the
 /// request, find the <c>session</c> and <c>key</c> headers, decode them on the stack, read the value by span and
 /// write it as the RESP body. Must allocate nothing (the value is stored, not copied).
 /// </summary>
@@ -16,6 +16,7 @@ public class SessionGetBenchmarks
 {
     private static readonly KeyValuePair<string, string>[] NoHeaders = [];
     private readonly ArrayBufferWriter<byte> _output = new(4096);
+    private readonly McpChannelCodec _channel = McpChannelCodec.For(McpFraming.Plain, 1024 * 1024);
     private InMemorySessionStore _store = null!;
     private ReadOnlySequence<byte> _request;
 
@@ -42,7 +43,7 @@ public class SessionGetBenchmarks
     public int SessionGet_InMemory()
     {
         _output.ResetWrittenCount();
-        McpFrameCodec.Decode(_request, 1024 * 1024, out var frame, out _, out _);
+        _channel.Decode(_request, out var frame, out _, out _, out _);
         McpPayload.ParseRequest(frame.Payload, out var request, out _, out _);
         request.Headers.TryFind("session"u8, out var sessionBytes);
         request.Headers.TryFind("key"u8, out var keyBytes);
@@ -53,7 +54,8 @@ public class SessionGetBenchmarks
         _store.TryGetValueNow(sessionId, key, out var read);
         var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(read.Value!.Length));
         var length = Encoding.UTF8.GetBytes(read.Value, rented);
-        McpPayload.WriteResponse(_output, request.Id, McpStatus.Ok, NoHeaders, new ReadOnlySequence<byte>(rented, 0, length));
+        McpPayload.WriteResponse(_channel.BeginFrame(_output), request.Id, McpStatus.Ok, NoHeaders, new ReadOnlySequence<byte>(rented, 0, length));
+        _channel.EndFrame(_output);
         ArrayPool<byte>.Shared.Return(rented);
         return _output.WrittenCount;
     }

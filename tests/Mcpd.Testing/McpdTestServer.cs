@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Mcpd.Client.Modbus;
+using Mcpd.Server.Connections;
 using Mcpd.Server.Hosting;
 using Mcpd.Server.Transport;
 using Microsoft.AspNetCore.Builder;

@@ -22,9 +22,9 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
     private readonly McpClientOptions _options;
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _sync = new();
-    private McpSession? _session;
+    private McpClientConnection? _connection;
     private bool _closed;
-    private TaskCompletionSource<McpSession> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<McpClientConnection> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private McpClient(string host, int port, McpClientOptions options)
     {
@@ -42,7 +42,7 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
     public event EventHandler? Reconnected;
 
     /// <summary>The server of the current connection.</summary>
-    public EndPoint RemoteEndPoint => Volatile.Read(ref _session)!.RemoteEndPoint;
+    public EndPoint RemoteEndPoint => Volatile.Read(ref _connection)!.RemoteEndPoint;
 
     EndPoint? IMcpPeer.RemoteEndPoint => RemoteEndPoint;
 
@@ -51,48 +51,48 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
     public static async Task<McpClient> ConnectAsync(string host, int port, McpClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         var client = new McpClient(host, port, options ?? new McpClientOptions());
-        var session = await McpSession.ConnectAsync(host, port, client._options, client, cancellationToken);
-        client._session = session;
-        client._ready.SetResult(session);
-        _ = client.WatchAsync(session);
+        var connection = await McpClientConnection.ConnectAsync(host, port, client._options, client, cancellationToken);
+        client._connection = connection;
+        client._ready.SetResult(connection);
+        _ = client.WatchAsync(connection);
         return client;
     }
 
     /// <inheritdoc />
     /// <remarks>The timeout is <see cref="McpClientOptions.RequestTimeout"/>; an <see cref="IOException"/> also means the client gave up reconnecting.</remarks>
     public Task<McpResponse> CallAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
-        WithSessionAsync((session, token) => session.SendAsync(method, McpRequestFlags.None, body, headers ?? NoHeaders, token), method, cancellationToken);
+        WithConnectionAsync((connection, token) => connection.SendAsync(method, McpRequestFlags.None, body, headers ?? NoHeaders, token), method, cancellationToken);
 
     /// <inheritdoc />
     public async Task<McpStatus> SendOneWayAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
-        (await WithSessionAsync((session, token) => session.SendAsync(method, McpRequestFlags.OneWay, body, headers ?? NoHeaders, token), method, cancellationToken)).Status;
+        (await WithConnectionAsync((connection, token) => connection.SendAsync(method, McpRequestFlags.OneWay, body, headers ?? NoHeaders, token), method, cancellationToken)).Status;
 
     /// <summary>Sends a PING and returns the time until its PONG.</summary>
     public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) =>
-        WithSessionAsync((session, token) => session.PingAsync(token), "PING", cancellationToken);
+        WithConnectionAsync((connection, token) => connection.PingAsync(token), "PING", cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        McpSession session;
+        McpClientConnection connection;
         lock (_sync)
         {
-            // Marked under the lock, so a reconnect either installed its session before (disposed here) or sees the mark.
+            // Marked under the lock, so a reconnect either installed its connection before (disposed here) or sees the mark.
             _closed = true;
-            session = _session!;
+            connection = _connection!;
             _ready.TrySetException(new ObjectDisposedException(nameof(McpClient)));
         }
 
         await _disposed.CancelAsync();
-        await session.DisposeAsync();
+        await connection.DisposeAsync();
     }
 
-    /// <summary>Waits (within the request timeout) for a live session, then runs <paramref name="work"/> on it.</summary>
-    private async Task<T> WithSessionAsync<T>(Func<McpSession, CancellationToken, Task<T>> work, string what, CancellationToken cancellationToken)
+    /// <summary>Waits (within the request timeout) for a live connection, then runs <paramref name="work"/> on it.</summary>
+    private async Task<T> WithConnectionAsync<T>(Func<McpClientConnection, CancellationToken, Task<T>> work, string what, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.RequestTimeout);
-        Task<McpSession> ready;
+        Task<McpClientConnection> ready;
         lock (_sync)
         {
             ready = _ready.Task;
@@ -100,8 +100,8 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
 
         try
         {
-            var session = await ready.WaitAsync(timeout.Token);
-            return await work(session, timeout.Token);
+            var connection = await ready.WaitAsync(timeout.Token);
+            return await work(connection, timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -111,10 +111,10 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for the session to end; unless the client is disposed, reconnects with backoff.</summary>
-    private async Task WatchAsync(McpSession session)
+    /// <summary>Waits for the connection to end; unless the client is disposed, reconnects with backoff.</summary>
+    private async Task WatchAsync(McpClientConnection connection)
     {
-        var reason = await session.Ended;
+        var reason = await connection.Ended;
         if (_disposed.IsCancellationRequested)
         {
             return;
@@ -122,19 +122,19 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
 
         lock (_sync)
         {
-            _ready = new TaskCompletionSource<McpSession>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _ready = new TaskCompletionSource<McpClientConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
         McpClientLog.Disconnected(_options.Logger, _server, reason.Message);
         Disconnected?.Invoke(this, reason);
-        await session.DisposeAsync();
+        await connection.DisposeAsync();
         var random = new Random();
         for (var attempt = 1; attempt <= _options.Reconnect.MaxAttempts; attempt++)
         {
             try
             {
                 await Task.Delay(_options.Reconnect.DelayBefore(attempt, random), _options.Time, _disposed.Token);
-                var next = await McpSession.ConnectAsync(_host, _port, _options, this, _disposed.Token);
+                var next = await McpClientConnection.ConnectAsync(_host, _port, _options, this, _disposed.Token);
                 bool disposed;
                 lock (_sync)
                 {
@@ -142,7 +142,7 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
                     disposed = _closed;
                     if (!disposed)
                     {
-                        _session = next;
+                        _connection = next;
                         _ready.TrySetResult(next);
                     }
                 }

@@ -6,14 +6,20 @@ namespace Mcpd.Client.Mcp;
 public sealed class McpIncomingRequest
 {
     /// <summary>Creates a request as received from <paramref name="peer"/>.</summary>
-    public McpIncomingRequest(string method, IReadOnlyList<KeyValuePair<string, string>> headers, ReadOnlyMemory<byte> body, bool isOneWay, IMcpPeer peer)
+    /// <param name="method">The method name.</param>
+    /// <param name="headers">The headers, in the order sent.</param>
+    /// <param name="body">The body.</param>
+    /// <param name="isOneWay">True for a one-way request.</param>
+    /// <param name="peer">Who sent it.</param>
+    /// <param name="traceId">The trace id when the receiver already knows it (the server's request span); null: from <c>traceparent</c>, else new.</param>
+    public McpIncomingRequest(string method, IReadOnlyList<KeyValuePair<string, string>> headers, ReadOnlyMemory<byte> body, bool isOneWay, IMcpPeer peer, string? traceId = null)
     {
         Method = method;
         Headers = headers;
         Body = body;
         IsOneWay = isOneWay;
         Peer = peer;
-        TraceId = McpErrorBody.TraceIdOf(Header(McpHeaderNames.TraceParent));
+        TraceId = traceId ?? McpErrorBody.TraceIdOf(Header(McpHeaderNames.TraceParent));
     }
 
     /// <summary>The method name.</summary>
@@ -29,16 +35,19 @@ public sealed class McpIncomingRequest
     public bool IsOneWay { get; }
 
     /// <summary>
-    /// The trace id: from the W3C <c>traceparent</c> header when it has one, else new; the server sets its request
-    /// span's trace id here when it made one, so logs, error bodies and spans agree.
+    /// The trace id: from the W3C <c>traceparent</c> header when it has one, else new; the server passes its request
+    /// span's trace id when it made one, so logs, error bodies and spans agree.
     /// </summary>
-    public string TraceId { get; internal set; }
+    public string TraceId { get; }
 
     /// <summary>Who sent it; it can be called back.</summary>
     public IMcpPeer Peer { get; }
 
-    /// <summary>The session of the request, when it names one or its connection is bound to one (server side only).</summary>
-    public IMcpSession? Session { get; internal set; }
+    /// <summary>
+    /// The session of the request, when it names one or its connection is bound to one (server side only): the server
+    /// sets it before the handler runs.
+    /// </summary>
+    public ISessionState? Session { get; set; }
 
     /// <summary>The value of header <paramref name="key"/> (lowercase), or null.</summary>
     public string? Header(string key)

@@ -1,6 +1,6 @@
 namespace Mcpd.Protocols.Mcp;
 
-/// <summary>Why <see cref="McpFrameCodec.Decode"/> returned InvalidData; each maps to the ERROR status sent before closing.</summary>
+/// <summary>Why <see cref="McpFrameCodec.Decode"/> or <see cref="McpChannelCodec.Decode"/> returned InvalidData; each maps to the ERROR status sent before closing.</summary>
 public enum McpFrameError
 {
     /// <summary>The frame is valid.</summary>
@@ -11,4 +11,6 @@ public enum McpFrameError
     UnsupportedVersion,
     /// <summary>The declared payload exceeds the maximum: answered with ERROR FRAME_TOO_LARGE, before reading it.</summary>
     FrameTooLarge,
+    /// <summary>A delimiting layer's envelope (a CRC frame) does not hold exactly one MCP frame: answered with ERROR BAD_REQUEST.</summary>
+    NotOneFrame,
 }

@@ -1,6 +1,5 @@
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
-using Mcpd.Server.Hosting;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Sessions;
 using Microsoft.AspNetCore.Builder;
@@ -37,7 +36,7 @@ internal static class AdminApi
                     remote = c.RemoteEndPoint?.ToString(),
                     connectedAt = c.ConnectedAt,
                     idleSeconds = Math.Round(time.GetElapsedTime(c.LastActivityTimestamp).TotalSeconds, 3),
-                    session = (c.Peer as McpConnection)?.BoundSession?.Id,
+                    session = c.Mcp?.BoundSession?.Id,
                 })));
         endpoints.MapGet("/api/sessions", async ([FromServices] ISessionStore store, int? limit, CancellationToken cancellationToken) =>
         {

@@ -1,5 +1,3 @@
-using Mcpd.Server.Hosting;
-using Mcpd.Server.Modbus;
 using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;

@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using Mcpd.Protocols.Modbus;
-using Mcpd.Server.Devices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 
@@ -40,14 +38,20 @@ internal abstract class ProtocolConnection
         _maxInFlight = maxInFlight;
     }
 
-    /// <summary>A pooled scratch block of 2 x 256 bytes: request PDU in the first half, response PDU in the second.</summary>
-    protected const int ScratchHalf = 256;
-
     protected ConnectionContext Context { get; }
+
+    /// <summary>Kestrel's connection id, the one in log lines.</summary>
+    internal string ConnectionId => Context.ConnectionId;
+
+    /// <summary>Cancelled when the transport closed: work for this connection has nobody left to answer.</summary>
+    internal CancellationToken ConnectionClosed => Context.ConnectionClosed;
 
     protected PipeWriter Output { get; }
 
     protected TimeProvider Clock { get; }
+
+    /// <summary>Requests that may run asynchronously at once (the in-flight limit).</summary>
+    internal int MaxInFlight => _maxInFlight;
 
     /// <summary>True when another request may start (asynchronous requests running below the limit).</summary>
     protected bool HasFreeSlot => Volatile.Read(ref _inFlight) < _maxInFlight;
@@ -152,7 +156,7 @@ internal abstract class ProtocolConnection
     protected virtual TimeSpan ReadPause => TimeSpan.Zero;
 
     /// <summary>Wakes a read loop waiting for a slot, so it re-checks <see cref="ReadsWhileBusy"/>.</summary>
-    protected void WakeReader() => Volatile.Read(ref _slotFreed)?.TrySetResult();
+    internal void WakeReader() => Volatile.Read(ref _slotFreed)?.TrySetResult();
 
     /// <summary>Writes the protocol's goodbye on graceful shutdown; returns true if it wrote anything.</summary>
     protected virtual bool WriteGoodbye() => false;
@@ -163,7 +167,7 @@ internal abstract class ProtocolConnection
     }
 
     /// <summary>The transport ended the connection (reset, abort).</summary>
-    protected abstract void OnTransportEnded(string reason);
+    protected internal abstract void OnTransportEnded(string reason);
 
     /// <summary>The connection is over and forgotten.</summary>
     protected abstract void OnClosed();
@@ -189,87 +193,10 @@ internal abstract class ProtocolConnection
     }
 
     /// <summary>
-    /// Runs the Modbus request PDU in <c>scratch[0..requestLength)</c> on <paramref name="device"/>; the response goes
-    /// to <c>scratch[ScratchHalf..]</c>. Both protocols execute Modbus PDUs this one way (Modbus TCP, and MCP's
-    /// modbus.pdu). Returns the response length when the device answered at once, a failure answering exception 04
-    /// (reported through <paramref name="onFailure"/>); returns -1 when the device went asynchronous: the scratch block
-    /// then belongs to the pending request, which takes an in-flight slot, calls <paramref name="writeAnswer"/> under
-    /// the write lock and returns the block to the pool. Static delegates and a struct state keep the synchronous path
-    /// allocation-free.
-    /// </summary>
-    protected int ExecuteModbus<TState>(
-        IModbusDevice device, byte[] scratch, int requestLength, TState state,
-        Action<TState, Exception> onFailure, Action<TState, byte[], int> writeAnswer)
-    {
-        ValueTask<int> execution;
-        try
-        {
-            execution = device.ExecuteAsync(scratch.AsMemory(0, requestLength), scratch.AsMemory(ScratchHalf, ScratchHalf), new ModbusCaller(Context.ConnectionId), Context.ConnectionClosed);
-        }
-        catch (Exception ex)
-        {
-            execution = ValueTask.FromException<int>(ex);
-        }
-
-        if (!execution.IsCompleted)
-        {
-            BeginInFlight();
-            _ = AnswerModbusLaterAsync(execution, scratch, state, onFailure, writeAnswer);
-            return -1;
-        }
-
-        if (execution.IsCompletedSuccessfully)
-        {
-            return execution.Result;
-        }
-
-        try
-        {
-            execution.GetAwaiter().GetResult();
-        }
-        catch (Exception ex)
-        {
-            onFailure(state, ex);
-        }
-
-        return ModbusResponsePdu.WriteException(scratch.AsSpan(ScratchHalf), scratch[0], ModbusExceptionCode.ServerDeviceFailure);
-    }
-
-    private async Task AnswerModbusLaterAsync<TState>(
-        ValueTask<int> execution, byte[] scratch, TState state, Action<TState, Exception> onFailure, Action<TState, byte[], int> writeAnswer)
-    {
-        try
-        {
-            int length;
-            try
-            {
-                length = await execution;
-            }
-            catch (Exception ex) when (!Context.ConnectionClosed.IsCancellationRequested)
-            {
-                onFailure(state, ex);
-                length = ModbusResponsePdu.WriteException(scratch.AsSpan(ScratchHalf), scratch[0], ModbusExceptionCode.ServerDeviceFailure);
-            }
-
-            await WriteAsync((state, scratch, length, writeAnswer), static answer => answer.writeAnswer(answer.state, answer.scratch, answer.length), CancellationToken.None);
-        }
-        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
-        {
-            // The connection ended while the device worked; nobody is left to answer.
-            OnTransportEnded(ex.Message);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(scratch);
-            EndInFlight();
-        }
-    }
-
-    /// <summary>
     /// Writes outside the read loop (an answer that completed later, a request to the peer): <paramref name="write"/>
     /// runs under the write lock, then the output is flushed.
     /// </summary>
-    protected async Task WriteAsync<TState>(TState state, Action<TState> write, CancellationToken cancellationToken)
+    internal async Task WriteAsync<TState>(TState state, Action<TState> write, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
@@ -284,10 +211,10 @@ internal abstract class ProtocolConnection
     }
 
     /// <summary>Takes an in-flight slot for a request that answers later; <see cref="EndInFlight"/> releases it.</summary>
-    protected void BeginInFlight() => Interlocked.Increment(ref _inFlight);
+    internal void BeginInFlight() => Interlocked.Increment(ref _inFlight);
 
     /// <summary>Releases the slot of an asynchronous request (once, in a finally).</summary>
-    protected void EndInFlight()
+    internal void EndInFlight()
     {
         // The connection is busy, not idle, while its requests run (heartbeat timeout counts silence of the peer).
         _tracked.Touch(Clock);

@@ -43,6 +43,9 @@ public sealed class TrackedConnection
     /// <summary>For an MCP connection, the client on the other end, to call it (docs/protocol.md: both directions may send REQ); else null.</summary>
     public IMcpPeer? Peer { get; internal set; }
 
+    /// <summary>For an MCP connection, its id, peer and bound session; else null.</summary>
+    internal IMcpConnectionFeature? Mcp => _context.Features.Get<IMcpConnectionFeature>();
+
     /// <summary>Closes the connection; its handler sees the transport end and returns.</summary>
     public void Abort(string reason) => _context.Abort(new ConnectionAbortedException(reason));
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Configuration;
+using Mcpd.Server.Connections;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;
 using Microsoft.AspNetCore.Connections;

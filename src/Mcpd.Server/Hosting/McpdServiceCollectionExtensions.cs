@@ -49,7 +49,9 @@ public static class McpdServiceCollectionExtensions
         services.AddHostedService(provider => provider.GetRequiredService<ClusterNode>());
         services.AddSingleton<SessionService>();
         services.AddSingleton<McpMethodTable>();
+        services.AddSingleton<ModbusPduMethod>();
         services.AddSingleton<BuiltInMethods>();
+        services.AddSingleton<McpDispatcher>();
         services.AddSingleton<McpRouter>();
         services.AddHostedService(provider => provider.GetRequiredService<McpRouter>());
         services.AddSingleton<McpServices>();

@@ -1,7 +1,6 @@
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
-using Mcpd.Server.Hosting;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,8 +19,8 @@ internal sealed class McpConnectionHandler(
     {
         var settings = options.CurrentValue.Mcp;
         var listener = framing == McpFraming.Plain ? ListenerNames.Mcp : ListenerNames.McpCrc;
-        // Heartbeat (seed 2.5): a peer that sends nothing, not even a PING, for 3 intervals is dead.
-        var tracked = connections.TryAdmit(connection, listener, settings.MaxConnections, Modbus.ConnectionLimitPolicy.CloseOldestIdle, 3 * settings.HeartbeatInterval);
+        // Heartbeat (docs/protocol.md, "Heartbeat"): a peer that sends nothing, not even a PING, for 3 intervals is dead.
+        var tracked = connections.TryAdmit(connection, listener, settings.MaxConnections, ConnectionLimitPolicy.CloseOldestIdle, 3 * settings.HeartbeatInterval);
         if (tracked is null)
         {
             return Task.CompletedTask;
@@ -30,6 +29,7 @@ internal sealed class McpConnectionHandler(
         McpLog.Connected(logger, connection.ConnectionId, connection.RemoteEndPoint, framing);
         var mcp = new McpConnection(connection, tracked, connections, services, settings, framing, time, logger);
         tracked.Peer = mcp;
+        connection.Features.Set<IMcpConnectionFeature>(mcp);
         return mcp.RunAsync();
     }
 }

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Gateway;
-using Mcpd.Server.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Mcp;

@@ -1,10 +1,8 @@
-using Mcpd.Server.Devices;
 using Mcpd.Server.Routing;
 using Mcpd.Server.Sessions;
 using Mcpd.Server.Telemetry;
 
 namespace Mcpd.Server.Mcp;
 
-/// <summary>What every MCP connection dispatches to: devices, routing, mapped and built-in methods, server info.</summary>
-internal sealed record McpServices(DeviceRegistry Devices, McpRouter Router, McpMethodTable Methods, BuiltInMethods BuiltIns, SessionService Sessions, McpServerInfo Info,
-    McpdMetrics Metrics, McpdTracing Tracing);
+/// <summary>What every MCP connection uses: the dispatcher of its requests, the router (overload backoff), sessions (release on close), metrics.</summary>
+internal sealed record McpServices(McpDispatcher Dispatcher, McpRouter Router, SessionService Sessions, McpdMetrics Metrics);

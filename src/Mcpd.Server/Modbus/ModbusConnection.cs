@@ -24,7 +24,7 @@ internal sealed class ModbusConnection(
     /// <summary>Modbus answers the excess with exception 06 (server busy) instead of pausing.</summary>
     protected override bool PausesReadingWhenBusy => false;
 
-    protected override void OnTransportEnded(string reason) => ModbusLog.TransportEnded(logger, Context.ConnectionId, reason);
+    protected internal override void OnTransportEnded(string reason) => ModbusLog.TransportEnded(logger, Context.ConnectionId, reason);
 
     protected override void OnClosed() => ModbusLog.Disconnected(logger, Context.ConnectionId, Context.RemoteEndPoint);
 
@@ -37,7 +37,7 @@ internal sealed class ModbusConnection(
         // Modbus never pauses: a request beyond the in-flight limit is answered exception 06.
         paused = false;
         answered = false;
-        var scratch = ArrayPool<byte>.Shared.Rent(2 * ScratchHalf);
+        var scratch = ModbusPduExecution.RentScratch();
         try
         {
             while (true)
@@ -83,7 +83,7 @@ internal sealed class ModbusConnection(
     {
         var request = new RequestStart(header, scratch[0], Stopwatch.GetTimestamp(), tracing.StartModbusRequest(header.UnitId, scratch[0]));
         using var scope = request.Span is null ? null : TraceScope.Begin(logger, request.Span.TraceId.ToHexString());
-        var response = scratch.AsMemory(ScratchHalf, ScratchHalf);
+        var response = scratch.AsMemory(ModbusPduExecution.ScratchHalf, ModbusPduExecution.ScratchHalf);
         var device = devices.Resolve(header.UnitId);
         if (device is null)
         {
@@ -104,14 +104,14 @@ internal sealed class ModbusConnection(
             return WriteResponse(request, response.Span[..ModbusResponsePdu.WriteException(response.Span, request.Function, ModbusExceptionCode.ServerDeviceBusy)]);
         }
 
-        var length = ExecuteModbus(device, scratch, requestLength, (Connection: this, Request: request),
+        var length = ModbusPduExecution.Execute(this, device, scratch, requestLength, (Connection: this, Request: request),
             static (state, ex) => state.Connection.LogDeviceFailed(state.Request.Header, state.Request.Function, ex),
-            static (state, block, answer) => state.Connection.WriteResponse(state.Request, block.AsSpan(ScratchHalf, answer)));
+            static (state, block, answer) => state.Connection.WriteResponse(state.Request, block.AsSpan(ModbusPduExecution.ScratchHalf, answer)));
         if (length < 0)
         {
             // The pending request owns the block and the span now; the read loop goes on outside the span.
             McpdTracing.Detach(request.Span);
-            scratch = ArrayPool<byte>.Shared.Rent(2 * ScratchHalf);
+            scratch = ModbusPduExecution.RentScratch();
             return false;
         }
 

@@ -1,3 +1,5 @@
+using Mcpd.Server.Connections;
+
 namespace Mcpd.Server.Modbus;
 
 /// <summary>The Modbus TCP listener (config section <c>modbus</c>).</summary>

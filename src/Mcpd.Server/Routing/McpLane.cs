@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using Mcpd.Client.Internal;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Telemetry;

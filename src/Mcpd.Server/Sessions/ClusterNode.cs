@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Mcpd.Server.Configuration;
+using Mcpd.Server.Connections;
 using Mcpd.Server.Hosting;
 using Mcpd.Server.Routing;
 using Microsoft.Extensions.Hosting;

@@ -3,7 +3,7 @@ using Mcpd.Client.Mcp;
 namespace Mcpd.Server.Sessions;
 
 /// <summary>A session as a handler sees it (<see cref="McpIncomingRequest.Session"/>): context reads and writes go to the store.</summary>
-internal sealed class SessionHandle(ISessionStore store, string id) : IMcpSession
+internal sealed class SessionHandle(ISessionStore store, string id) : ISessionState
 {
     public string Id { get; } = id;
 

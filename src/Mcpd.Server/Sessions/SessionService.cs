@@ -4,7 +4,6 @@ using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
-using Mcpd.Server.Mcp;
 using Mcpd.Server.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -80,7 +79,7 @@ internal sealed class SessionService(
     }
 
     /// <summary>Checks and extends the session a request names; the handle, or the refusal to answer with.</summary>
-    public async ValueTask<(IMcpSession? Session, McpReply? Refusal)> OpenHandleAsync(string sessionId, string traceId, CancellationToken cancellationToken)
+    public async ValueTask<(ISessionState? Session, McpReply? Refusal)> OpenHandleAsync(string sessionId, string traceId, CancellationToken cancellationToken)
     {
         try
         {
@@ -277,7 +276,7 @@ internal sealed class SessionService(
 
     private SessionBinding Binding(McpIncomingRequest request) => new(cluster.NodeId, ConnectionOf(request)?.Id ?? "");
 
-    private static McpConnection? ConnectionOf(McpIncomingRequest request) => request.Peer as McpConnection;
+    private static IMcpConnectionFeature? ConnectionOf(McpIncomingRequest request) => IMcpConnectionFeature.Of(request);
 
     private McpReply Unavailable(SessionStoreUnavailableException ex, string traceId)
     {

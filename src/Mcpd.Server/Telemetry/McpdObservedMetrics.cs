@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Gateway;
-using Mcpd.Server.Hosting;
 using Mcpd.Server.Routing;
 using Mcpd.Server.Sessions;
 using Microsoft.Extensions.Hosting;

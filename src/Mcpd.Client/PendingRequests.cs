@@ -1,11 +1,15 @@
-namespace Mcpd.Client.Internal;
+namespace Mcpd.Client;
 
 /// <summary>
 /// Requests waiting for their answer, by id. Ids still waiting are skipped when a new one is taken, so a late answer
 /// can never be matched to a newer request; an answer whose request is gone (timed out, cancelled) is dropped.
-/// After <see cref="FailAll"/> every waiter fails and no request can be registered any more.
+/// After <see cref="FailAll"/> every waiter fails and no request can be registered any more. Both clients and the
+/// server's calls to its clients (docs/protocol.md, "Requests from the server to a client") correlate this way. Thread-safe.
 /// </summary>
-internal sealed class PendingRequests<TResult>(uint maxId, string peer)
+/// <typeparam name="TResult">What an answer delivers.</typeparam>
+/// <param name="maxId">Largest id (the protocol's id space: 65535 for a Modbus transaction id, uint.MaxValue for MCP); ids start at 1 and wrap.</param>
+/// <param name="peer">Names the other end in the exceptions of waiters.</param>
+public sealed class PendingRequests<TResult>(uint maxId, string peer)
 {
     private readonly Lock _sync = new();
     private readonly Dictionary<uint, TaskCompletionSource<TResult>> _waiting = [];
@@ -27,6 +31,9 @@ internal sealed class PendingRequests<TResult>(uint maxId, string peer)
         }
     }
 
+    /// <summary>Takes the next free id for a new request; its answer completes <c>Completion</c>.</summary>
+    /// <exception cref="IOException">The connection is closed (<see cref="FailAll"/> ran).</exception>
+    /// <exception cref="InvalidOperationException">Every id is in flight.</exception>
     public (uint Id, TaskCompletionSource<TResult> Completion) Register()
     {
         var completion = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -5,7 +5,6 @@ using System.Net.Sockets;
 using System.Net;
 using System.Text;
 using Mcpd.Client.Internal;
-using Mcpd.Protocols.Framing;
 using Mcpd.Protocols.Mcp;
 
 namespace Mcpd.Client.Mcp;
@@ -14,11 +13,11 @@ namespace Mcpd.Client.Mcp;
 /// One TCP connection of an <see cref="McpClient"/>: calls correlated by id, many in flight, answers in any order;
 /// a PING from the server is answered with PONG; a request from the server runs its handler
 /// (<see cref="McpClientOptions.MapMethod"/>) concurrently with the read loop, or is answered NOT_FOUND. Heartbeat
-/// (seed 2.5): when nothing arrived for an interval it sends a PING; 3 unanswered PINGs end the session as dead.
-/// When the session ends, every waiter fails with an <see cref="IOException"/>, running handlers are cancelled and
+/// (seed 2.5): when nothing arrived for an interval it sends a PING; 3 unanswered PINGs end the connection as dead.
+/// When the connection ends, every waiter fails with an <see cref="IOException"/>, running handlers are cancelled and
 /// <see cref="Ended"/> completes. With <see cref="McpFraming.Crc"/> every frame travels inside the 0x5A framing.
 /// </summary>
-internal sealed class McpSession : IAsyncDisposable
+internal sealed class McpClientConnection : IAsyncDisposable
 {
     private static readonly KeyValuePair<string, string>[] NoHeaders = [];
 
@@ -33,21 +32,21 @@ internal sealed class McpSession : IAsyncDisposable
     private readonly PendingRequests<long> _pings;
     private readonly Task _readLoop;
     private readonly TaskCompletionSource<Exception> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    /// <summary>Cancelled when the session ends: stops the heartbeat and the handlers still running.</summary>
+    /// <summary>Cancelled when the connection ends: stops the heartbeat and the handlers still running.</summary>
     private readonly CancellationTokenSource _closing = new();
 
-    /// <summary>With CRC framing, each frame is built here, then wrapped into the output.</summary>
-    private readonly ArrayBufferWriter<byte>? _crcScratch;
+    /// <summary>The framing, chosen once: read and written only through this codec.</summary>
+    private readonly McpChannelCodec _channel;
     private long _lastReceived;
     private int _disposed;
     private int _unansweredPings;
 
-    private McpSession(Socket socket, McpClientOptions options, IMcpPeer owner)
+    private McpClientConnection(Socket socket, McpClientOptions options, IMcpPeer owner)
     {
         _socket = socket;
         _options = options;
         _owner = owner;
-        _crcScratch = options.Framing == McpFraming.Crc ? new ArrayBufferWriter<byte>(256) : null;
+        _channel = McpChannelCodec.For(options.Framing, options.MaxPayloadLength);
         var stream = new NetworkStream(socket, ownsSocket: false);
         _input = PipeReader.Create(stream);
         _output = PipeWriter.Create(stream);
@@ -59,7 +58,7 @@ internal sealed class McpSession : IAsyncDisposable
         _ = HeartbeatAsync();
     }
 
-    /// <summary>Completes with the reason when the session ends (the server closed, the stream broke, PINGs went unanswered).</summary>
+    /// <summary>Completes with the reason when the connection ends (the server closed, the stream broke, PINGs went unanswered).</summary>
     public Task<Exception> Ended => _ended.Task;
 
     /// <summary>The server.</summary>
@@ -67,10 +66,10 @@ internal sealed class McpSession : IAsyncDisposable
 
     /// <summary>Connects to an MCP listener.</summary>
     /// <exception cref="TimeoutException">No connection within <see cref="McpClientOptions.ConnectTimeout"/>.</exception>
-    public static async Task<McpSession> ConnectAsync(string host, int port, McpClientOptions options, IMcpPeer owner, CancellationToken cancellationToken)
+    public static async Task<McpClientConnection> ConnectAsync(string host, int port, McpClientOptions options, IMcpPeer owner, CancellationToken cancellationToken)
     {
         var socket = await TcpConnector.ConnectAsync(host, port, options.ConnectTimeout, cancellationToken);
-        return new McpSession(socket, options, owner);
+        return new McpClientConnection(socket, options, owner);
     }
 
     /// <summary>Sends a request (one-way or not) and waits for its RESP or ACK; <paramref name="cancellationToken"/> bounds the wait.</summary>
@@ -105,7 +104,7 @@ internal sealed class McpSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends the session as dead, with <paramref name="reason"/>: the read loop ends and every waiter fails.</summary>
+    /// <summary>Ends the connection as dead, with <paramref name="reason"/>: the read loop ends and every waiter fails.</summary>
     public void Abort(Exception reason)
     {
         _calls.FailAll(reason);
@@ -140,23 +139,14 @@ internal sealed class McpSession : IAsyncDisposable
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            if (_crcScratch is { } scratch)
-            {
-                write(scratch);
-                CrcFrameCodec.Encode(scratch.WrittenSpan, _output);
-                scratch.ResetWrittenCount();
-            }
-            else
-            {
-                write(_output);
-            }
-
+            write(_channel.BeginFrame(_output));
+            _channel.EndFrame(_output);
             await _output.FlushAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
         {
             // A frame cut off half-way (or left in the output by a cancelled flush) would corrupt the stream or go out
-            // later with the next one: the session cannot be trusted any more.
+            // later with the next one: the connection cannot be trusted any more.
             Abort(new IOException($"A write to {RemoteEndPoint} was cut off; the connection is closed.", ex));
             throw;
         }
@@ -202,40 +192,19 @@ internal sealed class McpSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Takes the next whole frame off the front of <paramref name="buffer"/>; false when more data is needed. A broken
-    /// MCP frame ends the session (plain framing cannot resynchronise); with CRC framing, damaged frames are skipped.
+    /// Takes the next whole frame off the front of <paramref name="buffer"/>; false when more data is needed (bytes the
+    /// CRC framing dropped are taken off too). A broken frame ends the connection: the stream cannot be trusted any more.
     /// </summary>
     private bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out McpFrame frame)
     {
-        var frameBytes = buffer;
-        if (_crcScratch is not null)
-        {
-            var crcStatus = CrcFrameCodec.Decode(buffer, McpFrameHeader.Length, McpFrameHeader.Length + _options.MaxPayloadLength, out frameBytes, out var afterFrame, out _);
-            buffer = buffer.Slice(afterFrame);
-            if (crcStatus != OperationStatus.Done)
-            {
-                frame = default;
-                return false;
-            }
-        }
-
-        var status = McpFrameCodec.Decode(frameBytes, _options.MaxPayloadLength, out frame, out var consumed, out var error);
-        if (status == OperationStatus.InvalidData || (status == OperationStatus.NeedMoreData && _crcScratch is not null))
+        var status = _channel.Decode(buffer, out frame, out var consumed, out var error, out _);
+        if (status == OperationStatus.InvalidData)
         {
             throw new IOException($"{RemoteEndPoint} sent a broken frame ({error}); the stream cannot be trusted any more.");
         }
 
-        if (status == OperationStatus.NeedMoreData)
-        {
-            return false;
-        }
-
-        if (_crcScratch is null)
-        {
-            buffer = buffer.Slice(consumed);
-        }
-
-        return true;
+        buffer = buffer.Slice(consumed);
+        return status == OperationStatus.Done;
     }
 
     /// <summary>
@@ -266,7 +235,7 @@ internal sealed class McpSession : IAsyncDisposable
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or SocketException)
         {
-            // The session ended.
+            // The connection ended.
         }
     }
 
@@ -355,7 +324,7 @@ internal sealed class McpSession : IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
-            // The session ended while the handler ran; the server has failed the call already.
+            // The connection ended while the handler ran; the server has failed the call already.
         }
     }
 

@@ -1,4 +1,4 @@
-namespace Mcpd.Server.Modbus;
+namespace Mcpd.Server.Connections;
 
 /// <summary>What a listener does with a new connection when it already serves its maximum.</summary>
 public enum ConnectionLimitPolicy

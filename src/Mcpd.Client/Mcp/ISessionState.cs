@@ -1,10 +1,10 @@
 namespace Mcpd.Client.Mcp;
 
 /// <summary>
-/// The session a request belongs to (seed 4.2): named by its <c>session</c> header or bound to its connection by
+/// The session a request belongs to (docs/sessions.md): named by its <c>session</c> header or bound to its connection by
 /// <c>session.open</c> / <c>session.resume</c>. Handlers read and write its context; every use extends its TTL.
 /// </summary>
-public interface IMcpSession
+public interface ISessionState
 {
     /// <summary>The session id.</summary>
     string Id { get; }

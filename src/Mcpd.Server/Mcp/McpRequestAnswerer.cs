@@ -1,0 +1,133 @@
+using System.Buffers;
+using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Telemetry;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Mcpd.Server.Mcp;
+
+/// <summary>
+/// Writes what one MCP connection answers (docs/protocol.md): RESP to a request (ACK, status only, to a one-way one),
+/// now inside the read loop's batch or later from an in-flight slot, and ERROR before a close. Every answer to a
+/// request ends its measurement and span and feeds the connection's <see cref="OverloadBackoff"/>.
+/// </summary>
+internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics metrics, OverloadBackoff backoff, TimeProvider clock, ILogger logger)
+{
+    private static readonly KeyValuePair<string, string>[] NoHeaders = [];
+
+    /// <summary>The connection answered on.</summary>
+    public McpConnection Connection => connection;
+
+    /// <summary>The connection's logger: lines about its requests carry its category.</summary>
+    public ILogger Logger => logger;
+
+    public DateTimeOffset Now => clock.GetUtcNow();
+
+    /// <summary>RESP for a request, ACK for a one-way one; ends the request.</summary>
+    public void WriteAnswer(in McpRequestStart start, uint id, bool oneWay, McpStatus status, in ReadOnlySequence<byte> body)
+    {
+        if (oneWay)
+        {
+            McpPayload.WriteAck(connection.BeginFrame(), id, status);
+        }
+        else
+        {
+            McpPayload.WriteResponse(connection.BeginFrame(), id, status, NoHeaders, body);
+        }
+
+        connection.EndFrame();
+        Finish(start, status);
+    }
+
+    /// <summary>An error answer with its JSON body (docs/protocol.md, "Status codes"); ends the request.</summary>
+    public void AnswerError(in McpRequestStart start, uint id, bool oneWay, McpStatus status, string message, string traceId) =>
+        WriteAnswer(start, id, oneWay, status, new ReadOnlySequence<byte>(McpErrorBody.Create(status, message, traceId, Now)));
+
+    /// <summary>A handler's reply; null (the connection ended while it ran) writes nothing and counts as INTERNAL. Ends the request.</summary>
+    public void WriteReply(in McpRequestStart start, uint id, bool oneWay, McpReply? reply, string traceId)
+    {
+        if (reply is { } answer)
+        {
+            WriteFrame(answer, id, oneWay, traceId);
+        }
+
+        Finish(start, reply?.Status ?? McpStatus.Internal);
+    }
+
+    /// <summary>
+    /// A request that answers later: it holds an in-flight slot until <paramref name="pending"/> completes and its
+    /// reply is written under the write lock. A target that throws is still answered (INTERNAL).
+    /// </summary>
+    public void AnswerLater(uint id, McpIncomingRequest request, ValueTask<McpReply?> pending, McpRequestStart start)
+    {
+        connection.BeginInFlight();
+        _ = AnswerLaterAsync(id, request, pending, start);
+    }
+
+    /// <summary>ERROR with <paramref name="status"/>, logged; the connection closes after it (docs/protocol.md).</summary>
+    public void WriteConnectionError(McpStatus status, string problem)
+    {
+        McpLog.FrameRejected(logger, connection.Id, connection.RemoteEndPoint, problem, status);
+        McpPayload.WriteError(connection.BeginFrame(), status, problem);
+        connection.EndFrame();
+    }
+
+    private async Task AnswerLaterAsync(uint id, McpIncomingRequest request, ValueTask<McpReply?> pending, McpRequestStart start)
+    {
+        var status = McpStatus.Internal;
+        McpReply? outcome;
+        try
+        {
+            outcome = await pending;
+        }
+        catch (OperationCanceledException) when (connection.ConnectionClosed.IsCancellationRequested)
+        {
+            outcome = null;
+        }
+        catch (Exception ex)
+        {
+            // Every target answers its own failures; this is the net under a bug, so the request is still answered.
+            McpLog.MethodFailed(logger, ex, connection.Id, request.Method);
+            outcome = McpReply.Error(McpStatus.Internal, $"'{request.Method}' failed");
+        }
+
+        try
+        {
+            if (outcome is { } reply)
+            {
+                status = reply.Status;
+                await connection.WriteAsync((Answerer: this, id, request, reply), static answer =>
+                    answer.Answerer.WriteFrame(answer.reply, answer.id, answer.request.IsOneWay, answer.request.TraceId), CancellationToken.None);
+            }
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            // The connection ended while the request ran; nobody is left to answer.
+            connection.OnTransportEnded(ex.Message);
+        }
+        finally
+        {
+            Finish(start, status);
+            connection.EndInFlight();
+        }
+    }
+
+    private void WriteFrame(McpReply reply, uint id, bool oneWay, string traceId)
+    {
+        reply.WriteTo(connection.BeginFrame(), id, oneWay, traceId, Now);
+        connection.EndFrame();
+    }
+
+    /// <summary>A request was answered <paramref name="status"/>: count it, record its latency, end its span.</summary>
+    private void Finish(in McpRequestStart start, McpStatus status)
+    {
+        metrics.McpRequest(start.MethodTag, status, start.Started);
+        backoff.Record(status);
+        if (start.Span is { } span)
+        {
+            span.SetTag("mcp.status", McpStatusNames.Of(status));
+            span.Stop();
+        }
+    }
+}
