@@ -1,7 +1,7 @@
 namespace Mcpd.Client;
 
 /// <summary>
-/// Exponential backoff with jitter for re-establishing a lost connection (seed 2.5): the delay before attempt n is
+/// Exponential backoff with jitter for re-establishing a lost connection (docs/protocol.md, "Heartbeat"): the delay before attempt n is
 /// <c>min(MaxDelay, BaseDelay x Factor^(n-1))</c>, scaled by a random factor in [0.5, 1) so that many clients
 /// that lost the same server do not come back in lockstep. After <see cref="MaxAttempts"/> failures the client gives up.
 /// </summary>

@@ -13,7 +13,7 @@ namespace Mcpd.Client.Mcp;
 /// One TCP connection of an <see cref="McpClient"/>: calls correlated by id, many in flight, answers in any order;
 /// a PING from the server is answered with PONG; a request from the server runs its handler
 /// (<see cref="McpClientOptions.MapMethod"/>) concurrently with the read loop, or is answered NOT_FOUND. Heartbeat
-/// (seed 2.5): when nothing arrived for an interval it sends a PING; 3 unanswered PINGs end the connection as dead.
+/// (docs/protocol.md, "Heartbeat"): when nothing arrived for an interval it sends a PING; 3 unanswered PINGs end the connection as dead.
 /// When the connection ends, every waiter fails with an <see cref="IOException"/>, running handlers are cancelled and
 /// <see cref="Ended"/> completes. With <see cref="McpFraming.Crc"/> every frame travels inside the 0x5A framing.
 /// </summary>
@@ -208,7 +208,7 @@ internal sealed class McpClientConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Seed 2.5: each interval in which nothing arrived, send a PING; 3 PINGs in a row without any frame in return
+    /// docs/protocol.md, "Heartbeat": each interval in which nothing arrived, send a PING; 3 PINGs in a row without any frame in return
     /// mean the peer is dead, even if TCP has not noticed.
     /// </summary>
     private async Task HeartbeatAsync()

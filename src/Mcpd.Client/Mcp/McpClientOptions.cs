@@ -14,10 +14,10 @@ public sealed class McpClientOptions
     /// <summary>Largest payload accepted from the server.</summary>
     public int MaxPayloadLength { get; set; } = 1024 * 1024;
 
-    /// <summary>A PING is sent after each interval in which nothing arrived (seed 2.5: 30 s).</summary>
+    /// <summary>A PING is sent after each interval in which nothing arrived (docs/protocol.md, "Heartbeat": 30 s).</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>PINGs in a row without an answer after which the connection counts as dead (seed 2.5).</summary>
+    /// <summary>PINGs in a row without an answer after which the connection counts as dead (docs/protocol.md, "Heartbeat").</summary>
     public const int MaxUnansweredPings = 3;
 
     /// <summary>How a lost connection is re-established.</summary>

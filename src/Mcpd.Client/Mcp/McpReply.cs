@@ -6,7 +6,7 @@ namespace Mcpd.Client.Mcp;
 
 /// <summary>
 /// What a handler answers: a status, headers and a body. An error made with <see cref="Error"/> carries only its
-/// message; the JSON error body (code, status, message, timestamp, traceId; seed 4.3) is built when it is written,
+/// message; the JSON error body (code, status, message, timestamp, traceId, docs/protocol.md "RESP") is built when it is written,
 /// with the request's trace id. A one-way request is answered with an ACK of the status alone.
 /// </summary>
 public readonly struct McpReply

@@ -4,7 +4,7 @@ using System.Buffers.Binary;
 namespace Mcpd.Protocols.Framing;
 
 /// <summary>
-/// The CRC framing for noisy links (seed 2.4): <c>0x5A | length u16 (big-endian) | payload | CRC-16/MODBUS of the
+/// The CRC framing for noisy links (docs/protocol.md, "CRC framing for noisy links"): <c>0x5A | length u16 (big-endian) | payload | CRC-16/MODBUS of the
 /// payload, low byte first</c>. Decoding is a resynchronising state machine: garbage before a start byte, a start
 /// byte with an impossible length, and a frame whose CRC does not match are dropped byte by byte until the next
 /// 0x5A, and counted, so a damaged frame costs only itself and the connection stays up.

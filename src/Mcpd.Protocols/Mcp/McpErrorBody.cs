@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Mcpd.Protocols.Mcp;
 
 /// <summary>
-/// The JSON body of an error RESP (seed 4.3): <c>{"code":1,"status":"BAD_REQUEST","message":"...","timestamp":"...",
+/// The JSON body of an error RESP (docs/protocol.md, "RESP"): <c>{"code":1,"status":"BAD_REQUEST","message":"...","timestamp":"...",
 /// "traceId":"..."}</c>. The trace id is the request's (<see cref="TraceIdOf"/>).
 /// </summary>
 public static class McpErrorBody

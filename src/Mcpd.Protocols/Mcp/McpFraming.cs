@@ -5,6 +5,6 @@ public enum McpFraming
 {
     /// <summary>MCP frames back to back.</summary>
     Plain,
-    /// <summary>Each MCP frame inside the 0x5A CRC framing (seed 2.4), for noisy links.</summary>
+    /// <summary>Each MCP frame inside the 0x5A CRC framing (docs/protocol.md, "CRC framing for noisy links"), for noisy links.</summary>
     Crc,
 }

@@ -1,7 +1,7 @@
 namespace Mcpd.Protocols.Mcp;
 
 /// <summary>Flags byte of a REQ payload. Bits other than those defined must be 0 (else BAD_REQUEST).</summary>
-#pragma warning disable CA1711 // The wire field is called "flags" in docs/protocol.md and the seed.
+#pragma warning disable CA1711 // The wire field is called "flags" in docs/protocol.md.
 [Flags]
 public enum McpRequestFlags : byte
 {

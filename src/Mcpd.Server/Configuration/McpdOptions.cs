@@ -37,7 +37,7 @@ public sealed class McpdOptions
     /// <summary>Other mcpd nodes that requests may be forwarded to, by name.</summary>
     public IDictionary<string, NodeOptions> Nodes { get; init; } = new Dictionary<string, NodeOptions>(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Sessions that survive reconnects (seed 4.2).</summary>
+    /// <summary>Sessions that survive reconnects (docs/sessions.md).</summary>
     public SessionsOptions Sessions { get; set; } = new();
 
     /// <summary>This node among several sharing sessions.</summary>

@@ -48,8 +48,8 @@ public sealed class DeviceOptions
     public TimeSpan UpdateInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// The device mcpd serves with no configuration: unit 1 with the seed article's table, holding register
-    /// 40001 (offset 0) = 100, temperature, and 40002 (offset 1) = 85, humidity.
+    /// The device mcpd serves with no configuration (the README's quick start): unit 1, holding register 40001
+    /// (offset 0) = 100, temperature, and 40002 (offset 1) = 85, humidity.
     /// </summary>
     public static DeviceOptions CreateBuiltInDefault() => new()
     {

@@ -3,7 +3,7 @@ namespace Mcpd.Server.Mcp;
 /// <summary>The MCP listeners (config section <c>mcp</c>).</summary>
 public sealed class McpServerOptions
 {
-    /// <summary>Port of the plain MCP listener (the seed's 8080); 0 picks a free one.</summary>
+    /// <summary>Port of the plain MCP listener (default 8080); 0 picks a free one.</summary>
     public int Port { get; set; } = 8080;
 
     /// <summary>Port of the CRC-framed listener (0x5A framing for noisy links); null: off.</summary>
@@ -18,7 +18,7 @@ public sealed class McpServerOptions
     /// <summary>Requests one connection may have running; at the limit the connection stops reading (backpressure).</summary>
     public int MaxInFlightPerConnection { get; set; } = 64;
 
-    /// <summary>Heartbeat interval (seed 2.5); a connection silent for 3 intervals is closed.</summary>
+    /// <summary>Heartbeat interval (docs/protocol.md, "Heartbeat"); a connection silent for 3 intervals is closed.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long a call of the server to a connected client (<c>IMcpPeer.CallAsync</c>) waits for its answer.</summary>

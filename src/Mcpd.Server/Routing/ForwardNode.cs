@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Mcpd.Server.Routing;
 
 /// <summary>
-/// Another mcpd node (seed 4.1: region=south -> the regional node), reached over a small pool of
+/// Another mcpd node (docs/routing.md: region=south -> the regional node), reached over a small pool of
 /// <see cref="McpClient"/> connections, each with heartbeat and reconnect. A forwarded request keeps its method,
 /// headers and body; its trace id travels in <c>traceparent</c> (added when the caller sent none), and a hop count
 /// stops forwarding loops. The answer goes back to the caller under the caller's id.

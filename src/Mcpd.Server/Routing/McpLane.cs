@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace Mcpd.Server.Routing;
 
 /// <summary>
-/// A lane (seed 4.1): a bounded queue with its own workers, so requests routed to one lane cannot hold up another.
+/// A lane (docs/routing.md): a bounded queue with its own workers, so requests routed to one lane cannot hold up another.
 /// A request that finds the lane full is refused at once (OVERLOADED) rather than waiting or being dropped; when the
 /// lane stops, what is still queued is answered SHUTTING_DOWN.
 /// </summary>

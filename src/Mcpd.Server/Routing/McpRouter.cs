@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Mcpd.Server.Routing;
 
 /// <summary>
-/// Routing of MCP requests (seed 4.1): the lanes (started and drained with the host), the forward nodes, and the
+/// Routing of MCP requests (docs/routing.md): the lanes (started and drained with the host), the forward nodes, and the
 /// live <see cref="RouteTable"/>. When the configuration changes (hot reload), a new state is built and swapped in
 /// whole: lanes and nodes whose settings did not change are kept, new or changed ones are made, and the ones left
 /// behind finish what they hold (a lane drains its queue) before they go. A change that does not resolve is rejected

@@ -1,7 +1,7 @@
 namespace Mcpd.Server.Routing;
 
 /// <summary>
-/// How MCP requests are routed (config section <c>routing</c>, seed 4.1): rules in order, first match wins; requests
+/// How MCP requests are routed (config section <c>routing</c>, docs/routing.md): rules in order, first match wins; requests
 /// no rule matches are served by a built-in or mapped method, else by <see cref="Default"/>, else NOT_FOUND.
 /// </summary>
 public sealed class RoutingOptions

@@ -1,7 +1,7 @@
 namespace Mcpd.Server.Sessions;
 
 /// <summary>
-/// Where sessions live (seed 4.2): in memory for one node, in Redis when several nodes share them. The store
+/// Where sessions live (docs/sessions.md): in memory for one node, in Redis when several nodes share them. The store
 /// enforces expiry itself (sliding: every access that finds a session extends it by its TTL); nobody runs a timer per
 /// session. Every method that finds a session also touches it, in the same round trip. A store that cannot reach its
 /// backend throws <see cref="SessionStoreUnavailableException"/>.

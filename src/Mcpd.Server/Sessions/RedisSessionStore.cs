@@ -7,7 +7,7 @@ using StackExchange.Redis;
 namespace Mcpd.Server.Sessions;
 
 /// <summary>
-/// Sessions in Redis, shared by every node that uses the same Redis and key prefix (seed 4.2).
+/// Sessions in Redis, shared by every node that uses the same Redis and key prefix (docs/sessions.md).
 /// </summary>
 /// <remarks>
 /// <para>

@@ -1,6 +1,6 @@
 namespace Mcpd.Server.Sessions;
 
-/// <summary>Sessions (config section <c>sessions</c>, seed 4.2).</summary>
+/// <summary>Sessions (config section <c>sessions</c>, docs/sessions.md).</summary>
 public sealed class SessionsOptions
 {
     /// <summary>"memory" (one node) or "redis" (sessions shared by several nodes).</summary>

@@ -6,7 +6,7 @@ namespace Mcpd.Protocols.Tests.Modbus;
 
 public class ModbusTcpCodecTests
 {
-    // Transaction 0x0001, protocol 0, length 6, unit 1, FC03 address 0 quantity 2 (the seed's read of 40001..40002).
+    // Transaction 0x0001, protocol 0, length 6, unit 1, FC03 address 0 quantity 2 (holding registers 40001..40002, the README's first read).
     private static readonly byte[] ReadTwoHolding = Convert.FromHexString("000100000006010300000002");
 
     [Fact]

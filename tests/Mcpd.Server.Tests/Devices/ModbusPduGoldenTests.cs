@@ -25,7 +25,7 @@ public class ModbusPduGoldenTests
         { "FC02 eight inputs", "0200000008", "020100" },
         { "FC02 quantity 2001", "02000007D1", "8203" },
         { "FC02 past the end", "0227100001", "8202" },
-        // FC03 Read Holding Registers: the seed's table.
+        // FC03 Read Holding Registers: the built-in device's table.
         { "FC03 seed table", "0300000002", "030400640055" },
         { "FC03 quantity 0", "0300000000", "8303" },
         { "FC03 quantity 1", "0300010001", "03020055" },

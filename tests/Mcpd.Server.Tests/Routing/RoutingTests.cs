@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Mcpd.Server.Tests.Routing;
 
-/// <summary>Routing of MCP requests (seed 4.1): mapped handlers, rules, lanes, devices, forwarding, the default.</summary>
+/// <summary>Routing of MCP requests (docs/routing.md): mapped handlers, rules, lanes, devices, forwarding, the default.</summary>
 public class RoutingTests
 {
     private const string Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
