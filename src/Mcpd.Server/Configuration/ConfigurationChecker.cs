@@ -21,6 +21,7 @@ public static class ConfigurationChecker
     public static IReadOnlyList<string> Check<T>(IConfiguration configuration, params string[] otherSections)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        DurationConverter.Register();
         var problems = new List<string>();
         var known = PropertiesOf(typeof(T));
         foreach (var child in configuration.GetChildren())
@@ -47,7 +48,7 @@ public static class ConfigurationChecker
     [RequiresUnreferencedCode("Reflects over the options type.")]
     private static void CheckProperty(IConfigurationSection child, Dictionary<string, PropertyInfo> properties, List<string> problems)
     {
-        if (!properties.TryGetValue(child.Key, out var property) || (property.SetMethod is null && IsScalar(property.PropertyType)))
+        if (!properties.TryGetValue(child.Key, out var property))
         {
             problems.Add($"{child.Path}: unknown setting (known here: {string.Join(", ", properties.Keys.Select(Camel).Order())})");
             return;
@@ -103,10 +104,11 @@ public static class ConfigurationChecker
         CheckObject(section, type, problems);
     }
 
+    /// <summary>The settings of <paramref name="type"/>: public properties with a public setter (or init); computed ones are not settings.</summary>
     [RequiresUnreferencedCode("Reflects over the options type.")]
     private static Dictionary<string, PropertyInfo> PropertiesOf(Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.GetMethod is not null && p.GetIndexParameters().Length == 0)
+            .Where(p => p.GetMethod is not null && p.SetMethod is { IsPublic: true } && p.GetIndexParameters().Length == 0)
             .ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
 
     private static void CheckScalar(IConfigurationSection section, Type type, List<string> problems)
@@ -127,11 +129,14 @@ public static class ConfigurationChecker
         {
             TypeDescriptor.GetConverter(target).ConvertFromInvariantString(section.Value);
         }
+        catch (FormatException ex) when (target == typeof(TimeSpan))
+        {
+            // DurationConverter's message says what is wrong and how to write it.
+            problems.Add($"{section.Path}: {ex.Message}");
+        }
         catch (Exception ex) when (ex is FormatException or NotSupportedException or ArgumentException or OverflowException or InvalidCastException)
         {
-            var expected = target.IsEnum
-                ? $"one of {string.Join(", ", Enum.GetNames(target).Select(Camel))}"
-                : target == typeof(TimeSpan) ? "a duration such as 00:05:00" : $"a {FriendlyName(target)}";
+            var expected = target.IsEnum ? $"one of {string.Join(", ", Enum.GetNames(target).Select(Camel))}" : $"a {FriendlyName(target)}";
             problems.Add($"{section.Path}: '{section.Value}' is not {expected}");
         }
     }

@@ -31,6 +31,7 @@ public static class McpdServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddMcpdServer(this IServiceCollection services, IConfiguration configuration)
     {
+        DurationConverter.Register();
         services.AddOptions<McpdOptions>().Bind(configuration).ValidateOnStart();
         services.AddSingleton<IValidateOptions<McpdOptions>, McpdOptionsValidator>();
         services.AddMcpdTelemetry(configuration.GetSection(TelemetryRegistration.Section));

@@ -29,6 +29,8 @@ internal static class McpdConfiguration
     /// </summary>
     public static IConfigurationRoot Build(string? file, IReadOnlyDictionary<string, string?> commandLine, bool includeEnvironment = true, Action<string>? onReloadFailure = null)
     {
+        // Whatever binds this configuration (serve, read --map, config show) reads durations as mcpd documents them.
+        DurationConverter.Register();
         var builder = new ConfigurationBuilder();
         if (file is not null)
         {
