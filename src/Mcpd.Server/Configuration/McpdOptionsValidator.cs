@@ -103,6 +103,11 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
             problems.Add("transport:kind: Epoll needs Linux on x86-64; use Auto or Sockets here");
         }
 
+        if (!Enum.IsDefined(options.Transport.ApplicationScheduling))
+        {
+            problems.Add($"transport:applicationScheduling: {options.Transport.ApplicationScheduling} is not Inline or ThreadPool");
+        }
+
         if (options.Transport.IoThreads is < 0 or > 256)
         {
             problems.Add($"transport:ioThreads: {options.Transport.IoThreads} is outside 0..256 (0 = one per two processors)");

@@ -67,6 +67,12 @@ public static class McpdServiceCollectionExtensions
         {
             // Registered after Kestrel's socket transport, so Kestrel picks it first for the TCP endpoints it can bind.
             services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>();
+            services.AddOptions<EpollTransportOptions>().Configure<IOptions<McpdOptions>>((epoll, mcpd) =>
+            {
+                epoll.IoThreads = mcpd.Value.Transport.EffectiveIoThreads;
+                epoll.MaxReadBufferSize = mcpd.Value.MaxInputBuffer;
+                epoll.ApplicationScheduling = mcpd.Value.Transport.ApplicationScheduling;
+            });
         }
 
         return services;

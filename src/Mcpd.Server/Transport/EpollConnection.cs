@@ -9,11 +9,14 @@ namespace Mcpd.Server.Transport;
 /// <summary>
 /// A TCP connection served by an <see cref="EpollLoop"/>. Receiving happens on the loop thread: one recv per readiness
 /// event straight into <see cref="EpollSocketReader"/>'s buffer, and a waiting read (the connection handler) continues
-/// inline. Sending happens when the handler flushes, straight from <see cref="EpollSocketWriter"/> to the socket, so a
-/// request is read, answered and written in one pass, without a thread switch and without pipes in between.
-/// Invariants: receive state, the epoll registration and the descriptor's lifetime are guarded by <see cref="Sync"/>,
-/// and no application code runs while it is held (completions are prepared under it and delivered after); the
-/// descriptor is closed only after <see cref="_disposed"/> is set, so no recv or send reaches a reused descriptor.
+/// inline there, or on the thread pool (<see cref="ApplicationScheduling"/>). Sending happens when the handler flushes,
+/// straight from <see cref="EpollSocketWriter"/> to the socket, so a request is read, answered and written in one
+/// pass, without a thread switch and without pipes in between.
+/// Invariants: receive and send state, the epoll registration and the socket's lifetime are guarded by
+/// <see cref="Sync"/>, and no application code runs while it is held (completions are prepared under it and delivered
+/// after); every recv, send and epoll_ctl runs under it after checking that the connection is not disposed (the
+/// writer's closed flag is set first), the socket is disposed only after <see cref="_disposed"/> is set, and each call
+/// holds a reference on the socket's SafeHandle (<see cref="EpollInterop"/>): no call reaches a reused descriptor.
 /// </summary>
 internal sealed class EpollConnection : ConnectionContext
 {
@@ -23,7 +26,6 @@ internal sealed class EpollConnection : ConnectionContext
     private static long s_lastId;
 
     private readonly Socket _socket;
-    private readonly int _fd;
     private readonly EpollLoop _loop;
     private readonly EpollSocketReader _input;
     private readonly EpollSocketWriter _output;
@@ -34,13 +36,12 @@ internal sealed class EpollConnection : ConnectionContext
     private bool _aborted;
     private bool _disposed;
 
-    public EpollConnection(Socket socket, EpollLoop loop, int maxInputBuffer)
+    public EpollConnection(Socket socket, EpollLoop loop, int maxInputBuffer, ApplicationScheduling scheduling)
     {
         _socket = socket;
-        _fd = (int)socket.SafeHandle.DangerousGetHandle();
         _loop = loop;
-        _input = new EpollSocketReader(this, maxInputBuffer);
-        _output = new EpollSocketWriter(this, _fd);
+        _input = new EpollSocketReader(this, maxInputBuffer, scheduling);
+        _output = new EpollSocketWriter(this, scheduling);
         Transport = new DuplexPipe(_input, _output);
         ConnectionId = $"E{Interlocked.Increment(ref s_lastId):X8}";
         LocalEndPoint = socket.LocalEndPoint;
@@ -63,18 +64,13 @@ internal sealed class EpollConnection : ConnectionContext
     /// <summary>The loop's id of this connection (slot and generation); set by <see cref="EpollLoop.Register"/>.</summary>
     internal ulong Id { get; set; }
 
-    /// <summary>Guards receive state, the epoll registration and the descriptor's lifetime.</summary>
+    /// <summary>Guards receive and send state, the epoll registration and the socket's lifetime.</summary>
     internal Lock Sync { get; } = new();
 
     /// <summary>Puts the socket in non-blocking mode and starts watching it.</summary>
     public void Start()
     {
-        var flags = EpollInterop.fcntl(_fd, EpollInterop.FGetFl, 0);
-        if (flags < 0 || EpollInterop.fcntl(_fd, EpollInterop.FSetFl, flags | EpollInterop.ONonBlock) < 0)
-        {
-            throw new SocketException(Marshal.GetLastPInvokeError());
-        }
-
+        _socket.Blocking = false;
         lock (Sync)
         {
             _loop.Register(this);
@@ -142,7 +138,7 @@ internal sealed class EpollConnection : ConnectionContext
 
         var wanted = (_receiving && _input.CanReceive ? EpollInterop.EpollIn | EpollInterop.EpollRdHup : 0)
             | (_output.WaitingForWritable ? EpollInterop.EpollOut : 0);
-        _loop.Watch(_fd, Id, _watched, wanted);
+        _loop.Watch(_socket.SafeHandle, Id, _watched, wanted);
         _watched = wanted;
     }
 
@@ -202,14 +198,38 @@ internal sealed class EpollConnection : ConnectionContext
         await base.DisposeAsync();
     }
 
-    /// <summary>One recv into the reader's buffer; returns true when a waiting read is to be signalled.</summary>
+    /// <summary>
+    /// One send(2) of <paramref name="bytes"/> (not empty), retried on EINTR: the count sent, or 0 when the socket buffer
+    /// is full (<paramref name="wouldBlock"/>) or the connection failed. Only <see cref="EpollSocketWriter"/> sends,
+    /// under <see cref="Sync"/>, never after it has seen the connection closed.
+    /// </summary>
+    internal unsafe int Send(ReadOnlySpan<byte> bytes, out bool wouldBlock)
+    {
+        while (true)
+        {
+            nint sent;
+            fixed (byte* pointer = bytes)
+            {
+                sent = EpollInterop.send(_socket.SafeHandle, pointer, bytes.Length, EpollInterop.MsgNoSignal);
+            }
+
+            var errno = sent < 0 ? Marshal.GetLastPInvokeError() : 0;
+            if (errno != EpollInterop.EIntr)
+            {
+                wouldBlock = errno == EpollInterop.EAgain;
+                return sent < 0 ? 0 : (int)sent;
+            }
+        }
+    }
+
+    /// <summary>One recv into the reader's buffer; returns true when a waiting read is to be signalled. Under <see cref="Sync"/>, not disposed.</summary>
     private unsafe bool Receive()
     {
         var memory = _input.ReserveForReceive();
         nint received;
         fixed (byte* pointer = memory.Span)
         {
-            received = EpollInterop.recv(_fd, pointer, memory.Length, 0);
+            received = EpollInterop.recv(_socket.SafeHandle, pointer, memory.Length, 0);
         }
 
         if (received > 0)

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Connections;
 namespace Mcpd.Server.Transport;
 
 /// <summary>Accepts connections on one endpoint and hands each to an event loop, round-robin.</summary>
-internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] loops, int maxInputBuffer) : IConnectionListener
+internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] loops, EpollTransportOptions options) : IConnectionListener
 {
     private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(50);
 
@@ -45,14 +45,14 @@ internal sealed class EpollConnectionListener(Socket listenSocket, EpollLoop[] l
 
             socket.NoDelay = true;
             var loop = loops[(uint)Interlocked.Increment(ref _next) % (uint)loops.Length];
-            var connection = new EpollConnection(socket, loop, maxInputBuffer);
+            var connection = new EpollConnection(socket, loop, options.MaxReadBufferSize, options.ApplicationScheduling);
             try
             {
                 connection.Start();
             }
             catch (Exception ex) when (ex is SocketException or System.ComponentModel.Win32Exception)
             {
-                // fcntl or epoll_ctl refused this socket; the listener goes on with the next one.
+                // The socket could not be made non-blocking or epoll_ctl refused it; the listener goes on with the next one.
                 await connection.DisposeAsync();
                 continue;
             }

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace Mcpd.Server.Transport;
 
@@ -19,7 +20,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     private const ulong WakeId = 0;
 
     private readonly int _epoll;
-    private readonly int _wake;
+    private readonly SafeFileHandle _wake;
     private readonly Thread _thread;
     private readonly Lock _slotsLock = new();
     private readonly Stack<int> _freeSlots = new();
@@ -33,7 +34,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     {
         _logger = logger;
         _epoll = Check(EpollInterop.epoll_create1(EpollInterop.CloseOnExec), "epoll_create1");
-        _wake = Check(EpollInterop.eventfd(0, EpollInterop.CloseOnExec | EpollInterop.EventFdNonBlocking), "eventfd");
+        _wake = new SafeFileHandle(Check(EpollInterop.eventfd(0, EpollInterop.CloseOnExec | EpollInterop.EventFdNonBlocking), "eventfd"), ownsHandle: true);
         Control(EpollInterop.CtlAdd, _wake, WakeId, EpollInterop.EpollIn);
         _thread = new Thread(Run) { Name = name, IsBackground = true };
         _thread.Start();
@@ -86,7 +87,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     /// Changes what epoll watches on <paramref name="fd"/> from <paramref name="current"/> to <paramref name="wanted"/>
     /// (0 = not in the epoll set: an idle or finished socket costs the loop nothing, not even a hang-up event).
     /// </summary>
-    public void Watch(int fd, ulong id, uint current, uint wanted)
+    public void Watch(SafeHandle fd, ulong id, uint current, uint wanted)
     {
         if (wanted == current)
         {
@@ -113,7 +114,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
             _thread.Join();
         }
 
-        EpollInterop.close(_wake);
+        _wake.Dispose();
         EpollInterop.close(_epoll);
     }
 
@@ -147,7 +148,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
         }
     }
 
-    private void Control(int operation, int fd, ulong id, uint events)
+    private void Control(int operation, SafeHandle fd, ulong id, uint events)
     {
         var registration = new EpollInterop.EpollEvent { Events = events, Data = id };
         Check(EpollInterop.epoll_ctl(_epoll, operation, fd, &registration), "epoll_ctl");

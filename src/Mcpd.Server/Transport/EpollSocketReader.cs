@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Threading.Tasks.Sources;
 
@@ -7,17 +8,22 @@ namespace Mcpd.Server.Transport;
 /// <summary>
 /// The input side of an <see cref="EpollConnection"/>: a <see cref="PipeReader"/> over one pooled buffer that the loop
 /// receives into. The buffer is rented when bytes arrive and returned when the application has consumed them all, so
-/// an idle connection holds none. A pending read completes inline on the loop thread as soon as bytes arrive.
+/// an idle connection holds none. A pending read completes as soon as bytes arrive, inline on the loop thread or on
+/// the thread pool (<see cref="ApplicationScheduling"/>).
 /// Invariants (under the connection's lock): unconsumed bytes are <c>[_start, _end)</c>; while the application holds
 /// a result (between a read and AdvanceTo) the loop only appends after <c>_end</c> and never moves bytes; at
-/// <c>maxBufferSize</c> unconsumed bytes (at least the largest frame a protocol accepts) the loop stops receiving until the application consumes some
-/// (backpressure reaches the peer through TCP).
+/// <c>maxBufferSize</c> unconsumed bytes (at least the largest frame a protocol accepts) the loop stops receiving until
+/// the application consumes some (backpressure reaches the peer through TCP).
+/// Contract, as System.IO.Pipelines' Pipe: one read at a time, each followed by AdvanceTo; examined bytes are returned
+/// again only with more data, the end of the stream or a cancellation; nothing is read after <see cref="Complete"/>.
 /// </summary>
-internal sealed class EpollSocketReader(EpollConnection connection, int maxBufferSize) : PipeReader, IValueTaskSource<ReadResult>
+internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResult>
 {
     /// <summary>First buffer size; a Modbus ADU is at most 260 bytes.</summary>
     private const int InitialBufferSize = 4096;
 
+    private readonly EpollConnection _connection;
+    private readonly int _maxBufferSize;
     private byte[]? _buffer;
     private int _start;
     private int _end;
@@ -27,20 +33,23 @@ internal sealed class EpollSocketReader(EpollConnection connection, int maxBuffe
     private Exception? _error;
     private bool _completed;
     private bool _cancelNext;
-    private bool _readPending;
-    private CancellationTokenRegistration _cancellation;
     private ReadOnlySequence<byte> _held;
-    private ReadResult _ready;
-    private Exception? _readyError;
-    private ManualResetValueTaskSourceCore<ReadResult> _read;
+    private PendingCompletion<ReadResult> _read;
+
+    public EpollSocketReader(EpollConnection connection, int maxBufferSize, ApplicationScheduling scheduling)
+    {
+        _connection = connection;
+        _maxBufferSize = maxBufferSize;
+        _read.RunContinuationsAsynchronously = scheduling == ApplicationScheduling.ThreadPool;
+    }
 
     /// <summary>True when the loop may receive: the application still reads and there is, or can be made, room.</summary>
     public bool CanReceive => !_completed && !_ended
-        && (_buffer is null || _end < _buffer.Length || (!_holding && (_start > 0 || _buffer.Length < maxBufferSize)));
+        && (_buffer is null || _end < _buffer.Length || (!_holding && (_start > 0 || _buffer.Length < _maxBufferSize)));
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
-        lock (connection.Sync)
+        lock (_connection.Sync)
         {
             if (TryTakeResult(out var result))
             {
@@ -48,21 +57,15 @@ internal sealed class EpollSocketReader(EpollConnection connection, int maxBuffe
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            _read.Reset();
-            _readPending = true;
-            if (cancellationToken.CanBeCanceled)
-            {
-                _cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((EpollSocketReader)state!).CancelRead(token), this);
-            }
-
-            connection.UpdateWatch();
+            _read.Begin(static (state, token) => ((EpollSocketReader)state!).CancelRead(token), this, cancellationToken);
+            _connection.UpdateWatch();
             return new ValueTask<ReadResult>(this, _read.Version);
         }
     }
 
     public override bool TryRead(out ReadResult result)
     {
-        lock (connection.Sync)
+        lock (_connection.Sync)
         {
             return TryTakeResult(out result);
         }
@@ -72,52 +75,59 @@ internal sealed class EpollSocketReader(EpollConnection connection, int maxBuffe
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
-        lock (connection.Sync)
+        lock (_connection.Sync)
         {
+            ThrowIfCompleted();
             if (!_holding)
             {
-                throw new InvalidOperationException("AdvanceTo was called without a read result to advance.");
+                ThrowNoReadToComplete();
             }
 
+            // A position outside the held buffer (past its end, or from an earlier read) throws ArgumentOutOfRangeException here.
             var consumedOffset = _start + (int)_held.Slice(_held.Start, consumed).Length;
             var examinedOffset = _start + (int)_held.Slice(_held.Start, examined).Length;
+            if (examinedOffset < consumedOffset)
+            {
+                ThrowExaminedBeforeConsumed();
+            }
+
             _holding = false;
             _held = default;
             _start = consumedOffset;
-            _examined = Math.Max(examinedOffset, consumedOffset);
+            _examined = examinedOffset;
             if (_start == _end)
             {
                 Release();
             }
 
-            connection.UpdateWatch();
+            _connection.UpdateWatch();
         }
     }
 
     public override void CancelPendingRead()
     {
         bool signal;
-        lock (connection.Sync)
+        lock (_connection.Sync)
         {
-            signal = _readPending && PrepareRead(isCanceled: true);
-            _cancelNext |= !signal;
+            signal = _read.IsPending && PrepareRead(isCanceled: true);
+            _cancelNext |= !signal && !_completed;
         }
 
         if (signal)
         {
-            SignalRead();
+            _read.Signal();
         }
     }
 
     public override void Complete(Exception? exception = null)
     {
-        lock (connection.Sync)
+        lock (_connection.Sync)
         {
             _completed = true;
             _holding = false;
             _held = default;
             Release();
-            connection.UpdateWatch();
+            _connection.UpdateWatch();
         }
     }
 
@@ -131,7 +141,7 @@ internal sealed class EpollSocketReader(EpollConnection connection, int maxBuffe
         else if (_end == _buffer.Length && !_holding)
         {
             var unconsumed = _end - _start;
-            var target = _start > 0 ? _buffer : ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, maxBufferSize));
+            var target = _start > 0 ? _buffer : ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, _maxBufferSize));
             _buffer.AsSpan(_start, unconsumed).CopyTo(target);
             if (target != _buffer)
             {
@@ -153,7 +163,7 @@ internal sealed class EpollSocketReader(EpollConnection connection, int maxBuffe
     public bool OnReceived(int count)
     {
         _end += count;
-        return _readPending && PrepareRead(isCanceled: false);
+        return _read.IsPending && PrepareRead(isCanceled: false);
     }
 
     /// <summary>
@@ -164,26 +174,14 @@ internal sealed class EpollSocketReader(EpollConnection connection, int maxBuffe
     {
         _ended = true;
         _error ??= error;
-        return _readPending && PrepareRead(isCanceled: false);
+        return _read.IsPending && PrepareRead(isCanceled: false);
     }
 
     /// <summary>
-    /// Completes the read prepared under the lock. Called outside the lock: the application's continuation runs
+    /// Completes the read prepared under the lock. Called outside the lock: the application's continuation may run
     /// inline here, and it may dispose a registration whose callback is waiting for that lock.
     /// </summary>
-    public void SignalRead()
-    {
-        var (result, error) = (_ready, _readyError);
-        (_ready, _readyError) = (default, null);
-        if (error is not null)
-        {
-            _read.SetException(error);
-        }
-        else
-        {
-            _read.SetResult(result);
-        }
-    }
+    public void SignalRead() => _read.Signal();
 
     ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _read.GetResult(token);
 
@@ -195,14 +193,10 @@ internal sealed class EpollSocketReader(EpollConnection connection, int maxBuffe
     /// <summary>A result is ready when bytes beyond the examined point arrived, the input ended, or a cancel is due.</summary>
     private bool TryTakeResult(out ReadResult result)
     {
-        if (_completed)
+        ThrowIfCompleted();
+        if (_holding || _read.IsPending)
         {
-            throw new InvalidOperationException("The reader was completed.");
-        }
-
-        if (_holding || _readPending)
-        {
-            throw new InvalidOperationException("A read is already outstanding; call AdvanceTo first.");
+            throw new InvalidOperationException("Reading is already in progress.");
         }
 
         if (_cancelNext || _end > _examined || _ended)
@@ -227,44 +221,43 @@ internal sealed class EpollSocketReader(EpollConnection connection, int maxBuffe
         _holding = true;
         _held = _buffer is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_buffer, _start, _end - _start);
         // Holding may leave no room to receive into: stop watching input, or level-triggered EPOLLIN would spin.
-        connection.UpdateWatch();
+        _connection.UpdateWatch();
         return new ReadResult(_held, isCanceled, isCompleted: _ended);
     }
 
     /// <summary>Under the lock: takes the pending read's outcome; <see cref="SignalRead"/> delivers it. Always true.</summary>
-    private bool PrepareRead(bool isCanceled)
-    {
-        _readPending = false;
-        // Unregister, not Dispose: Dispose would wait for a callback that needs the lock this thread holds.
-        _cancellation.Unregister();
-        _cancellation = default;
-        if (_error is not null && !isCanceled)
-        {
-            _readyError = _error;
-        }
-        else
-        {
-            _ready = TakeResult(isCanceled);
-        }
-
-        return true;
-    }
+    private bool PrepareRead(bool isCanceled) =>
+        _error is not null && !isCanceled ? _read.PrepareError(_error) : _read.Prepare(TakeResult(isCanceled));
 
     private void CancelRead(CancellationToken token)
     {
-        lock (connection.Sync)
+        lock (_connection.Sync)
         {
-            if (!_readPending)
+            if (!_read.IsPending)
             {
                 return;
             }
 
-            _readPending = false;
-            _readyError = new OperationCanceledException(token);
+            _read.PrepareError(new OperationCanceledException(token));
         }
 
-        SignalRead();
+        _read.Signal();
     }
+
+    private void ThrowIfCompleted()
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("Reading is not allowed after reader was completed.");
+        }
+    }
+
+    [DoesNotReturn]
+    private static void ThrowNoReadToComplete() => throw new InvalidOperationException("No reading operation to complete.");
+
+    [DoesNotReturn]
+    private static void ThrowExaminedBeforeConsumed() =>
+        throw new InvalidOperationException("The examined position must be greater than or equal to the consumed position.");
 
     private void Release()
     {

@@ -1,32 +1,46 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
-using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 
 namespace Mcpd.Server.Transport;
 
 /// <summary>
 /// The output side of an <see cref="EpollConnection"/>: a <see cref="PipeWriter"/> that sends straight to the socket
-/// when flushed, from one pooled buffer that is rented on the first write and returned as soon as everything is sent,
-/// so an idle connection holds no buffer. When the socket buffer is full the flush stays pending until the loop
-/// reports the socket writable and the rest is sent; the application writes nothing meanwhile (PipeWriter contract:
-/// one flush at a time, awaited before the next write), so the loop thread then owns the buffer.
+/// when flushed, from one pooled buffer that is rented on the first write and returned once everything is sent, so an
+/// idle connection holds no buffer. When the socket buffer is full the flush stays pending until the loop reports the
+/// socket writable and sends the rest.
+/// Invariants: every send goes through <see cref="EpollConnection.Send"/> under the connection's lock, after checking
+/// <see cref="_closed"/> there (set before the socket is disposed), whoever asks (a flush, the loop, the final drain);
+/// the application thread owns <c>[_written, end)</c> of the buffer, the sender <c>[_sent, _written)</c>; the buffer
+/// moves or returns to the pool only under the lock and never while the application may hold a span of it.
+/// Contract, as System.IO.Pipelines' Pipe: after <see cref="Complete"/>, GetMemory/GetSpan throw
+/// InvalidOperationException, Advance and FlushAsync do nothing (FlushAsync reports IsCompleted), and what was written
+/// before it is still sent by the connection's disposal; one flush at a time (a second one while the first is pending
+/// throws); CancelPendingFlush ends the pending flush, or else the next one, with IsCanceled once.
 /// </summary>
-internal sealed class EpollSocketWriter(EpollConnection connection, int fd) : PipeWriter, IValueTaskSource<FlushResult>
+internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResult>
 {
     private const int MinimumBufferSize = 4096;
 
+    private readonly EpollConnection _connection;
     private byte[]? _buffer;
     private int _sent;
     private int _written;
+    private volatile bool _completed;
     private bool _closed;
-    private bool _flushPending;
+    private bool _cancelNext;
     private TaskCompletionSource? _drained;
-    private ManualResetValueTaskSourceCore<FlushResult> _flush;
-    private FlushResult _ready;
+    private PendingCompletion<FlushResult> _flush;
 
-    /// <summary>True while a flush waits for the socket to become writable.</summary>
-    public bool WaitingForWritable => _flushPending;
+    public EpollSocketWriter(EpollConnection connection, ApplicationScheduling scheduling)
+    {
+        _connection = connection;
+        _flush.RunContinuationsAsynchronously = scheduling == ApplicationScheduling.ThreadPool;
+    }
+
+    /// <summary>True while unsent output waits for the socket to become writable (a pending flush or the final drain).</summary>
+    public bool WaitingForWritable => _flush.IsPending || _drained is not null;
 
     public override bool CanGetUnflushedBytes => true;
 
@@ -38,86 +52,105 @@ internal sealed class EpollSocketWriter(EpollConnection connection, int fd) : Pi
 
     public override void Advance(int bytes)
     {
+        if (_completed)
+        {
+            // As Pipe: a write that began before Complete ends silently; its bytes are never sent.
+            return;
+        }
+
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(bytes, (_buffer?.Length ?? 0) - _written);
-        _written += bytes;
+        // Published after the bytes: a sender reading _written under the lock sends only bytes already written.
+        Volatile.Write(ref _written, _written + bytes);
     }
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
-        if (_closed)
+        lock (_connection.Sync)
         {
-            Release();
-            return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true));
-        }
+            if (_flush.IsPending)
+            {
+                ThrowFlushPending();
+            }
 
-        return SendOrWait() switch
-        {
-            SendOutcome.Sent => new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false)),
-            SendOutcome.Failed => new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true)),
-            _ => new ValueTask<FlushResult>(this, _flush.Version),
-        };
+            var canceled = _cancelNext;
+            _cancelNext = false;
+            if (_completed)
+            {
+                // Whatever was written before Complete is the final drain's to send.
+                return new ValueTask<FlushResult>(new FlushResult(canceled, isCompleted: true));
+            }
+
+            var outcome = SendLocked();
+            if (outcome != SendOutcome.WouldBlock)
+            {
+                // All sent, or never to be sent: this thread holds no span, the buffer goes back to the pool.
+                Release();
+            }
+
+            if (outcome != SendOutcome.WouldBlock || canceled)
+            {
+                // Canceled with bytes left: they stay buffered until the next flush or the connection's disposal.
+                return new ValueTask<FlushResult>(new FlushResult(canceled, isCompleted: outcome == SendOutcome.Closed));
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled<FlushResult>(cancellationToken);
+            }
+
+            _flush.Begin(static (state, token) => ((EpollSocketWriter)state!).CancelFlush(token), this, cancellationToken);
+            _connection.UpdateWatch();
+            return new ValueTask<FlushResult>(this, _flush.Version);
+        }
     }
 
     /// <summary>
-    /// The socket is writable (or failed): sends the rest of a pending flush. Loop thread, under the connection's lock.
-    /// Returns true when the flush is done: the caller then calls <see cref="SignalFlush"/> after leaving the lock.
+    /// The socket is writable (or failed): sends what waits. Loop thread, under the connection's lock. Returns true
+    /// when a flush is done: the caller then calls <see cref="SignalFlush"/> after leaving the lock.
     /// </summary>
     public bool OnWritable()
     {
-        if (!_flushPending)
+        if (!WaitingForWritable)
         {
             return false;
         }
 
-        var outcome = SendBuffered();
-        if (outcome == SendOutcome.WouldBlock)
-        {
-            return false;
-        }
-
-        if (outcome == SendOutcome.Sent)
-        {
-            Release();
-        }
-
-        return PrepareFlush(isCanceled: false, isCompleted: outcome == SendOutcome.Failed);
+        var outcome = SendLocked();
+        return outcome != SendOutcome.WouldBlock && EndWaiting(canceled: false, isCompleted: outcome == SendOutcome.Closed);
     }
 
     /// <summary>
-    /// The connection was aborted: nothing more can be sent; a pending flush completes as "completed". Returns true
-    /// when a flush is to be signalled (see <see cref="OnWritable"/>).
+    /// Nothing more can be sent (the connection was aborted or is being disposed): a pending flush completes as
+    /// "completed", a waiting drain ends. Under the lock; returns true when a flush is to be signalled.
     /// </summary>
     public bool OnClosed()
     {
+        // The buffer stays: a late writer that took a span before Complete may still be writing into it. The
+        // application's next flush returns it to the pool, or it goes with the connection.
         _closed = true;
-        return _flushPending && PrepareFlush(isCanceled: false, isCompleted: true);
+        return EndWaiting(canceled: false, isCompleted: true);
     }
 
-    /// <summary>Completes the flush prepared under the lock; outside the lock, since the application continues inline.</summary>
-    public void SignalFlush()
-    {
-        _drained?.TrySetResult();
-        _flush.SetResult(_ready);
-    }
+    /// <summary>Completes the flush prepared under the lock; outside the lock, since the application may continue inline.</summary>
+    public void SignalFlush() => _flush.Signal();
 
-    /// <summary>Completes when nothing written is left unsent (or it can no longer be sent).</summary>
+    /// <summary>
+    /// After <see cref="Complete"/>: sends what is still unsent, completing when nothing is left (or nothing more
+    /// can be sent). Same send path as a flush; a full socket buffer leaves the rest to the loop.
+    /// </summary>
     public Task WhenDrainedAsync()
     {
-        lock (connection.Sync)
+        lock (_connection.Sync)
         {
-            if (_closed || _written == _sent)
-            {
-                return Task.CompletedTask;
-            }
-
-            // Written but never flushed: send it now, as a flush would.
-            if (!_flushPending && SendOrWait() != SendOutcome.WouldBlock)
+            // A pending flush is already waiting for writability; otherwise the unsent rest is sent now.
+            if (!_flush.IsPending && SendLocked() != SendOutcome.WouldBlock)
             {
                 return Task.CompletedTask;
             }
 
             _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _connection.UpdateWatch();
             return _drained.Task;
         }
     }
@@ -125,9 +158,11 @@ internal sealed class EpollSocketWriter(EpollConnection connection, int fd) : Pi
     public override void CancelPendingFlush()
     {
         bool signal;
-        lock (connection.Sync)
+        lock (_connection.Sync)
         {
-            signal = _flushPending && PrepareFlush(isCanceled: true, isCompleted: false);
+            signal = _flush.IsPending && _flush.Prepare(new FlushResult(isCanceled: true, isCompleted: false));
+            _cancelNext |= !signal && !_completed;
+            _connection.UpdateWatch();
         }
 
         if (signal)
@@ -136,56 +171,75 @@ internal sealed class EpollSocketWriter(EpollConnection connection, int fd) : Pi
         }
     }
 
-    public override void Complete(Exception? exception = null)
-    {
-        // Data still unsent is drained by the connection's disposal (WhenDrainedAsync); nothing more is accepted.
-    }
+    public override void Complete(Exception? exception = null) => _completed = true;
 
-    FlushResult IValueTaskSource<FlushResult>.GetResult(short token) => _flush.GetResult(token);
+    FlushResult IValueTaskSource<FlushResult>.GetResult(short token)
+    {
+        var result = _flush.GetResult(token);
+        lock (_connection.Sync)
+        {
+            // The application is back from its flush and holds no span: the buffer may go back to the pool.
+            if (_sent == _written && !_completed)
+            {
+                Release();
+            }
+        }
+
+        return result;
+    }
 
     ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _flush.GetStatus(token);
 
     void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _flush.OnCompleted(continuation, state, token, flags);
 
-    /// <summary>Sends what is buffered; when the socket is full, arms a pending flush and watches for writability.</summary>
-    private SendOutcome SendOrWait()
+    /// <summary>Under the lock: nothing waits for writability any more; prepares a pending flush's result. True when one is to be signalled.</summary>
+    private bool EndWaiting(bool canceled, bool isCompleted)
     {
-        var outcome = SendBuffered();
-        if (outcome == SendOutcome.Sent)
-        {
-            Release();
-        }
-        else if (outcome == SendOutcome.WouldBlock)
-        {
-            lock (connection.Sync)
-            {
-                _flush.Reset();
-                _flushPending = true;
-                connection.UpdateWatch();
-            }
-        }
-
-        return outcome;
+        _drained?.TrySetResult();
+        _drained = null;
+        var signal = _flush.IsPending && _flush.Prepare(new FlushResult(canceled, isCompleted));
+        _connection.UpdateWatch();
+        return signal;
     }
 
-    /// <summary>Under the lock: ends the pending flush; <see cref="SignalFlush"/> delivers the result. Always true.</summary>
-    private bool PrepareFlush(bool isCanceled, bool isCompleted)
+    private void CancelFlush(CancellationToken token)
     {
-        _flushPending = false;
-        connection.UpdateWatch();
-        _ready = new FlushResult(isCanceled, isCompleted);
-        return true;
+        lock (_connection.Sync)
+        {
+            if (!_flush.IsPending)
+            {
+                return;
+            }
+
+            _flush.PrepareError(new OperationCanceledException(token));
+            _connection.UpdateWatch();
+        }
+
+        SignalFlush();
     }
 
     private byte[] Reserve(int sizeHint)
     {
+        if (_completed)
+        {
+            ThrowWritingAfterComplete();
+        }
+
+        // Only this (the writing) thread assigns _buffer; a sender reads it only while bytes are unsent.
         var needed = Math.Max(sizeHint, 1);
         if (_buffer is null)
         {
-            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumBufferSize));
+            return _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumBufferSize));
         }
-        else if (_buffer.Length - _written < needed)
+
+        if (_buffer.Length - _written >= needed)
+        {
+            return _buffer;
+        }
+
+        // Growing moves unsent bytes, which a sender may be reading: under the lock.
+        lock (_connection.Sync)
         {
             // Grow, keeping the unsent bytes at the front.
             var unsent = _written - _sent;
@@ -193,12 +247,11 @@ internal sealed class EpollSocketWriter(EpollConnection connection, int fd) : Pi
             _buffer.AsSpan(_sent, unsent).CopyTo(larger);
             ArrayPool<byte>.Shared.Return(_buffer);
             (_buffer, _sent, _written) = (larger, 0, unsent);
+            return larger;
         }
-
-        return _buffer;
     }
 
-    /// <summary>Everything was sent: the buffer goes back to the pool.</summary>
+    /// <summary>Everything was sent: the buffer goes back to the pool. Under the lock, on the writing thread.</summary>
     private void Release()
     {
         if (_buffer is not null)
@@ -208,43 +261,47 @@ internal sealed class EpollSocketWriter(EpollConnection connection, int fd) : Pi
         }
     }
 
-    private unsafe SendOutcome SendBuffered()
+    /// <summary>The one place that sends: what is written and unsent, until done or the socket buffer is full. Under the lock.</summary>
+    private SendOutcome SendLocked()
     {
-        while (_sent < _written)
+        if (_closed)
         {
-            nint sent;
-            fixed (byte* pointer = &_buffer![_sent])
-            {
-                sent = EpollInterop.send(fd, pointer, _written - _sent, EpollInterop.MsgNoSignal);
-            }
+            return SendOutcome.Closed;
+        }
 
-            if (sent >= 0)
+        var written = Volatile.Read(ref _written);
+        while (_sent < written)
+        {
+            var sent = _connection.Send(_buffer.AsSpan(_sent, written - _sent), out var wouldBlock);
+            if (sent > 0)
             {
-                _sent += (int)sent;
-                continue;
+                _sent += sent;
             }
-
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno == EpollInterop.EAgain)
+            else if (wouldBlock)
             {
                 return SendOutcome.WouldBlock;
             }
-
-            if (errno != EpollInterop.EIntr)
+            else
             {
+                // The peer reset or the connection is gone: nothing written from now on can be sent.
                 _closed = true;
-                Release();
-                return SendOutcome.Failed;
+                return SendOutcome.Closed;
             }
         }
 
         return SendOutcome.Sent;
     }
 
+    [DoesNotReturn]
+    private static void ThrowWritingAfterComplete() => throw new InvalidOperationException("Writing is not allowed after writer was completed.");
+
+    [DoesNotReturn]
+    private static void ThrowFlushPending() => throw new InvalidOperationException("A flush is already pending; await it before flushing again.");
+
     private enum SendOutcome
     {
         Sent,
         WouldBlock,
-        Failed,
+        Closed,
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Mcpd.Server.Configuration;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,7 +10,7 @@ namespace Mcpd.Server.Transport;
 /// A Kestrel transport over epoll for TCP endpoints (docs/architecture.md explains why). The event loops are shared
 /// by all listeners and started with the first bind. Other endpoint kinds fall back to Kestrel's socket transport.
 /// </summary>
-internal sealed class EpollTransportFactory(IOptions<McpdOptions> options, ILogger<EpollTransportFactory> logger)
+internal sealed class EpollTransportFactory(IOptions<EpollTransportOptions> options, ILogger<EpollTransportFactory> logger)
     : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
 {
     private readonly Lock _sync = new();
@@ -48,7 +47,7 @@ internal sealed class EpollTransportFactory(IOptions<McpdOptions> options, ILogg
             throw;
         }
 
-        return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops(), options.Value.MaxInputBuffer));
+        return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops(), options.Value));
     }
 
     public void Dispose()
@@ -63,7 +62,7 @@ internal sealed class EpollTransportFactory(IOptions<McpdOptions> options, ILogg
     {
         lock (_sync)
         {
-            return _loops ??= [.. Enumerable.Range(0, options.Value.Transport.EffectiveIoThreads).Select(i => new EpollLoop($"mcpd epoll {i}", logger))];
+            return _loops ??= [.. Enumerable.Range(0, options.Value.IoThreads).Select(i => new EpollLoop($"mcpd epoll {i}", logger))];
         }
     }
 }

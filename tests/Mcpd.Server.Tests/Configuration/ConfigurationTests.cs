@@ -146,6 +146,7 @@ public class ConfigurationTests
     [InlineData("devices:0:identification:vendorName", "", "devices:0:identification:vendorName: is mandatory")]
     [InlineData("devices:0:registers", "5", "devices:0:registers: expected a list of entries, got the value '5'")]
     [InlineData("modbus:idleTimeout", "-00:00:01", "modbus:idleTimeout: -00:00:01 must not be negative")]
+    [InlineData("transport:applicationScheduling", "Sometimes", "transport:applicationScheduling: 'Sometimes' is not one of inline, threadPool")]
     public void Single_problem_names_its_key(string key, string value, string expected)
     {
         var problems = McpdOptionsValidator.CheckConfiguration(Memory(new() { [key] = value }));

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Mcpd.Protocols.Framing;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Hosting;
+using Mcpd.Server.Transport;
 using Mcpd.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -12,14 +13,14 @@ using Microsoft.Extensions.Time.Testing;
 namespace Mcpd.Server.Tests.Mcp;
 
 /// <summary>The MCP listener of the real host over loopback, byte by byte.</summary>
-public class McpServerTests
+public abstract class McpServerTests(TransportKind transport)
 {
     private static readonly KeyValuePair<string, string>[] NoHeaders = [];
 
     [Fact]
     public async Task Echo_requests_in_one_segment_are_all_answered_with_their_ids()
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
         var requests = new ArrayBufferWriter<byte>();
         for (uint id = 1; id <= 3; id++)
@@ -41,7 +42,7 @@ public class McpServerTests
     [Fact]
     public async Task One_way_request_is_acknowledged()
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
 
         await SendAsync(socket, output => McpPayload.WriteRequest(output, 9, McpRequestFlags.OneWay, "sys.echo", NoHeaders, "x"u8));
@@ -54,7 +55,7 @@ public class McpServerTests
     [Fact]
     public async Task Unknown_method_answers_not_found_with_the_trace_id_of_the_request()
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
         const string TraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
 
@@ -72,7 +73,7 @@ public class McpServerTests
     [Fact]
     public async Task Malformed_request_with_a_readable_id_gets_bad_request_and_the_connection_goes_on()
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
 
         // id 7, flags 0x80 (reserved bit), method "sys.echo", no headers.
@@ -91,7 +92,7 @@ public class McpServerTests
     [InlineData("4D43010000000002" + "0001", McpStatus.BadRequest)] // a request too short to carry an id
     public async Task Broken_frames_get_an_error_frame_and_a_close(string bytes, McpStatus expected)
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         using var bystander = await server.ConnectRawAsync(server.McpEndPoint);
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
 
@@ -171,7 +172,7 @@ public class McpServerTests
     [Fact]
     public async Task A_request_at_the_size_limit_is_read_whole_and_answered()
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
         // Payload = id 4 + flags 1 + method 1+8 + headers 1 + body: exactly the 1 MiB limit; the frame is 8 bytes more.
         var body = new byte[(1024 * 1024) - 15];
@@ -185,7 +186,7 @@ public class McpServerTests
     [Fact]
     public async Task Ping_is_answered_with_a_pong_carrying_the_same_bytes()
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
 
         await socket.SendHexAsync("4D43010300000008" + "0102030405060708");
@@ -196,7 +197,7 @@ public class McpServerTests
     [Fact]
     public async Task Modbus_pdu_runs_on_the_unit_exactly_as_over_Modbus_TCP()
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
 
         await SendAsync(socket, output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "modbus.pdu", [new("unit", "1")], Convert.FromHexString("0300000002")));
@@ -215,7 +216,7 @@ public class McpServerTests
     [Fact]
     public async Task Sys_info_reports_name_version_uptime_and_connections()
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
 
         await SendAsync(socket, output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "sys.info", NoHeaders, []));
@@ -229,7 +230,7 @@ public class McpServerTests
     [Fact]
     public async Task Crc_listener_skips_noise_and_damaged_frames_and_answers_intact_ones()
     {
-        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["mcp:crcPort"] = "0" });
+        await using var server = await StartAsync(new Dictionary<string, string?> { ["mcp:crcPort"] = "0" });
         using var socket = await server.ConnectRawAsync(server.McpCrcEndPoint);
         var damaged = Framed(output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "sys.echo", NoHeaders, "lost"u8));
         damaged[10] ^= 0x10;
@@ -246,7 +247,7 @@ public class McpServerTests
     public async Task Silent_connection_is_closed_after_three_heartbeat_intervals()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var server = await McpdTestServer.StartAsync(
+        await using var server = await StartAsync(
             new Dictionary<string, string?> { ["mcp:heartbeatInterval"] = "00:00:10" },
             builder => builder.Services.AddSingleton<TimeProvider>(time));
         using var silent = await server.ConnectRawAsync(server.McpEndPoint);
@@ -267,7 +268,7 @@ public class McpServerTests
     [Fact]
     public async Task Shutdown_says_goodbye_with_an_error_frame()
     {
-        var server = await McpdTestServer.StartAsync();
+        var server = await StartAsync();
         await using (server)
         {
             using var socket = await server.ConnectRawAsync(server.McpEndPoint);
@@ -284,8 +285,8 @@ public class McpServerTests
     }
 
     /// <summary>A server with an in-flight limit of 2 and <paramref name="device"/> as unit 2.</summary>
-    private static Task<McpdTestServer> StartWithTwoSlotsAsync(GatedDevice device) =>
-        McpdTestServer.StartAsync(
+    private Task<McpdTestServer> StartWithTwoSlotsAsync(GatedDevice device) =>
+        StartAsync(
             new Dictionary<string, string?> { ["mcp:maxInFlightPerConnection"] = "2" },
             builder => builder.Services.AddModbusDevice(2, device));
 
@@ -321,4 +322,13 @@ public class McpServerTests
         var payload = header.PayloadLength == 0 ? [] : Convert.FromHexString(await socket.ReceiveHexAsync((int)header.PayloadLength));
         return ((McpFrameType)header.Type, payload);
     }
+
+    private Task<McpdTestServer> StartAsync(Dictionary<string, string?>? settings = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null) =>
+        McpdTestServer.StartAsync(McpdTestServer.WithTransport(transport, settings), configure);
 }
+
+/// <summary>The tests above over mcpd's epoll transport.</summary>
+public sealed class McpServerTestsOnEpoll() : McpServerTests(TransportKind.Epoll);
+
+/// <summary>The tests above over Kestrel's socket transport.</summary>
+public sealed class McpServerTestsOnSockets() : McpServerTests(TransportKind.Sockets);

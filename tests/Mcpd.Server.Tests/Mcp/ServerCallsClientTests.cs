@@ -4,18 +4,19 @@ using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Hosting;
+using Mcpd.Server.Transport;
 using Mcpd.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Mcpd.Server.Tests.Mcp;
 
 /// <summary>Both directions may send REQ (docs/protocol.md): the server calls handlers of a connected client.</summary>
-public class ServerCallsClientTests
+public abstract class ServerCallsClientTests(TransportKind transport)
 {
     [Fact]
     public async Task The_server_calls_a_client_handler_and_gets_its_answer_while_the_client_keeps_calling()
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         var options = new McpClientOptions().MapMethod("device.status", (request, _) =>
             ValueTask.FromResult(McpReply.Ok($"{request.Header("which")}: running, {Encoding.UTF8.GetString(request.Body.Span)}")));
         await using var client = await McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port, options);
@@ -37,7 +38,7 @@ public class ServerCallsClientTests
     [Fact]
     public async Task Unmapped_methods_say_not_found_failing_handlers_say_internal_and_one_way_gets_an_ack()
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var options = new McpClientOptions()
             .MapMethod("broken", (_, _) => throw new InvalidOperationException("boom"))
@@ -66,7 +67,7 @@ public class ServerCallsClientTests
     [Fact]
     public async Task A_call_to_a_client_that_does_not_answer_times_out_and_one_that_leaves_fails_at_once()
     {
-        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["mcp:callTimeout"] = "00:00:00.300" });
+        await using var server = await StartAsync(new Dictionary<string, string?> { ["mcp:callTimeout"] = "00:00:00.300" });
         var handlerStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var options = new McpClientOptions().MapMethod("slow", async (_, cancellationToken) =>
         {
@@ -90,7 +91,7 @@ public class ServerCallsClientTests
     [Fact]
     public async Task Calls_in_both_directions_work_over_the_crc_listener()
     {
-        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["mcp:crcPort"] = "0" });
+        await using var server = await StartAsync(new Dictionary<string, string?> { ["mcp:crcPort"] = "0" });
         var options = new McpClientOptions { Framing = McpFraming.Crc }.MapMethod("hello", (_, _) => ValueTask.FromResult(McpReply.Ok("from the client")));
         await using var client = await McpClient.ConnectAsync("127.0.0.1", server.McpCrcEndPoint.Port, options);
         var peer = await PeerOf(server);
@@ -109,7 +110,7 @@ public class ServerCallsClientTests
     [Fact]
     public async Task Handlers_that_call_their_client_back_at_the_in_flight_limit_still_get_the_answers()
     {
-        await using var server = await McpdTestServer.StartAsync(
+        await using var server = await StartAsync(
             new Dictionary<string, string?> { ["mcp:maxInFlightPerConnection"] = "2", ["mcp:callTimeout"] = "00:00:05" },
             builder => builder.Services.AddMcpMethod("ask.back", async (request, cancellationToken) =>
                 McpReply.From(await request.Peer.CallAsync("client.echo", request.Body, cancellationToken: cancellationToken))));
@@ -145,4 +146,13 @@ public class ServerCallsClientTests
 
         throw new TimeoutException("The server never admitted the connection.");
     }
+
+    private Task<McpdTestServer> StartAsync(Dictionary<string, string?>? settings = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null) =>
+        McpdTestServer.StartAsync(McpdTestServer.WithTransport(transport, settings), configure);
 }
+
+/// <summary>The tests above over mcpd's epoll transport.</summary>
+public sealed class ServerCallsClientTestsOnEpoll() : ServerCallsClientTests(TransportKind.Epoll);
+
+/// <summary>The tests above over Kestrel's socket transport.</summary>
+public sealed class ServerCallsClientTestsOnSockets() : ServerCallsClientTests(TransportKind.Sockets);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Hosting;
+using Mcpd.Server.Transport;
 using Mcpd.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,14 +11,14 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Mcpd.Server.Tests.Routing;
 
 /// <summary>Routing of MCP requests (docs/routing.md): mapped handlers, rules, lanes, devices, forwarding, the default.</summary>
-public class RoutingTests
+public abstract class RoutingTests(TransportKind transport)
 {
     private const string Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
     [Fact]
     public async Task A_mapped_handler_sees_method_headers_body_and_trace_id_and_may_answer_later()
     {
-        await using var server = await McpdTestServer.StartAsync(configure: builder => builder.Services
+        await using var server = await StartAsync(configure: builder => builder.Services
             .AddMcpMethod("telemetry.report", async (request, cancellationToken) =>
             {
                 await Task.Delay(10, cancellationToken);
@@ -34,7 +35,7 @@ public class RoutingTests
     [Fact]
     public async Task Rules_match_method_globs_and_header_equals_globs_and_existence_first_match_wins()
     {
-        await using var server = await McpdTestServer.StartAsync(Settings(
+        await using var server = await StartAsync(Settings(
             ("routing:lanes:fast:workers", "1"),
             ("routing:lanes:bulk:workers", "1"),
             ("routing:rules:0:method", "telemetry.*"),
@@ -65,7 +66,7 @@ public class RoutingTests
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var handled = 0;
-        await using var server = await McpdTestServer.StartAsync(Settings(
+        await using var server = await StartAsync(Settings(
             ("routing:lanes:slow:workers", "1"),
             ("routing:lanes:slow:capacity", "2"),
             ("routing:rules:0:method", "work"),
@@ -107,7 +108,7 @@ public class RoutingTests
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await McpdTestServer.StartAsync(Settings(
+        await using var server = await StartAsync(Settings(
             ("routing:lanes:slow:workers", "1"),
             ("routing:lanes:slow:capacity", "1"),
             ("routing:rules:0:method", "work"),
@@ -146,7 +147,7 @@ public class RoutingTests
     [Fact]
     public async Task Sys_delay_answers_after_its_delay_and_refuses_a_missing_or_absurd_one()
     {
-        await using var server = await McpdTestServer.StartAsync();
+        await using var server = await StartAsync();
         await using var client = await ConnectAsync(server);
         var started = System.Diagnostics.Stopwatch.StartNew();
 
@@ -164,7 +165,7 @@ public class RoutingTests
     [Fact]
     public async Task A_device_route_runs_the_body_as_a_modbus_pdu_on_the_named_device_and_modbus_pdu_takes_a_device_header()
     {
-        await using var server = await McpdTestServer.StartAsync(Settings(
+        await using var server = await StartAsync(Settings(
             ("routing:rules:0:method", "plc.*"),
             ("routing:rules:0:target", "device:sensor")));
         await using var client = await ConnectAsync(server);
@@ -181,10 +182,10 @@ public class RoutingTests
     [Fact]
     public async Task Forwarding_reaches_the_other_node_and_returns_with_the_callers_id_and_trace_id()
     {
-        await using var south = await McpdTestServer.StartAsync(configure: builder => builder.Services
+        await using var south = await StartAsync(configure: builder => builder.Services
             .AddMcpMethod("grid.status", (request, _) => ValueTask.FromResult(McpReply.Ok(
                 Encoding.UTF8.GetBytes($"south saw {request.Header("region")} {request.TraceId} hops={request.Header("mcpd-hops")}"), [new("node", "south")]))));
-        await using var north = await McpdTestServer.StartAsync(Settings(
+        await using var north = await StartAsync(Settings(
             ("nodes:south:address", $"127.0.0.1:{south.McpEndPoint.Port}"),
             ("nodes:south:connections", "2"),
             ("routing:rules:0:headers:region", "south"),
@@ -213,7 +214,7 @@ public class RoutingTests
     public async Task Forwarding_to_a_dead_node_answers_unavailable_and_the_default_route_catches_the_rest()
     {
         var port = FreePort();
-        await using var server = await McpdTestServer.StartAsync(Settings(
+        await using var server = await StartAsync(Settings(
             ("nodes:central:address", $"127.0.0.1:{port}"),
             ("nodes:central:requestTimeout", "00:00:01"),
             ("routing:default", "forward:central")));
@@ -231,7 +232,7 @@ public class RoutingTests
     [Fact]
     public async Task A_reply_that_cannot_be_encoded_is_answered_internal_and_the_connection_stays()
     {
-        await using var server = await McpdTestServer.StartAsync(configure: builder => builder.Services
+        await using var server = await StartAsync(configure: builder => builder.Services
             .AddMcpMethod("bad.headers", (_, _) => ValueTask.FromResult(McpReply.Ok("x"u8.ToArray(), [new("Content-Type", "text/plain")])))
             .AddMcpMethod("bad.later", async (_, cancellationToken) =>
             {
@@ -252,8 +253,8 @@ public class RoutingTests
     [Fact]
     public async Task A_forged_hop_count_cannot_reset_the_loop_guard()
     {
-        await using var south = await McpdTestServer.StartAsync();
-        await using var north = await McpdTestServer.StartAsync(Settings(
+        await using var south = await StartAsync();
+        await using var north = await StartAsync(Settings(
             ("nodes:south:address", $"127.0.0.1:{south.McpEndPoint.Port}"),
             ("routing:rules:0:method", "sys.echo"),
             ("routing:rules:0:target", "forward:south")));
@@ -309,4 +310,13 @@ public class RoutingTests
         listener.Start();
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    private Task<McpdTestServer> StartAsync(Dictionary<string, string?>? settings = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null) =>
+        McpdTestServer.StartAsync(McpdTestServer.WithTransport(transport, settings), configure);
 }
+
+/// <summary>The tests above over mcpd's epoll transport.</summary>
+public sealed class RoutingTestsOnEpoll() : RoutingTests(TransportKind.Epoll);
+
+/// <summary>The tests above over Kestrel's socket transport.</summary>
+public sealed class RoutingTestsOnSockets() : RoutingTests(TransportKind.Sockets);
