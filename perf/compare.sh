@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Interleaved throughput comparison of mcpd builds against the C reference server of ../shared/bench.
 #
-#   perf/compare.sh [--rounds N] [--seconds S] NAME=PATH/TO/mcpd.dll [NAME=PATH/TO/mcpd.dll ...]
+#   perf/compare.sh [--rounds N] [--seconds S] NAME=PATH/TO/mcpd.dll[,VAR=VALUE...] [NAME=...]
 #
+# VAR=VALUE pairs are environment variables of that server, i.e. configuration overrides such as
+# MCPD__TRANSPORT__APPLICATIONSCHEDULING=ThreadPool, so one build can run twice with different settings.
 # Starts the C reference (Modbus and MCP) and every named mcpd build on loopback, then, for each load
 # (FC03 x 10 with mbload, sys.echo with a 16-byte body with mcpload; 64 x 1 and 16 x 8), runs every server once
 # per round, in the same order each round (A B C A B C ...), and prints each server's median requests/s and its
@@ -49,8 +51,9 @@ mcp_ports=(15601)
 port=15610
 for build in "${builds[@]}"; do
   name=${build%%=*}
-  dll=${build#*=}
-  dotnet "$dll" serve --bind 127.0.0.1 --modbus-port $port --mcp-port $((port + 1)) --http-port $((port + 2)) \
+  spec=${build#*=}
+  IFS=, read -r dll settings <<<"$spec"
+  env ${settings//,/ } dotnet "$dll" serve --bind 127.0.0.1 --modbus-port $port --mcp-port $((port + 1)) --http-port $((port + 2)) \
     >"/tmp/compare-$name.log" 2>&1 & pids+=($!)
   names+=("$name"); modbus_ports+=($port); mcp_ports+=($((port + 1)))
   port=$((port + 10))

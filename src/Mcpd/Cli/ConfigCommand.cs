@@ -20,9 +20,9 @@ internal static class ConfigCommand
             {
                 problems = McpdConfiguration.Check(McpdConfiguration.Build(path, new Dictionary<string, string?>()));
             }
-            catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or FormatException or YamlDotNet.Core.YamlException)
+            catch (Exception ex) when (ConfigurationFileError.IsLoadFailure(ex))
             {
-                problems = [ex.Message];
+                problems = [ConfigurationFileError.Describe(ex, path)];
             }
 
             foreach (var problem in problems)
@@ -43,9 +43,9 @@ internal static class ConfigCommand
             {
                 rows = EffectiveConfiguration.Describe(McpdConfiguration.Build(path, new Dictionary<string, string?>()));
             }
-            catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or FormatException or YamlDotNet.Core.YamlException or InvalidOperationException)
+            catch (Exception ex) when (ConfigurationFileError.IsLoadFailure(ex) || ex is InvalidOperationException)
             {
-                await Console.Error.WriteLineAsync($"mcpd: {ex.Message}");
+                await Console.Error.WriteLineAsync($"mcpd: {ConfigurationFileError.Describe(ex, path)}");
                 return ExitCodes.BadConfiguration;
             }
 

@@ -69,8 +69,11 @@ internal static class EffectiveConfiguration
         }
     }
 
+    /// <summary>The source of a value set by a flag of <c>mcpd serve</c>.</summary>
+    public const string CommandLine = "command line";
+
     /// <summary>The last layer that sets <paramref name="key"/>, in words.</summary>
-    private static string SourceOf(IConfigurationRoot configuration, string key)
+    public static string SourceOf(IConfigurationRoot configuration, string key)
     {
         foreach (var provider in configuration.Providers.Reverse())
         {
@@ -80,7 +83,7 @@ internal static class EffectiveConfiguration
                 {
                     FileConfigurationProvider file => $"file {file.Source.Path}",
                     EnvironmentVariablesConfigurationProvider => $"environment {McpdConfiguration.EnvironmentPrefix}{key.Replace(":", "__", StringComparison.Ordinal).ToUpperInvariant()}",
-                    MemoryConfigurationProvider => "command line",
+                    MemoryConfigurationProvider => CommandLine,
                     _ => provider.ToString() ?? "?",
                 };
             }

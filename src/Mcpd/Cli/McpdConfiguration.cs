@@ -35,6 +35,11 @@ internal static class McpdConfiguration
         if (file is not null)
         {
             var fullPath = Path.GetFullPath(file);
+            if (Directory.Exists(fullPath))
+            {
+                throw new FileNotFoundException($"{fullPath} is a directory, not a configuration file (give the path of a .yaml or .json file).", fullPath);
+            }
+
             if (!File.Exists(fullPath))
             {
                 throw new FileNotFoundException($"The configuration file {fullPath} does not exist.", fullPath);
@@ -54,7 +59,7 @@ internal static class McpdConfiguration
                     if (loaded)
                     {
                         context.Ignore = true;
-                        onReloadFailure?.Invoke($"{fullPath}: {context.Exception.InnerException?.Message ?? context.Exception.Message}");
+                        onReloadFailure?.Invoke(ConfigurationFileError.Describe(context.Exception, fullPath));
                     }
                 };
             }
@@ -87,7 +92,18 @@ internal static class McpdConfiguration
         return builder.Build();
     }
 
-    /// <summary>Every problem of <paramref name="configuration"/>: unknown keys, bad values, then meaning.</summary>
-    public static IReadOnlyList<string> Check(IConfiguration configuration) =>
-        McpdOptionsValidator.CheckConfiguration(configuration, LoggingSection);
+    /// <summary>
+    /// Every problem of <paramref name="configuration"/>: unknown keys, bad values, then meaning; a value set by an
+    /// environment variable or a flag says so, since the file the user looks at does not have it.
+    /// </summary>
+    public static IReadOnlyList<string> Check(IConfigurationRoot configuration) =>
+        [.. McpdOptionsValidator.CheckConfiguration(configuration, LoggingSection).Select(problem => WithSource(configuration, problem))];
+
+    private static string WithSource(IConfigurationRoot configuration, string problem)
+    {
+        var source = EffectiveConfiguration.SourceOf(configuration, problem.Split(": ", 2)[0]);
+        return source.StartsWith("environment ", StringComparison.Ordinal) ? $"{problem} (set by the environment variable {source["environment ".Length..]})"
+            : source == EffectiveConfiguration.CommandLine ? $"{problem} (set by a command-line flag)"
+            : problem;
+    }
 }

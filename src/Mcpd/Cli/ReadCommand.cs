@@ -41,9 +41,18 @@ internal static class ReadCommand
                     $"<count>: {registerCount} registers are more than one read can carry ({ModbusLimits.MaxReadRegisters}, Modbus Application Protocol 6.3)"));
             }
 
+            RegisterMap map;
+            try
+            {
+                map = ClientRunner.LoadMap(result.GetValue(common.Map), unit);
+            }
+            catch (Exception ex) when (ConfigurationFileError.IsLoadFailure(ex) || ex is ArgumentException or InvalidOperationException)
+            {
+                return Task.FromResult(CliValues.RefuseUsage(result, $"--map: {ConfigurationFileError.Describe(ex, result.GetValue(common.Map))}"));
+            }
+
             return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), table, address, async client =>
             {
-                var map = ClientRunner.LoadMap(result.GetValue(common.Map), unit);
                 List<Row> rows;
                 if (RegisterDefinition.IsBitTable(table))
                 {

@@ -73,9 +73,9 @@ internal static partial class ServeCommand
         {
             configuration = McpdConfiguration.Build(file, overrides, onReloadFailure: message => gate?.ReportLoadFailure(message));
         }
-        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or FormatException or YamlDotNet.Core.YamlException)
+        catch (Exception ex) when (ConfigurationFileError.IsLoadFailure(ex))
         {
-            await Console.Error.WriteLineAsync($"mcpd: cannot read the configuration: {ex.Message}");
+            await Console.Error.WriteLineAsync($"mcpd: cannot read the configuration: {ConfigurationFileError.Describe(ex, file)}");
             return ExitCodes.BadConfiguration;
         }
 

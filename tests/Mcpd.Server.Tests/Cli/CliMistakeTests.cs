@@ -1,3 +1,4 @@
+using Mcpd.Server.Tests.Configuration;
 using Mcpd.Testing;
 
 namespace Mcpd.Server.Tests.Cli;
@@ -122,5 +123,44 @@ public class CliMistakeTests
         Assert.Contains("3 sent, 3 received, 0% lost", ping.StandardOutput, StringComparison.Ordinal);
         Assert.Matches(@"rtt min/avg/max = [\d.]+/[\d.]+/[\d.]+ ms", ping.StandardOutput);
         Assert.Contains("030400640055", hex.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_yaml_syntax_error_is_file_line_column_and_reason_for_check_serve_and_read_map()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"mcpd-syntax-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, "modbus:\n  port: 5020\n  name: \"unclosed\n");
+        try
+        {
+            var check = await CliTests.Mcpd("config", "check", file);
+            var serve = await CliTests.Mcpd("serve", "--config", file);
+            var read = await CliTests.Mcpd("read", "127.0.0.1:1", "holding", "0", "--map", file);
+
+            var expected = $"{file}:3:9: While scanning a quoted scalar, found unexpected end of stream.";
+            Assert.Equal(2, check.ExitCode);
+            Assert.Contains(expected, check.StandardOutput, StringComparison.Ordinal);
+            Assert.Equal(2, serve.ExitCode);
+            Assert.Contains($"mcpd: cannot read the configuration: {expected}", serve.StandardError, StringComparison.Ordinal);
+            Assert.Equal(2, read.ExitCode);
+            Assert.Contains($"mcpd read: --map: {expected}", read.StandardError, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", read.StandardError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Config_check_names_a_directory_and_the_environment_variable_that_set_a_bad_value()
+    {
+        var directory = await CliTests.Mcpd("config", "check", Path.GetTempPath());
+        var environment = await ProcessRunner.RunAsync("dotnet", [typeof(Mcpd.Cli.ExitCodes).Assembly.Location, "config", "check", ConfigurationTests.ExampleFile],
+            environment: new Dictionary<string, string> { ["MCPD__MODBUS__PORT"] = "abc" });
+
+        Assert.Equal(2, directory.ExitCode);
+        Assert.Contains("is a directory, not a configuration file", directory.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(2, environment.ExitCode);
+        Assert.Contains("'abc' is not a whole number (set by the environment variable MCPD__MODBUS__PORT)", environment.StandardOutput, StringComparison.Ordinal);
     }
 }

@@ -9,7 +9,7 @@ namespace Mcpd.Server.Tests.Configuration;
 [Collection(ProcessEnvironmentTests.Name)]
 public class ConfigurationTests
 {
-    private static readonly string ExampleFile = Path.Combine(RepositoryRoot(), "docs", "mcpd.example.yaml");
+    internal static readonly string ExampleFile = Path.Combine(RepositoryRoot(), "docs", "mcpd.example.yaml");
 
     [Fact]
     public void The_documented_example_is_valid_and_binds_every_section()
