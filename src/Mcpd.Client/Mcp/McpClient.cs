@@ -105,9 +105,12 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException(ready.IsCompletedSuccessfully
-                ? $"No answer from {_host}:{_port} to {what} within {_options.RequestTimeout}."
-                : $"No connection to {_host}:{_port} for {what} within {_options.RequestTimeout}: reconnecting.");
+            throw new TimeoutException(!ready.IsCompletedSuccessfully
+                ? $"No connection to {_host}:{_port} for {what} within {_options.RequestTimeout}: reconnecting."
+                : ready.Result.HasReceived || _options.Framing == McpFraming.Crc
+                    ? $"No answer from {_host}:{_port} to {what} within {_options.RequestTimeout}."
+                    : $"No answer from {_host}:{_port} to {what} within {_options.RequestTimeout}, and not a byte since connecting: "
+                        + "a CRC-framed port (mcp:crcPort) ignores plain MCP frames; add --crc (McpClientOptions.Framing = Crc).");
         }
     }
 

@@ -38,6 +38,7 @@ internal sealed class McpClientConnection : IAsyncDisposable
     /// <summary>The framing, chosen once: read and written only through this codec.</summary>
     private readonly McpChannelCodec _channel;
     private long _lastReceived;
+    private bool _receivedAny;
     private int _disposed;
     private int _unansweredPings;
 
@@ -50,7 +51,7 @@ internal sealed class McpClientConnection : IAsyncDisposable
         var stream = new NetworkStream(socket, ownsSocket: false);
         _input = PipeReader.Create(stream);
         _output = PipeWriter.Create(stream);
-        RemoteEndPoint = socket.RemoteEndPoint!;
+        RemoteEndPoint = TcpConnector.RemoteEndPointOf(socket);
         _calls = new PendingRequests<McpResponse>(uint.MaxValue, RemoteEndPoint.ToString()!);
         _pings = new PendingRequests<long>(uint.MaxValue, RemoteEndPoint.ToString()!);
         _lastReceived = options.Time.GetTimestamp();
@@ -63,6 +64,9 @@ internal sealed class McpClientConnection : IAsyncDisposable
 
     /// <summary>The server.</summary>
     public EndPoint RemoteEndPoint { get; }
+
+    /// <summary>True once any byte came from the server: a peer that never says anything may not speak MCP (or this framing).</summary>
+    public bool HasReceived => Volatile.Read(ref _receivedAny);
 
     /// <summary>Connects to an MCP listener.</summary>
     /// <exception cref="TimeoutException">No connection within <see cref="McpClientOptions.ConnectTimeout"/>.</exception>
@@ -166,6 +170,11 @@ internal sealed class McpClientConnection : IAsyncDisposable
                 var result = await _input.ReadAsync();
                 var buffer = result.Buffer;
                 Volatile.Write(ref _lastReceived, _options.Time.GetTimestamp());
+                if (!buffer.IsEmpty)
+                {
+                    Volatile.Write(ref _receivedAny, true);
+                }
+
                 while (TryReadFrame(ref buffer, out var frame))
                 {
                     await HandleAsync(frame);
@@ -174,7 +183,9 @@ internal sealed class McpClientConnection : IAsyncDisposable
                 _input.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
-                    failure = new IOException($"{RemoteEndPoint} closed the connection.");
+                    failure = new IOException(HasReceived
+                        ? $"{RemoteEndPoint} closed the connection."
+                        : $"{RemoteEndPoint} closed the connection without sending a byte: it may not speak MCP (a Modbus TCP server closes on MCP frames: use mcpd read or write).");
                     break;
                 }
             }
@@ -200,7 +211,9 @@ internal sealed class McpClientConnection : IAsyncDisposable
         var status = _channel.Decode(buffer, out frame, out var consumed, out var error, out _);
         if (status == OperationStatus.InvalidData)
         {
-            throw new IOException($"{RemoteEndPoint} sent a broken frame ({error}); the stream cannot be trusted any more.");
+            throw new IOException(ProtocolSniffer.Describe(buffer) is { } other && error == McpFrameError.BadMagic
+                ? $"{RemoteEndPoint} does not speak MCP: {other}."
+                : $"{RemoteEndPoint} sent a broken frame ({error}); the stream cannot be trusted any more.");
         }
 
         buffer = buffer.Slice(consumed);

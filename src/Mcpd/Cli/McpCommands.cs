@@ -89,6 +89,7 @@ internal static class McpCommands
             {
                 var times = new List<double>();
                 var sent = 0;
+                TimeoutException? lastTimeout = null;
                 for (var i = 1; i <= result.GetValue(count) && !cancellationToken.IsCancellationRequested; i++)
                 {
                     if (i > 1)
@@ -103,8 +104,9 @@ internal static class McpCommands
                         times.Add(rtt);
                         Console.WriteLine($"PONG from {target}: seq={i} time={rtt:F3} ms");
                     }
-                    catch (TimeoutException)
+                    catch (TimeoutException ex)
                     {
+                        lastTimeout = ex;
                         Console.WriteLine($"no PONG from {target}: seq={i} (none within {result.GetValue(timeout)} s)");
                     }
                 }
@@ -114,6 +116,11 @@ internal static class McpCommands
                 if (times.Count > 0)
                 {
                     Console.WriteLine($"rtt min/avg/max = {times.Min():F3}/{times.Average():F3}/{times.Max():F3} ms");
+                }
+                else if (lastTimeout is not null)
+                {
+                    // Not one PONG: the client's message says what it knows (a CRC-framed port, for one).
+                    await Console.Error.WriteLineAsync($"mcpd: {lastTimeout.Message}");
                 }
 
                 return times.Count == sent ? ExitCodes.Success : ExitCodes.RequestFailed;
@@ -139,9 +146,14 @@ internal static class McpCommands
         {
             await Console.Error.WriteLineAsync($"mcpd: cannot connect to {endpoint}: {ex.Message}");
         }
-        catch (Exception ex) when (ex is TimeoutException or IOException or FormatException or ArgumentException)
+        catch (Exception ex) when (ex is TimeoutException or IOException)
         {
-            await Console.Error.WriteLineAsync($"mcpd: {endpoint}: {ex.Message}");
+            // The client's messages name the server and what the connection was doing.
+            await Console.Error.WriteLineAsync($"mcpd: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"mcpd: not sent: {ex.Message}");
         }
 
         return ExitCodes.RequestFailed;

@@ -163,4 +163,19 @@ public class CliMistakeTests
         Assert.Equal(2, environment.ExitCode);
         Assert.Contains("'abc' is not a whole number (set by the environment variable MCPD__MODBUS__PORT)", environment.StandardOutput, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Mcp_commands_on_a_modbus_http_or_crc_port_say_what_answers_there()
+    {
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["mcp:crcPort"] = "0" });
+
+        var modbus = await CliTests.Mcpd("call", CliTests.Endpoint(server), "sys.info");
+        var http = await CliTests.Mcpd("call", $"127.0.0.1:{server.AdminUri.Port}", "sys.info");
+        var crc = await CliTests.Mcpd("call", $"127.0.0.1:{server.McpCrcEndPoint.Port}", "sys.info", "--timeout", "1");
+
+        Assert.Equal(1, modbus.ExitCode);
+        Assert.Contains("closed the connection without sending a byte: it may not speak MCP (a Modbus TCP server closes on MCP frames: use mcpd read or write)", modbus.StandardError, StringComparison.Ordinal);
+        Assert.Contains("does not speak MCP: this is an HTTP server", http.StandardError, StringComparison.Ordinal);
+        Assert.Contains("a CRC-framed port (mcp:crcPort) ignores plain MCP frames; add --crc", crc.StandardError, StringComparison.Ordinal);
+    }
 }
