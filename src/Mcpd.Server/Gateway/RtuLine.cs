@@ -29,10 +29,20 @@ internal sealed class SerialRtuLine : IRtuLine
         _stream = port.BaseStream;
     }
 
-    /// <summary>Opens <see cref="RtuUpstreamOptions.Port"/> with the line settings; throws when it cannot.</summary>
+    /// <summary>
+    /// Opens <see cref="RtuUpstreamOptions.Port"/> with the line settings; throws when it cannot, with a message that
+    /// says why in the operator's terms. System.IO.Ports reports a device that does not exist as "Access to the port
+    /// is denied"; the device node is checked first so that case says "no such device".
+    /// </summary>
     public static SerialRtuLine Open(RtuUpstreamOptions options)
     {
-        var port = new SerialPort(options.Port!, options.BaudRate, ToParity(options.Parity), options.DataBits, options.StopBits == 2 ? StopBits.Two : StopBits.One)
+        var path = options.Port!;
+        if (path.StartsWith("/dev/", StringComparison.Ordinal) && !File.Exists(path))
+        {
+            throw new IOException($"no such device: {path} does not exist (is the adapter plugged in? ls /dev/serial/by-id lists the serial devices)");
+        }
+
+        var port = new SerialPort(path, options.BaudRate, ToParity(options.Parity), options.DataBits, options.StopBits == 2 ? StopBits.Two : StopBits.One)
         {
             Handshake = Handshake.None,
             ReadTimeout = SerialPort.InfiniteTimeout,
@@ -42,6 +52,11 @@ internal sealed class SerialRtuLine : IRtuLine
             port.Open();
             port.DiscardInBuffer();
             return new SerialRtuLine(port);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            port.Dispose();
+            throw new UnauthorizedAccessException($"permission denied on {path}, or another process holds it (the user needs read and write access, as the dialout group gives)", ex);
         }
         catch
         {

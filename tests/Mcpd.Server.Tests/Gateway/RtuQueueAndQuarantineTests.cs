@@ -1,3 +1,4 @@
+using Mcpd.Testing;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Gateway;
 using Microsoft.Extensions.Configuration;
@@ -132,5 +133,24 @@ public sealed class RtuQueueAndQuarantineTests
         settings["devices:0:unit"] = "1";
         settings["devices:0:upstream"] = "bus";
         return new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+    }
+
+    [Fact]
+    public async Task A_serial_device_that_does_not_exist_is_logged_as_no_such_device_and_answers_0A()
+    {
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["upstreams:bus:kind"] = "rtu",
+            ["upstreams:bus:rtu:port"] = "/dev/ttyMCPD-NOPE",
+            ["devices:0:unit"] = "1",
+            ["devices:0:upstream"] = "bus",
+        });
+
+        await server.Logs.WaitForAsync("cannot open /dev/ttyMCPD-NOPE at 19200 baud (no such device: /dev/ttyMCPD-NOPE does not exist");
+        await using var client = await server.ConnectClientAsync();
+        var refused = await Assert.ThrowsAsync<Mcpd.Client.Modbus.ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
+
+        Assert.Equal(Mcpd.Protocols.Modbus.ModbusExceptionCode.GatewayPathUnavailable, refused.Code);
+        Assert.DoesNotContain(server.Logs.Lines, line => line.Message.Contains("Access to the port", StringComparison.Ordinal));
     }
 }
