@@ -1,9 +1,11 @@
 using Mcpd.Client.Mcp;
+using Mcpd.Server.Admin;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
+using Mcpd.Server.Modbus;
 using Mcpd.Server.Routing;
 using Mcpd.Server.Sessions;
 using Mcpd.Server.Telemetry;
@@ -22,7 +24,7 @@ namespace Mcpd.Server.Hosting;
 public static class McpdServiceCollectionExtensions
 {
     /// <summary>The config section of <see cref="TransportOptions"/>.</summary>
-    public const string TransportSection = "transport";
+    public const string TransportSection = McpdSections.Transport;
 
 
     /// <summary>
@@ -31,9 +33,20 @@ public static class McpdServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddMcpdServer(this IServiceCollection services, IConfiguration configuration)
     {
+        // The whole configuration: validated at start (sections refer to each other), read by the command line.
         services.AddOptions<McpdOptions>().Bind(configuration).ValidateOnStart();
         services.AddSingleton<IValidateOptions<McpdOptions>, McpdOptionsValidator>();
-        services.AddMcpdTelemetry(configuration.GetSection(TelemetryRegistration.Section));
+        // Each class takes the sections it reads.
+        services.AddSectionOptions<ModbusServerOptions>(configuration.GetSection(McpdSections.Modbus));
+        services.AddSectionOptions<McpServerOptions>(configuration.GetSection(McpdSections.Mcp));
+        services.AddSectionOptions<AdminOptions>(configuration.GetSection(McpdSections.Admin));
+        services.AddSectionOptions<SessionsOptions>(configuration.GetSection(McpdSections.Sessions));
+        services.AddSectionOptions<ClusterOptions>(configuration.GetSection(McpdSections.Cluster));
+        services.AddSectionOptions<TelemetryOptions>(configuration.GetSection(McpdSections.Telemetry));
+        services.AddSectionOptions<DevicesOptions>(configuration);
+        services.AddSectionOptions<UpstreamsOptions>(configuration);
+        services.AddSectionOptions<RouterOptions>(configuration);
+        services.AddMcpdTelemetry(configuration.GetSection(McpdSections.Telemetry));
         services.TryAddSingleton(TimeProvider.System);
         services.AddGateway();
         services.AddSingleton<DeviceRegistry>();
