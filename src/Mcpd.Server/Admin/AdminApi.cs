@@ -1,7 +1,7 @@
-using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Sessions;
+using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
@@ -55,7 +55,7 @@ internal static class AdminApi
             }
         });
         endpoints.MapGet("/api/upstreams", ([FromServices] McpServerInfo info) => Results.Json(info.Upstreams()));
-        if (endpoints.ServiceProvider.GetRequiredService<IOptions<McpdOptions>>().Value.Telemetry.Metrics.Enabled)
+        if (endpoints.ServiceProvider.GetRequiredService<IOptions<TelemetryOptions>>().Value.Metrics.Enabled)
         {
             endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
         }

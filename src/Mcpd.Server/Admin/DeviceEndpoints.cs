@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Mcpd.Protocols.Modbus;
-using Mcpd.Server.Configuration;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Microsoft.AspNetCore.Builder;
@@ -23,8 +22,8 @@ internal static class DeviceEndpoints
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/api/devices", ([FromServices] IOptions<McpdOptions> options, [FromServices] DeviceRegistry devices) =>
-            Results.Json(options.Value.EffectiveDevices.Select(d => Describe(d, devices.Resolve((byte)d.Unit)))));
+        endpoints.MapGet("/api/devices", ([FromServices] IOptions<DevicesOptions> options, [FromServices] DeviceRegistry devices) =>
+            Results.Json(options.Value.Effective.Select(d => Describe(d, devices.Resolve((byte)d.Unit)))));
         endpoints.MapGet("/api/devices/{unit:int}/registers", ReadAsync);
         endpoints.MapPut("/api/devices/{unit:int}/registers/{address:int}", WriteAsync);
     }

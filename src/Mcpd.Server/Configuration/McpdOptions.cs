@@ -12,7 +12,9 @@ namespace Mcpd.Server.Configuration;
 
 /// <summary>
 /// The whole configuration, bound from the root: built-in defaults &lt; mcpd.yaml &lt; MCPD__ environment &lt; command line.
-/// docs/configuration.md is the reference.
+/// docs/configuration.md is the reference. It is what <see cref="McpdOptionsValidator"/> checks (sections refer to
+/// each other) and what the command line reads; the server's classes take the options of the sections they read
+/// (<see cref="McpdSections"/>).
 /// </summary>
 public sealed class McpdOptions
 {
@@ -49,12 +51,9 @@ public sealed class McpdOptions
     /// <summary>Devices served, keyed by unit id. Empty means the built-in default device.</summary>
     public IList<DeviceOptions> Devices { get; init; } = [];
 
-    /// <summary>
-    /// Unconsumed input a connection may hold: at least 1 MiB, and at least the largest MCP frame (header and CRC
-    /// framing included), or a frame at the limit could never be read whole.
-    /// </summary>
-    public int MaxInputBuffer => Math.Max(1024 * 1024, Mcp.MaxPayloadLength + 16);
+    /// <summary>Unconsumed input a connection may hold (<see cref="McpServerOptions.MaxInputBuffer"/>).</summary>
+    public int MaxInputBuffer => Mcp.MaxInputBuffer;
 
-    /// <summary>The configured devices, or the built-in default when none is configured.</summary>
-    public IReadOnlyList<DeviceOptions> EffectiveDevices => Devices.Count > 0 ? [.. Devices] : [DeviceOptions.CreateBuiltInDefault()];
+    /// <summary>The configured devices, or the built-in default when none is configured (<see cref="DevicesOptions.EffectiveOf"/>).</summary>
+    public IReadOnlyList<DeviceOptions> EffectiveDevices => DevicesOptions.EffectiveOf(Devices);
 }

@@ -1,4 +1,3 @@
-using Mcpd.Server.Configuration;
 using Mcpd.Server.Gateway;
 using Microsoft.Extensions.Options;
 
@@ -17,11 +16,11 @@ public sealed class DeviceRegistry
     /// Builds the devices of the config (simulated, or gateways through their upstream), then applies code
     /// registrations over them.
     /// </summary>
-    public DeviceRegistry(IOptions<McpdOptions> options, UpstreamRegistry upstreams, IEnumerable<ModbusDeviceRegistration> registrations)
+    public DeviceRegistry(IOptions<DevicesOptions> options, UpstreamRegistry upstreams, IEnumerable<ModbusDeviceRegistration> registrations)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(upstreams);
-        var configured = options.Value.EffectiveDevices;
+        var configured = options.Value.Effective;
         Simulated = [.. configured.Where(d => d.Upstream is null).Select(d => new SimulatedDevice(d))];
         foreach (var device in Simulated)
         {

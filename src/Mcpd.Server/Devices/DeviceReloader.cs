@@ -1,4 +1,3 @@
-using Mcpd.Server.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,7 +10,7 @@ namespace Mcpd.Server.Devices;
 /// devices keep serving as they were.
 /// </summary>
 internal sealed partial class DeviceReloader(
-    IOptionsMonitor<McpdOptions> options, DeviceRegistry devices, RegisterGeneratorService generators, ILogger<DeviceReloader> logger) : IHostedService, IDisposable
+    IOptionsMonitor<DevicesOptions> options, DeviceRegistry devices, RegisterGeneratorService generators, ILogger<DeviceReloader> logger) : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
 
@@ -29,9 +28,9 @@ internal sealed partial class DeviceReloader(
 
     public void Dispose() => _subscription?.Dispose();
 
-    private void Apply(McpdOptions settings)
+    private void Apply(DevicesOptions settings)
     {
-        var configured = settings.EffectiveDevices.Where(d => d.Upstream is null).ToDictionary(d => (byte)d.Unit);
+        var configured = settings.Effective.Where(d => d.Upstream is null).ToDictionary(d => (byte)d.Unit);
         if (!configured.Keys.ToHashSet().SetEquals(devices.Simulated.Select(d => d.Unit)))
         {
             LogRestartNeeded(logger, "devices were added or removed");

@@ -14,6 +14,12 @@ public interface IModbusUpstream : IAsyncDisposable
     /// <summary>The name in config.</summary>
     string Name { get; }
 
+    /// <summary>The kind, as written in config (<see cref="UpstreamOptions.Kind"/>).</summary>
+    string Kind { get; }
+
+    /// <summary>Where the devices are reached, as written in config: host:port, or the serial port of an RTU bus on a serial line.</summary>
+    string? Address { get; }
+
     /// <summary>Health as last observed (requests and probes).</summary>
     UpstreamState State { get; }
 

@@ -71,6 +71,10 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
 
     public string Name { get; }
 
+    public string Kind => _options.Kind;
+
+    public string? Address => _options.Address ?? _rtu.Port;
+
     public UpstreamState State => _health.Reported;
 
     /// <summary>Responses dropped for a bad CRC since start.</summary>

@@ -86,6 +86,10 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
 
     public string Name { get; }
 
+    public string Kind => _options.Kind;
+
+    public string? Address => _options.Address;
+
     public UpstreamState State => _pool.IsDown ? UpstreamState.Down
         : _circuit.CircuitState switch
         {

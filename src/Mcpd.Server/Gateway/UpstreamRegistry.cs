@@ -1,4 +1,3 @@
-using Mcpd.Server.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -17,7 +16,7 @@ public sealed class UpstreamRegistry : IHostedService, IAsyncDisposable
     /// Builds every configured upstream with the factory of its kind; the options must have passed validation, which
     /// knows the kinds (<see cref="UpstreamKinds"/>).
     /// </summary>
-    public UpstreamRegistry(IOptions<McpdOptions> options, IEnumerable<IModbusUpstreamFactory> factories)
+    public UpstreamRegistry(IOptions<UpstreamsOptions> options, IEnumerable<IModbusUpstreamFactory> factories)
     {
         ArgumentNullException.ThrowIfNull(options);
         var byKind = factories.ToDictionary(factory => factory.Kind, StringComparer.OrdinalIgnoreCase);

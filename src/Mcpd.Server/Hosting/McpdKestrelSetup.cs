@@ -1,5 +1,6 @@
 using System.Net;
 using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Admin;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Mcp;
@@ -12,22 +13,22 @@ using Microsoft.Extensions.Options;
 namespace Mcpd.Server.Hosting;
 
 /// <summary>Puts mcpd's protocol listeners on Kestrel, each with its connection handler.</summary>
-internal sealed class McpdKestrelSetup(IOptions<McpdOptions> options, ListenerEndpoints endpoints) : IConfigureOptions<KestrelServerOptions>
+internal sealed class McpdKestrelSetup(
+    IOptions<ModbusServerOptions> modbus, IOptions<McpServerOptions> mcp, IOptions<AdminOptions> admin, ListenerEndpoints endpoints) : IConfigureOptions<KestrelServerOptions>
 {
     public void Configure(KestrelServerOptions kestrel)
     {
-        var settings = options.Value;
-        Listen(kestrel, settings.Modbus.Bind, settings.Modbus.Port, ListenerNames.Modbus, listener => listener.UseConnectionHandler<ModbusConnectionHandler>());
-        Listen(kestrel, settings.Mcp.Bind, settings.Mcp.Port, ListenerNames.Mcp, listener => UseMcp(listener, McpFraming.Plain));
-        if (settings.Mcp.CrcPort is { } crcPort)
+        Listen(kestrel, modbus.Value.Bind, modbus.Value.Port, ListenerNames.Modbus, listener => listener.UseConnectionHandler<ModbusConnectionHandler>());
+        Listen(kestrel, mcp.Value.Bind, mcp.Value.Port, ListenerNames.Mcp, listener => UseMcp(listener, McpFraming.Plain));
+        if (mcp.Value.CrcPort is { } crcPort)
         {
-            Listen(kestrel, settings.Mcp.Bind, crcPort, ListenerNames.McpCrc, listener => UseMcp(listener, McpFraming.Crc));
+            Listen(kestrel, mcp.Value.Bind, crcPort, ListenerNames.McpCrc, listener => UseMcp(listener, McpFraming.Crc));
         }
 
-        if (settings.Admin.Enabled)
+        if (admin.Value.Enabled)
         {
             // HTTP/1.1 through the application's request pipeline (AdminApi).
-            Listen(kestrel, settings.Admin.Bind, settings.Admin.Port, ListenerNames.Admin, listener => listener.Protocols = HttpProtocols.Http1);
+            Listen(kestrel, admin.Value.Bind, admin.Value.Port, ListenerNames.Admin, listener => listener.Protocols = HttpProtocols.Http1);
         }
     }
 

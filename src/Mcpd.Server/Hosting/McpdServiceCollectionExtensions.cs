@@ -1,9 +1,11 @@
 using Mcpd.Client.Mcp;
+using Mcpd.Server.Admin;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
+using Mcpd.Server.Modbus;
 using Mcpd.Server.Routing;
 using Mcpd.Server.Sessions;
 using Mcpd.Server.Telemetry;
@@ -21,10 +23,6 @@ namespace Mcpd.Server.Hosting;
 /// <summary>Registers the mcpd server in a host.</summary>
 public static class McpdServiceCollectionExtensions
 {
-    /// <summary>The config section of <see cref="TransportOptions"/>.</summary>
-    public const string TransportSection = "transport";
-
-
     /// <summary>
     /// Adds devices, listeners and connection management, bound to <paramref name="configuration"/> (the root of
     /// mcpd's settings) and validated at start. Kestrel must be the host's server.
@@ -32,9 +30,21 @@ public static class McpdServiceCollectionExtensions
     public static IServiceCollection AddMcpdServer(this IServiceCollection services, IConfiguration configuration)
     {
         DurationConverter.Register();
+        // The whole configuration: validated at start (sections refer to each other), read by the command line.
         services.AddOptions<McpdOptions>().Bind(configuration).ValidateOnStart();
         services.AddSingleton<IValidateOptions<McpdOptions>, McpdOptionsValidator>();
-        services.AddMcpdTelemetry(configuration.GetSection(TelemetryRegistration.Section));
+        // Each class takes the sections it reads.
+        services.AddSectionOptions<ModbusServerOptions>(configuration.GetSection(McpdSections.Modbus));
+        services.AddSectionOptions<McpServerOptions>(configuration.GetSection(McpdSections.Mcp));
+        services.AddSectionOptions<AdminOptions>(configuration.GetSection(McpdSections.Admin));
+        services.AddSectionOptions<SessionsOptions>(configuration.GetSection(McpdSections.Sessions));
+        services.AddSectionOptions<ClusterOptions>(configuration.GetSection(McpdSections.Cluster));
+        services.AddSectionOptions<TelemetryOptions>(configuration.GetSection(McpdSections.Telemetry));
+        services.AddSectionOptions<TransportOptions>(configuration.GetSection(McpdSections.Transport));
+        services.AddSectionOptions<DevicesOptions>(configuration);
+        services.AddSectionOptions<UpstreamsOptions>(configuration);
+        services.AddSectionOptions<RouterOptions>(configuration);
+        services.AddMcpdTelemetry(configuration.GetSection(McpdSections.Telemetry));
         services.TryAddSingleton(TimeProvider.System);
         services.AddGateway();
         services.AddSingleton<DeviceRegistry>();
@@ -59,19 +69,19 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<McpConnectionHandler>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, McpdKestrelSetup>();
         // Kestrel's socket transport, when it serves: its input limit must also hold the largest frame.
-        services.AddOptions<SocketTransportOptions>().Configure<IOptions<McpdOptions>>((sockets, mcpd) => sockets.MaxReadBufferSize = mcpd.Value.MaxInputBuffer);
+        services.AddOptions<SocketTransportOptions>().Configure<IOptions<McpServerOptions>>((sockets, mcp) => sockets.MaxReadBufferSize = mcp.Value.MaxInputBuffer);
         services.AddHostedService<ConnectionIdleMonitor>();
         services.AddHostedService<ListenerAnnouncer>();
-        var transport = configuration.GetSection(TransportSection).Get<TransportOptions>() ?? new TransportOptions();
+        var transport = configuration.GetSection(McpdSections.Transport).Get<TransportOptions>() ?? new TransportOptions();
         if (transport.Effective == TransportKind.Epoll && EpollTransport.IsSupported)
         {
             // Registered after Kestrel's socket transport, so Kestrel picks it first for the TCP endpoints it can bind.
             services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>();
-            services.AddOptions<EpollTransportOptions>().Configure<IOptions<McpdOptions>>((epoll, mcpd) =>
+            services.AddOptions<EpollTransportOptions>().Configure<IOptions<TransportOptions>, IOptions<McpServerOptions>>((epoll, settings, mcp) =>
             {
-                epoll.IoThreads = mcpd.Value.Transport.EffectiveIoThreads;
-                epoll.MaxReadBufferSize = mcpd.Value.MaxInputBuffer;
-                epoll.ApplicationScheduling = mcpd.Value.Transport.ApplicationScheduling;
+                epoll.IoThreads = settings.Value.EffectiveIoThreads;
+                epoll.MaxReadBufferSize = mcp.Value.MaxInputBuffer;
+                epoll.ApplicationScheduling = settings.Value.ApplicationScheduling;
             });
         }
 

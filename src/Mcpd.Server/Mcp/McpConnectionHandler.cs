@@ -1,5 +1,4 @@
 using Mcpd.Protocols.Mcp;
-using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -11,13 +10,13 @@ namespace Mcpd.Server.Mcp;
 internal sealed class McpConnectionHandler(
     McpServices services,
     ConnectionRegistry connections,
-    IOptionsMonitor<McpdOptions> options,
+    IOptionsMonitor<McpServerOptions> options,
     TimeProvider time,
     ILogger<McpConnectionHandler> logger)
 {
     public Task OnConnectedAsync(ConnectionContext connection, McpFraming framing)
     {
-        var settings = options.CurrentValue.Mcp;
+        var settings = options.CurrentValue;
         var listener = framing == McpFraming.Plain ? ListenerNames.Mcp : ListenerNames.McpCrc;
         // Heartbeat (docs/protocol.md, "Heartbeat"): a peer that sends nothing, not even a PING, for 3 intervals is dead.
         var tracked = connections.TryAdmit(connection, listener, settings.MaxConnections, ConnectionLimitPolicy.CloseOldestIdle, 3 * settings.HeartbeatInterval);

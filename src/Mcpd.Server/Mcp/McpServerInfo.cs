@@ -1,8 +1,6 @@
 using System.Text.Json;
-using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Gateway;
-using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Mcp;
 
@@ -10,7 +8,7 @@ namespace Mcpd.Server.Mcp;
 /// What <c>sys.info</c> reports: name, version, uptime, connections per listener, and each upstream's kind, address
 /// and health (<see cref="UpstreamState"/>).
 /// </summary>
-internal sealed class McpServerInfo(ConnectionRegistry connections, UpstreamRegistry upstreams, IOptions<McpdOptions> options, TimeProvider time)
+internal sealed class McpServerInfo(ConnectionRegistry connections, UpstreamRegistry upstreams, TimeProvider time)
 {
     private readonly DateTimeOffset _started = time.GetUtcNow();
 
@@ -30,11 +28,11 @@ internal sealed class McpServerInfo(ConnectionRegistry connections, UpstreamRegi
         ["upstreams"] = Upstreams(),
     });
 
-    /// <summary>Every upstream: kind, address (null for a serial line) and health state; also served by the admin API.</summary>
+    /// <summary>Every upstream: kind, address (<see cref="IModbusUpstream.Address"/>) and health state; also served by the admin API.</summary>
     public Dictionary<string, Dictionary<string, string?>> Upstreams() => upstreams.All.ToDictionary(u => u.Name, u => new Dictionary<string, string?>
     {
-        ["kind"] = options.Value.Upstreams[u.Name].Kind,
-        ["address"] = options.Value.Upstreams[u.Name].Address ?? options.Value.Upstreams[u.Name].Rtu.Port,
+        ["kind"] = u.Kind,
+        ["address"] = u.Address,
         ["state"] = u.State.ToString(),
     });
 }

@@ -26,4 +26,10 @@ public sealed class McpServerOptions
 
     /// <summary>Most connections per listener; at the limit the oldest idle one is closed.</summary>
     public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>
+    /// Unconsumed input a connection may hold: at least 1 MiB, and at least the largest MCP frame (header and CRC
+    /// framing included), or a frame at the limit could never be read whole.
+    /// </summary>
+    public int MaxInputBuffer => Math.Max(1024 * 1024, MaxPayloadLength + 16);
 }

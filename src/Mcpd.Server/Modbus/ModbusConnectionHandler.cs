@@ -1,4 +1,3 @@
-using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Telemetry;
@@ -12,7 +11,7 @@ namespace Mcpd.Server.Modbus;
 internal sealed class ModbusConnectionHandler(
     DeviceRegistry devices,
     ConnectionRegistry connections,
-    IOptionsMonitor<McpdOptions> options,
+    IOptionsMonitor<ModbusServerOptions> options,
     McpdMetrics metrics,
     McpdTracing tracing,
     TimeProvider time,
@@ -20,7 +19,7 @@ internal sealed class ModbusConnectionHandler(
 {
     public override Task OnConnectedAsync(ConnectionContext connection)
     {
-        var settings = options.CurrentValue.Modbus;
+        var settings = options.CurrentValue;
         var tracked = connections.TryAdmit(connection, ListenerNames.Modbus, settings.MaxConnections, settings.ConnectionLimitPolicy, settings.IdleTimeout);
         if (tracked is null)
         {

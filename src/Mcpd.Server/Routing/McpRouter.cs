@@ -1,4 +1,3 @@
-using Mcpd.Server.Configuration;
 using Mcpd.Server.Devices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,7 +17,7 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
     /// <summary>How long a lane replaced by a reload still accepts requests routed by the previous table.</summary>
     private static readonly TimeSpan RetiredLaneGrace = TimeSpan.FromSeconds(5);
 
-    private readonly IOptionsMonitor<McpdOptions> _options;
+    private readonly IOptionsMonitor<RouterOptions> _options;
     private readonly DeviceRegistry _devices;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -29,7 +28,7 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
     private bool _started;
     private int _disposed;
 
-    public McpRouter(IOptionsMonitor<McpdOptions> options, DeviceRegistry devices, TimeProvider time, ILogger<McpRouter> logger)
+    public McpRouter(IOptionsMonitor<RouterOptions> options, DeviceRegistry devices, TimeProvider time, ILogger<McpRouter> logger)
     {
         _options = options;
         _devices = devices;
@@ -110,7 +109,7 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
     }
 
     /// <summary>The routing state of <paramref name="settings"/>, reusing what <paramref name="current"/> already has unchanged; null with problems when a reference does not resolve.</summary>
-    private RoutingState? Build(McpdOptions settings, RoutingState current, List<string> problems)
+    private RoutingState? Build(RouterOptions settings, RoutingState current, List<string> problems)
     {
         var lanes = new Dictionary<string, LaneTarget>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, lane) in settings.Routing.Lanes)
@@ -137,7 +136,7 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
         return table is null ? null : new RoutingState(lanes, nodes, table);
     }
 
-    private void Reload(McpdOptions options)
+    private void Reload(RouterOptions options)
     {
         var problems = new List<string>();
         RoutingState previous;
@@ -179,7 +178,7 @@ internal sealed class McpRouter : IHostedService, IAsyncDisposable
         lane.Complete();
     }
 
-    private void LogState(McpdOptions options)
+    private void LogState(RouterOptions options)
     {
         var state = Volatile.Read(ref _state);
         var lanes = state.Lanes.Count == 0 ? "none" : string.Join(", ", state.Lanes.Keys);

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Hosting;
+using Mcpd.Server.Mcp;
 using Mcpd.Server.Routing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,18 +20,18 @@ internal sealed class ClusterNode : BackgroundService
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ListenerEndpoints _endpoints;
     private readonly ClusterOptions _options;
-    private readonly McpdOptions _settings;
+    private readonly TimeSpan _peerCallTimeout;
     private readonly TimeProvider _time;
     private readonly ILogger<ClusterNode> _logger;
     private readonly ConcurrentDictionary<string, ForwardNode> _peers = new(StringComparer.Ordinal);
 
-    public ClusterNode(ISessionStore store, ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, IOptions<McpdOptions> options, TimeProvider time, ILogger<ClusterNode> logger)
+    public ClusterNode(ISessionStore store, ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, IOptions<ClusterOptions> options, IOptions<McpServerOptions> mcp, TimeProvider time, ILogger<ClusterNode> logger)
     {
         _lifetime = lifetime;
         _store = store;
         _endpoints = endpoints;
-        _settings = options.Value;
-        _options = _settings.Cluster;
+        _options = options.Value;
+        _peerCallTimeout = mcp.Value.CallTimeout;
         _time = time;
         _logger = logger;
         NodeId = _options.NodeId ?? $"{Environment.MachineName}-{Environment.ProcessId}";
@@ -54,7 +54,7 @@ internal sealed class ClusterNode : BackgroundService
             }
 
             // A pool connects on first use, so one that loses this race costs nothing.
-            var fresh = new ForwardNode(nodeId, new NodeOptions { Address = address, RequestTimeout = _settings.Mcp.CallTimeout }, _time, _logger);
+            var fresh = new ForwardNode(nodeId, new NodeOptions { Address = address, RequestTimeout = _peerCallTimeout }, _time, _logger);
             if (known is null ? _peers.TryAdd(nodeId, fresh) : _peers.TryUpdate(nodeId, fresh, known))
             {
                 if (known is not null)

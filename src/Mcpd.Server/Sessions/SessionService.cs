@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
-using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Routing;
 using Microsoft.Extensions.Logging;
@@ -17,7 +16,7 @@ namespace Mcpd.Server.Sessions;
 /// </summary>
 internal sealed class SessionService(
     ISessionStore store, ISessionAuthenticator authenticator, ClusterNode cluster, ConnectionRegistry connections,
-    IOptionsMonitor<McpdOptions> options, TimeProvider time, ILogger<SessionService> logger)
+    IOptionsMonitor<SessionsOptions> options, TimeProvider time, ILogger<SessionService> logger)
 {
     public const string Open = "session.open";
     public const string Resume = "session.resume";
@@ -95,7 +94,7 @@ internal sealed class SessionService(
 
     private async ValueTask<McpReply> OpenAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
-        var settings = options.CurrentValue.Sessions;
+        var settings = options.CurrentValue;
         if (!TryReadOpenRequest(request.Body, settings, out var clientId, out var token, out var ttl, out var problem))
         {
             return McpReply.Error(McpStatus.BadRequest, problem);

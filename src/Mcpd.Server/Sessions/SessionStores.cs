@@ -1,4 +1,3 @@
-using Mcpd.Server.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,7 +9,7 @@ internal static class SessionStores
 {
     public static ISessionStore Create(IServiceProvider services)
     {
-        var settings = services.GetRequiredService<IOptions<McpdOptions>>().Value.Sessions;
+        var settings = services.GetRequiredService<IOptions<SessionsOptions>>().Value;
         return settings.Store == SessionStoreKinds.Redis
             ? new RedisSessionStore(settings.Redis, services.GetRequiredService<ILogger<RedisSessionStore>>())
             : new InMemorySessionStore(settings.MaxSessions, settings.SweepInterval, services.GetRequiredService<TimeProvider>());

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Mcpd.Server.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Sessions;
@@ -9,11 +8,11 @@ namespace Mcpd.Server.Sessions;
 /// Tokens from config (<c>sessions:tokens</c>, client id to token). With none configured every client may open a
 /// session; with some, only a client presenting its own token. Compared in constant time.
 /// </summary>
-internal sealed class StaticTokenAuthenticator(IOptionsMonitor<McpdOptions> options) : ISessionAuthenticator
+internal sealed class StaticTokenAuthenticator(IOptionsMonitor<SessionsOptions> options) : ISessionAuthenticator
 {
     public ValueTask<bool> AuthenticateAsync(string clientId, string? token, CancellationToken cancellationToken)
     {
-        var tokens = options.CurrentValue.Sessions.Tokens;
+        var tokens = options.CurrentValue.Tokens;
         if (tokens.Count == 0)
         {
             return ValueTask.FromResult(true);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Mcpd.Server.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Telemetry;
@@ -12,7 +11,7 @@ namespace Mcpd.Server.Telemetry;
 /// paths stay allocation-free. Child spans start only under a request span, so <c>telemetry:tracing:enabled: false</c>
 /// turns them all off.
 /// </summary>
-internal sealed class McpdTracing(IOptions<McpdOptions> options)
+internal sealed class McpdTracing(IOptions<TelemetryOptions> options)
 {
     /// <summary>The activity source's name, as exporters and listeners select it.</summary>
     public const string SourceName = "Mcpd";
@@ -22,7 +21,7 @@ internal sealed class McpdTracing(IOptions<McpdOptions> options)
 
     public static readonly ActivitySource Source = new(SourceName);
 
-    private readonly bool _enabled = options.Value.Telemetry.Tracing.Enabled;
+    private readonly bool _enabled = options.Value.Tracing.Enabled;
 
     /// <summary>True when request spans would be recorded: tracing is enabled and a listener is attached.</summary>
     public bool IsListening => _enabled && Source.HasListeners();

@@ -15,9 +15,6 @@ namespace Mcpd.Server.Telemetry;
 /// </summary>
 internal static class TelemetryRegistration
 {
-    /// <summary>The config section of <see cref="TelemetryOptions"/>.</summary>
-    public const string Section = "telemetry";
-
     /// <summary>The <c>service.name</c> of exported spans and metrics.</summary>
     public const string ServiceName = "mcpd";
 

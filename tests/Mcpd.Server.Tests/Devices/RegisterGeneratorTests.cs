@@ -173,8 +173,7 @@ public sealed class RegisterGeneratorTests : IAsyncDisposable
     {
         var options = new McpdOptions { Devices = { new DeviceOptions { Unit = 1, UpdateInterval = updateInterval, Registers = registers } } };
         Assert.Empty(McpdOptionsValidator.Check(options));
-        var wrapped = Options.Create(options);
-        var registry = new DeviceRegistry(wrapped, new UpstreamRegistry(wrapped, []), []);
+        var registry = new DeviceRegistry(Options.Create(new DevicesOptions { Devices = options.Devices }), new UpstreamRegistry(Options.Create(new UpstreamsOptions()), []), []);
         _service = new RegisterGeneratorService(registry, _time, NullLogger<RegisterGeneratorService>.Instance);
         await _service.StartAsync(TestContext.Current.CancellationToken);
         return registry.Simulated[0];
