@@ -135,23 +135,9 @@ internal static class ModbusPduProcessor
     /// <summary>6.11: quantity 1..1968 and byte count = ceil(N/8) matching the PDU, then range.</summary>
     private static int WriteMultipleCoils(ReadOnlySpan<byte> request, Span<byte> response, bool[] table, WriteProtection protection)
     {
-        if (request.Length < 6
-            || !TryQuantity(request, 3, ModbusLimits.MaxWriteBits, out var quantity)
-            || request[5] != ModbusDataEncoding.PackedBitLength(quantity)
-            || request.Length != 6 + request[5])
+        if (!TryMultipleWrite(request, response, registers: false, table.Length, protection, out var address, out var quantity, out var refused))
         {
-            return Exception(request, response, ModbusExceptionCode.IllegalDataValue);
-        }
-
-        var address = Word(request, 1);
-        if (!InRange(address, quantity, table.Length))
-        {
-            return Exception(request, response, ModbusExceptionCode.IllegalDataAddress);
-        }
-
-        if (protection.CoilsProtected(address, quantity))
-        {
-            return Exception(request, response, protection.Exception);
+            return refused;
         }
 
         ModbusDataEncoding.UnpackBits(request[6..], table.AsSpan(address, quantity));
@@ -162,28 +148,48 @@ internal static class ModbusPduProcessor
     /// <summary>6.12: quantity 1..123 and byte count = 2N matching the PDU, then range.</summary>
     private static int WriteMultipleRegisters(ReadOnlySpan<byte> request, Span<byte> response, ushort[] table, WriteProtection protection)
     {
-        if (request.Length < 6
-            || !TryQuantity(request, 3, ModbusLimits.MaxWriteRegisters, out var quantity)
-            || request[5] != quantity * 2
-            || request.Length != 6 + request[5])
+        if (!TryMultipleWrite(request, response, registers: true, table.Length, protection, out var address, out var quantity, out var refused))
         {
-            return Exception(request, response, ModbusExceptionCode.IllegalDataValue);
-        }
-
-        var address = Word(request, 1);
-        if (!InRange(address, quantity, table.Length))
-        {
-            return Exception(request, response, ModbusExceptionCode.IllegalDataAddress);
-        }
-
-        if (protection.HoldingProtected(address, quantity))
-        {
-            return Exception(request, response, protection.Exception);
+            return refused;
         }
 
         ModbusDataEncoding.ReadRegisters(request[6..], table.AsSpan(address, quantity));
         request[..5].CopyTo(response);
         return 5;
+    }
+
+    /// <summary>
+    /// The checks of 6.11 and 6.12 in the order of their state diagrams: quantity and byte count (03), range (02),
+    /// then read-only addresses. False with <paramref name="refused"/> = the exception response's length when one fails.
+    /// </summary>
+    private static bool TryMultipleWrite(ReadOnlySpan<byte> request, Span<byte> response, bool registers, int tableLength, WriteProtection protection, out int address, out int quantity, out int refused)
+    {
+        address = 0;
+        refused = 0;
+        if (request.Length < 6
+            || !TryQuantity(request, 3, registers ? ModbusLimits.MaxWriteRegisters : ModbusLimits.MaxWriteBits, out quantity)
+            || request[5] != (registers ? quantity * 2 : ModbusDataEncoding.PackedBitLength(quantity))
+            || request.Length != 6 + request[5])
+        {
+            quantity = 0;
+            refused = Exception(request, response, ModbusExceptionCode.IllegalDataValue);
+            return false;
+        }
+
+        address = Word(request, 1);
+        if (!InRange(address, quantity, tableLength))
+        {
+            refused = Exception(request, response, ModbusExceptionCode.IllegalDataAddress);
+            return false;
+        }
+
+        if (registers ? protection.HoldingProtected(address, quantity) : protection.CoilsProtected(address, quantity))
+        {
+            refused = Exception(request, response, protection.Exception);
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>6.16: result = (current AND and_mask) OR (or_mask AND NOT and_mask); the response echoes the request.</summary>
