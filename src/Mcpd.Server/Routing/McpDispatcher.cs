@@ -93,17 +93,9 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
         }
 
         start = start with { MethodTag = metrics.MethodTag(method, served: true) };
-        if (target is DeviceTarget device && !namesSession)
+        if (!namesSession && target.TryAnswerUncopied(request, method, start, answerer, builtIns, out var answeredUncopied))
         {
-            return builtIns.ModbusPduMethod.Answer(request, device.Device, null, answerer, start);
-        }
-
-        if (target is LaneTarget { Lane.IsFull: true } full && !namesSession)
-        {
-            // A flood into a full lane is refused before anything is copied: its cost must not grow with the flood.
-            full.Lane.CountRejected(method, start.Span?.TraceId.ToHexString());
-            answerer.AnswerError(start, request.Id, request.IsOneWay, McpStatus.Overloaded, full.Lane.FullMessage, start.TraceIdOf(request));
-            return true;
+            return answeredUncopied;
         }
 
         // The span's trace id is the request's: the same as the caller's traceparent when it sent one, else the span's new one.

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Mcp;
 using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Logging;
 
@@ -15,12 +16,36 @@ internal abstract class RouteTarget
     /// (the connection's end) stopped it and nobody is left to answer. A target answers its own failures.
     /// </summary>
     public abstract ValueTask<McpReply?> InvokeAsync(McpIncomingRequest request, BuiltInMethods methods, ILogger logger, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Answers <paramref name="request"/> on the read loop before anything of it is copied, when this target can:
+    /// true when it did, with <paramref name="answeredNow"/> false if the answer leaves later (an in-flight slot is
+    /// held). False: the request goes on to <see cref="InvokeAsync"/>. Not for requests that name a session.
+    /// </summary>
+    public virtual bool TryAnswerUncopied(in McpRequest request, ReadOnlySpan<char> method, in McpRequestStart start, McpRequestAnswerer answerer, BuiltInMethods methods, out bool answeredNow)
+    {
+        answeredNow = false;
+        return false;
+    }
 }
 
 /// <summary><c>lane:NAME</c>: the lane's queue, then a worker runs the method's handler.</summary>
 internal sealed class LaneTarget(McpLane lane) : RouteTarget
 {
     public McpLane Lane { get; } = lane;
+
+    /// <summary>A full lane refuses at once, before anything is copied: a flood's cost must not grow with the flood.</summary>
+    public override bool TryAnswerUncopied(in McpRequest request, ReadOnlySpan<char> method, in McpRequestStart start, McpRequestAnswerer answerer, BuiltInMethods methods, out bool answeredNow)
+    {
+        answeredNow = Lane.IsFull;
+        if (answeredNow)
+        {
+            Lane.CountRejected(method, start.Span?.TraceId.ToHexString());
+            answerer.AnswerError(start, request.Id, request.IsOneWay, McpStatus.Overloaded, Lane.FullMessage, start.TraceIdOf(request));
+        }
+
+        return answeredNow;
+    }
 
     public override async ValueTask<McpReply?> InvokeAsync(McpIncomingRequest request, BuiltInMethods methods, ILogger logger, CancellationToken cancellationToken)
     {
@@ -38,6 +63,13 @@ internal sealed class LaneTarget(McpLane lane) : RouteTarget
 internal sealed class DeviceTarget(IModbusDevice device) : RouteTarget
 {
     public IModbusDevice Device { get; } = device;
+
+    /// <summary>The PDU runs on the device straight from the request, as on the allocation-free <c>modbus.pdu</c> path.</summary>
+    public override bool TryAnswerUncopied(in McpRequest request, ReadOnlySpan<char> method, in McpRequestStart start, McpRequestAnswerer answerer, BuiltInMethods methods, out bool answeredNow)
+    {
+        answeredNow = methods.ModbusPduMethod.Answer(request, Device, null, answerer, start);
+        return true;
+    }
 
     public override async ValueTask<McpReply?> InvokeAsync(McpIncomingRequest request, BuiltInMethods methods, ILogger logger, CancellationToken cancellationToken) =>
         await methods.ModbusPduMethod.ExecuteAsync(request, Device, cancellationToken);
