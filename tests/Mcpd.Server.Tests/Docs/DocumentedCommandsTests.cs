@@ -122,6 +122,7 @@ public partial class DocumentedCommandsTests
     private static string OnTestPorts(string line, McpdTestServer server) => line
         .Replace(":5020", $":{server.ModbusEndPoint.Port}", StringComparison.Ordinal)
         .Replace("-p 5020", $"-p {server.ModbusEndPoint.Port}", StringComparison.Ordinal)
+        .Replace("--modbus-port 5020", $"--modbus-port {server.ModbusEndPoint.Port}", StringComparison.Ordinal)
         .Replace(":8080", $":{server.McpEndPoint.Port}", StringComparison.Ordinal)
         .Replace(":8081", $":{server.AdminUri.Port}", StringComparison.Ordinal);
 
