@@ -1,3 +1,4 @@
+using System.Net;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -44,8 +45,8 @@ internal sealed class EpollConnection : ConnectionContext
         _output = new EpollSocketWriter(this, scheduling);
         Transport = new DuplexPipe(_input, _output);
         ConnectionId = $"E{Interlocked.Increment(ref s_lastId):X8}";
-        LocalEndPoint = socket.LocalEndPoint;
-        RemoteEndPoint = socket.RemoteEndPoint;
+        LocalEndPoint = Unmapped(socket.LocalEndPoint);
+        RemoteEndPoint = Unmapped(socket.RemoteEndPoint);
         ConnectionClosed = _closed.Token;
     }
 
@@ -303,6 +304,13 @@ internal sealed class EpollConnection : ConnectionContext
         public bool Read;
         public bool Flush;
     }
+
+    /// <summary>
+    /// An IPv4 peer of a dual-mode listener (bind <c>*</c>) as the IPv4 address it is, not <c>[::ffff:127.0.0.1]</c>:
+    /// logs, the admin API and <c>sys.info</c> show what the operator typed and what firewalls show.
+    /// </summary>
+    private static EndPoint? Unmapped(EndPoint? endPoint) =>
+        endPoint is IPEndPoint { Address.IsIPv4MappedToIPv6: true } mapped ? new IPEndPoint(mapped.Address.MapToIPv4(), mapped.Port) : endPoint;
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
     {

@@ -134,4 +134,17 @@ public class AdminApiTests
         Assert.Equal("memory", sessions.GetProperty("store").GetString());
         Assert.Contains(sessions.GetProperty("sessions").EnumerateArray(), s => s.GetProperty("id").GetString() == sessionId && s.GetProperty("clientId").GetString() == "plc-9");
     }
+
+    [Fact]
+    public async Task An_ipv4_client_of_a_listener_on_every_interface_is_listed_with_its_ipv4_address()
+    {
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?> { ["modbus:bind"] = "*" });
+        using var http = new HttpClient { BaseAddress = server.AdminUri };
+        await using var modbus = await Client.Modbus.ModbusTcpClient.ConnectAsync("127.0.0.1", server.ModbusEndPoint.Port);
+
+        var connections = await http.GetFromJsonAsync<JsonElement>("api/connections");
+
+        var remote = connections.EnumerateArray().Single(c => c.GetProperty("listener").GetString() == "modbus").GetProperty("remote").GetString();
+        Assert.StartsWith("127.0.0.1:", remote, StringComparison.Ordinal);
+    }
 }
