@@ -133,9 +133,14 @@ internal static class BenchCommand
                 var runner = new LoadRunner(result.GetValue(_depth), TimeSpan.FromSeconds(result.GetValue(_seconds)), result.GetValue(_requests) ?? long.MaxValue, result.GetValue(_quiet));
                 return await runner.RunAsync(clients, send, cancellationToken);
             }
-            catch (Exception ex) when (ex is SocketException or TimeoutException or IOException)
+            catch (SocketException ex)
             {
-                await Console.Error.WriteLineAsync($"mcpd: {endpoint}: {ex.Message}");
+                await Console.Error.WriteLineAsync(CliValues.CannotConnect(endpoint, ex));
+                return ExitCodes.RequestFailed;
+            }
+            catch (Exception ex) when (ex is TimeoutException or IOException)
+            {
+                await Console.Error.WriteLineAsync($"mcpd: {ex.Message}");
                 return ExitCodes.RequestFailed;
             }
             finally

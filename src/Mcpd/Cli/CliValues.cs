@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Numerics;
+using Mcpd.Client;
 
 namespace Mcpd.Cli;
 
@@ -57,6 +58,27 @@ internal static class CliValues
         result.AddError($"{NameOf(result)}: '{text}' is not one of {Names(allowed)}{(note is null ? "" : $" ({note})")}");
         return default;
     };
+
+    /// <summary>One of <paramref name="allowed"/>, as typed (any case).</summary>
+    public static Func<ArgumentResult, string> OneOf(params string[] allowed) => result =>
+    {
+        var text = result.Tokens[^1].Value;
+        if (allowed.FirstOrDefault(a => a.Equals(text, StringComparison.OrdinalIgnoreCase)) is { } value)
+        {
+            return value;
+        }
+
+        result.AddError($"{NameOf(result)}: '{text}' is not one of {string.Join('|', allowed)}");
+        return "";
+    };
+
+    /// <summary>
+    /// Why a connection could not be made, with what to check: "Connection refused" means nothing listens on the port.
+    /// </summary>
+    public static string CannotConnect(HostPort endpoint, System.Net.Sockets.SocketException exception) =>
+        exception.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused
+            ? $"mcpd: cannot connect to {endpoint}: nothing listens on that port (is mcpd serve running, with this port?)"
+            : $"mcpd: cannot connect to {endpoint}: {exception.Message}";
 
     /// <summary>The names of <paramref name="values"/> as the user types them: "coils|holding".</summary>
     public static string Names<T>(IEnumerable<T> values)

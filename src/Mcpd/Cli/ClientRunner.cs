@@ -35,7 +35,7 @@ internal static class ClientRunner
         }
         catch (SocketException ex)
         {
-            await Console.Error.WriteLineAsync($"mcpd: cannot connect to {endpoint}: {ex.Message}");
+            await Console.Error.WriteLineAsync(CliValues.CannotConnect(endpoint, ex));
         }
         catch (Exception ex) when (ex is TimeoutException or IOException)
         {
@@ -90,7 +90,7 @@ internal static class ClientRunner
         var options = new McpdOptions();
         configuration.Bind(options);
         var device = options.EffectiveDevices.FirstOrDefault(d => d.Unit == unit)
-            ?? throw new ArgumentException($"{file} has no device with unit {unit}.");
+            ?? throw new ArgumentException($"{file} has no device with unit {unit} (its units: {string.Join(", ", options.EffectiveDevices.Select(d => d.Unit))}); give --unit.");
         return new RegisterMap(device.Registers.Select(RegisterDefinition.From));
     }
 }

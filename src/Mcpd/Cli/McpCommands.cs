@@ -144,7 +144,7 @@ internal static class McpCommands
         }
         catch (SocketException ex)
         {
-            await Console.Error.WriteLineAsync($"mcpd: cannot connect to {endpoint}: {ex.Message}");
+            await Console.Error.WriteLineAsync(CliValues.CannotConnect(endpoint, ex));
         }
         catch (Exception ex) when (ex is TimeoutException or IOException)
         {

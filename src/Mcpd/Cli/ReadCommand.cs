@@ -48,7 +48,8 @@ internal static class ReadCommand
             }
             catch (Exception ex) when (ConfigurationFileError.IsLoadFailure(ex) || ex is ArgumentException or InvalidOperationException)
             {
-                return Task.FromResult(CliValues.RefuseUsage(result, $"--map: {ConfigurationFileError.Describe(ex, result.GetValue(common.Map))}"));
+                var problem = ex is ArgumentException ? ex.Message : ConfigurationFileError.Describe(ex, result.GetValue(common.Map));
+                return Task.FromResult(CliValues.RefuseUsage(result, $"--map: {problem}"));
             }
 
             return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), table, address, async client =>

@@ -24,8 +24,13 @@ internal static partial class ServeCommand
         var mcpPort = new Option<int?>("--mcp-port") { Description = "MCP port (default 8080)", CustomParser = CliValues.Port() };
         var mcpCrcPort = new Option<int?>("--mcp-crc-port") { Description = "Port of a CRC-framed MCP listener (off by default)", CustomParser = CliValues.Port() };
         var httpPort = new Option<int?>("--http-port") { Description = "Port of the HTTP admin API: health, metrics, devices (default 8081, on 127.0.0.1)", CustomParser = CliValues.Port() };
-        var logFormat = new Option<string>("--log-format") { Description = "Console log format", DefaultValueFactory = _ => "text" };
-        logFormat.AcceptOnlyFromAmong("text", "json");
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "Console log format: text or json (one object per line)",
+            HelpName = "text|json",
+            DefaultValueFactory = _ => "text",
+            CustomParser = CliValues.OneOf("text", "json"),
+        };
         var command = new Command("serve", "Run the server: Modbus TCP devices from the register map, and MCP")
         {
             config, modbusPort, bind, mcpPort, mcpCrcPort, httpPort, logFormat,

@@ -25,6 +25,7 @@ public class CliMistakeTests
     [InlineData("write|127.0.0.1:1|holding|0|abc", "mcpd write: <values>: 'abc' is not a 16-bit register value")]
     [InlineData("frob", "mcpd: 'frob' is not a command; the commands are serve, read, write, call, ping, bench, config")]
     [InlineData("bench", "mcpd bench: which command? modbus, mcp")]
+    [InlineData("serve|--log-format|xml", "mcpd serve: --log-format: 'xml' is not one of text|json")]
     public async Task A_wrong_command_line_says_which_argument_and_its_range_then_one_usage_line(string arguments, string expected)
     {
         var result = await CliTests.Mcpd(arguments.Split('|'));
@@ -177,5 +178,31 @@ public class CliMistakeTests
         Assert.Contains("closed the connection without sending a byte: it may not speak MCP (a Modbus TCP server closes on MCP frames: use mcpd read or write)", modbus.StandardError, StringComparison.Ordinal);
         Assert.Contains("does not speak MCP: this is an HTTP server", http.StandardError, StringComparison.Ordinal);
         Assert.Contains("a CRC-framed port (mcp:crcPort) ignores plain MCP frames; add --crc", crc.StandardError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("read|{0}|holding|0")]
+    [InlineData("bench|modbus|{0}|-n|5")]
+    [InlineData("ping|{0}")]
+    public async Task Nothing_listening_is_said_as_such(string arguments)
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+
+        var result = await CliTests.Mcpd(string.Format(System.Globalization.CultureInfo.InvariantCulture, arguments, $"127.0.0.1:{port}").Split('|'));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"mcpd: cannot connect to 127.0.0.1:{port}: nothing listens on that port (is mcpd serve running, with this port?)", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_map_without_the_unit_names_the_units_it_has()
+    {
+        var result = await CliTests.Mcpd("read", "127.0.0.1:1", "holding", "0", "--map", ConfigurationTests.ExampleFile, "--unit", "9");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("has no device with unit 9 (its units: 1, 2); give --unit.", result.StandardError, StringComparison.Ordinal);
     }
 }
