@@ -24,6 +24,12 @@ internal abstract class ProtocolConnection
     /// </summary>
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private TaskCompletionSource? _drained;
+
+    /// <summary>
+    /// Set under the write lock once the connection is over: a writer that comes later (a server call or an answer
+    /// racing the close) is refused there, before it touches an output the transport may complete at any moment.
+    /// </summary>
+    private bool _outputClosed;
     private TaskCompletionSource? _slotFreed;
     private int _inFlight;
     private int _draining;
@@ -134,9 +140,17 @@ internal abstract class ProtocolConnection
                 await SayGoodbyeAsync();
             }
 
+            await CloseOutputAsync();
             _connections.Remove(_tracked);
             OnClosed();
         }
+    }
+
+    private async Task CloseOutputAsync()
+    {
+        await _writeLock.WaitAsync();
+        _outputClosed = true;
+        _writeLock.Release();
     }
 
     /// <summary>
@@ -194,13 +208,19 @@ internal abstract class ProtocolConnection
 
     /// <summary>
     /// Writes outside the read loop (an answer that completed later, a request to the peer): <paramref name="write"/>
-    /// runs under the write lock, then the output is flushed.
+    /// runs under the write lock, then the output is flushed; once the connection is over it throws
+    /// <see cref="ConnectionAbortedException"/> instead.
     /// </summary>
     internal async Task WriteAsync<TState>(TState state, Action<TState> write, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            if (_outputClosed)
+            {
+                throw new ConnectionAbortedException($"Connection {Context.ConnectionId} is closed.");
+            }
+
             write(state);
             await Output.FlushAsync(cancellationToken);
         }

@@ -89,6 +89,32 @@ public abstract class ServerCallsClientTests(TransportKind transport)
     }
 
     [Fact]
+    public async Task Server_calls_racing_the_close_either_get_their_answer_or_an_IOException()
+    {
+        await using var server = await StartAsync();
+        var options = new McpClientOptions().MapMethod("ping.me", (_, _) => ValueTask.FromResult(McpReply.Ok("pong")));
+        var client = await McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port, options);
+        var peer = await PeerOf(server);
+
+        var calls = Enumerable.Range(0, 200).Select(_ => Task.Run(() => peer.CallAsync("ping.me"))).ToList();
+        await client.DisposeAsync();
+        var outcomes = await Task.WhenAll(calls.Select(async call =>
+        {
+            try
+            {
+                return (await call).BodyText;
+            }
+            catch (IOException)
+            {
+                return "closed";
+            }
+        }));
+
+        Assert.All(outcomes, outcome => Assert.True(outcome is "pong" or "closed", outcome));
+        Assert.DoesNotContain(server.Logs.Lines, line => line.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+    }
+
+    [Fact]
     public async Task Calls_in_both_directions_work_over_the_crc_listener()
     {
         await using var server = await StartAsync(new Dictionary<string, string?> { ["mcp:crcPort"] = "0" });
