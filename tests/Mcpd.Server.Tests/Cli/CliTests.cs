@@ -113,40 +113,6 @@ public partial class CliTests
     }
 
     [Fact]
-    public async Task Serve_logs_the_drain_and_the_stop()
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { McpdDll, "serve", "--bind", "127.0.0.1", "--modbus-port", "0", "--mcp-port", "0", "--http-port", "0" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        try
-        {
-            var port = await ReadListeningPortAsync(process);
-            await using var client = await Client.Modbus.ModbusTcpClient.ConnectAsync("127.0.0.1", port);
-            Assert.Equal([100], await client.ReadHoldingRegistersAsync(1, 0, 1));
-            using (var kill = Process.Start("kill", ["-TERM", $"{process.Id}"]))
-            {
-                await kill.WaitForExitAsync();
-            }
-
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            var rest = await process.StandardOutput.ReadToEndAsync(deadline.Token);
-            Assert.Contains("stopping: draining 1 connection(s)", rest, StringComparison.Ordinal);
-            Assert.EndsWith("stopped", rest.TrimEnd(), StringComparison.Ordinal);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-    }
-
-    [Fact]
     public async Task Serve_with_a_wrong_config_prints_every_problem_and_exits_2()
     {
         var file = Path.Combine(Path.GetTempPath(), $"mcpd-bad-{Guid.NewGuid():N}.yaml");
@@ -249,7 +215,7 @@ public partial class CliTests
     }
 
     [Fact]
-    public async Task Serve_answers_then_stops_cleanly_on_SIGTERM()
+    public async Task Serve_answers_then_stops_cleanly_on_SIGTERM_saying_what_it_drains()
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[] { McpdDll, "serve", "--bind", "127.0.0.1", "--modbus-port", "0", "--mcp-port", "0", "--http-port", "0" })
@@ -261,19 +227,19 @@ public partial class CliTests
         try
         {
             var port = await ReadListeningPortAsync(process);
-            await using (var client = await Client.Modbus.ModbusTcpClient.ConnectAsync("127.0.0.1", port))
-            {
-                Assert.Equal([100, 85], await client.ReadHoldingRegistersAsync(1, 0, 2));
-            }
-
+            await using var client = await Client.Modbus.ModbusTcpClient.ConnectAsync("127.0.0.1", port);
+            Assert.Equal([100, 85], await client.ReadHoldingRegistersAsync(1, 0, 2));
             using (var kill = Process.Start("kill", ["-TERM", $"{process.Id}"]))
             {
                 await kill.WaitForExitAsync();
             }
 
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var rest = await process.StandardOutput.ReadToEndAsync(deadline.Token);
             await process.WaitForExitAsync(deadline.Token);
             Assert.Equal(0, process.ExitCode);
+            Assert.Contains("stopping: draining 1 connection(s)", rest, StringComparison.Ordinal);
+            Assert.EndsWith("stopped", rest.TrimEnd(), StringComparison.Ordinal);
         }
         finally
         {
