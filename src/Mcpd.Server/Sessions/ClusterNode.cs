@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Mcpd.Server.Connections;
-using Mcpd.Server.Hosting;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Routing;
 using Microsoft.Extensions.Hosting;
