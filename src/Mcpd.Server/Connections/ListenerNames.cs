@@ -1,6 +1,6 @@
 namespace Mcpd.Server.Connections;
 
-/// <summary>Names of mcpd's listeners, as used in <see cref="Hosting.ListenerEndpoints"/>, the connection registry and logs.</summary>
+/// <summary>Names of mcpd's listeners, as used in <see cref="ListenerEndpoints"/>, the connection registry and logs.</summary>
 public static class ListenerNames
 {
     /// <summary>The Modbus TCP listener.</summary>

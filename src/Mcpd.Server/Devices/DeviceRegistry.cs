@@ -1,4 +1,3 @@
-using Mcpd.Server.Gateway;
 using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Devices;
@@ -16,7 +15,7 @@ public sealed class DeviceRegistry
     /// Builds the devices of the config (simulated, or gateways through their upstream), then applies code
     /// registrations over them.
     /// </summary>
-    public DeviceRegistry(IOptions<DevicesOptions> options, UpstreamRegistry upstreams, IEnumerable<ModbusDeviceRegistration> registrations)
+    public DeviceRegistry(IOptions<DevicesOptions> options, IUpstreamDevices upstreams, IEnumerable<ModbusDeviceRegistration> registrations)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(upstreams);
@@ -30,9 +29,10 @@ public sealed class DeviceRegistry
 
         foreach (var device in configured.Where(d => d.Upstream is not null))
         {
-            var gateway = new GatewayDevice(device.Name ?? $"unit {device.Unit}", upstreams[device.Upstream!], (byte)(device.UpstreamUnit ?? device.Unit));
+            var name = device.Name ?? $"unit {device.Unit}";
+            var gateway = upstreams.DeviceBehind(name, device.Upstream!, (byte)(device.UpstreamUnit ?? device.Unit));
             _byUnit[device.Unit] = gateway;
-            _byName[gateway.Name] = gateway;
+            _byName[name] = gateway;
         }
 
         foreach (var registration in registrations)

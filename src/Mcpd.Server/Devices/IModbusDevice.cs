@@ -2,7 +2,7 @@ namespace Mcpd.Server.Devices;
 
 /// <summary>
 /// Something that executes Modbus PDUs: a simulated device from the register map, or a gateway to a real one behind
-/// an upstream (<see cref="Gateway.IModbusUpstream"/>). Library users may register their own.
+/// an upstream (<see cref="IUpstreamDevices"/>). Library users may register their own.
 /// </summary>
 public interface IModbusDevice
 {

@@ -1,3 +1,4 @@
+using Mcpd.Server.Devices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -7,7 +8,7 @@ namespace Mcpd.Server.Gateway;
 /// The upstreams of the config (section <c>upstreams</c>), built at start: each starts its background work with the
 /// host and is closed when the host stops, after the listeners have drained.
 /// </summary>
-public sealed class UpstreamRegistry : IHostedService, IAsyncDisposable
+public sealed class UpstreamRegistry : IHostedService, IAsyncDisposable, IUpstreamDevices
 {
     private readonly Dictionary<string, IModbusUpstream> _byName = new(StringComparer.OrdinalIgnoreCase);
     private int _disposed;
@@ -31,6 +32,9 @@ public sealed class UpstreamRegistry : IHostedService, IAsyncDisposable
 
     /// <summary>The upstream named <paramref name="name"/>; validation guarantees it exists for a configured device.</summary>
     public IModbusUpstream this[string name] => _byName[name];
+
+    /// <inheritdoc />
+    public IModbusDevice DeviceBehind(string name, string upstream, byte upstreamUnit) => new GatewayDevice(name, this[upstream], upstreamUnit);
 
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken) => Task.WhenAll(_byName.Values.Select(u => u.StartAsync(cancellationToken)));

@@ -62,7 +62,7 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<McpMethodTable>();
         services.AddSingleton<ModbusPduMethod>();
         services.AddSingleton<BuiltInMethods>();
-        services.AddSingleton<McpDispatcher>();
+        services.AddSingleton<IMcpRequestDispatcher, McpDispatcher>();
         services.AddSingleton<McpRouter>();
         services.AddHostedService(provider => provider.GetRequiredService<McpRouter>());
         services.AddSingleton<McpServices>();

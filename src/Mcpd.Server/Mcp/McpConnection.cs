@@ -11,7 +11,7 @@ namespace Mcpd.Server.Mcp;
 /// <summary>
 /// Serves one MCP connection (docs/protocol.md) on the shared read loop: frames come through the listener's
 /// <see cref="McpChannelCodec"/>, validated header first (magic, version, length); a broken frame is answered with
-/// ERROR and a close. Requests go to the <see cref="Routing.McpDispatcher"/>, answers through the
+/// ERROR and a close. Requests go to the <see cref="IMcpRequestDispatcher"/>, answers through the
 /// <see cref="McpRequestAnswerer"/>; at <see cref="McpServerOptions.MaxInFlightPerConnection"/> the connection stops
 /// reading until one completes. PING is answered at once with PONG. The server calls the client through
 /// <see cref="IMcpPeer"/> (<see cref="McpClientCalls"/>); the connection is the <see cref="IMcpConnectionFeature"/>
@@ -37,7 +37,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
         // The listener's framing is chosen here, once: frames are read and written only through this codec.
         _channel = McpChannelCodec.For(framing, settings.MaxPayloadLength);
         _calls = new McpClientCalls(this, settings.CallTimeout, clock);
-        _backoff = new OverloadBackoff(services.Router);
+        _backoff = new OverloadBackoff(services.Dispatcher);
         _answerer = new McpRequestAnswerer(this, services.Metrics, _backoff, clock, logger);
     }
 
@@ -85,8 +85,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
         McpLog.Disconnected(_logger, Id, RemoteEndPoint);
         if (BoundSession is { } session)
         {
-            // The session lives on for a resume; only its live connection is gone.
-            _ = _services.Sessions.ReleaseAsync(session.Id, Id);
+            _services.Dispatcher.ReleaseSession(session, Id);
         }
     }
 

@@ -1,15 +1,14 @@
 using Mcpd.Protocols.Mcp;
-using Mcpd.Server.Routing;
 
 namespace Mcpd.Server.Mcp;
 
 /// <summary>
 /// Load shedding with backoff, per connection: a connection whose requests are refused OVERLOADED is read again only
-/// after a pause, doubling from 1 ms up to <see cref="RoutingOptions.OverloadBackoff"/> while refusals go on, and gone
+/// after a pause, doubling from 1 ms up to <see cref="IMcpRequestDispatcher.OverloadBackoff"/> while refusals go on, and gone
 /// at its first request that is not refused. The refusal itself still leaves at once; what the pause stops is a
 /// client that answers every OVERLOADED with the next request at full speed taking the CPU from everyone else.
 /// </summary>
-internal sealed class OverloadBackoff(McpRouter router)
+internal sealed class OverloadBackoff(IMcpRequestDispatcher dispatcher)
 {
     /// <summary>The current pause, in ticks; written by whoever answers, read by the read loop.</summary>
     private long _pauseTicks;
@@ -30,7 +29,7 @@ internal sealed class OverloadBackoff(McpRouter router)
             return;
         }
 
-        var limit = router.OverloadBackoff.Ticks;
+        var limit = dispatcher.OverloadBackoff.Ticks;
         var current = Volatile.Read(ref _pauseTicks);
         Volatile.Write(ref _pauseTicks, Math.Min(limit, current == 0 ? TimeSpan.TicksPerMillisecond : 2 * current));
     }

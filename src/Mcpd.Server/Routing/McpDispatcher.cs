@@ -18,11 +18,10 @@ namespace Mcpd.Server.Routing;
 /// answered in the batch when it completes at once, else later from an in-flight slot.
 /// </summary>
 internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, SessionService sessions, McpServerInfo info, McpdMetrics metrics, McpdTracing tracing)
+    : IMcpRequestDispatcher
 {
-    /// <summary>
-    /// Answers the REQ <paramref name="payload"/>; returns false when the connection must close (an unreadable
-    /// request). <paramref name="atLimit"/>: no in-flight slot is free, so a well-formed request is refused OVERLOADED.
-    /// </summary>
+    public TimeSpan OverloadBackoff => router.OverloadBackoff;
+
     public bool Dispatch(in ReadOnlySequence<byte> payload, bool atLimit, McpRequestAnswerer answerer)
     {
         var started = Stopwatch.GetTimestamp();
@@ -199,6 +198,8 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
 
         return await target.InvokeAsync(request, builtIns, answerer.Logger, connectionClosed);
     }
+
+    public void ReleaseSession(ISessionState session, string connectionId) => _ = sessions.ReleaseAsync(session.Id, connectionId);
 
     private static ReadOnlySpan<byte> CopyTo(in ReadOnlySequence<byte> source, Span<byte> destination)
     {

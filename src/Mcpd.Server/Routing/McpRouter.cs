@@ -1,4 +1,5 @@
 using Mcpd.Server.Devices;
+using Mcpd.Server.Mcp;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,3 +1,5 @@
+using Mcpd.Server.Mcp;
+
 namespace Mcpd.Server.Routing;
 
 /// <summary>

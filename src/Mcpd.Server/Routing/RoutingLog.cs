@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Routing;
 
-/// <summary>Log events of routing, lanes and forwarding (event ids 600..649).</summary>
+/// <summary>Log events of routing and lanes (event ids 600..649; 604 belongs to forward nodes, <c>ForwardLog</c>).</summary>
 internal static partial class RoutingLog
 {
     [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Routing: {Rules} rule(s), default {Default}, lanes {Lanes}, nodes {Nodes}")]
@@ -16,9 +16,6 @@ internal static partial class RoutingLog
 
     [LoggerMessage(EventId = 603, Level = LogLevel.Warning, Message = "Lane {Lane} stopped with {Count} request(s) still waiting; answered SHUTTING_DOWN")]
     public static partial void LaneAbandoned(ILogger logger, string lane, int count);
-
-    [LoggerMessage(EventId = 604, Level = LogLevel.Warning, Message = "Forwarding {Method} to node {Node} failed (trace {TraceId}): {Reason}")]
-    public static partial void ForwardFailed(ILogger logger, string method, string node, string traceId, string reason);
 
     [LoggerMessage(EventId = 605, Level = LogLevel.Warning, Message = "One-way {Method} in lane {Lane} ended {Status} (trace {TraceId}); it was acknowledged when queued")]
     public static partial void OneWayFailed(ILogger logger, string method, string lane, Mcpd.Protocols.Mcp.McpStatus status, string traceId);

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using Mcpd.Server.Connections;
-using Mcpd.Server.Hosting;
 using Mcpd.Server.Mcp;
-using Mcpd.Server.Routing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Connections;
-using Mcpd.Server.Routing;
+using Mcpd.Server.Mcp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

@@ -10,9 +10,9 @@ namespace Mcpd.Server.Telemetry;
 
 /// <summary>
 /// The instruments of the <c>Mcpd</c> meter that code records into (docs/observability.md lists every metric); the
-/// observed ones (connections, sessions, lanes, upstreams) are <see cref="McpdObservedMetrics"/>. Recording a request
-/// allocates nothing: tag values come from tables built once, tags travel in a <see cref="TagList"/> (a struct), and
-/// latency is measured between two <see cref="Stopwatch"/> timestamps. Request counts are kept per thread in plain
+/// observed ones (connections, sessions, lanes, upstreams) are callbacks the host adds (<c>McpdObservedMetrics</c>).
+/// Recording a request allocates nothing: tag values come from tables built once, tags travel in a
+/// <see cref="TagList"/> (a struct), and latency is measured between two <see cref="Stopwatch"/> timestamps. Request counts are kept per thread in plain
 /// arrays (one writer each: no atomics, no shared cache lines) and read when an exporter collects
 /// (<c>mcpd.requests</c> is an observable counter): at a million requests a second, a shared counter's tag lookup
 /// and contention cost more than the request itself (docs/performance.md).

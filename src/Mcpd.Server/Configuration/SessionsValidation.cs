@@ -1,7 +1,7 @@
 using Mcpd.Client;
-using Mcpd.Server.Configuration;
+using Mcpd.Server.Sessions;
 
-namespace Mcpd.Server.Sessions;
+namespace Mcpd.Server.Configuration;
 
 /// <summary>The meaning of <c>sessions</c> and <c>cluster</c> (part of <see cref="McpdOptionsValidator"/>).</summary>
 internal static class SessionsValidation

@@ -3,9 +3,10 @@ using Mcpd.Server.Connections;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Routing;
 using Mcpd.Server.Sessions;
+using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Hosting;
 
-namespace Mcpd.Server.Telemetry;
+namespace Mcpd.Server.Hosting;
 
 /// <summary>
 /// The observed instruments of the <c>Mcpd</c> meter: read from the registries when an exporter collects (a scrape

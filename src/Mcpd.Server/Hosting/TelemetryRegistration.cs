@@ -1,11 +1,12 @@
 using System.Diagnostics.Metrics;
+using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
-namespace Mcpd.Server.Telemetry;
+namespace Mcpd.Server.Hosting;
 
 /// <summary>
 /// Wires metrics and tracing into the host (config section <c>telemetry</c>): the <c>Mcpd</c> meter exported by

@@ -7,7 +7,7 @@ using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Logging;
 
-namespace Mcpd.Server.Routing;
+namespace Mcpd.Server.Mcp;
 
 /// <summary>
 /// Another mcpd node (docs/routing.md: region=south -> the regional node), reached over a small pool of
@@ -71,12 +71,12 @@ internal sealed class ForwardNode : IAsyncDisposable
         }
         catch (TimeoutException ex)
         {
-            RoutingLog.ForwardFailed(_logger, request.Method, Name, request.TraceId, ex.Message);
+            ForwardLog.ForwardFailed(_logger, request.Method, Name, request.TraceId, ex.Message);
             return McpReply.Error(McpStatus.Timeout, $"node {Name} did not answer within {_options.RequestTimeout}");
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
-            RoutingLog.ForwardFailed(_logger, request.Method, Name, request.TraceId, ex.Message);
+            ForwardLog.ForwardFailed(_logger, request.Method, Name, request.TraceId, ex.Message);
             return McpReply.Error(McpStatus.Unavailable, $"node {Name} is unreachable: {ex.Message}");
         }
     }

@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
-namespace Mcpd.Server.Hosting;
+namespace Mcpd.Server.Connections;
 
 /// <summary>
 /// The listeners mcpd configured on Kestrel, by name. After the host has started each one reports the endpoint it

@@ -1,8 +1,6 @@
-using Mcpd.Server.Configuration;
+namespace Mcpd.Server.Configuration;
 
-namespace Mcpd.Server.Telemetry;
-
-/// <summary>Checks the <c>telemetry</c> section, each problem with its key path.</summary>
+/// <summary>The meaning of <c>telemetry</c> (part of <see cref="McpdOptionsValidator"/>).</summary>
 internal static class TelemetryValidation
 {
     public static void Check(McpdOptions options, List<string> problems)

@@ -1,7 +1,7 @@
 using Mcpd.Client;
-using Mcpd.Server.Configuration;
+using Mcpd.Server.Gateway;
 
-namespace Mcpd.Server.Gateway;
+namespace Mcpd.Server.Configuration;
 
 /// <summary>The meaning of <c>upstreams</c>, of the devices that use them, and of device names (part of <see cref="McpdOptionsValidator"/>).</summary>
 internal static class UpstreamValidation

@@ -1,7 +1,7 @@
 using Mcpd.Client;
-using Mcpd.Server.Configuration;
+using Mcpd.Server.Routing;
 
-namespace Mcpd.Server.Routing;
+namespace Mcpd.Server.Configuration;
 
 /// <summary>The meaning of <c>routing</c> and <c>nodes</c> (part of <see cref="McpdOptionsValidator"/>).</summary>
 internal static class RoutingValidation
