@@ -52,6 +52,9 @@ public sealed class PymodbusTests(InteropTools tools, ITestOutputHelper output)
         Assert.Equal(unit, result.GetProperty("unit").GetInt32());
     }
 
+    /// <summary>The default MajorMinorRevision object: the major and minor version of the build.</summary>
+    private static readonly string BuildRevision = new Mcpd.Server.Devices.DeviceIdentificationOptions().MajorMinorRevision;
+
     [Fact]
     public async Task WriteMultipleRegisters_AreReadBack()
     {
@@ -168,14 +171,14 @@ public sealed class PymodbusTests(InteropTools tools, ITestOutputHelper output)
             """);
 
         Assert.Equal(
-            new Dictionary<string, string> { ["0"] = "mcpd", ["1"] = "MCPD-SIM", ["2"] = "0.1" },
+            new Dictionary<string, string> { ["0"] = "mcpd", ["1"] = "MCPD-SIM", ["2"] = BuildRevision },
             Objects(result, "basic"));
         Assert.Equal(
             new Dictionary<string, string>
             {
                 ["0"] = "mcpd",
                 ["1"] = "MCPD-SIM",
-                ["2"] = "0.1",
+                ["2"] = BuildRevision,
                 ["4"] = "mcpd simulated device",
                 ["5"] = "simulator",
             },
