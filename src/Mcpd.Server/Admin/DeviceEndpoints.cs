@@ -72,22 +72,31 @@ internal static class DeviceEndpoints
             return failure;
         }
 
-        var map = (device as SimulatedDevice)?.Map;
+        var simulated = device as SimulatedDevice;
         return Results.Json(new
         {
             unit,
             table = registerTable.ToString().ToLowerInvariant(),
             from = start,
             count = length,
-            registers = Enumerable.Range(0, length).Select(i => Row(map?.Find(registerTable, start + i), start + i, values!, i)),
+            registers = Enumerable.Range(0, length).Select(i => Row(simulated, registerTable, start + i, values!, i)),
         });
     }
 
-    /// <summary>One address: the raw value, and for the first address of a map entry its name, type and engineering value.</summary>
-    private static Dictionary<string, object?> Row(RegisterDefinition? definition, int address, ushort[] values, int index)
+    /// <summary>
+    /// One address: the raw value; <c>readOnly</c> when a simulated device refuses writes there (coils and holding
+    /// registers; the other tables are read-only by the protocol); and for the first address of a map entry its name,
+    /// type and engineering value.
+    /// </summary>
+    private static Dictionary<string, object?> Row(SimulatedDevice? device, RegisterTable table, int address, ushort[] values, int index)
     {
         var row = new Dictionary<string, object?> { ["address"] = address, ["raw"] = values[index] };
-        if (definition is null)
+        if (device is not null && table is RegisterTable.Coils or RegisterTable.Holding && device.IsReadOnly(table, address))
+        {
+            row["readOnly"] = true;
+        }
+
+        if (device?.Map.Find(table, address) is not { } definition)
         {
             return row;
         }
@@ -219,7 +228,7 @@ internal static class DeviceEndpoints
     {
         if (address + words.Length > device.Bank.SizeOf(table))
         {
-            return Error(StatusCodes.Status400BadRequest, $"the {table} table has {device.Bank.SizeOf(table)} addresses");
+            return Error(StatusCodes.Status400BadRequest, $"the {table.ToString().ToLowerInvariant()} table has {device.Bank.SizeOf(table)} addresses");
         }
 
         if (RegisterDefinition.IsBitTable(table))
@@ -247,7 +256,7 @@ internal static class DeviceEndpoints
         };
         if (length == 0)
         {
-            return Error(StatusCodes.Status400BadRequest, $"a real device's {table} table cannot be written over Modbus");
+            return Error(StatusCodes.Status400BadRequest, $"a real device's {table.ToString().ToLowerInvariant()} table cannot be written over Modbus");
         }
 
         return await ExecuteAsync(device, request.AsMemory(0, length), static (response, sent) => ModbusResponsePdu.ExpectEcho(response, sent), cancellationToken);
@@ -259,7 +268,7 @@ internal static class DeviceEndpoints
         {
             if (start + count > simulated.Bank.SizeOf(table))
             {
-                return (null, Error(StatusCodes.Status400BadRequest, $"the {table} table has {simulated.Bank.SizeOf(table)} addresses"));
+                return (null, Error(StatusCodes.Status400BadRequest, $"the {table.ToString().ToLowerInvariant()} table has {simulated.Bank.SizeOf(table)} addresses"));
             }
 
             var values = new ushort[count];

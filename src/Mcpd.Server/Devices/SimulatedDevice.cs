@@ -41,6 +41,14 @@ public sealed class SimulatedDevice : IModbusDevice
     /// <summary>Number of registers with a generator.</summary>
     public int GeneratedCount => _live.Generated.Length;
 
+    /// <summary>True when a Modbus write to <paramref name="address"/> of <paramref name="table"/> is refused as read-only.</summary>
+    public bool IsReadOnly(RegisterTable table, int address) => table switch
+    {
+        RegisterTable.Coils => _live.Protection.CoilsProtected(address, 1),
+        RegisterTable.Holding => _live.Protection.HoldingProtected(address, 1),
+        _ => true,
+    };
+
     /// <summary>How often <see cref="UpdateGenerated"/> should run.</summary>
     public TimeSpan UpdateInterval => _live.Options.UpdateInterval;
 

@@ -41,4 +41,18 @@ internal sealed class ClientOptions(RegisterTable[] tables, string? tableNote = 
     };
 
     public Option<string?> Map { get; } = new("--map") { Description = "Register map (an mcpd config file) giving names, types and units" };
+
+    public Option<Uri?> Admin { get; } = new("--admin")
+    {
+        Description = "The server's admin API (an mcpd server: http://HOST:8081), asked why when a request is refused",
+        CustomParser = result => Uri.TryCreate(result.Tokens[^1].Value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : Invalid(result),
+    };
+
+    private static Uri? Invalid(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        result.AddError($"{CliValues.NameOf(result)}: '{result.Tokens[^1].Value}' is not an http:// or https:// address");
+        return null;
+    }
 }

@@ -11,12 +11,16 @@ namespace Mcpd.Cli;
 /// <summary>Connects, runs one client action, and turns failures into one clear line and an exit code.</summary>
 internal static class ClientRunner
 {
+    /// <summary>What a read or write command asks of which unit, and where that server's admin API is (if given).</summary>
+    public sealed record Request(byte Unit, RegisterTable Table, int Address, int Count, bool Write, Uri? Admin);
+
     /// <summary>
     /// Runs <paramref name="action"/> on a new client of <paramref name="endpoint"/>. Every failure is one line that
-    /// says which side refused: the server (a Modbus exception, explained, with a hint when the address of
-    /// <paramref name="table"/> looks one-based), the network, or this client before sending.
+    /// says which side refused: the server (a Modbus exception, explained as the specification defines it, with a
+    /// hint when the address looks one-based and the reason its admin API gives when <see cref="Request.Admin"/> is
+    /// set), the network, or this client before sending.
     /// </summary>
-    public static async Task<int> RunAsync(HostPort endpoint, double timeoutSeconds, RegisterTable table, int address, Func<ModbusTcpClient, Task> action, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(HostPort endpoint, double timeoutSeconds, Request request, Func<ModbusTcpClient, Task> action, CancellationToken cancellationToken)
     {
         var options = new ModbusClientOptions { RequestTimeout = TimeSpan.FromSeconds(timeoutSeconds), ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds) };
         try
@@ -28,9 +32,15 @@ internal static class ClientRunner
         catch (ModbusException ex)
         {
             await Console.Error.WriteLineAsync($"mcpd: {endpoint} refused: {ex.Message}");
-            if (ex.Code == ModbusExceptionCode.IllegalDataAddress && OneBasedHint(table, address) is { } hint)
+            if (ex.Code == ModbusExceptionCode.IllegalDataAddress && OneBasedHint(request.Table, request.Address) is { } hint)
             {
                 await Console.Error.WriteLineAsync($"mcpd: hint: {hint}");
+            }
+
+            if (request.Admin is { } admin
+                && await AdminExplanation.AskAsync(admin, request.Unit, request.Table, request.Address, request.Count, request.Write, ex.Code, cancellationToken) is { } reason)
+            {
+                await Console.Error.WriteLineAsync($"mcpd: the admin API says: {reason}");
             }
         }
         catch (SocketException ex)

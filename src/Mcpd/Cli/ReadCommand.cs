@@ -23,7 +23,7 @@ internal static class ReadCommand
         var wordOrder = WordOrderOption();
         var command = new Command("read", "Read coils, discrete inputs, holding or input registers")
         {
-            common.Endpoint, common.Table, common.Address, count, common.Unit, type, wordOrder, common.Map, common.Json, common.Timeout,
+            common.Endpoint, common.Table, common.Address, count, common.Unit, type, wordOrder, common.Map, common.Json, common.Timeout, common.Admin,
         };
         command.SetAction((result, cancellationToken) =>
         {
@@ -52,7 +52,8 @@ internal static class ReadCommand
                 return Task.FromResult(CliValues.RefuseUsage(result, $"--map: {problem}"));
             }
 
-            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), table, address, async client =>
+            var request = new ClientRunner.Request(unit, table, address, RegisterDefinition.IsBitTable(table) ? quantity : registerCount, Write: false, result.GetValue(common.Admin));
+            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), request, async client =>
             {
                 List<Row> rows;
                 if (RegisterDefinition.IsBitTable(table))

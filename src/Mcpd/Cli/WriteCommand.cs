@@ -18,7 +18,7 @@ internal static class WriteCommand
         var wordOrder = ReadCommand.WordOrderOption();
         var command = new Command("write", "Write coils or holding registers")
         {
-            common.Endpoint, common.Table, common.Address, values, common.Unit, type, wordOrder, common.Json, common.Timeout,
+            common.Endpoint, common.Table, common.Address, values, common.Unit, type, wordOrder, common.Json, common.Timeout, common.Admin,
         };
         command.SetAction((result, cancellationToken) =>
         {
@@ -54,7 +54,8 @@ internal static class WriteCommand
                     : $"<values>: {registers.Length} registers are more than one write can carry ({ModbusLimits.MaxWriteRegisters}, Modbus Application Protocol 6.12)"));
             }
 
-            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), table, address, async client =>
+            var request = new ClientRunner.Request(unit, table, address, bits.Length + registers.Length, Write: true, result.GetValue(common.Admin));
+            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), request, async client =>
             {
                 if (bits.Length > 0)
                 {

@@ -205,4 +205,32 @@ public class CliMistakeTests
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("has no device with unit 9 (its units: 1, 2); give --unit.", result.StandardError, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task With_admin_the_cli_says_why_mcpd_refused_read_only_absent_units_and_ranges()
+    {
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["devices:0:unit"] = "1",
+            ["devices:0:registers:0:name"] = "setpoint",
+            ["devices:0:registers:0:table"] = "holding",
+            ["devices:0:registers:0:address"] = "5",
+            ["devices:0:registers:0:readOnly"] = "true",
+        });
+        var admin = server.AdminUri.ToString();
+
+        var readOnly = await CliTests.Mcpd("write", CliTests.Endpoint(server), "holding", "4", "1", "2", "--admin", admin);
+        var absent = await CliTests.Mcpd("read", CliTests.Endpoint(server), "holding", "0", "--unit", "7", "--admin", admin);
+        var range = await CliTests.Mcpd("read", CliTests.Endpoint(server), "holding", "9999", "2", "--admin", admin);
+        var badAdmin = await CliTests.Mcpd("read", CliTests.Endpoint(server), "holding", "0", "--admin", "localhost:8081");
+
+        Assert.Equal(1, readOnly.ExitCode);
+        Assert.Contains("mcpd: the admin API says: read-only in the device's register map: address 5 (setpoint)", readOnly.StandardError, StringComparison.Ordinal);
+        Assert.Contains("mcpd: the admin API says: no device has unit 7 (the server's units: 1)", absent.StandardError, StringComparison.Ordinal);
+        Assert.Contains("mcpd: the admin API says: the holding table has 10000 addresses", range.StandardError, StringComparison.Ordinal);
+        Assert.Equal(2, badAdmin.ExitCode);
+        Assert.Contains("--admin: 'localhost:8081' is not an http:// or https:// address", badAdmin.StandardError, StringComparison.Ordinal);
+        await using var client = await server.ConnectClientAsync();
+        Assert.Equal([0, 0], await client.ReadHoldingRegistersAsync(1, 4, 2));
+    }
 }
