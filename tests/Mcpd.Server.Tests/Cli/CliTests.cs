@@ -183,6 +183,16 @@ public partial class CliTests
     }
 
     [Fact]
+    public async Task The_version_comes_from_git_so_each_build_is_newer()
+    {
+        var result = await Mcpd("--version");
+
+        // 0.2.N+commit: N counts the commits, so a rebuilt tool is newer than the one installed (dotnet tool update).
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Matches(@"^0\.2\.[1-9]\d*\+[0-9a-f]{7,}", result.StandardOutput.Trim());
+    }
+
+    [Fact]
     public async Task Config_check_accepts_the_documented_example()
     {
         var result = await Mcpd("config", "check", ExampleFile);

@@ -44,6 +44,9 @@ public sealed partial class HotReloadTests : IAsyncDisposable
         Assert.Equal([250], await modbus.ReadHoldingRegistersAsync(1, 0, 1));
         Assert.Equal(McpStatus.Ok, (await mcp.CallAsync("plc.read", Convert.FromHexString("0300000001"))).Status);
         Assert.Contains(_output, line => line.Contains("Configuration change rejected", StringComparison.Ordinal) && line.Contains("mcpd.yaml", StringComparison.Ordinal));
+        // The broken edit is named by line and column, as the parser found it, never "Exception of type 'System.Exception'".
+        Assert.Contains(_output, line => line.Contains("Configuration change rejected", StringComparison.Ordinal) && line.Contains("mcpd.yaml:1:", StringComparison.Ordinal));
+        Assert.DoesNotContain(_output, line => line.Contains("Exception of type", StringComparison.Ordinal));
     }
 
     public async ValueTask DisposeAsync()
