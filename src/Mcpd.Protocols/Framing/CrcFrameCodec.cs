@@ -28,10 +28,13 @@ public static class CrcFrameCodec
     /// <paramref name="consumed"/> its end. <see cref="OperationStatus.NeedMoreData"/>: no complete frame yet;
     /// <paramref name="consumed"/> may still move past dropped bytes, which the caller must advance over.
     /// Payload lengths outside <paramref name="minPayloadLength"/>..<paramref name="maxPayloadLength"/> are impossible
-    /// and resynchronise. <paramref name="dropped"/> counts the bytes thrown away by this call.
+    /// and resynchronise, and so does a payload that does not begin with <paramref name="payloadPrefix"/> (checked
+    /// before the frame's remainder is awaited or its CRC computed: a flood of 0x5A bytes, each announcing a long
+    /// frame, then costs one look per byte instead of one CRC over the announced length per byte).
+    /// <paramref name="dropped"/> counts the bytes thrown away by this call.
     /// </summary>
     public static OperationStatus Decode(
-        in ReadOnlySequence<byte> buffer, int minPayloadLength, int maxPayloadLength,
+        in ReadOnlySequence<byte> buffer, int minPayloadLength, int maxPayloadLength, ReadOnlySpan<byte> payloadPrefix,
         out ReadOnlySequence<byte> payload, out SequencePosition consumed, out long dropped)
     {
         var remaining = buffer;
@@ -66,6 +69,25 @@ public static class CrcFrameCodec
                 dropped++;
                 remaining = remaining.Slice(1);
                 continue;
+            }
+
+            if (!payloadPrefix.IsEmpty)
+            {
+                if (remaining.Length < HeaderLength + payloadPrefix.Length)
+                {
+                    payload = default;
+                    consumed = remaining.Start;
+                    return OperationStatus.NeedMoreData;
+                }
+
+                Span<byte> head = stackalloc byte[payloadPrefix.Length];
+                remaining.Slice(HeaderLength, payloadPrefix.Length).CopyTo(head);
+                if (!head.SequenceEqual(payloadPrefix))
+                {
+                    dropped++;
+                    remaining = remaining.Slice(1);
+                    continue;
+                }
             }
 
             var frameLength = HeaderLength + length + TrailerLength;

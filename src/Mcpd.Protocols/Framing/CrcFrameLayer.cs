@@ -17,9 +17,15 @@ public sealed class CrcFrameLayer(int maxMcpPayloadLength) : IMcpFrameLayer
     public bool Delimits => true;
 
     /// <inheritdoc />
-    /// <remarks>A CRC payload shorter than an MCP header, or longer than the largest MCP frame, is no frame start and resynchronises.</remarks>
+    /// <remarks>
+    /// A CRC payload shorter than an MCP header, longer than the largest MCP frame, or not beginning with the MCP magic
+    /// and version is no frame start and resynchronises, before any CRC is computed (docs/protocol.md, "CRC framing").
+    /// </remarks>
     public OperationStatus Unwrap(in ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> content, out SequencePosition consumed, out long dropped) =>
-        CrcFrameCodec.Decode(buffer, McpFrameHeader.Length, McpFrameHeader.Length + maxMcpPayloadLength, out content, out consumed, out dropped);
+        CrcFrameCodec.Decode(buffer, McpFrameHeader.Length, McpFrameHeader.Length + maxMcpPayloadLength, McpMagicAndVersion, out content, out consumed, out dropped);
+
+    /// <summary>The first bytes of every MCP frame: magic 0x4D43 ("MC") and version 1.</summary>
+    private static ReadOnlySpan<byte> McpMagicAndVersion => [0x4D, 0x43, McpFrameHeader.CurrentVersion];
 
     /// <inheritdoc />
     public IBufferWriter<byte> FrameWriter(IBufferWriter<byte> output) => _scratch;

@@ -107,6 +107,25 @@ public class CrcFrameCodecTests
         Assert.All(payloads, p => Assert.Contains(p, intact));
     }
 
+    [Fact]
+    public void A_flood_of_start_bytes_is_dropped_at_once_when_payloads_must_begin_with_a_prefix()
+    {
+        // Each 0x5A announces a 0x5A5A-byte frame: without the prefix check the decoder waits at the first one for
+        // 23,135 bytes and then computes one CRC over 23,130 bytes per dropped byte (quadratic work); with it, each
+        // start byte costs one look at the three bytes after the length.
+        var flood = Enumerable.Repeat(CrcFrameCodec.StartByte, 4096).Concat(Framed(PingPayload)).ToArray();
+        byte[] mcp = [0x4D, 0x43, 0x01];
+
+        var withoutPrefix = CrcFrameCodec.Decode(new ReadOnlySequence<byte>(flood), MinPayload, ushort.MaxValue, [], out _, out var waitingAt, out var droppedWithout);
+        var payloads = DecodeAll(new ReadOnlySequence<byte>(flood), mcp, out var dropped);
+
+        Assert.Equal(OperationStatus.NeedMoreData, withoutPrefix);
+        Assert.Equal(0, new ReadOnlySequence<byte>(flood).Slice(0, waitingAt).Length);
+        Assert.Equal(0, droppedWithout);
+        Assert.Equal([PingPayload], payloads);
+        Assert.Equal(4096, dropped);
+    }
+
     private static byte[] Framed(string payloadHex)
     {
         var output = new ArrayBufferWriter<byte>();
@@ -114,13 +133,15 @@ public class CrcFrameCodecTests
         return output.WrittenSpan.ToArray();
     }
 
-    private static List<string> DecodeAll(ReadOnlySequence<byte> buffer, out long dropped)
+    private static List<string> DecodeAll(ReadOnlySequence<byte> buffer, out long dropped) => DecodeAll(buffer, [], out dropped);
+
+    private static List<string> DecodeAll(ReadOnlySequence<byte> buffer, byte[] payloadPrefix, out long dropped)
     {
         var payloads = new List<string>();
         dropped = 0;
         while (true)
         {
-            var status = CrcFrameCodec.Decode(buffer, MinPayload, 1024, out var payload, out var consumed, out var skipped);
+            var status = CrcFrameCodec.Decode(buffer, MinPayload, 1024, payloadPrefix, out var payload, out var consumed, out var skipped);
             dropped += skipped;
             buffer = buffer.Slice(consumed);
             if (status != OperationStatus.Done)
