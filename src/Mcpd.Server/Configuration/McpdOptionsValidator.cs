@@ -153,6 +153,11 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
             problems.Add($"mcp:maxPayloadLength: {mcp.MaxPayloadLength} is outside 16..67108864 bytes");
         }
 
+        if (mcp.MaxCrcNoiseBytes < 1)
+        {
+            problems.Add($"mcp:maxCrcNoiseBytes: {mcp.MaxCrcNoiseBytes} must be at least 1");
+        }
+
         if (mcp.MaxInFlightPerConnection is < 1 or > 65535)
         {
             problems.Add($"mcp:maxInFlightPerConnection: {mcp.MaxInFlightPerConnection} is outside 1..65535");

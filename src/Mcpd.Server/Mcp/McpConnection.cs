@@ -27,6 +27,10 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     private readonly ILogger _logger;
     private ISessionState? _boundSession;
 
+    /// <summary>Bytes dropped as noise since the last good frame (CRC listener), and the most allowed.</summary>
+    private readonly int _maxNoise;
+    private long _noise;
+
     public McpConnection(
         ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, McpServices services,
         McpServerOptions settings, McpFraming framing, TimeProvider clock, ILogger logger)
@@ -36,6 +40,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
         _logger = logger;
         // The listener's framing is chosen here, once: frames are read and written only through this codec.
         _channel = McpChannelCodec.For(framing, settings.MaxPayloadLength);
+        _maxNoise = settings.MaxCrcNoiseBytes;
         _calls = new McpClientCalls(this, settings.CallTimeout, clock);
         _backoff = new OverloadBackoff(services.Dispatcher);
         _answerer = new McpRequestAnswerer(this, services.Metrics, _backoff, clock, logger);
@@ -116,6 +121,19 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
             {
                 McpLog.CrcResynchronised(_logger, Id, dropped);
                 _services.Metrics.CrcResynchronised(dropped);
+                _noise += dropped;
+                if (_noise > _maxNoise)
+                {
+                    _answerer.WriteConnectionError(McpStatus.BadRequest, $"{_noise} bytes of noise without one good frame (mcp.maxCrcNoiseBytes is {_maxNoise})");
+                    answered = true;
+                    consumed = end;
+                    return false;
+                }
+            }
+
+            if (status == OperationStatus.Done)
+            {
+                _noise = 0;
             }
 
             if (status == OperationStatus.NeedMoreData)

@@ -15,6 +15,13 @@ public sealed class McpServerOptions
     /// <summary>Largest payload accepted; a larger header is answered ERROR FRAME_TOO_LARGE before its payload is read.</summary>
     public int MaxPayloadLength { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Bytes a connection of the CRC listener may send as noise (dropped by resynchronisation) without one good frame
+    /// in between; beyond it the connection is answered ERROR and closed. A noisy link loses a few bytes now and then;
+    /// a peer that sends only noise costs the server CPU for nothing.
+    /// </summary>
+    public int MaxCrcNoiseBytes { get; set; } = 64 * 1024;
+
     /// <summary>Requests one connection may have running; at the limit the connection stops reading (backpressure).</summary>
     public int MaxInFlightPerConnection { get; set; } = 64;
 

@@ -244,6 +244,25 @@ public abstract class McpServerTests(TransportKind transport)
     }
 
     [Fact]
+    public async Task Crc_listener_closes_a_connection_that_sends_only_noise_beyond_the_limit_and_keeps_one_that_recovers()
+    {
+        await using var server = await StartAsync(new Dictionary<string, string?> { ["mcp:crcPort"] = "0", ["mcp:maxCrcNoiseBytes"] = "1000" });
+        using var noisy = await server.ConnectRawAsync(server.McpCrcEndPoint);
+        using var recovering = await server.ConnectRawAsync(server.McpCrcEndPoint);
+        var echo = Framed(output => McpPayload.WriteRequest(output, 7, McpRequestFlags.None, "sys.echo", NoHeaders, "ok"u8));
+
+        // 900 bytes of noise, a good frame (the count starts again), 900 more: never over the limit.
+        await recovering.SendAsync(Enumerable.Repeat((byte)0x5A, 900).Concat(echo).Concat(Enumerable.Repeat((byte)0x00, 900)).ToArray());
+        await noisy.SendAsync(Enumerable.Repeat((byte)0x5A, 1500).ToArray());
+
+        var answer = Framed(output => McpPayload.WriteResponse(output, 7, McpStatus.Ok, NoHeaders, new ReadOnlySequence<byte>("ok"u8.ToArray())));
+        Assert.Equal(Convert.ToHexString(answer), await recovering.ReceiveHexAsync(answer.Length));
+        Assert.True(await noisy.IsClosedByServerAsync());
+        await server.Logs.WaitForAsync("bytes of noise without one good frame (mcp.maxCrcNoiseBytes is 1000)");
+        Assert.False(await recovering.IsClosedByServerAsync(TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
     public async Task Silent_connection_is_closed_after_three_heartbeat_intervals()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
