@@ -20,6 +20,9 @@ internal static class DeviceEndpoints
 {
     private static readonly ModbusCaller Admin = new("admin-api");
 
+    /// <summary>The largest PUT body read: a value or 123 raw words fit many times over.</summary>
+    private const int MaxWriteBodyLength = 4096;
+
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/api/devices", ([FromServices] IOptions<DevicesOptions> options, [FromServices] DeviceRegistry devices) =>
@@ -133,10 +136,24 @@ internal static class DeviceEndpoints
             return Error(StatusCodes.Status400BadRequest, "the address is outside 0..65535");
         }
 
+        // A register write is small: a body is read only up to the limit, so a huge one costs nothing to refuse.
+        var buffer = new byte[MaxWriteBodyLength + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+        {
+            length += read;
+        }
+
+        if (length > MaxWriteBodyLength)
+        {
+            return Error(StatusCodes.Status413PayloadTooLarge, $"the body is over {MaxWriteBodyLength} bytes; a register write is {{\"value\": ...}} or {{\"raw\": [...]}}");
+        }
+
         JsonElement body;
         try
         {
-            body = (await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken)).RootElement;
+            body = JsonDocument.Parse(buffer.AsMemory(0, length)).RootElement;
         }
         catch (JsonException ex)
         {
@@ -164,12 +181,18 @@ internal static class DeviceEndpoints
     {
         words = [];
         problem = null;
+        if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("raw", out _) && body.TryGetProperty("value", out _))
+        {
+            problem = "give either \"value\" or \"raw\", not both";
+            return false;
+        }
+
         if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("raw", out var raw) && raw.ValueKind == JsonValueKind.Array)
         {
             var list = new List<ushort>();
             foreach (var item in raw.EnumerateArray())
             {
-                if (!item.TryGetUInt16(out var word))
+                if (item.ValueKind != JsonValueKind.Number || !item.TryGetUInt16(out var word))
                 {
                     problem = "raw values are 0..65535";
                     return false;
@@ -206,7 +229,8 @@ internal static class DeviceEndpoints
 
         if (definition is null)
         {
-            problem = value.TryGetUInt16(out var single) ? null : "no map entry starts here: the value must be a raw 0..65535";
+            ushort single = 0;
+            problem = value.ValueKind == JsonValueKind.Number && value.TryGetUInt16(out single) ? null : "no map entry starts here: the value must be a raw 0..65535";
             words = [single];
             return problem is null;
         }

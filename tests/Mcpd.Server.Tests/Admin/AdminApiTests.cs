@@ -147,4 +147,39 @@ public class AdminApiTests
         var remote = connections.EnumerateArray().Single(c => c.GetProperty("listener").GetString() == "modbus").GetProperty("remote").GetString();
         Assert.StartsWith("127.0.0.1:", remote, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("{\"raw\":[\"a\"]}", "raw values are 0..65535")]
+    [InlineData("{\"raw\":[1.5]}", "raw values are 0..65535")]
+    [InlineData("{\"value\":5,\"raw\":[1]}", "give either \"value\" or \"raw\", not both")]
+    [InlineData("null", "the body must be {\"value\": ...} or {\"raw\": [...]}")]
+    [InlineData("true", "the body must be {\"value\": ...} or {\"raw\": [...]}")]
+    [InlineData("{}", "the body must be {\"value\": ...} or {\"raw\": [...]}")]
+    [InlineData("\"abc\"", "the body must be {\"value\": ...} or {\"raw\": [...]}")]
+    [InlineData("{\"raw\":[1,2", "the body must be JSON")]
+    public async Task Every_bad_write_body_is_a_400_with_a_json_error(string body, string expected)
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.AdminUri };
+
+        // Address 100 has no map entry: a value there must be a raw number.
+        using var response = await http.PutAsync("api/devices/1/registers/100?table=holding", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString();
+        Assert.StartsWith(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_write_body_over_4_KiB_is_refused_unread()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.AdminUri };
+        var huge = "{\"raw\":[" + string.Join(',', Enumerable.Repeat("1", 5000)) + "]}";
+
+        using var response = await http.PutAsync("api/devices/1/registers/0?table=holding", new StringContent(huge, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("the body is over 4096 bytes", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
 }
