@@ -55,7 +55,7 @@ public class McpRequestBenchmarks
         if (method is "sys.echo")
         {
             McpPayload.WriteResponse(_channel.BeginFrame(_output), request.Id, McpStatus.Ok, NoHeaders, request.Body);
-            _channel.EndFrame(_output);
+            _channel.TryEndFrame(_output);
             _metrics.Metrics.McpRequest(_metrics.Metrics.MethodTag(method, served: true), McpStatus.Ok, started);
         }
 

@@ -55,7 +55,7 @@ public class SessionGetBenchmarks
         var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(read.Value!.Length));
         var length = Encoding.UTF8.GetBytes(read.Value, rented);
         McpPayload.WriteResponse(_channel.BeginFrame(_output), request.Id, McpStatus.Ok, NoHeaders, new ReadOnlySequence<byte>(rented, 0, length));
-        _channel.EndFrame(_output);
+        _channel.TryEndFrame(_output);
         ArrayPool<byte>.Shared.Return(rented);
         return _output.WrittenCount;
     }

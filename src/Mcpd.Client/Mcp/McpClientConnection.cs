@@ -144,7 +144,11 @@ internal sealed class McpClientConnection : IAsyncDisposable
         try
         {
             write(_channel.BeginFrame(_output));
-            _channel.EndFrame(_output);
+            if (!_channel.TryEndFrame(_output))
+            {
+                throw new ArgumentException("The request is larger than the connection's framing carries (one CRC frame: at most 65535 bytes); nothing was sent.");
+            }
+
             await _output.FlushAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)

@@ -31,9 +31,16 @@ public sealed class CrcFrameLayer(int maxMcpPayloadLength) : IMcpFrameLayer
     public IBufferWriter<byte> FrameWriter(IBufferWriter<byte> output) => _scratch;
 
     /// <inheritdoc />
-    public void Seal(IBufferWriter<byte> output)
+    /// <remarks>One CRC frame carries at most <see cref="CrcFrameCodec.MaxPayloadLength"/> bytes (its length is 16 bits).</remarks>
+    public bool TrySeal(IBufferWriter<byte> output)
     {
-        CrcFrameCodec.Encode(_scratch.WrittenSpan, output);
+        var fits = _scratch.WrittenCount <= CrcFrameCodec.MaxPayloadLength;
+        if (fits)
+        {
+            CrcFrameCodec.Encode(_scratch.WrittenSpan, output);
+        }
+
         _scratch.ResetWrittenCount();
+        return fits;
     }
 }

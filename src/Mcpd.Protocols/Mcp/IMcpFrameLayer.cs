@@ -25,9 +25,12 @@ public interface IMcpFrameLayer
     /// </summary>
     OperationStatus Unwrap(in ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> content, out SequencePosition consumed, out long dropped);
 
-    /// <summary>Where the next outgoing MCP frame is written; <see cref="Seal"/> then puts it into <paramref name="output"/>.</summary>
+    /// <summary>Where the next outgoing MCP frame is written; <see cref="TrySeal"/> then puts it into <paramref name="output"/>.</summary>
     IBufferWriter<byte> FrameWriter(IBufferWriter<byte> output);
 
-    /// <summary>Puts the frame written to <see cref="FrameWriter"/> into <paramref name="output"/>, wrapped as the layer wants.</summary>
-    void Seal(IBufferWriter<byte> output);
+    /// <summary>
+    /// Puts the frame written to <see cref="FrameWriter"/> into <paramref name="output"/>, wrapped as the layer wants.
+    /// False: the frame is larger than one envelope of the layer carries; it is discarded and nothing is written.
+    /// </summary>
+    bool TrySeal(IBufferWriter<byte> output);
 }

@@ -7,7 +7,7 @@ namespace Mcpd.Protocols.Mcp;
 /// The MCP channel of one connection, the same on server and client: the MCP frame codec stacked on a frame layer
 /// (<see cref="IMcpFrameLayer"/>). Decoding follows the codec contract (architecture guide): Done, NeedMoreData and
 /// InvalidData are different outcomes, and a frame borrows the reader's memory until it advances. Encoding: write
-/// one frame to <see cref="BeginFrame"/>, then <see cref="EndFrame"/>; one frame at a time (callers hold their write lock).
+/// one frame to <see cref="BeginFrame"/>, then <see cref="TryEndFrame"/>; one frame at a time (callers hold their write lock).
 /// </summary>
 public sealed class McpChannelCodec
 {
@@ -69,6 +69,9 @@ public sealed class McpChannelCodec
     /// <summary>Where the next outgoing frame is written.</summary>
     public IBufferWriter<byte> BeginFrame(IBufferWriter<byte> output) => _layer.FrameWriter(output);
 
-    /// <summary>Puts the frame written to <see cref="BeginFrame"/> into <paramref name="output"/> through the layer.</summary>
-    public void EndFrame(IBufferWriter<byte> output) => _layer.Seal(output);
+    /// <summary>
+    /// Puts the frame written to <see cref="BeginFrame"/> into <paramref name="output"/> through the layer; false when
+    /// the layer cannot carry a frame that large (the CRC framing's 16-bit length): nothing was written.
+    /// </summary>
+    public bool TryEndFrame(IBufferWriter<byte> output) => _layer.TrySeal(output);
 }

@@ -28,8 +28,6 @@ public sealed class PlainFrameLayer : IMcpFrameLayer
     public IBufferWriter<byte> FrameWriter(IBufferWriter<byte> output) => output;
 
     /// <inheritdoc />
-    public void Seal(IBufferWriter<byte> output)
-    {
-        // The frame is in the output already.
-    }
+    /// <remarks>The frame is in the output already: plain framing carries any frame the MCP header can describe.</remarks>
+    public bool TrySeal(IBufferWriter<byte> output) => true;
 }

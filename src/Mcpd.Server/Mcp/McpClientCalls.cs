@@ -35,7 +35,10 @@ internal sealed class McpClientCalls(McpConnection connection, TimeSpan callTime
             await connection.WriteAsync((connection, id, flags, method, headers: headers ?? NoHeaders, body), static call =>
             {
                 McpPayload.WriteRequest(call.connection.BeginFrame(), call.id, call.flags, call.method, call.headers, call.body.Span);
-                call.connection.EndFrame();
+                if (!call.connection.TryEndFrame())
+                {
+                    throw new ArgumentException($"The request {call.method} is larger than the connection's framing carries (one CRC frame: at most 65535 bytes).");
+                }
             }, linked.Token);
             return await completion.Task.WaitAsync(linked.Token);
         }

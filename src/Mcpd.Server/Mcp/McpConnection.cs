@@ -75,11 +75,11 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     public async Task<McpStatus> SendOneWayAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
         (await _calls.SendAsync(method, McpRequestFlags.OneWay, body, headers, cancellationToken)).Status;
 
-    /// <summary>Where the next outgoing frame is written (under the write lock); <see cref="EndFrame"/> sends it through the framing.</summary>
+    /// <summary>Where the next outgoing frame is written (under the write lock); <see cref="TryEndFrame"/> sends it through the framing.</summary>
     internal IBufferWriter<byte> BeginFrame() => _channel.BeginFrame(Output);
 
-    /// <summary>Ends the frame written to <see cref="BeginFrame"/>.</summary>
-    internal void EndFrame() => _channel.EndFrame(Output);
+    /// <summary>Ends the frame written to <see cref="BeginFrame"/>; false when the framing cannot carry it (nothing was written).</summary>
+    internal bool TryEndFrame() => _channel.TryEndFrame(Output);
 
     protected override void OnInputEnded() => _calls.FailAll();
 
@@ -97,7 +97,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     protected override bool WriteGoodbye()
     {
         McpPayload.WriteError(BeginFrame(), McpStatus.ShuttingDown, "the server is shutting down");
-        EndFrame();
+        TryEndFrame();
         return true;
     }
 
@@ -174,7 +174,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
                 Span<byte> data = stackalloc byte[McpPayload.MaxPingLength];
                 frame.Payload.CopyTo(data);
                 McpPayload.WriteHeartbeat(BeginFrame(), McpFrameType.Pong, data[..(int)frame.Payload.Length]);
-                EndFrame();
+                TryEndFrame();
                 answered = true;
                 return true;
             case McpFrameType.Pong:

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
@@ -36,8 +37,19 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
             McpPayload.WriteResponse(connection.BeginFrame(), id, status, NoHeaders, body);
         }
 
-        connection.EndFrame();
-        Finish(start, status);
+        Finish(start, connection.TryEndFrame() ? status : AnswerTooLarge(id, McpdTracing.TraceIdOf(start.Span, null)));
+    }
+
+    /// <summary>
+    /// The answer of request <paramref name="id"/> did not fit the connection's framing (one CRC frame carries at most
+    /// 65,535 bytes): it is answered FRAME_TOO_LARGE instead, and the connection goes on.
+    /// </summary>
+    private McpStatus AnswerTooLarge(uint id, string traceId)
+    {
+        var body = McpErrorBody.Create(McpStatus.FrameTooLarge, "the answer is larger than one CRC frame carries (65535 bytes); use the plain MCP port for large bodies", traceId, Now);
+        McpPayload.WriteResponse(connection.BeginFrame(), id, McpStatus.FrameTooLarge, NoHeaders, new ReadOnlySequence<byte>(body));
+        connection.TryEndFrame();
+        return McpStatus.FrameTooLarge;
     }
 
     /// <summary>An error answer with its JSON body (docs/protocol.md, "Status codes"); ends the request.</summary>
@@ -45,15 +57,8 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
         WriteAnswer(start, id, oneWay, status, new ReadOnlySequence<byte>(McpErrorBody.Create(status, message, traceId, Now)));
 
     /// <summary>A handler's reply; null (the connection ended while it ran) writes nothing and counts as INTERNAL. Ends the request.</summary>
-    public void WriteReply(in McpRequestStart start, uint id, bool oneWay, McpReply? reply, string traceId)
-    {
-        if (reply is { } answer)
-        {
-            WriteFrame(answer, id, oneWay, traceId);
-        }
-
-        Finish(start, reply?.Status ?? McpStatus.Internal);
-    }
+    public void WriteReply(in McpRequestStart start, uint id, bool oneWay, McpReply? reply, string traceId) =>
+        Finish(start, reply is { } answer ? WriteFrame(answer, id, oneWay, traceId) : McpStatus.Internal);
 
     /// <summary>
     /// A request that answers later: it holds an in-flight slot until <paramref name="pending"/> completes and its
@@ -70,7 +75,7 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
     {
         McpLog.FrameRejected(logger, connection.Id, connection.RemoteEndPoint, problem, status);
         McpPayload.WriteError(connection.BeginFrame(), status, problem);
-        connection.EndFrame();
+        connection.TryEndFrame();
     }
 
     private async Task AnswerLaterAsync(uint id, McpIncomingRequest request, ValueTask<McpReply?> pending, McpRequestStart start)
@@ -96,9 +101,12 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
         {
             if (outcome is { } reply)
             {
+                // The status that went out: the reply's, or FRAME_TOO_LARGE when it did not fit the framing.
+                var sent = new StrongBox<McpStatus>(reply.Status);
                 status = reply.Status;
-                await connection.WriteAsync((Answerer: this, id, request, reply), static answer =>
-                    answer.Answerer.WriteFrame(answer.reply, answer.id, answer.request.IsOneWay, answer.request.TraceId), CancellationToken.None);
+                await connection.WriteAsync((Answerer: this, id, request, reply, sent), static answer =>
+                    answer.sent.Value = answer.Answerer.WriteFrame(answer.reply, answer.id, answer.request.IsOneWay, answer.request.TraceId), CancellationToken.None);
+                status = sent.Value;
             }
         }
         catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
@@ -113,10 +121,11 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
         }
     }
 
-    private void WriteFrame(McpReply reply, uint id, bool oneWay, string traceId)
+    /// <summary>Writes <paramref name="reply"/>; returns the status that went out (FRAME_TOO_LARGE when it did not fit).</summary>
+    private McpStatus WriteFrame(McpReply reply, uint id, bool oneWay, string traceId)
     {
         reply.WriteTo(connection.BeginFrame(), id, oneWay, traceId, Now);
-        connection.EndFrame();
+        return connection.TryEndFrame() ? reply.Status : AnswerTooLarge(id, traceId);
     }
 
     /// <summary>A request was answered <paramref name="status"/>: count it, record its latency, end its span.</summary>

@@ -40,7 +40,7 @@ public class McpChannelCodecTests
 
         var codec = McpChannelCodec.For(McpFraming.Crc, 1024);
         McpPayload.WriteHeartbeat(codec.BeginFrame(output), McpFrameType.Ping, [0xAB, 0xCD]);
-        codec.EndFrame(output);
+        Assert.True(codec.TryEndFrame(output));
 
         Assert.Equal(Convert.ToHexString(expected.WrittenSpan), Convert.ToHexString(output.WrittenSpan));
     }
@@ -118,7 +118,23 @@ public class McpChannelCodecTests
         var output = new ArrayBufferWriter<byte>();
         var codec = McpChannelCodec.For(framing, 1024);
         codec.BeginFrame(output).Write(Convert.FromHexString(mcpFrame));
-        codec.EndFrame(output);
+        Assert.True(codec.TryEndFrame(output));
         return output.WrittenSpan.ToArray();
+    }
+
+    [Fact]
+    public void A_frame_larger_than_one_crc_frame_is_refused_and_nothing_is_written()
+    {
+        var codec = McpChannelCodec.For(McpFraming.Crc, 1024 * 1024);
+        var output = new ArrayBufferWriter<byte>();
+
+        McpPayload.WriteResponse(codec.BeginFrame(output), 1, McpStatus.Ok, [], new ReadOnlySequence<byte>(new byte[70_000]));
+        var sealedLarge = codec.TryEndFrame(output);
+        McpPayload.WriteHeartbeat(codec.BeginFrame(output), McpFrameType.Ping, []);
+        var sealedSmall = codec.TryEndFrame(output);
+
+        Assert.False(sealedLarge);
+        Assert.True(sealedSmall);
+        Assert.Equal(CrcFrameCodec.HeaderLength + McpFrameHeader.Length + CrcFrameCodec.TrailerLength, output.WrittenCount);
     }
 }

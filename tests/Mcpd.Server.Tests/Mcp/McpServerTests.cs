@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Framing;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Hosting;
@@ -260,6 +261,24 @@ public abstract class McpServerTests(TransportKind transport)
         Assert.True(await noisy.IsClosedByServerAsync());
         await server.Logs.WaitForAsync("bytes of noise without one good frame (mcp.maxCrcNoiseBytes is 1000)");
         Assert.False(await recovering.IsClosedByServerAsync(TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task An_answer_larger_than_one_crc_frame_is_answered_frame_too_large_and_the_connection_goes_on()
+    {
+        await using var server = await StartAsync(
+            new Dictionary<string, string?> { ["mcp:crcPort"] = "0" },
+            builder => builder.Services.AddMcpMethod("report.full", (_, _) => ValueTask.FromResult(McpReply.Ok(new byte[70_000]))));
+        await using var client = await McpClient.ConnectAsync("127.0.0.1", server.McpCrcEndPoint.Port, new McpClientOptions { Framing = McpFraming.Crc });
+
+        // A handler's answer of 70,000 bytes: one CRC frame carries at most 65,535.
+        var tooLarge = await client.CallAsync("report.full");
+        var next = await client.CallAsync("sys.echo", "still here"u8.ToArray());
+
+        Assert.Equal(McpStatus.FrameTooLarge, tooLarge.Status);
+        Assert.Contains("larger than one CRC frame carries", tooLarge.BodyText, StringComparison.Ordinal);
+        Assert.Equal("still here", next.BodyText);
+        Assert.DoesNotContain(server.Logs.Lines, line => line.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
     }
 
     [Fact]
