@@ -173,6 +173,12 @@ internal sealed class SessionService(
             IReadOnlyList<KeyValuePair<string, string>> values;
             if (request.Header(KeyHeader) is { } key)
             {
+                // Values are text, stored and returned byte for byte: bytes that are not UTF-8 would come back changed.
+                if (!System.Text.Unicode.Utf8.IsValid(request.Body.Span))
+                {
+                    return McpReply.Error(McpStatus.BadRequest, "session values are UTF-8 text, and the body is not valid UTF-8");
+                }
+
                 values = [new(key, Encoding.UTF8.GetString(request.Body.Span))];
             }
             else if (!TryReadValues(request.Body, out values, out var problem))
@@ -325,6 +331,12 @@ internal sealed class SessionService(
             problem = $"session.open needs a JSON body: {ex.Message}";
             return false;
         }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json checks the UTF-8 of a string when it is read.
+            problem = "session.open: \"clientId\" and \"token\" must be valid UTF-8";
+            return false;
+        }
     }
 
     private static bool TryReadValues(ReadOnlyMemory<byte> body, out IReadOnlyList<KeyValuePair<string, string>> values, out string problem)
@@ -342,8 +354,9 @@ internal sealed class SessionService(
             values = [.. parsed.Select(p => new KeyValuePair<string, string>(p.Key, p.Value!))];
             return true;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // Not JSON, or a string that is not valid UTF-8.
             return false;
         }
     }

@@ -191,6 +191,31 @@ public class SessionTests
         Assert.Contains("node-that-died", answer.BodyText, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Bytes_that_are_not_utf8_are_refused_as_bad_request_not_changed_or_internal()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        await using var client = await ConnectAsync(server);
+        byte[] notUtf8 = [0xC3, 0x28];
+
+        byte[] openBody = [.. "{\"clientId\":\""u8, .. notUtf8, .. "\"}"u8];
+        byte[] jsonBody = [.. "{\"k\":\""u8, .. notUtf8, .. "\"}"u8];
+        var open = await client.CallAsync("session.open", openBody);
+        var sessionId = await OpenAsync(client, "utf8");
+        var set = await client.CallAsync("session.set", notUtf8, [new("session", sessionId), new("key", "raw")]);
+        var setJson = await client.CallAsync("session.set", jsonBody, [new("session", sessionId)]);
+        var kept = await client.CallAsync("session.set", "grüße"u8.ToArray(), [new("session", sessionId), new("key", "text")]);
+        var read = await client.CallAsync("session.get", ReadOnlyMemory<byte>.Empty, [new("session", sessionId), new("key", "text")]);
+
+        Assert.Equal(McpStatus.BadRequest, open.Status);
+        Assert.Contains("valid UTF-8", open.BodyText, StringComparison.Ordinal);
+        Assert.Equal(McpStatus.BadRequest, set.Status);
+        Assert.Contains("not valid UTF-8", set.BodyText, StringComparison.Ordinal);
+        Assert.Equal(McpStatus.BadRequest, setJson.Status);
+        Assert.Equal(McpStatus.Ok, kept.Status);
+        Assert.Equal("grüße"u8.ToArray(), read.Body);
+    }
+
     internal static async Task<string> OpenAsync(McpClient client, string clientId)
     {
         var opened = await client.CallAsync("session.open", Encoding.UTF8.GetBytes($$"""{"clientId":"{{clientId}}"}"""));
