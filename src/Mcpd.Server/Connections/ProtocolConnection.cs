@@ -32,6 +32,7 @@ internal abstract class ProtocolConnection
     private bool _outputClosed;
     private TaskCompletionSource? _slotFreed;
     private int _inFlight;
+    private bool _frameSeen;
     private int _draining;
 
     protected ProtocolConnection(ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, TimeProvider time, int maxInFlight)
@@ -90,7 +91,6 @@ internal abstract class ProtocolConnection
 
                 var result = await input.ReadAsync();
                 var buffer = result.Buffer;
-                _tracked.Touch(Clock);
 
                 await _writeLock.WaitAsync();
                 bool keepOpen;
@@ -99,6 +99,13 @@ internal abstract class ProtocolConnection
                 try
                 {
                     keepOpen = AnswerBatch(buffer, out consumed, out var answered, out paused);
+                    if (_frameSeen)
+                    {
+                        // Alive by complete frames, not by bytes: a peer trickling a frame that never completes is idle.
+                        _frameSeen = false;
+                        _tracked.Touch(Clock);
+                    }
+
                     shuttingDown = result.IsCanceled && lifetime?.ConnectionClosedRequested.IsCancellationRequested == true;
                     if (answered)
                     {
@@ -168,6 +175,12 @@ internal abstract class ProtocolConnection
 
     /// <summary>A pause the protocol asks for before the next read (MCP: backoff of a connection refused OVERLOADED).</summary>
     protected virtual TimeSpan ReadPause => TimeSpan.Zero;
+
+    /// <summary>
+    /// A complete frame was read (answered or not): the connection counts as active for the idle timeout and the
+    /// heartbeat (docs/protocol.md, "Heartbeat"). Bytes that complete no frame do not keep a connection alive.
+    /// </summary>
+    protected void FrameRead() => _frameSeen = true;
 
     /// <summary>Wakes a read loop waiting for a slot, so it re-checks <see cref="ReadsWhileBusy"/>.</summary>
     internal void WakeReader() => Volatile.Read(ref _slotFreed)?.TrySetResult();

@@ -151,6 +151,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
             }
 
             buffer = buffer.Slice(end);
+            FrameRead();
             if (!Handle(frame, atLimit, ref answered))
             {
                 consumed = buffer.Start;

@@ -57,6 +57,7 @@ internal sealed class ModbusConnection(
                 }
 
                 buffer = buffer.Slice(end);
+                FrameRead();
                 if (frame.Header.ProtocolId != 0)
                 {
                     // Implementation Guide 4.4.2.2: a frame of another protocol is discarded without an answer.

@@ -304,6 +304,40 @@ public abstract class McpServerTests(TransportKind transport)
     }
 
     [Fact]
+    public async Task A_connection_trickling_a_frame_that_never_completes_is_idle_and_closed()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await StartAsync(
+            new Dictionary<string, string?> { ["mcp:heartbeatInterval"] = "00:00:10" },
+            builder => builder.Services.AddSingleton<TimeProvider>(time));
+        using var trickling = await server.ConnectRawAsync(server.McpEndPoint);
+        using var pinging = await server.ConnectRawAsync(server.McpEndPoint);
+        // A header announcing 1,000 bytes of payload, then one byte of it per second: bytes, but never a frame.
+        await trickling.SendHexAsync("4D430100000003E8");
+        var trickleClosed = false;
+
+        for (var second = 0; second < 35; second++)
+        {
+            try
+            {
+                await trickling.SendHexAsync(trickleClosed ? "" : "00");
+            }
+            catch (SocketException)
+            {
+                // Closed by the server as idle: the assertion below says so.
+                trickleClosed = true;
+            }
+
+            await pinging.SendHexAsync("4D43010300000000");
+            await pinging.ReceiveHexAsync(8);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.True(trickleClosed || await trickling.IsClosedByServerAsync());
+        Assert.False(await pinging.IsClosedByServerAsync(TimeSpan.FromMilliseconds(100)));
+    }
+
+    [Fact]
     public async Task Shutdown_says_goodbye_with_an_error_frame()
     {
         var server = await StartAsync();
