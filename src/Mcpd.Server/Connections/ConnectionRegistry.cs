@@ -15,6 +15,13 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
     private readonly Dictionary<string, TrackedConnection> _byId = [];
 
     /// <summary>
+    /// The log budget of what misbehaving peers cause: connections refused at the limit, frames rejected (a broken
+    /// MCP frame, an impossible MBAP length). A flood of them writes at most <see cref="LogThrottle.Limit"/> lines per
+    /// <see cref="LogThrottle.Interval"/>, then one line with the count.
+    /// </summary>
+    public LogThrottle Rejections { get; } = new("refused connection or rejected frame", time, logger);
+
+    /// <summary>
     /// Admits <paramref name="context"/> under the limit, or returns null when <see cref="ConnectionLimitPolicy.Refuse"/>
     /// turns it away. With <see cref="ConnectionLimitPolicy.CloseOldestIdle"/> the connection silent for the longest
     /// time is closed to make room (Implementation Guide 4.2.1).
@@ -35,7 +42,11 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
             {
                 if (policy == ConnectionLimitPolicy.Refuse || connections.Count == 0)
                 {
-                    LogRefused(logger, listener, context.RemoteEndPoint, maxConnections);
+                    if (Rejections.ShouldLog())
+                    {
+                        LogRefused(logger, listener, context.RemoteEndPoint, maxConnections);
+                    }
+
                     return null;
                 }
 

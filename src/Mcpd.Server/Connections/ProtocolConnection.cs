@@ -182,6 +182,9 @@ internal abstract class ProtocolConnection
     /// </summary>
     protected void FrameRead() => _frameSeen = true;
 
+    /// <summary>True when a line about this peer's misbehaviour may be written now (see <see cref="ConnectionRegistry.Rejections"/>).</summary>
+    protected internal bool MayLogRejection() => _connections.Rejections.ShouldLog();
+
     /// <summary>Wakes a read loop waiting for a slot, so it re-checks <see cref="ReadsWhileBusy"/>.</summary>
     internal void WakeReader() => Volatile.Read(ref _slotFreed)?.TrySetResult();
 

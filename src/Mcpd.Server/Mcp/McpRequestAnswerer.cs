@@ -73,7 +73,11 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
     /// <summary>ERROR with <paramref name="status"/>, logged; the connection closes after it (docs/protocol.md).</summary>
     public void WriteConnectionError(McpStatus status, string problem)
     {
-        McpLog.FrameRejected(logger, connection.Id, connection.RemoteEndPoint, problem, status);
+        if (connection.MayLogRejection())
+        {
+            McpLog.FrameRejected(logger, connection.Id, connection.RemoteEndPoint, problem, status);
+        }
+
         McpPayload.WriteError(connection.BeginFrame(), status, problem);
         connection.TryEndFrame();
     }

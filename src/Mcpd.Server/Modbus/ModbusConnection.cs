@@ -51,7 +51,11 @@ internal sealed class ModbusConnection(
 
                 if (status == OperationStatus.InvalidData)
                 {
-                    ModbusLog.InvalidLength(logger, Context.ConnectionId, Context.RemoteEndPoint, frame.Header.Length, frame.Header.TransactionId);
+                    if (MayLogRejection())
+                    {
+                        ModbusLog.InvalidLength(logger, Context.ConnectionId, Context.RemoteEndPoint, frame.Header.Length, frame.Header.TransactionId);
+                    }
+
                     consumed = buffer.Start;
                     return false;
                 }

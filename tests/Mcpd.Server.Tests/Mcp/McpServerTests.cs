@@ -338,6 +338,30 @@ public abstract class McpServerTests(TransportKind transport)
     }
 
     [Fact]
+    public async Task A_flood_of_broken_frames_writes_at_most_the_log_budget_then_one_line_with_the_count()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await StartAsync(configure: builder => builder.Services.AddSingleton<TimeProvider>(time));
+
+        for (var i = 0; i < 50; i++)
+        {
+            using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+            await socket.SendHexAsync("DEADBEEF00000000");
+            Assert.True(await socket.IsClosedByServerAsync());
+        }
+
+        time.Advance(TimeSpan.FromSeconds(11));
+        using (var last = await server.ConnectRawAsync(server.McpEndPoint))
+        {
+            await last.SendHexAsync("DEADBEEF00000000");
+            Assert.True(await last.IsClosedByServerAsync());
+        }
+
+        await server.Logs.WaitForAsync("30 more 'refused connection or rejected frame' lines were suppressed");
+        Assert.Equal(21, server.Logs.Lines.Count(line => line.Message.Contains("does not start with the magic", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Shutdown_says_goodbye_with_an_error_frame()
     {
         var server = await StartAsync();
