@@ -33,7 +33,7 @@ public sealed partial class DurationConverter : TimeSpanConverter
     {
         ArgumentNullException.ThrowIfNull(text);
         var value = text.Trim();
-        if (value.StartsWith('-'))
+        if (value.Length > 1 && value[0] == '-' && value[1] != '-')
         {
             // A negative duration parses; whether a setting allows it is the validator's to say, with the key.
             return -Parse(value[1..]);

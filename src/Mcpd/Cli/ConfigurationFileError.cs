@@ -57,9 +57,10 @@ internal static partial class ConfigurationFileError
         {
             return null;
         }
-        catch (Exception) when (scanner is not null)
+        catch (Exception ex) when (scanner is not null && ex.GetType() == typeof(Exception))
         {
-            // Some scanner errors of YamlDotNet carry no message: the scanner's position still says where it stopped.
+            // Some scanner errors of YamlDotNet are a bare Exception without a message: the scanner's position still
+            // says where it stopped. Anything else (a bug, out of memory) is not a syntax error and goes on up.
             return new YamlException(scanner.CurrentPosition, scanner.CurrentPosition,
                 "the YAML does not parse from here (an unclosed [ or {, or an unclosed quote?)");
         }

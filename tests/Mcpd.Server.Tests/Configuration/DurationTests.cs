@@ -29,6 +29,7 @@ public class DurationTests
     [InlineData("5:00", "'5:00' is not a duration")]
     [InlineData("soon", "'soon' is not a duration")]
     [InlineData("10 sec", "'10 sec' is not a duration")]
+    [InlineData("--5s", "'--5s' is not a duration")]
     public void A_duration_that_could_be_misread_is_refused_with_how_to_write_it(string text, string expected)
     {
         var error = Assert.Throws<FormatException>(() => DurationConverter.Parse(text));
