@@ -10,16 +10,29 @@ public sealed class GatedDevice : IModbusDevice
 {
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _started;
+    private int _cancelled;
 
     /// <summary>Requests that have reached the device.</summary>
     public int Started => Volatile.Read(ref _started);
+
+    /// <summary>Requests whose cancellation token fired while they waited at the gate.</summary>
+    public int Cancelled => Volatile.Read(ref _cancelled);
 
     public void Open() => _gate.TrySetResult();
 
     public async ValueTask<int> ExecuteAsync(ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _started);
-        await _gate.Task.WaitAsync(cancellationToken);
+        try
+        {
+            await _gate.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            Interlocked.Increment(ref _cancelled);
+            throw;
+        }
+
         request.CopyTo(response);
         return request.Length;
     }

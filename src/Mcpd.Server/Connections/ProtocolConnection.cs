@@ -50,8 +50,8 @@ internal abstract class ProtocolConnection
     /// <summary>Kestrel's connection id, the one in log lines.</summary>
     internal string ConnectionId => Context.ConnectionId;
 
-    /// <summary>Cancelled when the transport closed: work for this connection has nobody left to answer.</summary>
-    internal CancellationToken ConnectionClosed => Context.ConnectionClosed;
+    /// <summary>The token for request work: cancelled when nobody is left to answer, not at a half-close (<see cref="TrackedConnection.RequestsAborted"/>).</summary>
+    internal CancellationToken RequestsAborted => _tracked.RequestsAborted;
 
     protected PipeWriter Output { get; }
 
@@ -135,12 +135,20 @@ internal abstract class ProtocolConnection
         }
         catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException)
         {
+            _tracked.AbortRequests();
             OnTransportEnded(ex.Message);
         }
         finally
         {
+            // End of input (a half-close included) ends reading, not the connection: what was read is answered. The
+            // drain is bounded by the requests' own deadlines, the idle timeout (the sweep aborts the requests) and, on
+            // shutdown, by Kestrel's abort at the end of its shutdown timeout.
             OnInputEnded();
-            await DrainAsync();
+            using (shuttingDown ? Context.ConnectionClosed.UnsafeRegister(static tracked => ((TrackedConnection)tracked!).AbortRequests(), _tracked) : default)
+            {
+                await DrainAsync();
+            }
+
             if (shuttingDown)
             {
                 // After the requests in flight have answered: the goodbye is the last frame.
@@ -239,6 +247,12 @@ internal abstract class ProtocolConnection
 
             write(state);
             await Output.FlushAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException)
+        {
+            // The peer is gone: the other requests in flight have nobody to answer either.
+            _tracked.AbortRequests();
+            throw;
         }
         finally
         {

@@ -5,9 +5,16 @@ using Microsoft.AspNetCore.Connections;
 namespace Mcpd.Server.Connections;
 
 /// <summary>A live connection as the <see cref="ConnectionRegistry"/> sees it: who, since when, last heard from when.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The requests' token source is never disposed, on purpose: see _requestsAborted.")]
 public sealed class TrackedConnection
 {
     private readonly ConnectionContext _context;
+
+    /// <summary>
+    /// Never disposed: it has no timer, and a late <see cref="Abort"/> (the idle sweep racing the close) must still be
+    /// able to cancel it.
+    /// </summary>
+    private readonly CancellationTokenSource _requestsAborted = new();
     private long _lastActivityTimestamp;
 
     internal TrackedConnection(ConnectionContext context, string listener, TimeSpan idleTimeout, TimeProvider time)
@@ -46,6 +53,21 @@ public sealed class TrackedConnection
     /// <summary>For an MCP connection, its id, peer and bound session; else null.</summary>
     internal IMcpConnectionFeature? Mcp => _context.Features.Get<IMcpConnectionFeature>();
 
-    /// <summary>Closes the connection; its handler sees the transport end and returns.</summary>
-    public void Abort(string reason) => _context.Abort(new ConnectionAbortedException(reason));
+    /// <summary>
+    /// Cancelled when nobody is left to answer this connection's requests: the transport was reset or aborted, a write
+    /// failed, or mcpd closed the connection (idle, evicted, shut down). Not at a half-close: a peer that sent FIN
+    /// may still read, so the requests it sent before run to their answers (<see cref="BaseConnectionContext.ConnectionClosed"/>
+    /// fires at FIN on both transports, which is why it is not the token for request work).
+    /// </summary>
+    internal CancellationToken RequestsAborted => _requestsAborted.Token;
+
+    /// <summary>Cancels <see cref="RequestsAborted"/>; the connection's own close follows.</summary>
+    internal void AbortRequests() => _requestsAborted.Cancel();
+
+    /// <summary>Closes the connection and cancels its requests; its handler sees the transport end and returns.</summary>
+    public void Abort(string reason)
+    {
+        AbortRequests();
+        _context.Abort(new ConnectionAbortedException(reason));
+    }
 }

@@ -37,7 +37,7 @@ internal static class ModbusPduExecution
         ValueTask<int> execution;
         try
         {
-            execution = device.ExecuteAsync(scratch.AsMemory(0, requestLength), scratch.AsMemory(ScratchHalf, ScratchHalf), new ModbusCaller(connection.ConnectionId), connection.ConnectionClosed);
+            execution = device.ExecuteAsync(scratch.AsMemory(0, requestLength), scratch.AsMemory(ScratchHalf, ScratchHalf), new ModbusCaller(connection.ConnectionId), connection.RequestsAborted);
         }
         catch (Exception ex)
         {
@@ -78,7 +78,7 @@ internal static class ModbusPduExecution
             {
                 length = await execution;
             }
-            catch (Exception ex) when (!connection.ConnectionClosed.IsCancellationRequested)
+            catch (Exception ex) when (!connection.RequestsAborted.IsCancellationRequested)
             {
                 onFailure(state, ex);
                 length = WriteDeviceFailure(scratch.AsSpan(ScratchHalf), scratch[0]);

@@ -90,7 +90,7 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
         {
             outcome = await pending;
         }
-        catch (OperationCanceledException) when (connection.ConnectionClosed.IsCancellationRequested)
+        catch (OperationCanceledException) when (connection.RequestsAborted.IsCancellationRequested)
         {
             outcome = null;
         }

@@ -184,10 +184,10 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
     /// </summary>
     private async ValueTask<McpReply?> RunAsync(McpIncomingRequest request, RouteTarget target, bool checkSession, McpRequestAnswerer answerer)
     {
-        var connectionClosed = answerer.Connection.ConnectionClosed;
+        var requestsAborted = answerer.Connection.RequestsAborted;
         if (checkSession)
         {
-            var (session, refusal) = await sessions.OpenHandleAsync(request.Header(SessionService.SessionHeader)!, request.TraceId, connectionClosed);
+            var (session, refusal) = await sessions.OpenHandleAsync(request.Header(SessionService.SessionHeader)!, request.TraceId, requestsAborted);
             if (session is null)
             {
                 return refusal;
@@ -196,7 +196,7 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
             request.Session = session;
         }
 
-        return await target.InvokeAsync(request, builtIns, answerer.Logger, connectionClosed);
+        return await target.InvokeAsync(request, builtIns, answerer.Logger, requestsAborted);
     }
 
     public void ReleaseSession(ISessionState session, string connectionId) => _ = sessions.ReleaseAsync(session.Id, connectionId);

@@ -395,14 +395,14 @@ public abstract class McpServerTests(TransportKind transport)
         return framed.WrittenSpan.ToArray();
     }
 
-    private static async Task SendAsync(Socket socket, Action<ArrayBufferWriter<byte>> write)
+    internal static async Task SendAsync(Socket socket, Action<ArrayBufferWriter<byte>> write)
     {
         var output = new ArrayBufferWriter<byte>();
         write(output);
         await socket.SendAsync(output.WrittenMemory);
     }
 
-    private static async Task<byte[]> ReadResponseAsync(Socket socket, uint id, McpStatus expected)
+    internal static async Task<byte[]> ReadResponseAsync(Socket socket, uint id, McpStatus expected)
     {
         var (type, payload) = await ReadFrameAsync(socket);
         Assert.Equal(McpFrameType.Response, type);
