@@ -153,6 +153,11 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
             problems.Add($"mcp:maxPayloadLength: {mcp.MaxPayloadLength} is outside 16..67108864 bytes");
         }
 
+        if (mcp.MaxIncompleteFrameBytes < mcp.MaxInputBuffer)
+        {
+            problems.Add($"mcp:maxIncompleteFrameBytes: {mcp.MaxIncompleteFrameBytes} must be at least {mcp.MaxInputBuffer} (the largest frame, mcp:maxPayloadLength + 16, or 1 MiB), or a frame at the limit could never arrive");
+        }
+
         if (mcp.MaxCrcNoiseBytes < 1)
         {
             problems.Add($"mcp:maxCrcNoiseBytes: {mcp.MaxCrcNoiseBytes} must be at least 1");

@@ -65,7 +65,9 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<IMcpRequestDispatcher, McpDispatcher>();
         services.AddSingleton<McpRouter>();
         services.AddHostedService(provider => provider.GetRequiredService<McpRouter>());
+        services.AddSingleton<IncompleteFrameBudget>();
         services.AddSingleton<McpServices>();
+        services.AddHostedService<IncompleteFrameMemoryTrimmer>();
         services.AddSingleton<McpConnectionHandler>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, McpdKestrelSetup>();
         // Kestrel's socket transport, when it serves: its input limit must also hold the largest frame.

@@ -31,6 +31,9 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     private readonly int _maxNoise;
     private long _noise;
 
+    /// <summary>This connection's share of <see cref="IncompleteFrameBudget"/>: the bytes of its incomplete frame past the threshold.</summary>
+    private long _incompleteFrameBytes;
+
     public McpConnection(
         ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, McpServices services,
         McpServerOptions settings, McpFraming framing, TimeProvider clock, ILogger logger)
@@ -87,6 +90,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
 
     protected override void OnClosed()
     {
+        _services.IncompleteFrames.Release(ref _incompleteFrameBytes);
         McpLog.Disconnected(_logger, Id, RemoteEndPoint);
         if (BoundSession is { } session)
         {
@@ -139,7 +143,20 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
             if (status == OperationStatus.NeedMoreData)
             {
                 consumed = end;
+                var incomplete = buffer.Slice(end).Length;
+                if (!_services.IncompleteFrames.TryResize(ref _incompleteFrameBytes, incomplete))
+                {
+                    _answerer.WriteConnectionError(McpStatus.Overloaded, $"the server holds too many incomplete frames (mcp.maxIncompleteFrameBytes is {_services.IncompleteFrames.Limit}); this one had {incomplete} bytes");
+                    answered = true;
+                    return false;
+                }
+
                 return true;
+            }
+
+            if (_incompleteFrameBytes > 0)
+            {
+                _services.IncompleteFrames.Release(ref _incompleteFrameBytes);
             }
 
             if (status == OperationStatus.InvalidData)

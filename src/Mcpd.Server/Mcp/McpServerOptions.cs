@@ -22,6 +22,13 @@ public sealed class McpServerOptions
     /// </summary>
     public int MaxCrcNoiseBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// Bytes all MCP connections together may hold in frames that have not fully arrived, counting each frame only past
+    /// 64 KiB (<see cref="IncompleteFrameBudget"/>); a connection whose frame would exceed it is answered ERROR
+    /// OVERLOADED and closed. At least the largest frame.
+    /// </summary>
+    public long MaxIncompleteFrameBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Requests one connection may have running; at the limit the connection stops reading (backpressure).</summary>
     public int MaxInFlightPerConnection { get; set; } = 64;
 

@@ -2,5 +2,8 @@ using Mcpd.Server.Telemetry;
 
 namespace Mcpd.Server.Mcp;
 
-/// <summary>What every MCP connection uses: the dispatcher of its requests (and of its overload backoff and session release), metrics.</summary>
-internal sealed record McpServices(IMcpRequestDispatcher Dispatcher, McpdMetrics Metrics);
+/// <summary>
+/// What every MCP connection uses: the dispatcher of its requests (and of its overload backoff and session release),
+/// metrics, the budget of bytes held in incomplete frames.
+/// </summary>
+internal sealed record McpServices(IMcpRequestDispatcher Dispatcher, McpdMetrics Metrics, IncompleteFrameBudget IncompleteFrames);

@@ -6,7 +6,7 @@ using System.Threading.Tasks.Sources;
 namespace Mcpd.Server.Transport;
 
 /// <summary>
-/// The input side of an <see cref="EpollConnection"/>: a <see cref="PipeReader"/> over one pooled buffer that the loop
+/// The input side of an <see cref="EpollConnection"/>: a <see cref="PipeReader"/> over one pooled buffer (<see cref="TransportBuffers"/>) that the loop
 /// receives into. The buffer is rented when bytes arrive and returned when the application has consumed them all, so
 /// an idle connection holds none. A pending read completes as soon as bytes arrive, inline on the loop thread or on
 /// the thread pool (<see cref="ApplicationScheduling"/>).
@@ -136,16 +136,16 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
     {
         if (_buffer is null)
         {
-            _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
+            _buffer = TransportBuffers.Rent(InitialBufferSize);
         }
         else if (_end == _buffer.Length && !_holding)
         {
             var unconsumed = _end - _start;
-            var target = _start > 0 ? _buffer : ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, _maxBufferSize));
+            var target = _start > 0 ? _buffer : TransportBuffers.Rent(Math.Min(_buffer.Length * 2, _maxBufferSize));
             _buffer.AsSpan(_start, unconsumed).CopyTo(target);
             if (target != _buffer)
             {
-                ArrayPool<byte>.Shared.Return(_buffer);
+                TransportBuffers.Return(_buffer);
                 _buffer = target;
             }
 
@@ -263,7 +263,7 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
     {
         if (_buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            TransportBuffers.Return(_buffer);
             (_buffer, _start, _end, _examined) = (null, 0, 0, 0);
         }
     }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Threading.Tasks.Sources;
@@ -230,7 +229,7 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
         var needed = Math.Max(sizeHint, 1);
         if (_buffer is null)
         {
-            return _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumBufferSize));
+            return _buffer = TransportBuffers.Rent(Math.Max(needed, MinimumBufferSize));
         }
 
         if (_buffer.Length - _written >= needed)
@@ -243,9 +242,9 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
         {
             // Grow, keeping the unsent bytes at the front.
             var unsent = _written - _sent;
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, unsent + needed));
+            var larger = TransportBuffers.Rent(Math.Max(_buffer.Length * 2, unsent + needed));
             _buffer.AsSpan(_sent, unsent).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            TransportBuffers.Return(_buffer);
             (_buffer, _sent, _written) = (larger, 0, unsent);
             return larger;
         }
@@ -256,7 +255,7 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
     {
         if (_buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            TransportBuffers.Return(_buffer);
             (_buffer, _sent, _written) = (null, 0, 0);
         }
     }
