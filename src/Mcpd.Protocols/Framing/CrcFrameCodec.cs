@@ -31,14 +31,18 @@ public static class CrcFrameCodec
     /// and resynchronise, and so does a payload that does not begin with <paramref name="payloadPrefix"/> (checked
     /// before the frame's remainder is awaited or its CRC computed: a flood of 0x5A bytes, each announcing a long
     /// frame, then costs one look per byte instead of one CRC over the announced length per byte).
-    /// <paramref name="dropped"/> counts the bytes thrown away by this call.
+    /// <paramref name="dropped"/> counts the bytes thrown away by this call, <paramref name="checksummedInVain"/> the
+    /// bytes over which it computed a CRC that did not match: together, the work noise cost. Once they exceed
+    /// <paramref name="maxNoise"/> the call stops with <see cref="OperationStatus.InvalidData"/> (a crafted stream can
+    /// make every few bytes start a plausible frame, each checked over up to 64 KiB: the bound keeps the work linear).
     /// </summary>
     public static OperationStatus Decode(
-        in ReadOnlySequence<byte> buffer, int minPayloadLength, int maxPayloadLength, ReadOnlySpan<byte> payloadPrefix,
-        out ReadOnlySequence<byte> payload, out SequencePosition consumed, out long dropped)
+        in ReadOnlySequence<byte> buffer, int minPayloadLength, int maxPayloadLength, ReadOnlySpan<byte> payloadPrefix, long maxNoise,
+        out ReadOnlySequence<byte> payload, out SequencePosition consumed, out long dropped, out long checksummedInVain)
     {
         var remaining = buffer;
         dropped = 0;
+        checksummedInVain = 0;
         while (true)
         {
             var start = remaining.PositionOf(StartByte);
@@ -103,8 +107,16 @@ public static class CrcFrameCodec
             remaining.Slice(HeaderLength + length, TrailerLength).CopyTo(trailer);
             if (Crc16Modbus.Compute(candidate) != BinaryPrimitives.ReadUInt16LittleEndian(trailer))
             {
+                checksummedInVain += length;
                 dropped++;
                 remaining = remaining.Slice(1);
+                if (dropped + checksummedInVain > maxNoise)
+                {
+                    payload = default;
+                    consumed = remaining.Start;
+                    return OperationStatus.InvalidData;
+                }
+
                 continue;
             }
 

@@ -16,12 +16,16 @@ public interface IMcpFrameLayer
     /// </summary>
     bool Delimits { get; }
 
+    /// <summary>The cost of what the layer has thrown away since the last good frame (0 for a layer that never drops bytes).</summary>
+    long Noise { get; }
+
     /// <summary>
     /// Finds the bytes of the next frame. <see cref="OperationStatus.Done"/>: <paramref name="content"/> holds them
     /// (for a layer that does not delimit: all of <paramref name="buffer"/>) and <paramref name="consumed"/> is the end
     /// of the envelope (for a layer that does not delimit: the start of <paramref name="buffer"/>).
     /// <see cref="OperationStatus.NeedMoreData"/>: no whole envelope yet; <paramref name="consumed"/> may still move past
     /// bytes thrown away, which the reader must advance over. <paramref name="dropped"/> counts those bytes.
+    /// <see cref="OperationStatus.InvalidData"/>: the layer gave up, <see cref="Noise"/> is past its budget.
     /// </summary>
     OperationStatus Unwrap(in ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> content, out SequencePosition consumed, out long dropped);
 

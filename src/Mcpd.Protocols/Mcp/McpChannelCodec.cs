@@ -24,9 +24,15 @@ public sealed class McpChannelCodec
     /// <summary>Largest MCP payload accepted; a larger declared length is InvalidData (FRAME_TOO_LARGE) before its bytes arrive.</summary>
     public int MaxPayloadLength { get; }
 
-    /// <summary>The channel for a listener's (or a client's) <paramref name="framing"/>: the one place a framing becomes a layer.</summary>
-    public static McpChannelCodec For(McpFraming framing, int maxPayloadLength) =>
-        new(framing == McpFraming.Crc ? new CrcFrameLayer(maxPayloadLength) : PlainFrameLayer.Instance, maxPayloadLength);
+    /// <summary>
+    /// The channel for a listener's (or a client's) <paramref name="framing"/>: the one place a framing becomes a layer.
+    /// <paramref name="maxNoise"/>: the CRC layer's noise budget (<see cref="CrcFrameLayer"/>).
+    /// </summary>
+    public static McpChannelCodec For(McpFraming framing, int maxPayloadLength, long maxNoise = long.MaxValue) =>
+        new(framing == McpFraming.Crc ? new CrcFrameLayer(maxPayloadLength, maxNoise) : PlainFrameLayer.Instance, maxPayloadLength);
+
+    /// <summary>What the layer has thrown away since the last good frame (<see cref="IMcpFrameLayer.Noise"/>).</summary>
+    public long Noise => _layer.Noise;
 
     /// <summary>
     /// Decodes the next frame of <paramref name="buffer"/>. <see cref="OperationStatus.Done"/>: <paramref name="frame"/>
@@ -34,7 +40,8 @@ public sealed class McpChannelCodec
     /// moved past bytes the layer threw away (<paramref name="dropped"/> counts them: CRC resynchronisation).
     /// <see cref="OperationStatus.InvalidData"/>: the channel cannot go on; <paramref name="error"/> says why and
     /// <paramref name="frame"/> carries the header when it was read. Inside a delimiting layer an envelope must hold
-    /// exactly one MCP frame (docs/protocol.md, "CRC framing for noisy links"), else <see cref="McpFrameError.NotOneFrame"/>.
+    /// exactly one MCP frame (docs/protocol.md, "CRC framing for noisy links"), else <see cref="McpFrameError.NotOneFrame"/>;
+    /// a layer past its noise budget is <see cref="McpFrameError.TooMuchNoise"/>.
     /// </summary>
     public OperationStatus Decode(in ReadOnlySequence<byte> buffer, out McpFrame frame, out SequencePosition consumed, out McpFrameError error, out long dropped)
     {
@@ -42,7 +49,7 @@ public sealed class McpChannelCodec
         if (envelope != OperationStatus.Done)
         {
             frame = default;
-            error = McpFrameError.None;
+            error = envelope == OperationStatus.InvalidData ? McpFrameError.TooMuchNoise : McpFrameError.None;
             return envelope;
         }
 

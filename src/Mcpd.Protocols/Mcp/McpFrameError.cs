@@ -13,4 +13,6 @@ public enum McpFrameError
     FrameTooLarge,
     /// <summary>A delimiting layer's envelope (a CRC frame) does not hold exactly one MCP frame: answered with ERROR BAD_REQUEST.</summary>
     NotOneFrame,
+    /// <summary>The layer threw away more than its noise budget without one good frame: answered with ERROR BAD_REQUEST.</summary>
+    TooMuchNoise,
 }

@@ -16,6 +16,9 @@ public sealed class PlainFrameLayer : IMcpFrameLayer
     public bool Delimits => false;
 
     /// <inheritdoc />
+    public long Noise => 0;
+
+    /// <inheritdoc />
     public OperationStatus Unwrap(in ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> content, out SequencePosition consumed, out long dropped)
     {
         content = buffer;

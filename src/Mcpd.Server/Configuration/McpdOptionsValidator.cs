@@ -158,6 +158,11 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
             problems.Add($"mcp:maxIncompleteFrameBytes: {mcp.MaxIncompleteFrameBytes} must be at least {mcp.MaxInputBuffer} (the largest frame, mcp:maxPayloadLength + 16, or 1 MiB), or a frame at the limit could never arrive");
         }
 
+        if (mcp.CrcFrameTimeout < TimeSpan.Zero)
+        {
+            problems.Add($"mcp:crcFrameTimeout: {mcp.CrcFrameTimeout} must not be negative (0 disables it)");
+        }
+
         if (mcp.MaxCrcNoiseBytes < 1)
         {
             problems.Add($"mcp:maxCrcNoiseBytes: {mcp.MaxCrcNoiseBytes} must be at least 1");

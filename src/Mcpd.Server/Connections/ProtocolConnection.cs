@@ -35,6 +35,10 @@ internal abstract class ProtocolConnection
     private bool _frameSeen;
     private int _draining;
 
+    /// <summary>Wakes the read loop for <see cref="RevisitInputAfter"/>; created the first time a protocol asks.</summary>
+    private ITimer? _revisitTimer;
+    private int _revisitDue;
+
     protected ProtocolConnection(ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, TimeProvider time, int maxInFlight)
     {
         Context = context;
@@ -127,7 +131,7 @@ internal abstract class ProtocolConnection
                 {
                     input.AdvanceTo(consumed, buffer.End);
                 }
-                if (!keepOpen || result.IsCompleted || result.IsCanceled)
+                if (!keepOpen || result.IsCompleted || (result.IsCanceled && (shuttingDown || Interlocked.Exchange(ref _revisitDue, 0) == 0)))
                 {
                     break;
                 }
@@ -140,6 +144,8 @@ internal abstract class ProtocolConnection
         }
         finally
         {
+            _revisitTimer?.Dispose();
+
             // End of input (a half-close included) ends reading, not the connection: what was read is answered. The
             // drain is bounded by the requests' own deadlines, the idle timeout (the sweep aborts the requests) and, on
             // shutdown, by Kestrel's abort at the end of its shutdown timeout.
@@ -189,6 +195,25 @@ internal abstract class ProtocolConnection
     /// heartbeat (docs/protocol.md, "Heartbeat"). Bytes that complete no frame do not keep a connection alive.
     /// </summary>
     protected void FrameRead() => _frameSeen = true;
+
+    /// <summary>
+    /// Makes the read loop answer its input again after <paramref name="delay"/> even if no byte arrives: for a time
+    /// bound on a frame that waits for its remainder (<see cref="AnswerBatch"/> then sees the same bytes, later).
+    /// </summary>
+    protected void RevisitInputAfter(TimeSpan delay)
+    {
+        _revisitTimer ??= Clock.CreateTimer(
+            static state =>
+            {
+                var connection = (ProtocolConnection)state!;
+                Volatile.Write(ref connection._revisitDue, 1);
+                connection.Context.Transport.Input.CancelPendingRead();
+            },
+            this,
+            Timeout.InfiniteTimeSpan,
+            Timeout.InfiniteTimeSpan);
+        _revisitTimer.Change(delay, Timeout.InfiniteTimeSpan);
+    }
 
     /// <summary>True when a line about this peer's misbehaviour may be written now (see <see cref="ConnectionRegistry.Rejections"/>).</summary>
     protected internal bool MayLogRejection() => _connections.Rejections.ShouldLog();

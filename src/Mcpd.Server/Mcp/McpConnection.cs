@@ -27,9 +27,14 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     private readonly ILogger _logger;
     private ISessionState? _boundSession;
 
-    /// <summary>Bytes dropped as noise since the last good frame (CRC listener), and the most allowed.</summary>
+    /// <summary>The CRC listener's noise budget (<c>mcp.maxCrcNoiseBytes</c>), for the error text; the layer keeps the count.</summary>
     private readonly int _maxNoise;
-    private long _noise;
+
+    /// <summary>CRC listener: how long a frame's remainder may take before its start byte is given up (zero: plain listener).</summary>
+    private readonly TimeSpan _crcFrameTimeout;
+
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> since when the frame at the start of the input has waited for its remainder; 0: none waits.</summary>
+    private long _stalledSince;
 
     /// <summary>This connection's share of <see cref="IncompleteFrameBudget"/>: the bytes of its incomplete frame past the threshold.</summary>
     private long _incompleteFrameBytes;
@@ -42,8 +47,9 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
         _services = services;
         _logger = logger;
         // The listener's framing is chosen here, once: frames are read and written only through this codec.
-        _channel = McpChannelCodec.For(framing, settings.MaxPayloadLength);
+        _channel = McpChannelCodec.For(framing, settings.MaxPayloadLength, settings.MaxCrcNoiseBytes);
         _maxNoise = settings.MaxCrcNoiseBytes;
+        _crcFrameTimeout = framing == McpFraming.Crc ? settings.CrcFrameTimeout : TimeSpan.Zero;
         _calls = new McpClientCalls(this, settings.CallTimeout, clock);
         _backoff = new OverloadBackoff(services.Dispatcher);
         _answerer = new McpRequestAnswerer(this, services.Metrics, _backoff, clock, logger);
@@ -123,26 +129,20 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
             var status = _channel.Decode(buffer, out var frame, out var end, out var error, out var dropped);
             if (dropped > 0)
             {
-                McpLog.CrcResynchronised(_logger, Id, dropped);
-                _services.Metrics.CrcResynchronised(dropped);
-                _noise += dropped;
-                if (_noise > _maxNoise)
-                {
-                    _answerer.WriteConnectionError(McpStatus.BadRequest, $"{_noise} bytes of noise without one good frame (mcp.maxCrcNoiseBytes is {_maxNoise})");
-                    answered = true;
-                    consumed = end;
-                    return false;
-                }
-            }
-
-            if (status == OperationStatus.Done)
-            {
-                _noise = 0;
+                Resynchronised(dropped);
             }
 
             if (status == OperationStatus.NeedMoreData)
             {
                 consumed = end;
+                if (HasStalled(buffer.Slice(end), dropped > 0))
+                {
+                    // The frame's length was damaged upwards, or it is noise: give up its start byte and look again.
+                    Resynchronised(1);
+                    buffer = buffer.Slice(end).Slice(1);
+                    continue;
+                }
+
                 var incomplete = buffer.Slice(end).Length;
                 if (!_services.IncompleteFrames.TryResize(ref _incompleteFrameBytes, incomplete))
                 {
@@ -167,6 +167,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
                 return false;
             }
 
+            _stalledSince = 0;
             buffer = buffer.Slice(end);
             FrameRead();
             if (!Handle(frame, atLimit, ref answered))
@@ -223,6 +224,45 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
         }
     }
 
+    private void Resynchronised(long dropped)
+    {
+        McpLog.CrcResynchronised(_logger, Id, dropped);
+        _services.Metrics.CrcResynchronised(dropped);
+    }
+
+    /// <summary>
+    /// True when the CRC frame at the start of <paramref name="waiting"/> has waited for its remainder longer than
+    /// <c>mcp.crcFrameTimeout</c> (a length damaged upwards would otherwise hold every frame behind it until up to
+    /// 64 KiB more arrived). <paramref name="newCandidate"/>: bytes were just dropped, so the wait starts now.
+    /// </summary>
+    private bool HasStalled(in ReadOnlySequence<byte> waiting, bool newCandidate)
+    {
+        if (_crcFrameTimeout == TimeSpan.Zero || waiting.IsEmpty)
+        {
+            _stalledSince = 0;
+            return false;
+        }
+
+        if (newCandidate || _stalledSince == 0)
+        {
+            // Looked at again then, even if the peer sends nothing more: the frames behind are not left waiting.
+            _stalledSince = Clock.GetTimestamp();
+            RevisitInputAfter(_crcFrameTimeout);
+            return false;
+        }
+
+        var waited = Clock.GetElapsedTime(_stalledSince);
+        if (waited < _crcFrameTimeout)
+        {
+            // Timers count milliseconds and may fire a little early: look again when the rest has passed.
+            RevisitInputAfter(_crcFrameTimeout - waited + TimeSpan.FromMilliseconds(1));
+            return false;
+        }
+
+        _stalledSince = 0;
+        return true;
+    }
+
     private void Reject(McpFrameError error, McpFrameHeader header)
     {
         var (status, problem) = error switch
@@ -230,6 +270,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
             McpFrameError.UnsupportedVersion => (McpStatus.UnsupportedVersion, $"version {header.Version} is not supported (only 1)"),
             McpFrameError.FrameTooLarge => (McpStatus.FrameTooLarge, $"a payload of {header.PayloadLength} bytes exceeds the maximum of {_channel.MaxPayloadLength}"),
             McpFrameError.BadMagic => (McpStatus.BadRequest, "the frame does not start with the magic 0x4D43"),
+            McpFrameError.TooMuchNoise => (McpStatus.BadRequest, $"{_channel.Noise} bytes of noise without one good frame (bytes dropped and bytes checksummed in vain; mcp.maxCrcNoiseBytes is {_maxNoise})"),
             _ => (McpStatus.BadRequest, "the CRC frame does not hold exactly one MCP frame"),
         };
         _answerer.WriteConnectionError(status, problem);

@@ -29,6 +29,12 @@ public sealed class McpServerOptions
     /// </summary>
     public long MaxIncompleteFrameBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// CRC listener: how long a frame may wait for its remainder; then its start byte is dropped and the decoder looks
+    /// for the next frame inside it (a length damaged upwards stalls the frames behind it no longer). Zero: no bound.
+    /// </summary>
+    public TimeSpan CrcFrameTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Requests one connection may have running; at the limit the connection stops reading (backpressure).</summary>
     public int MaxInFlightPerConnection { get; set; } = 64;
 

@@ -116,7 +116,7 @@ public class CrcFrameCodecTests
         var flood = Enumerable.Repeat(CrcFrameCodec.StartByte, 4096).Concat(Framed(PingPayload)).ToArray();
         byte[] mcp = [0x4D, 0x43, 0x01];
 
-        var withoutPrefix = CrcFrameCodec.Decode(new ReadOnlySequence<byte>(flood), MinPayload, ushort.MaxValue, [], out _, out var waitingAt, out var droppedWithout);
+        var withoutPrefix = CrcFrameCodec.Decode(new ReadOnlySequence<byte>(flood), MinPayload, ushort.MaxValue, [], long.MaxValue, out _, out var waitingAt, out var droppedWithout, out _);
         var payloads = DecodeAll(new ReadOnlySequence<byte>(flood), mcp, out var dropped);
 
         Assert.Equal(OperationStatus.NeedMoreData, withoutPrefix);
@@ -124,6 +124,34 @@ public class CrcFrameCodecTests
         Assert.Equal(0, droppedWithout);
         Assert.Equal([PingPayload], payloads);
         Assert.Equal(4096, dropped);
+    }
+
+    [Fact]
+    public void A_frame_whose_crc_fails_reports_its_payload_as_checksummed_in_vain()
+    {
+        var damaged = Framed(PingPayload);
+        damaged[^1] ^= 0xFF;
+        var input = new ReadOnlySequence<byte>(damaged.Concat(Framed(PingPayload)).ToArray());
+
+        var status = CrcFrameCodec.Decode(input, MinPayload, 1024, [], long.MaxValue, out var payload, out _, out var dropped, out var checksummedInVain);
+
+        Assert.Equal(OperationStatus.Done, status);
+        Assert.Equal(PingPayload, Convert.ToHexString(payload.ToArray()));
+        Assert.Equal(damaged.Length, dropped);
+        Assert.Equal(PingPayload.Length / 2, checksummedInVain);
+    }
+
+    [Fact]
+    public void Decoding_stops_with_invalid_data_once_the_noise_passes_its_bound_within_one_call()
+    {
+        var damaged = Framed(PingPayload);
+        damaged[^1] ^= 0xFF;
+        var input = new ReadOnlySequence<byte>(Enumerable.Repeat(damaged, 100).SelectMany(f => f).ToArray());
+
+        var status = CrcFrameCodec.Decode(input, MinPayload, 1024, [], 3 * damaged.Length, out _, out _, out var dropped, out var checksummedInVain);
+
+        Assert.Equal(OperationStatus.InvalidData, status);
+        Assert.InRange(dropped + checksummedInVain, 3 * damaged.Length + 1, 5 * damaged.Length);
     }
 
     private static byte[] Framed(string payloadHex)
@@ -141,7 +169,7 @@ public class CrcFrameCodecTests
         dropped = 0;
         while (true)
         {
-            var status = CrcFrameCodec.Decode(buffer, MinPayload, 1024, payloadPrefix, out var payload, out var consumed, out var skipped);
+            var status = CrcFrameCodec.Decode(buffer, MinPayload, 1024, payloadPrefix, long.MaxValue, out var payload, out var consumed, out var skipped, out _);
             dropped += skipped;
             buffer = buffer.Slice(consumed);
             if (status != OperationStatus.Done)

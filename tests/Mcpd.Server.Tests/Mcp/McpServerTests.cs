@@ -259,8 +259,47 @@ public abstract class McpServerTests(TransportKind transport)
         var answer = Framed(output => McpPayload.WriteResponse(output, 7, McpStatus.Ok, NoHeaders, new ReadOnlySequence<byte>("ok"u8.ToArray())));
         Assert.Equal(Convert.ToHexString(answer), await recovering.ReceiveHexAsync(answer.Length));
         Assert.True(await noisy.IsClosedByServerAsync());
-        await server.Logs.WaitForAsync("bytes of noise without one good frame (mcp.maxCrcNoiseBytes is 1000)");
+        await server.Logs.WaitForAsync("in vain; mcp.maxCrcNoiseBytes is 1000)");
         Assert.False(await recovering.IsClosedByServerAsync(TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task Crc_listener_counts_checksums_computed_in_vain_as_noise_so_plausible_frame_starts_cannot_multiply_the_work()
+    {
+        await using var server = await StartAsync(new Dictionary<string, string?> { ["mcp:crcPort"] = "0" });
+        using var crafted = await server.ConnectRawAsync(server.McpCrcEndPoint);
+
+        // Every 6 bytes a start byte announcing 65,535 bytes and the MCP magic and version: each passes the cheap checks
+        // and costs a CRC over 64 KiB when it fails. Counted as bytes checksummed in vain, the second one is past the
+        // 64 KiB budget; counted as one dropped byte each, 120 KB would never reach it (and cost seconds of CPU).
+        byte[] plausibleStart = [0x5A, 0xFF, 0xFF, 0x4D, 0x43, 0x01];
+        try
+        {
+            await crafted.SendAsync(Enumerable.Repeat(plausibleStart, 20_000).SelectMany(b => b).ToArray());
+        }
+        catch (SocketException)
+        {
+            // Closed while sending: what the test expects.
+        }
+
+        await server.Logs.WaitForAsync("in vain; mcp.maxCrcNoiseBytes is 65536)");
+        Assert.True(await crafted.IsClosedByServerAsync());
+    }
+
+    [Fact]
+    public async Task Crc_listener_gives_up_a_frame_whose_length_was_damaged_upwards_after_crc_frame_timeout_and_answers_the_frames_behind()
+    {
+        await using var server = await StartAsync(new Dictionary<string, string?> { ["mcp:crcPort"] = "0", ["mcp:crcFrameTimeout"] = "00:00:00.3" });
+        using var socket = await server.ConnectRawAsync(server.McpCrcEndPoint);
+        var damaged = Framed(output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "sys.echo", NoHeaders, "lost"u8));
+        damaged[1] ^= 0x01; // the length's high byte: 256 bytes more announced than sent
+        var intact = Framed(output => McpPayload.WriteRequest(output, 2, McpRequestFlags.None, "sys.echo", NoHeaders, "kept"u8));
+
+        // Nothing follows: without the time bound the intact frame waits inside the damaged one for 256 more bytes.
+        await socket.SendAsync(damaged.Concat(intact).ToArray());
+
+        var expected = Framed(output => McpPayload.WriteResponse(output, 2, McpStatus.Ok, NoHeaders, new ReadOnlySequence<byte>("kept"u8.ToArray())));
+        Assert.Equal(Convert.ToHexString(expected), await socket.ReceiveHexAsync(expected.Length));
     }
 
     [Fact]
