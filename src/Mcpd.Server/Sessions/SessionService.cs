@@ -186,7 +186,14 @@ internal sealed class SessionService(
                 return McpReply.Error(McpStatus.BadRequest, problem);
             }
 
-            return await store.SetValuesAsync(sessionId, values, cancellationToken) ? McpReply.Ok() : Expired();
+            var write = await store.SetValuesAsync(sessionId, values, cancellationToken);
+            return write.Status switch
+            {
+                SessionWriteStatus.Written => McpReply.Ok(),
+                SessionWriteStatus.NoSession => Expired(),
+                SessionWriteStatus.TooLarge => McpReply.Error(McpStatus.BadRequest, write.Problem!),
+                _ => McpReply.Error(McpStatus.Overloaded, write.Problem!),
+            };
         });
 
     /// <summary>
