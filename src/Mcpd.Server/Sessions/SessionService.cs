@@ -16,7 +16,7 @@ namespace Mcpd.Server.Sessions;
 /// </summary>
 internal sealed class SessionService(
     ISessionStore store, ISessionAuthenticator authenticator, ClusterNode cluster, ConnectionRegistry connections,
-    IOptionsMonitor<SessionsOptions> options, TimeProvider time, ILogger<SessionService> logger)
+    SessionOpenLimiter openLimiter, IOptionsMonitor<SessionsOptions> options, TimeProvider time, ILogger<SessionService> logger)
 {
     public const string Open = "session.open";
     public const string Resume = "session.resume";
@@ -104,6 +104,11 @@ internal sealed class SessionService(
         {
             SessionLog.Unauthorized(logger, clientId, request.TraceId);
             return McpReply.Error(McpStatus.Unauthorized, "wrong or missing token for this client id");
+        }
+
+        if (openLimiter.TryTake(ConnectionOf(request)?.Id, RemoteAddress.Of(ConnectionOf(request)?.RemoteEndPoint)) is { } refusal)
+        {
+            return McpReply.Error(McpStatus.Overloaded, refusal);
         }
 
         var session = new SessionInfo(SessionIds.New(), clientId, ttl, time.GetUtcNow());

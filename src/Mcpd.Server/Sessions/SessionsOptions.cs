@@ -30,6 +30,15 @@ public sealed class SessionsOptions
     /// <summary>Largest context of one session, keys and values in UTF-8 bytes; a write that would cross it is BAD_REQUEST.</summary>
     public int MaxContextBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>Sessions one connection may open per <see cref="OpenInterval"/> on this node; beyond: OVERLOADED.</summary>
+    public int MaxOpensPerConnection { get; set; } = 16;
+
+    /// <summary>Sessions one remote IP address may open per <see cref="OpenInterval"/> on this node, all its connections together; beyond: OVERLOADED.</summary>
+    public int MaxOpensPerAddress { get; set; } = 256;
+
+    /// <summary>The window of <see cref="MaxOpensPerConnection"/> and <see cref="MaxOpensPerAddress"/>.</summary>
+    public TimeSpan OpenInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>In memory: how often expired sessions are swept out (they are also dropped when touched).</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 

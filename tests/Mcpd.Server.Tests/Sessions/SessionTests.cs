@@ -247,6 +247,56 @@ public class SessionTests
         Assert.DoesNotContain("blob", all.Keys);
     }
 
+    [Fact]
+    public async Task One_connection_opens_at_most_16_sessions_a_minute_by_default_then_is_overloaded()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        await using var client = await ConnectAsync(server);
+
+        var answers = await OpenManyAsync(client, 17);
+
+        Assert.Equal([.. Enumerable.Repeat(McpStatus.Ok, 16), McpStatus.Overloaded], answers.Select(r => r.Status));
+    }
+
+    [Fact]
+    public async Task Session_opens_are_limited_per_connection_and_per_address_within_each_interval()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await McpdTestServer.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["sessions:maxOpensPerConnection"] = "3",
+                ["sessions:maxOpensPerAddress"] = "5",
+                ["sessions:openInterval"] = "00:01:00",
+                ["mcp:heartbeatInterval"] = "01:00:00",
+            },
+            builder => builder.Services.AddSingleton<TimeProvider>(time));
+        await using var first = await ConnectAsync(server);
+        await using var second = await ConnectAsync(server);
+
+        var onFirst = await OpenManyAsync(first, 4);
+        var onSecond = await OpenManyAsync(second, 3);
+        time.Advance(TimeSpan.FromSeconds(61));
+        var nextInterval = await OpenManyAsync(first, 1);
+
+        Assert.Equal([McpStatus.Ok, McpStatus.Ok, McpStatus.Ok, McpStatus.Overloaded], onFirst.Select(r => r.Status));
+        Assert.Contains("sessions.maxOpensPerConnection is 3", onFirst[3].BodyText, StringComparison.Ordinal);
+        Assert.Equal([McpStatus.Ok, McpStatus.Ok, McpStatus.Overloaded], onSecond.Select(r => r.Status));
+        Assert.Contains("sessions.maxOpensPerAddress is 5", onSecond[2].BodyText, StringComparison.Ordinal);
+        Assert.Equal(McpStatus.Ok, Assert.Single(nextInterval).Status);
+    }
+
+    private static async Task<List<McpResponse>> OpenManyAsync(McpClient client, int count)
+    {
+        List<McpResponse> answers = [];
+        for (var i = 0; i < count; i++)
+        {
+            answers.Add(await client.CallAsync("session.open", """{"clientId":"many"}"""u8.ToArray()));
+        }
+
+        return answers;
+    }
+
     internal static async Task<string> OpenAsync(McpClient client, string clientId)
     {
         var opened = await client.CallAsync("session.open", Encoding.UTF8.GetBytes($$"""{"clientId":"{{clientId}}"}"""));
