@@ -51,7 +51,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <summary>ARGV: clientId, ttl ms, created ms[, node, conn]. 1 when created, 0 when the id exists.</summary>
     private static readonly Script CreateScript = new(
         "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-        + "redis.call('HSET', KEYS[1], 'clientId', ARGV[1], 'ttl', ARGV[2], 'created', ARGV[3])\n"
+        + "redis.call('HSET', KEYS[1], 'clientId', ARGV[1], 'ttl', ARGV[2], 'created', ARGV[3], 'keys', 0, 'bytes', 0)\n"
         + "if ARGV[5] then redis.call('HSET', KEYS[1], 'node', ARGV[4], 'conn', ARGV[5]) end\n"
         + "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
         + "return 1");
@@ -69,7 +69,8 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <summary>
     /// ARGV: the most keys, the most context bytes, then field, value pairs (the last of a field wins; an empty value
     /// deletes its field). The hash's fields <c>keys</c> and <c>bytes</c> count the context (bytes of keys without their
-    /// prefix, and of values), so a write costs the fields it names, not the whole context. Answers {1, keys, bytes}
+    /// prefix, and of values), so a write costs the fields it names, not the whole context; a session made before the
+    /// counters existed has none, and its context is counted once, whole. Answers {1, keys, bytes}
     /// when written, {0, keys, bytes} (what the context would have held) when a limit refused it and nothing changed,
     /// or nil when there is no session.
     /// </summary>
@@ -78,7 +79,14 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         + "local final = {}\n"
         + "for i = 3, #ARGV, 2 do final[ARGV[i]] = ARGV[i + 1] end\n"
         + "local counters = redis.call('HMGET', KEYS[1], 'keys', 'bytes')\n"
-        + "local keys, bytes = tonumber(counters[1] or 0), tonumber(counters[2] or 0)\n"
+        + "local keys, bytes = tonumber(counters[1]), tonumber(counters[2])\n"
+        + "if not keys or not bytes then\n"
+        + "  keys, bytes = 0, 0\n"
+        + "  local all = redis.call('HGETALL', KEYS[1])\n"
+        + "  for i = 1, #all, 2 do\n"
+        + $"    if string.sub(all[i], 1, {ContextFieldPrefix.Length}) == '{ContextFieldPrefix}' then keys = keys + 1; bytes = bytes + #all[i] - {ContextFieldPrefix.Length} + #all[i + 1] end\n"
+        + "  end\n"
+        + "end\n"
         + "local set, removed = {}, {}\n"
         + "for field, value in pairs(final) do\n"
         + "  local old = redis.call('HSTRLEN', KEYS[1], field)\n"

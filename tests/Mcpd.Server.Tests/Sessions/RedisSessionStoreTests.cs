@@ -91,6 +91,24 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_session_stored_before_the_context_counters_existed_is_counted_whole_at_its_first_write()
+    {
+        var sessionId = SessionIds.New();
+        var key = $"{_prefix}session:{sessionId}";
+        await Redis.CliAsync("HSET", key, "clientId", "old", "ttl", "5000", "created", "1764100000000", "ctx:k1", new string('x', 98));
+        await Redis.CliAsync("PEXPIRE", key, "5000");
+
+        var refused = await Store.SetValuesAsync(sessionId, [new("k2", new string('y', 99))], default);
+        var written = await Store.SetValuesAsync(sessionId, [new("k1", ""), new("k2", new string('y', 99))], default);
+
+        Assert.Equal(SessionWriteStatus.TooLarge, refused.Status);
+        Assert.Contains("would hold 201 bytes", refused.Problem, StringComparison.Ordinal);
+        Assert.Equal(SessionWrite.Written, written);
+        Assert.Equal("1", (await Redis.CliAsync("HGET", key, "keys")).Trim());
+        Assert.Equal("101", (await Redis.CliAsync("HGET", key, "bytes")).Trim());
+    }
+
+    [Fact]
     public async Task Every_operation_is_one_round_trip()
     {
         var session = NewSession();
