@@ -23,7 +23,7 @@ public class SessionGetBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _store = new InMemorySessionStore(1000, TimeSpan.FromMinutes(1), TimeProvider.System);
+        _store = new InMemorySessionStore(new SessionsOptions { MaxSessions = 1000, SweepInterval = TimeSpan.FromMinutes(1) }, TimeProvider.System);
         var session = new SessionInfo(SessionIds.New(), "bench", TimeSpan.FromMinutes(30), DateTimeOffset.UtcNow);
         _store.CreateAsync(session, default).AsTask().GetAwaiter().GetResult();
         _store.SetValuesAsync(session.Id, [new("site", "hall-3, line 4")], default).AsTask().GetAwaiter().GetResult();

@@ -88,10 +88,20 @@ public sealed class McpdTestServer : IAsyncDisposable
     public Task<ModbusTcpClient> ConnectClientAsync(ModbusClientOptions? options = null) =>
         ModbusTcpClient.ConnectAsync(ModbusEndPoint.Address.ToString(), ModbusEndPoint.Port, options);
 
-    /// <summary>A raw socket connected to <paramref name="endPoint"/> (default: the Modbus listener), for byte-exact tests.</summary>
-    public async Task<Socket> ConnectRawAsync(IPEndPoint? endPoint = null)
+    /// <summary>
+    /// A raw socket connected to <paramref name="endPoint"/> (default: the Modbus listener), for byte-exact tests;
+    /// from the local address <paramref name="from"/> when given (any of 127.0.0.0/8 reaches a loopback listener).
+    /// </summary>
+    public async Task<Socket> ConnectRawAsync(IPEndPoint? endPoint = null, IPAddress? from = null)
     {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = from is null
+            ? new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }
+            : new Socket(from.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (from is not null)
+        {
+            socket.Bind(new IPEndPoint(from, 0));
+        }
+
         await socket.ConnectAsync(endPoint ?? ModbusEndPoint);
         return socket;
     }

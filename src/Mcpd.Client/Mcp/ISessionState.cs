@@ -14,6 +14,7 @@ public interface ISessionState
     ValueTask<string?> GetAsync(string key, CancellationToken cancellationToken = default);
 
     /// <summary>Sets a context value; an empty value removes the key.</summary>
-    /// <exception cref="IOException">The session expired, or its store cannot be reached.</exception>
+    /// <exception cref="IOException">The session expired, its store cannot be reached, or its store is full.</exception>
+    /// <exception cref="ArgumentException">The value, or the context with it, is larger than the server's session limits allow.</exception>
     ValueTask SetAsync(string key, string value, CancellationToken cancellationToken = default);
 }

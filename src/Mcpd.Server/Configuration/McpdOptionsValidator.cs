@@ -89,6 +89,16 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
             problems.Add($"modbus:maxConnections: {modbus.MaxConnections} must be at least 1");
         }
 
+        if (modbus.MaxConnectionsPerAddress < 0)
+        {
+            problems.Add($"modbus:maxConnectionsPerAddress: {modbus.MaxConnectionsPerAddress} must not be negative (0: no limit)");
+        }
+
+        if (modbus.ProtectAfterRequest < TimeSpan.Zero)
+        {
+            problems.Add($"modbus:protectAfterRequest: {modbus.ProtectAfterRequest} must not be negative (0 protects nobody)");
+        }
+
         if (modbus.IdleTimeout < TimeSpan.Zero)
         {
             problems.Add($"modbus:idleTimeout: {modbus.IdleTimeout} must not be negative (0 disables it)");
@@ -186,6 +196,16 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         if (mcp.MaxConnections < 1)
         {
             problems.Add($"mcp:maxConnections: {mcp.MaxConnections} must be at least 1");
+        }
+
+        if (mcp.MaxConnectionsPerAddress < 0)
+        {
+            problems.Add($"mcp:maxConnectionsPerAddress: {mcp.MaxConnectionsPerAddress} must not be negative (0: no limit)");
+        }
+
+        if (mcp.ProtectAfterRequest < TimeSpan.Zero)
+        {
+            problems.Add($"mcp:protectAfterRequest: {mcp.ProtectAfterRequest} must not be negative (0 protects nobody)");
         }
     }
 

@@ -29,6 +29,41 @@ internal static class SessionsValidation
             problems.Add($"sessions:maxSessions: {sessions.MaxSessions} must be at least 1");
         }
 
+        if (sessions.MaxStoreBytes < 1)
+        {
+            problems.Add($"sessions:maxStoreBytes: {sessions.MaxStoreBytes} must be at least 1");
+        }
+
+        if (sessions.MaxValueBytes < 1)
+        {
+            problems.Add($"sessions:maxValueBytes: {sessions.MaxValueBytes} must be at least 1");
+        }
+
+        if (sessions.MaxKeys < 1)
+        {
+            problems.Add($"sessions:maxKeys: {sessions.MaxKeys} must be at least 1");
+        }
+
+        if (sessions.MaxContextBytes < sessions.MaxValueBytes)
+        {
+            problems.Add($"sessions:maxContextBytes: {sessions.MaxContextBytes} is below sessions:maxValueBytes ({sessions.MaxValueBytes})");
+        }
+
+        if (sessions.MaxOpensPerConnection < 1)
+        {
+            problems.Add($"sessions:maxOpensPerConnection: {sessions.MaxOpensPerConnection} must be at least 1");
+        }
+
+        if (sessions.MaxOpensPerAddress < 1)
+        {
+            problems.Add($"sessions:maxOpensPerAddress: {sessions.MaxOpensPerAddress} must be at least 1");
+        }
+
+        if (sessions.OpenInterval <= TimeSpan.Zero)
+        {
+            problems.Add($"sessions:openInterval: {sessions.OpenInterval} must be positive");
+        }
+
         if (sessions.SweepInterval <= TimeSpan.Zero)
         {
             problems.Add($"sessions:sweepInterval: {sessions.SweepInterval} must be positive");

@@ -1,3 +1,4 @@
+using System.Net;
 using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -5,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Mcpd.Server.Connections;
 
 /// <summary>
-/// Every live protocol connection, per listener: enforces the connection limit at admission and closes idle
+/// Every live protocol connection, per listener: enforces the connection limits at admission and closes idle
 /// connections (Kestrel has no idle timeout for non-HTTP connections, aspnetcore#16899).
 /// </summary>
 public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics metrics, ILogger<ConnectionRegistry> logger)
@@ -14,21 +15,27 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
     private readonly Dictionary<string, HashSet<TrackedConnection>> _byListener = [];
     private readonly Dictionary<string, TrackedConnection> _byId = [];
 
+    /// <summary>Connections per listener and remote address; an address without connections has no entry.</summary>
+    private readonly Dictionary<(string Listener, IPAddress Address), int> _byAddress = [];
+
     /// <summary>
-    /// The log budget of what misbehaving peers cause: connections refused at the limit, frames rejected (a broken
+    /// The log budget of what misbehaving peers cause: connections refused at a limit, frames rejected (a broken
     /// MCP frame, an impossible MBAP length). A flood of them writes at most <see cref="LogThrottle.Limit"/> lines per
     /// <see cref="LogThrottle.Interval"/>, then one line with the count.
     /// </summary>
     public LogThrottle Rejections { get; } = new("refused connection or rejected frame", time, logger);
 
     /// <summary>
-    /// Admits <paramref name="context"/> under the limit, or returns null when <see cref="ConnectionLimitPolicy.Refuse"/>
-    /// turns it away. With <see cref="ConnectionLimitPolicy.CloseOldestIdle"/> the connection silent for the longest
-    /// time is closed to make room (Implementation Guide 4.2.1).
+    /// Admits <paramref name="context"/> under <paramref name="limits"/>, or returns null when it is refused: its
+    /// address already has <see cref="ConnectionLimits.MaxConnectionsPerAddress"/> connections, or the listener is full
+    /// and its policy is <see cref="ConnectionLimitPolicy.Refuse"/> or finds no connection to close. With
+    /// <see cref="ConnectionLimitPolicy.CloseOldestIdle"/> a full listener closes the connection least in use (see
+    /// <see cref="EvictionCandidate"/>) to make room (Implementation Guide 4.2.1).
     /// </summary>
-    public TrackedConnection? TryAdmit(ConnectionContext context, string listener, int maxConnections, ConnectionLimitPolicy policy, TimeSpan idleTimeout)
+    public TrackedConnection? TryAdmit(ConnectionContext context, string listener, ConnectionLimits limits)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var address = RemoteAddress.Of(context.RemoteEndPoint);
         TrackedConnection? evicted = null;
         TrackedConnection admitted;
         lock (_sync)
@@ -38,32 +45,52 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
                 _byListener[listener] = connections = [];
             }
 
-            if (connections.Count >= maxConnections)
+            var fromAddress = address is null ? 0 : _byAddress.GetValueOrDefault((listener, address));
+            if (limits.MaxConnectionsPerAddress > 0 && fromAddress >= limits.MaxConnectionsPerAddress)
             {
-                if (policy == ConnectionLimitPolicy.Refuse || connections.Count == 0)
+                if (Rejections.ShouldLog())
+                {
+                    LogRefusedForAddress(logger, listener, context.RemoteEndPoint, fromAddress, address!);
+                }
+
+                return null;
+            }
+
+            if (connections.Count >= limits.MaxConnections)
+            {
+                evicted = limits.Policy == ConnectionLimitPolicy.CloseOldestIdle ? EvictionCandidate(connections, limits.ProtectAfterRequest) : null;
+                if (evicted is null)
                 {
                     if (Rejections.ShouldLog())
                     {
-                        LogRefused(logger, listener, context.RemoteEndPoint, maxConnections);
+                        var reason = limits.Policy == ConnectionLimitPolicy.Refuse
+                            ? "policy Refuse"
+                            : $"policy CloseOldestIdle, and every connection completed a request within {limits.ProtectAfterRequest}";
+                        LogRefused(logger, listener, context.RemoteEndPoint, limits.MaxConnections, reason);
                     }
 
                     return null;
                 }
 
-                evicted = connections.MinBy(c => c.LastActivityTimestamp)!;
-                connections.Remove(evicted);
-                _byId.Remove(evicted.Id);
+                Forget(evicted);
             }
 
-            admitted = new TrackedConnection(context, listener, idleTimeout, time);
+            admitted = new TrackedConnection(context, listener, address, limits.IdleTimeout, time);
             connections.Add(admitted);
             _byId[admitted.Id] = admitted;
+            if (address is not null)
+            {
+                _byAddress[(listener, address)] = _byAddress.GetValueOrDefault((listener, address)) + 1;
+            }
         }
 
         if (evicted is not null)
         {
-            LogEvicted(logger, listener, evicted.Id, evicted.RemoteEndPoint, maxConnections);
-            evicted.Abort($"closed to admit a new connection at the limit of {maxConnections}");
+            var use = evicted.CompletedRequest
+                ? $"last request {time.GetElapsedTime(evicted.LastRequestTimestamp)} ago"
+                : $"no request since it connected {time.GetElapsedTime(evicted.LastRequestTimestamp)} ago";
+            LogEvicted(logger, listener, evicted.Id, evicted.RemoteEndPoint, use, limits.MaxConnections);
+            evicted.Abort($"closed to admit a new connection at the limit of {limits.MaxConnections}");
         }
 
         return admitted;
@@ -75,9 +102,9 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
         ArgumentNullException.ThrowIfNull(connection);
         lock (_sync)
         {
-            if (_byListener[connection.Listener].Remove(connection))
+            if (_byListener[connection.Listener].Contains(connection))
             {
-                _byId.Remove(connection.Id);
+                Forget(connection);
             }
         }
     }
@@ -145,12 +172,49 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
         return idle.Count;
     }
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "{Listener}: refused a connection from {RemoteEndPoint}: at the limit of {MaxConnections} connections (policy Refuse)")]
-    private static partial void LogRefused(ILogger logger, string listener, System.Net.EndPoint? remoteEndPoint, int maxConnections);
+    /// <summary>
+    /// The connection to close for a newcomer at the limit, least in use first: of those that completed no request
+    /// within <paramref name="protectAfterRequest"/>, one that never completed a request (the longest connected), else
+    /// the one whose last request is oldest; null when every connection completed one that recently. Only complete
+    /// requests count (a frame that is no request, or bytes of a request that never completes, keep nobody in), so a
+    /// peer cannot make a polling client look idler than itself. Under <see cref="_sync"/>.
+    /// </summary>
+    private TrackedConnection? EvictionCandidate(HashSet<TrackedConnection> connections, TimeSpan protectAfterRequest)
+    {
+        var now = time.GetTimestamp();
+        return connections
+            .Where(c => !c.CompletedRequest || time.GetElapsedTime(c.LastRequestTimestamp, now) >= protectAfterRequest)
+            .MinBy(c => (c.CompletedRequest, c.LastRequestTimestamp));
+    }
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "{Listener}: closed the oldest idle connection {ConnectionId} from {RemoteEndPoint} to admit a new one at the limit of {MaxConnections}")]
-    private static partial void LogEvicted(ILogger logger, string listener, string connectionId, System.Net.EndPoint? remoteEndPoint, int maxConnections);
+    /// <summary>Takes a tracked connection out of every index. Under <see cref="_sync"/>.</summary>
+    private void Forget(TrackedConnection connection)
+    {
+        _byListener[connection.Listener].Remove(connection);
+        _byId.Remove(connection.Id);
+        if (connection.Address is { } address)
+        {
+            var key = (connection.Listener, address);
+            if (_byAddress[key] == 1)
+            {
+                _byAddress.Remove(key);
+            }
+            else
+            {
+                _byAddress[key]--;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "{Listener}: refused a connection from {RemoteEndPoint}: at the limit of {MaxConnections} connections ({Reason})")]
+    private static partial void LogRefused(ILogger logger, string listener, EndPoint? remoteEndPoint, int maxConnections, string reason);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "{Listener}: closed the oldest idle connection {ConnectionId} from {RemoteEndPoint} ({Use}) to admit a new one at the limit of {MaxConnections}")]
+    private static partial void LogEvicted(ILogger logger, string listener, string connectionId, EndPoint? remoteEndPoint, string use, int maxConnections);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "{Listener}: refused a connection from {RemoteEndPoint}: {Count} connections from {Address}, the most per address (maxConnectionsPerAddress)")]
+    private static partial void LogRefusedForAddress(ILogger logger, string listener, EndPoint? remoteEndPoint, int count, IPAddress address);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "{Listener}: closed connection {ConnectionId} from {RemoteEndPoint}: idle for more than {IdleTimeout}")]
-    private static partial void LogIdleClosed(ILogger logger, string listener, string connectionId, System.Net.EndPoint? remoteEndPoint, TimeSpan idleTimeout);
+    private static partial void LogIdleClosed(ILogger logger, string listener, string connectionId, EndPoint? remoteEndPoint, TimeSpan idleTimeout);
 }

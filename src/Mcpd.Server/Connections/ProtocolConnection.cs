@@ -215,6 +215,17 @@ internal abstract class ProtocolConnection
         _revisitTimer.Change(delay, Timeout.InfiniteTimeSpan);
     }
 
+    /// <summary>
+    /// A complete request was read (a Modbus ADU, an MCP REQ or a client's answer to a call of the server): as
+    /// <see cref="FrameRead"/>, and the connection counts as in use, which keeps it over idler ones when the listener is
+    /// full (<see cref="ConnectionRegistry.TryAdmit"/>).
+    /// </summary>
+    protected void RequestRead()
+    {
+        _frameSeen = true;
+        _tracked.RequestRead();
+    }
+
     /// <summary>True when a line about this peer's misbehaviour may be written now (see <see cref="ConnectionRegistry.Rejections"/>).</summary>
     protected internal bool MayLogRejection() => _connections.Rejections.ShouldLog();
 

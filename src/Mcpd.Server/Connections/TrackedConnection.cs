@@ -4,7 +4,10 @@ using Microsoft.AspNetCore.Connections;
 
 namespace Mcpd.Server.Connections;
 
-/// <summary>A live connection as the <see cref="ConnectionRegistry"/> sees it: who, since when, last heard from when.</summary>
+/// <summary>
+/// A live connection as the <see cref="ConnectionRegistry"/> sees it: who, since when, last heard from when, and when it
+/// last completed a request.
+/// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The requests' token source is never disposed, on purpose: see _requestsAborted.")]
 public sealed class TrackedConnection
 {
@@ -16,14 +19,20 @@ public sealed class TrackedConnection
     /// </summary>
     private readonly CancellationTokenSource _requestsAborted = new();
     private long _lastActivityTimestamp;
+    private long _lastRequestTimestamp;
 
-    internal TrackedConnection(ConnectionContext context, string listener, TimeSpan idleTimeout, TimeProvider time)
+    /// <summary>Set by <see cref="RequestRead"/>, turned into <see cref="LastRequestTimestamp"/> by the next <see cref="Touch"/>.</summary>
+    private volatile bool _requestRead;
+    private volatile bool _completedRequest;
+
+    internal TrackedConnection(ConnectionContext context, string listener, IPAddress? address, TimeSpan idleTimeout, TimeProvider time)
     {
         _context = context;
         Listener = listener;
+        Address = address;
         IdleTimeout = idleTimeout;
         ConnectedAt = time.GetUtcNow();
-        _lastActivityTimestamp = time.GetTimestamp();
+        _lastActivityTimestamp = _lastRequestTimestamp = time.GetTimestamp();
     }
 
     /// <summary>Kestrel's connection id, the one in log lines.</summary>
@@ -35,23 +44,48 @@ public sealed class TrackedConnection
     /// <summary>The peer.</summary>
     public EndPoint? RemoteEndPoint => _context.RemoteEndPoint;
 
+    /// <summary>The peer's IP address as the per-address limit counts it (<see cref="RemoteAddress"/>); null without one.</summary>
+    internal IPAddress? Address { get; }
+
     /// <summary>When the connection was admitted.</summary>
     public DateTimeOffset ConnectedAt { get; }
 
     /// <summary>Silence after which the connection is closed; zero: never.</summary>
     public TimeSpan IdleTimeout { get; }
 
-    /// <summary><see cref="TimeProvider.GetTimestamp"/> of the last bytes received.</summary>
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> of the last complete frame received (or of the admission).</summary>
     public long LastActivityTimestamp => Volatile.Read(ref _lastActivityTimestamp);
 
-    /// <summary>Records that bytes arrived now.</summary>
-    public void Touch(TimeProvider time) => Volatile.Write(ref _lastActivityTimestamp, time.GetTimestamp());
+    /// <summary>True once the peer completed a request; until then <see cref="LastRequestTimestamp"/> is the admission's.</summary>
+    public bool CompletedRequest => _completedRequest;
+
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> of the batch holding the last complete request (or of the admission).</summary>
+    public long LastRequestTimestamp => Volatile.Read(ref _lastRequestTimestamp);
 
     /// <summary>For an MCP connection, the client on the other end, to call it (docs/protocol.md: both directions may send REQ); else null.</summary>
     public IMcpPeer? Peer { get; internal set; }
 
     /// <summary>For an MCP connection, its id, peer and bound session; else null.</summary>
     internal IMcpConnectionFeature? Mcp => _context.Features.Get<IMcpConnectionFeature>();
+
+    /// <summary>Records that complete frames arrived now, and a request among them if <see cref="RequestRead"/> said so.</summary>
+    public void Touch(TimeProvider time)
+    {
+        var now = time.GetTimestamp();
+        Volatile.Write(ref _lastActivityTimestamp, now);
+        if (_requestRead)
+        {
+            // One timestamp per batch, not per request: the read loop touches once after answering a batch.
+            // The timestamp before the flag: a reader that sees CompletedRequest sees its timestamp too.
+            _requestRead = false;
+            Volatile.Write(ref _lastRequestTimestamp, now);
+            _completedRequest = true;
+        }
+    }
+
+    /// <summary>A complete request was read; the <see cref="Touch"/> that ends its batch stamps it.</summary>
+    internal void RequestRead() => _requestRead = true;
+
 
     /// <summary>
     /// Cancelled when nobody is left to answer this connection's requests: the transport was reset or aborted, a write

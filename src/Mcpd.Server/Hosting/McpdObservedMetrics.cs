@@ -27,6 +27,8 @@ internal sealed class McpdObservedMetrics : IHostedService
         {
             // Other stores are shared between nodes; counting them is the store's own business.
             meter.CreateObservableUpDownCounter("mcpd.sessions.active", () => memory.Count, "{session}", "Sessions held by this node's in-memory store.");
+            meter.CreateObservableUpDownCounter("mcpd.sessions.size", () => memory.Bytes, "By",
+                "Estimated bytes the sessions of this node's in-memory store hold, bounded by sessions.maxStoreBytes.");
         }
 
         meter.CreateObservableUpDownCounter("mcpd.lane.depth", () => router.Lanes.Select(l => Lane(l.Depth, l)), "{request}", "Requests waiting in each lane.");

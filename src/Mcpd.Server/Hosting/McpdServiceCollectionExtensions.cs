@@ -58,6 +58,7 @@ public static class McpdServiceCollectionExtensions
         services.TryAddSingleton<ISessionAuthenticator, StaticTokenAuthenticator>();
         services.AddSingleton<ClusterNode>();
         services.AddHostedService(provider => provider.GetRequiredService<ClusterNode>());
+        services.AddSingleton<SessionOpenLimiter>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<McpMethodTable>();
         services.AddSingleton<ModbusPduMethod>();

@@ -187,6 +187,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
         switch (frame.Type)
         {
             case McpFrameType.Request:
+                RequestRead();
                 answered = true;
                 return _services.Dispatcher.Dispatch(frame.Payload, atLimit, _answerer);
             case McpFrameType.Ping when frame.Payload.Length <= McpPayload.MaxPingLength:
@@ -200,6 +201,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
                 return true;
             case McpFrameType.Response:
             case McpFrameType.Ack:
+                RequestRead();
                 answered = true;
                 if (!_calls.TryComplete(frame, out var problem))
                 {

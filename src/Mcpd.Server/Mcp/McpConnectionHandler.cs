@@ -18,8 +18,7 @@ internal sealed class McpConnectionHandler(
     {
         var settings = options.CurrentValue;
         var listener = framing == McpFraming.Plain ? ListenerNames.Mcp : ListenerNames.McpCrc;
-        // Heartbeat (docs/protocol.md, "Heartbeat"): a peer that sends nothing, not even a PING, for 3 intervals is dead.
-        var tracked = connections.TryAdmit(connection, listener, settings.MaxConnections, ConnectionLimitPolicy.CloseOldestIdle, 3 * settings.HeartbeatInterval);
+        var tracked = connections.TryAdmit(connection, listener, settings.ConnectionLimits);
         if (tracked is null)
         {
             return Task.CompletedTask;

@@ -1,3 +1,5 @@
+using Mcpd.Server.Connections;
+
 namespace Mcpd.Server.Mcp;
 
 /// <summary>The MCP listeners (config section <c>mcp</c>).</summary>
@@ -44,8 +46,21 @@ public sealed class McpServerOptions
     /// <summary>How long a call of the server to a connected client (<c>IMcpPeer.CallAsync</c>) waits for its answer.</summary>
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Most connections per listener; at the limit the oldest idle one is closed.</summary>
+    /// <summary>Most connections per listener; at the limit the one least in use is closed (see <see cref="ProtectAfterRequest"/>).</summary>
     public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Most connections per listener from one remote IP address at once; the next is refused. 0: no limit (behind a proxy).</summary>
+    public int MaxConnectionsPerAddress { get; set; } = 512;
+
+    /// <summary>A connection that completed a request this recently is never closed to admit another.</summary>
+    public TimeSpan ProtectAfterRequest { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The limits a new connection is admitted under. Heartbeat (docs/protocol.md, "Heartbeat"): a peer that sends
+    /// nothing, not even a PING, for 3 intervals is dead.
+    /// </summary>
+    internal ConnectionLimits ConnectionLimits =>
+        new(MaxConnections, ConnectionLimitPolicy.CloseOldestIdle, MaxConnectionsPerAddress, ProtectAfterRequest, 3 * HeartbeatInterval);
 
     /// <summary>
     /// Unconsumed input a connection may hold: at least 1 MiB, and at least the largest MCP frame (header and CRC

@@ -61,14 +61,15 @@ internal sealed class ModbusConnection(
                 }
 
                 buffer = buffer.Slice(end);
-                FrameRead();
                 if (frame.Header.ProtocolId != 0)
                 {
                     // Implementation Guide 4.4.2.2: a frame of another protocol is discarded without an answer.
+                    FrameRead();
                     ModbusLog.ForeignProtocol(logger, Context.ConnectionId, frame.Header.ProtocolId);
                     continue;
                 }
 
+                RequestRead();
                 var requestLength = frame.CopyPduTo(scratch).Length;
                 answered |= Answer(frame.Header, ref scratch, requestLength);
             }

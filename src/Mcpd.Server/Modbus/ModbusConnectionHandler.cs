@@ -20,7 +20,7 @@ internal sealed class ModbusConnectionHandler(
     public override Task OnConnectedAsync(ConnectionContext connection)
     {
         var settings = options.CurrentValue;
-        var tracked = connections.TryAdmit(connection, ListenerNames.Modbus, settings.MaxConnections, settings.ConnectionLimitPolicy, settings.IdleTimeout);
+        var tracked = connections.TryAdmit(connection, ListenerNames.Modbus, settings.ConnectionLimits);
         if (tracked is null)
         {
             return Task.CompletedTask;

@@ -17,6 +17,12 @@ public sealed class ModbusServerOptions
     /// <summary>What happens to a new connection at <see cref="MaxConnections"/>.</summary>
     public ConnectionLimitPolicy ConnectionLimitPolicy { get; set; } = ConnectionLimitPolicy.CloseOldestIdle;
 
+    /// <summary>Most connections from one remote IP address at once; the next is refused. 0: no limit (behind a proxy).</summary>
+    public int MaxConnectionsPerAddress { get; set; } = 512;
+
+    /// <summary>With <see cref="ConnectionLimitPolicy.CloseOldestIdle"/>: a connection that completed a request this recently is never closed to admit another.</summary>
+    public TimeSpan ProtectAfterRequest { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>A connection that sends nothing for this long is closed; zero disables.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -28,4 +34,7 @@ public sealed class ModbusServerOptions
 
     /// <summary>How a request for a unit id with no device is answered.</summary>
     public UnknownUnitPolicy UnknownUnit { get; set; } = UnknownUnitPolicy.TargetFailedToRespond;
+
+    /// <summary>The limits a new connection is admitted under.</summary>
+    internal ConnectionLimits ConnectionLimits => new(MaxConnections, ConnectionLimitPolicy, MaxConnectionsPerAddress, ProtectAfterRequest, IdleTimeout);
 }

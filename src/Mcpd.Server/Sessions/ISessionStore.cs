@@ -26,8 +26,12 @@ public interface ISessionStore
     /// <summary>Touches the session and reads its whole context; null when the session is unknown or expired.</summary>
     ValueTask<IReadOnlyDictionary<string, string>?> GetAllAsync(string sessionId, CancellationToken cancellationToken);
 
-    /// <summary>Touches the session and sets context values (an empty value removes the key); false when the session is unknown or expired.</summary>
-    ValueTask<bool> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, CancellationToken cancellationToken);
+    /// <summary>
+    /// Touches the session and sets context values (an empty value removes the key), all or none: nothing is written
+    /// when the session is unknown or expired, when the context would cross a bound of <see cref="SessionContextLimits"/>,
+    /// or when the store has no room.
+    /// </summary>
+    ValueTask<SessionWrite> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, CancellationToken cancellationToken);
 
     /// <summary>Records which node holds the session's live connection; false when the session is unknown or expired.</summary>
     ValueTask<bool> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken);

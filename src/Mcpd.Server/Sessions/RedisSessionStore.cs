@@ -51,7 +51,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <summary>ARGV: clientId, ttl ms, created ms[, node, conn]. 1 when created, 0 when the id exists.</summary>
     private static readonly Script CreateScript = new(
         "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-        + "redis.call('HSET', KEYS[1], 'clientId', ARGV[1], 'ttl', ARGV[2], 'created', ARGV[3])\n"
+        + "redis.call('HSET', KEYS[1], 'clientId', ARGV[1], 'ttl', ARGV[2], 'created', ARGV[3], 'keys', 0, 'bytes', 0)\n"
         + "if ARGV[5] then redis.call('HSET', KEYS[1], 'node', ARGV[4], 'conn', ARGV[5]) end\n"
         + "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
         + "return 1");
@@ -66,13 +66,40 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <summary>Every field and value, or nil.</summary>
     private static readonly Script GetAllScript = new(FindAndTouch + "return redis.call('HGETALL', KEYS[1])");
 
-    /// <summary>ARGV: field, value pairs; an empty value deletes its field. 1, or nil.</summary>
+    /// <summary>
+    /// ARGV: the most keys, the most context bytes, then field, value pairs (the last of a field wins; an empty value
+    /// deletes its field). The hash's fields <c>keys</c> and <c>bytes</c> count the context (bytes of keys without their
+    /// prefix, and of values), so a write costs the fields it names, not the whole context; a session made before the
+    /// counters existed has none, and its context is counted once, whole. Answers {1, keys, bytes}
+    /// when written, {0, keys, bytes} (what the context would have held) when a limit refused it and nothing changed,
+    /// or nil when there is no session.
+    /// </summary>
     private static readonly Script SetValuesScript = new(
         FindAndTouch
-        + "for i = 1, #ARGV, 2 do\n"
-        + "  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
+        + "local final = {}\n"
+        + "for i = 3, #ARGV, 2 do final[ARGV[i]] = ARGV[i + 1] end\n"
+        + "local counters = redis.call('HMGET', KEYS[1], 'keys', 'bytes')\n"
+        + "local keys, bytes = tonumber(counters[1]), tonumber(counters[2])\n"
+        + "if not keys or not bytes then\n"
+        + "  keys, bytes = 0, 0\n"
+        + "  local all = redis.call('HGETALL', KEYS[1])\n"
+        + "  for i = 1, #all, 2 do\n"
+        + $"    if string.sub(all[i], 1, {ContextFieldPrefix.Length}) == '{ContextFieldPrefix}' then keys = keys + 1; bytes = bytes + #all[i] - {ContextFieldPrefix.Length} + #all[i + 1] end\n"
+        + "  end\n"
         + "end\n"
-        + "return 1");
+        + "local set, removed = {}, {}\n"
+        + "for field, value in pairs(final) do\n"
+        + "  local old = redis.call('HSTRLEN', KEYS[1], field)\n"
+        + $"  if old > 0 then keys = keys - 1; bytes = bytes - (#field - {ContextFieldPrefix.Length}) - old end\n"
+        + "  if value == '' then removed[#removed + 1] = field else\n"
+        + $"    keys = keys + 1; bytes = bytes + (#field - {ContextFieldPrefix.Length}) + #value\n"
+        + "    set[#set + 1] = field; set[#set + 1] = value\n"
+        + "  end\n"
+        + "end\n"
+        + "if keys > tonumber(ARGV[1]) or bytes > tonumber(ARGV[2]) then return {0, keys, bytes} end\n"
+        + "if #removed > 0 then redis.call('HDEL', KEYS[1], unpack(removed)) end\n"
+        + "redis.call('HSET', KEYS[1], 'keys', keys, 'bytes', bytes, unpack(set))\n"
+        + "return {1, keys, bytes}");
 
     /// <summary>ARGV: node, conn. 1, or nil.</summary>
     private static readonly Script BindScript = new(
@@ -89,6 +116,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         + "return 0");
 
     private readonly ILogger _logger;
+    private readonly SessionContextLimits _limits;
     private readonly string _sessionKeyPrefix;
     private readonly string _nodeKeyPrefix;
     private readonly string _endpoints;
@@ -103,13 +131,16 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// </summary>
     /// <param name="options">The connection string (StackExchange.Redis syntax; <c>connectTimeout</c>,
     /// <c>syncTimeout</c>, <c>asyncTimeout</c> default to 2000, 1000, 1000 ms here) and the key prefix.</param>
+    /// <param name="limits">The bounds of a session's context, kept by the script that sets values.</param>
     /// <param name="logger">Where the store says that Redis went away and came back.</param>
     /// <exception cref="ArgumentException">The connection string does not parse (see <see cref="Check"/>).</exception>
-    public RedisSessionStore(RedisSessionOptions options, ILogger logger)
+    public RedisSessionStore(RedisSessionOptions options, SessionContextLimits limits, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(logger);
         _logger = logger;
+        _limits = limits;
         _sessionKeyPrefix = options.KeyPrefix + "session:";
         _nodeKeyPrefix = options.KeyPrefix + "node:";
 
@@ -211,17 +242,29 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, CancellationToken cancellationToken)
+    public async ValueTask<SessionWrite> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var arguments = new RedisValue[values.Count * 2];
-        for (var i = 0; i < values.Count; i++)
+        if (_limits.Check(values) is { } refused)
         {
-            arguments[2 * i] = ContextFieldPrefix + values[i].Key;
-            arguments[(2 * i) + 1] = values[i].Value;
+            return refused;
         }
 
-        return !(await EvaluateAsync(SetValuesScript, SessionKey(sessionId), arguments, cancellationToken)).IsNull;
+        var arguments = new RedisValue[2 + (values.Count * 2)];
+        (arguments[0], arguments[1]) = (_limits.MaxKeys, _limits.MaxContextBytes);
+        for (var i = 0; i < values.Count; i++)
+        {
+            arguments[2 + (2 * i)] = ContextFieldPrefix + values[i].Key;
+            arguments[3 + (2 * i)] = values[i].Value;
+        }
+
+        var result = await EvaluateAsync(SetValuesScript, SessionKey(sessionId), arguments, cancellationToken);
+        if (result.IsNull)
+        {
+            return SessionWrite.NoSession;
+        }
+
+        return (long)result[0] == 1 ? SessionWrite.Written : _limits.Check((int)result[1], (long)result[2]);
     }
 
     /// <inheritdoc />

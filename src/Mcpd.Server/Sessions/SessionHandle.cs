@@ -15,9 +15,15 @@ internal sealed class SessionHandle(ISessionStore store, string id) : ISessionSt
 
     public async ValueTask SetAsync(string key, string value, CancellationToken cancellationToken = default)
     {
-        if (!await Guard(store.SetValuesAsync(Id, [new(key, value)], cancellationToken)))
+        var write = await Guard(store.SetValuesAsync(Id, [new(key, value)], cancellationToken));
+        switch (write.Status)
         {
-            throw Expired();
+            case SessionWriteStatus.NoSession:
+                throw Expired();
+            case SessionWriteStatus.TooLarge:
+                throw new ArgumentException($"Session {SessionIds.Redact(Id)}: {write.Problem}.", nameof(value));
+            case SessionWriteStatus.StoreFull:
+                throw new IOException($"Session {SessionIds.Redact(Id)}: {write.Problem}.");
         }
     }
 

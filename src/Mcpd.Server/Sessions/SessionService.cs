@@ -16,7 +16,7 @@ namespace Mcpd.Server.Sessions;
 /// </summary>
 internal sealed class SessionService(
     ISessionStore store, ISessionAuthenticator authenticator, ClusterNode cluster, ConnectionRegistry connections,
-    IOptionsMonitor<SessionsOptions> options, TimeProvider time, ILogger<SessionService> logger)
+    SessionOpenLimiter openLimiter, IOptionsMonitor<SessionsOptions> options, TimeProvider time, ILogger<SessionService> logger)
 {
     public const string Open = "session.open";
     public const string Resume = "session.resume";
@@ -106,6 +106,11 @@ internal sealed class SessionService(
             return McpReply.Error(McpStatus.Unauthorized, "wrong or missing token for this client id");
         }
 
+        if (openLimiter.TryTake(ConnectionOf(request)?.Id, RemoteAddress.Of(ConnectionOf(request)?.RemoteEndPoint)) is { } refusal)
+        {
+            return McpReply.Error(McpStatus.Overloaded, refusal);
+        }
+
         var session = new SessionInfo(SessionIds.New(), clientId, ttl, time.GetUtcNow());
         return await Guard(request, async () =>
         {
@@ -186,7 +191,14 @@ internal sealed class SessionService(
                 return McpReply.Error(McpStatus.BadRequest, problem);
             }
 
-            return await store.SetValuesAsync(sessionId, values, cancellationToken) ? McpReply.Ok() : Expired();
+            var write = await store.SetValuesAsync(sessionId, values, cancellationToken);
+            return write.Status switch
+            {
+                SessionWriteStatus.Written => McpReply.Ok(),
+                SessionWriteStatus.NoSession => Expired(),
+                SessionWriteStatus.TooLarge => McpReply.Error(McpStatus.BadRequest, write.Problem!),
+                _ => McpReply.Error(McpStatus.Overloaded, write.Problem!),
+            };
         });
 
     /// <summary>

@@ -11,7 +11,7 @@ internal static class SessionStores
     {
         var settings = services.GetRequiredService<IOptions<SessionsOptions>>().Value;
         return settings.Store == SessionStoreKinds.Redis
-            ? new RedisSessionStore(settings.Redis, services.GetRequiredService<ILogger<RedisSessionStore>>())
-            : new InMemorySessionStore(settings.MaxSessions, settings.SweepInterval, services.GetRequiredService<TimeProvider>());
+            ? new RedisSessionStore(settings.Redis, SessionContextLimits.From(settings), services.GetRequiredService<ILogger<RedisSessionStore>>())
+            : new InMemorySessionStore(settings, services.GetRequiredService<TimeProvider>());
     }
 }

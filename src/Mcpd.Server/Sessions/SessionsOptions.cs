@@ -15,6 +15,30 @@ public sealed class SessionsOptions
     /// <summary>In memory: most live sessions; at the limit <c>session.open</c> answers OVERLOADED.</summary>
     public int MaxSessions { get; set; } = 100_000;
 
+    /// <summary>
+    /// In memory: the estimated bytes all sessions may hold together (records and contexts); a <c>session.open</c> or
+    /// <c>session.set</c> that would go beyond answers OVERLOADED. Closed and expired sessions give theirs back.
+    /// </summary>
+    public long MaxStoreBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Largest context value, in UTF-8 bytes; a larger one is BAD_REQUEST.</summary>
+    public int MaxValueBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Most keys in one session's context (and named by one <c>session.set</c>); beyond: BAD_REQUEST.</summary>
+    public int MaxKeys { get; set; } = 1024;
+
+    /// <summary>Largest context of one session, keys and values in UTF-8 bytes; a write that would cross it is BAD_REQUEST.</summary>
+    public int MaxContextBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Sessions one connection may open per <see cref="OpenInterval"/> on this node; beyond: OVERLOADED.</summary>
+    public int MaxOpensPerConnection { get; set; } = 16;
+
+    /// <summary>Sessions one remote IP address may open per <see cref="OpenInterval"/> on this node, all its connections together; beyond: OVERLOADED.</summary>
+    public int MaxOpensPerAddress { get; set; } = 256;
+
+    /// <summary>The window of <see cref="MaxOpensPerConnection"/> and <see cref="MaxOpensPerAddress"/>.</summary>
+    public TimeSpan OpenInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>In memory: how often expired sessions are swept out (they are also dropped when touched).</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 

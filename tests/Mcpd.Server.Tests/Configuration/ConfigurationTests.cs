@@ -147,6 +147,9 @@ public class ConfigurationTests
     [InlineData("devices:0:registers", "5", "devices:0:registers: expected a list of entries, got the value '5'")]
     [InlineData("modbus:idleTimeout", "-00:00:01", "modbus:idleTimeout: -00:00:01 must not be negative")]
     [InlineData("transport:applicationScheduling", "Sometimes", "transport:applicationScheduling: 'Sometimes' is not one of inline, threadPool")]
+    [InlineData("sessions:maxContextBytes", "1000", "sessions:maxContextBytes: 1000 is below sessions:maxValueBytes (65536)")]
+    [InlineData("sessions:maxKeys", "0", "sessions:maxKeys: 0 must be at least 1")]
+    [InlineData("mcp:maxConnectionsPerAddress", "-1", "mcp:maxConnectionsPerAddress: -1 must not be negative (0: no limit)")]
     public void Single_problem_names_its_key(string key, string value, string expected)
     {
         var problems = McpdOptionsValidator.CheckConfiguration(Memory(new() { [key] = value }));

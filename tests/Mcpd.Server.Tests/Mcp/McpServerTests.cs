@@ -196,6 +196,60 @@ public abstract class McpServerTests(TransportKind transport)
     }
 
     [Fact]
+    public async Task A_polling_client_is_never_closed_to_admit_newcomers_while_connections_that_only_ping_are()
+    {
+        await using var server = await StartAsync(new Dictionary<string, string?> { ["mcp:maxConnections"] = "5" });
+        using var poller = await server.ConnectRawAsync(server.McpEndPoint);
+        await EchoAsync(poller, 1);
+        List<Socket> pingers = [];
+        for (var i = 0; i < 4; i++)
+        {
+            pingers.Add(await server.ConnectRawAsync(server.McpEndPoint));
+        }
+
+        // A PING every 100 ms keeps a connection alive (heartbeat) but is no request; a newcomer every 250 ms.
+        using var stop = new CancellationTokenSource();
+        var attack = Task.Run(async () =>
+        {
+            for (var tick = 1; !stop.IsCancellationRequested; tick++)
+            {
+                foreach (var pinger in pingers.ToArray())
+                {
+                    try
+                    {
+                        await pinger.SendHexAsync("4D43010300000000");
+                    }
+                    catch (SocketException)
+                    {
+                        pingers.Remove(pinger);
+                    }
+                }
+
+                if (tick % 3 == 0)
+                {
+                    pingers.Add(await server.ConnectRawAsync(server.McpEndPoint));
+                }
+
+                await Task.Delay(100);
+            }
+        });
+
+        for (uint poll = 2; poll <= 5; poll++)
+        {
+            await Task.Delay(1000);
+            await EchoAsync(poller, poll);
+        }
+
+        await stop.CancelAsync();
+        await attack;
+        Assert.Contains(server.Logs.Lines, l => l.Message.Contains("closed the oldest idle connection", StringComparison.Ordinal));
+        foreach (var pinger in pingers)
+        {
+            pinger.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Modbus_pdu_runs_on_the_unit_exactly_as_over_Modbus_TCP()
     {
         await using var server = await StartAsync();
@@ -439,6 +493,12 @@ public abstract class McpServerTests(TransportKind transport)
         var output = new ArrayBufferWriter<byte>();
         write(output);
         await socket.SendAsync(output.WrittenMemory);
+    }
+
+    private static async Task EchoAsync(Socket socket, uint id)
+    {
+        await SendAsync(socket, output => McpPayload.WriteRequest(output, id, McpRequestFlags.None, "sys.echo", NoHeaders, "poll"u8));
+        Assert.Equal("poll"u8.ToArray(), await ReadResponseAsync(socket, id, McpStatus.Ok));
     }
 
     internal static async Task<byte[]> ReadResponseAsync(Socket socket, uint id, McpStatus expected)

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Hosting;
 using Mcpd.Server.Transport;
@@ -29,26 +31,113 @@ public abstract class ConnectionManagementTests(TransportKind transport)
     }
 
     [Fact]
-    public async Task At_the_limit_the_oldest_idle_connection_is_closed_to_admit_a_new_one()
+    public async Task At_the_limit_a_connection_without_requests_goes_first_then_the_one_whose_last_request_is_oldest_and_no_longer_recent()
     {
-        await using var server = await StartAsync(new Dictionary<string, string?> { ["modbus:maxConnections"] = "2" });
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await StartAsync(
+            new Dictionary<string, string?> { ["modbus:maxConnections"] = "3", ["modbus:protectAfterRequest"] = "00:00:10" },
+            builder => builder.Services.AddSingleton<TimeProvider>(time));
         using var oldest = await server.ConnectRawAsync();
-        await oldest.SendHexAsync("000100000006010300000001");
-        await oldest.ReceiveHexAsync(11);
-        await Task.Delay(50);
+        await PollAsync(oldest, 1);
+        time.Advance(TimeSpan.FromSeconds(5));
         using var recent = await server.ConnectRawAsync();
-        await recent.SendHexAsync("000100000006010300000001");
-        await recent.ReceiveHexAsync(11);
+        await PollAsync(recent, 1);
+        using var silent = await server.ConnectRawAsync();
+        await WaitForCountAsync(server, 3);
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        // 7 s: the silent connection never completed a request; it goes first, whatever its age.
+        using var first = await server.ConnectRawAsync();
+        Assert.True(await silent.IsClosedByServerAsync());
+        await PollAsync(first, 1);
+
+        // Every connection completed a request within 10 s: none is closed for a newcomer, which is refused.
+        using var refused = await server.ConnectRawAsync();
+        Assert.True(await refused.IsClosedByServerAsync());
+        await server.Logs.WaitForAsync("every connection completed a request within 00:00:10");
+
+        // 11 s: the oldest request is no longer recent; its connection makes room.
+        time.Advance(TimeSpan.FromSeconds(4));
+        using var second = await server.ConnectRawAsync();
+        Assert.True(await oldest.IsClosedByServerAsync());
+        await server.Logs.WaitForAsync("closed the oldest idle connection");
+        await PollAsync(recent, 2);
+        await PollAsync(first, 2);
+        await PollAsync(second, 1);
+    }
+
+    [Fact]
+    public async Task A_poller_is_never_evicted_by_connections_that_send_frames_but_no_requests_and_a_stream_of_trickling_newcomers()
+    {
+        await using var server = await StartAsync(new Dictionary<string, string?> { ["modbus:maxConnections"] = "20" });
+        using var poller = await server.ConnectRawAsync();
+        await PollAsync(poller, 0);
+        List<Socket> chatterers = [];
+        for (var i = 0; i < 19; i++)
+        {
+            chatterers.Add(await server.ConnectRawAsync());
+        }
+
+        await WaitForCountAsync(server, 20);
+        using var stop = new CancellationTokenSource();
+        List<Socket> newcomers = [];
+        var attack = Task.Run(async () =>
+        {
+            // Every 100 ms each chatterer sends a complete frame of another protocol (discarded unanswered, but a frame),
+            // and each newcomer one more byte of a request of 254 bytes that never completes; every 500 ms a newcomer
+            // connects and sends that request's header.
+            for (var tick = 1; !stop.IsCancellationRequested; tick++)
+            {
+                await SendToAllAsync(chatterers, "00000001000201" + "03");
+                await SendToAllAsync(newcomers, "00");
+                if (tick % 5 == 0)
+                {
+                    var newcomer = await server.ConnectRawAsync();
+                    await newcomer.SendHexAsync("0001000000FE01");
+                    newcomers.Add(newcomer);
+                }
+
+                await Task.Delay(100);
+            }
+        });
+
+        for (ushort poll = 1; poll <= 8; poll++)
+        {
+            await Task.Delay(1000);
+            await PollAsync(poller, poll);
+        }
+
+        await stop.CancelAsync();
+        await attack;
+        var evictions = server.Logs.Lines.Count(l => l.Message.Contains("closed the oldest idle connection", StringComparison.Ordinal));
+        Assert.True(evictions >= 8, $"{evictions} evictions: the attack did not keep the listener at its limit");
+        Assert.DoesNotContain(server.Logs.Lines, l => l.Message.Contains($"from {poller.LocalEndPoint}", StringComparison.Ordinal) && l.Message.Contains("closed", StringComparison.Ordinal));
+        foreach (var socket in chatterers.Concat(newcomers))
+        {
+            socket.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Connections_beyond_the_limit_per_address_are_refused_while_other_addresses_come_in()
+    {
+        await using var server = await StartAsync(new Dictionary<string, string?> { ["modbus:maxConnectionsPerAddress"] = "2" });
+        using var first = await server.ConnectRawAsync();
+        using var second = await server.ConnectRawAsync();
         await WaitForCountAsync(server, 2);
 
-        using var newcomer = await server.ConnectRawAsync();
+        using var third = await server.ConnectRawAsync();
+        using var elsewhere = await server.ConnectRawAsync(from: IPAddress.Parse("127.0.0.2"));
 
-        Assert.True(await oldest.IsClosedByServerAsync());
-        await newcomer.SendHexAsync("000900000006010300000001");
-        Assert.Equal("0009000000050103020064", await newcomer.ReceiveHexAsync(11));
-        await recent.SendHexAsync("000200000006010300000001");
-        Assert.Equal("0002000000050103020064", await recent.ReceiveHexAsync(11));
-        await server.Logs.WaitForAsync("closed the oldest idle connection");
+        Assert.True(await third.IsClosedByServerAsync());
+        var line = await server.Logs.WaitForAsync("refused a connection from 127.0.0.1");
+        Assert.Contains("2 connections from 127.0.0.1, the most per address (maxConnectionsPerAddress)", line.Message, StringComparison.Ordinal);
+        await PollAsync(elsewhere, 1);
+        await PollAsync(first, 1);
+        first.Dispose();
+        await WaitForCountAsync(server, 2);
+        using var fourth = await server.ConnectRawAsync();
+        await PollAsync(fourth, 1);
     }
 
     [Fact]
@@ -116,6 +205,29 @@ public abstract class ConnectionManagementTests(TransportKind transport)
             Assert.Equal("000700000006020300000001", await socket.ReceiveHexAsync(12));
             await stopping;
             Assert.True(await socket.IsClosedByServerAsync());
+        }
+    }
+
+    /// <summary>Reads holding register 0 of unit 1 with transaction id <paramref name="transaction"/> and checks the answer.</summary>
+    private static async Task PollAsync(Socket socket, ushort transaction)
+    {
+        await socket.SendHexAsync($"{transaction:X4}00000006010300000001");
+        Assert.Equal($"{transaction:X4}000000050103020064", await socket.ReceiveHexAsync(11));
+    }
+
+    /// <summary>Sends <paramref name="hex"/> on each socket; one the server closed is left out from then on.</summary>
+    private static async Task SendToAllAsync(List<Socket> sockets, string hex)
+    {
+        foreach (var socket in sockets.ToArray())
+        {
+            try
+            {
+                await socket.SendHexAsync(hex);
+            }
+            catch (SocketException)
+            {
+                sockets.Remove(socket);
+            }
         }
     }
 

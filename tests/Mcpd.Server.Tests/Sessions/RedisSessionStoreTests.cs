@@ -80,11 +80,32 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
 
         Assert.Equal([$"{_prefix}node:node-a", $"{_prefix}session:{session.Id}"], keys);
         Assert.Equal("hall-3", (await Redis.CliAsync("HGET", $"{_prefix}session:{session.Id}", "ctx:site")).Trim());
+        // The context's counters, kept by the script that sets values: one key, "site" and "hall-3" are 10 bytes.
+        Assert.Equal("1", (await Redis.CliAsync("HGET", $"{_prefix}session:{session.Id}", "keys")).Trim());
+        Assert.Equal("10", (await Redis.CliAsync("HGET", $"{_prefix}session:{session.Id}", "bytes")).Trim());
         foreach (var key in keys)
         {
             var remaining = long.Parse(await Redis.CliAsync("PTTL", key), System.Globalization.CultureInfo.InvariantCulture);
             Assert.InRange(remaining, 1, (long)Ttl.TotalMilliseconds);
         }
+    }
+
+    [Fact]
+    public async Task A_session_stored_before_the_context_counters_existed_is_counted_whole_at_its_first_write()
+    {
+        var sessionId = SessionIds.New();
+        var key = $"{_prefix}session:{sessionId}";
+        await Redis.CliAsync("HSET", key, "clientId", "old", "ttl", "5000", "created", "1764100000000", "ctx:k1", new string('x', 98));
+        await Redis.CliAsync("PEXPIRE", key, "5000");
+
+        var refused = await Store.SetValuesAsync(sessionId, [new("k2", new string('y', 99))], default);
+        var written = await Store.SetValuesAsync(sessionId, [new("k1", ""), new("k2", new string('y', 99))], default);
+
+        Assert.Equal(SessionWriteStatus.TooLarge, refused.Status);
+        Assert.Contains("would hold 201 bytes", refused.Problem, StringComparison.Ordinal);
+        Assert.Equal(SessionWrite.Written, written);
+        Assert.Equal("1", (await Redis.CliAsync("HGET", key, "keys")).Trim());
+        Assert.Equal("101", (await Redis.CliAsync("HGET", key, "bytes")).Trim());
     }
 
     [Fact]
@@ -120,8 +141,10 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         Assert.Equal(
             Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hmget", 1)),
             await CommandsDuringAsync(() => Store.TouchAsync(session.Id, default).AsTask()));
+        // Setting values also reads each field's old length and the context's counters (keys, bytes), and writes the
+        // values and the counters in one HSET.
         Assert.Equal(
-            Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hset", 2)),
+            Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hmget", 1), ("hstrlen", 2), ("hset", 1)),
             await CommandsDuringAsync(() => Store.SetValuesAsync(session.Id, [new("a", "1"), new("b", "2")], default).AsTask()));
         Assert.Equal(
             Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hgetall", 1)),
@@ -189,7 +212,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
 
         await UntilAvailableAsync(() => Store.CreateAsync(session, default).AsTask());
         Assert.Null(await Store.TouchAsync(before.Id, default)); // no persistence: what was written before is gone
-        Assert.True(await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], default));
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], default));
         Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", default));
         await _log.WaitForAsync($"Redis at {Redis.ConnectionString} is reachable again");
     }
@@ -274,7 +297,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
     }
 
     private RedisSessionStore NewStore(string connectionString) =>
-        new(new RedisSessionOptions { ConnectionString = connectionString, KeyPrefix = _prefix }, _log.CreateLogger("sessions"));
+        new(new RedisSessionOptions { ConnectionString = connectionString, KeyPrefix = _prefix }, Limits, _log.CreateLogger("sessions"));
 
     /// <summary>The commands Redis executed while <paramref name="action"/> ran, by name (the INFO of the measurement left out).</summary>
     private async Task<Dictionary<string, long>> CommandsDuringAsync(Func<Task> action)

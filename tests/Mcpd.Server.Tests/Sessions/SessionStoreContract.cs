@@ -11,6 +11,9 @@ public abstract class SessionStoreContract
     /// </summary>
     protected static readonly TimeSpan Ttl = TimeSpan.FromSeconds(5);
 
+    /// <summary>The context limits every store under test is made with: small, so that tests reach them quickly.</summary>
+    protected static readonly SessionContextLimits Limits = new(MaxValueBytes: 100, MaxKeys: 4, MaxContextBytes: 200);
+
     protected abstract ISessionStore Store { get; }
 
     /// <summary>Lets <paramref name="span"/> pass for the store's clock.</summary>
@@ -37,15 +40,57 @@ public abstract class SessionStoreContract
         var session = NewSession();
         await Store.CreateAsync(session, default);
 
-        Assert.True(await Store.SetValuesAsync(session.Id, [new("site", "hall-3"), new("shift", "night")], default));
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("site", "hall-3"), new("shift", "night")], default));
         Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", default));
         Assert.Equal(new SessionRead(true, null), await Store.GetValueAsync(session.Id, "missing", default));
-        Assert.True(await Store.SetValuesAsync(session.Id, [new("shift", "")], default));
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("shift", "")], default));
         Assert.Equal(new Dictionary<string, string> { ["site"] = "hall-3" }, await Store.GetAllAsync(session.Id, default));
 
         Assert.False((await Store.GetValueAsync("no-such-session", "site", default)).SessionFound);
-        Assert.False(await Store.SetValuesAsync("no-such-session", [new("a", "b")], default));
+        Assert.Equal(SessionWriteStatus.NoSession, (await Store.SetValuesAsync("no-such-session", [new("a", "b")], default)).Status);
         Assert.Null(await Store.GetAllAsync("no-such-session", default));
+    }
+
+    [Fact]
+    public async Task A_value_over_the_limit_is_refused_by_its_utf8_bytes_and_nothing_of_the_write_is_kept()
+    {
+        var session = NewSession();
+        await Store.CreateAsync(session, default);
+        var euros = new string('€', 34); // 34 characters, 102 bytes of UTF-8
+
+        var refused = await Store.SetValuesAsync(session.Id, [new("site", "hall-3"), new("note", euros)], default);
+        var fits = await Store.SetValuesAsync(session.Id, [new("note", euros[..33])], default);
+
+        Assert.Equal(SessionWriteStatus.TooLarge, refused.Status);
+        Assert.Contains("'note' has 102 bytes", refused.Problem, StringComparison.Ordinal);
+        Assert.Contains("sessions.maxValueBytes is 100", refused.Problem, StringComparison.Ordinal);
+        Assert.Equal(SessionWrite.Written, fits);
+        Assert.Equal(new Dictionary<string, string> { ["note"] = euros[..33] }, await Store.GetAllAsync(session.Id, default));
+    }
+
+    [Fact]
+    public async Task The_context_is_bounded_in_keys_and_bytes_and_replacing_or_removing_a_value_makes_room()
+    {
+        var session = NewSession();
+        await Store.CreateAsync(session, default);
+        var fifty = new string('x', 48); // with a key of 2 bytes: 50 bytes of context
+
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k1", fifty), new("k2", fifty), new("k3", fifty)], default));
+        var overBytes = await Store.SetValuesAsync(session.Id, [new("k4", fifty + "zz")], default);
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k1", "short")], default));
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k4", fifty)], default));
+        var overKeys = await Store.SetValuesAsync(session.Id, [new("k5", "y")], default);
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k2", ""), new("k5", "y")], default));
+        var tooManyInOneWrite = await Store.SetValuesAsync(session.Id, [new("a", ""), new("b", ""), new("c", ""), new("d", ""), new("e", "")], default);
+
+        Assert.Equal(SessionWriteStatus.TooLarge, overBytes.Status);
+        Assert.Contains("sessions.maxContextBytes is 200", overBytes.Problem, StringComparison.Ordinal);
+        Assert.Equal(SessionWriteStatus.TooLarge, overKeys.Status);
+        Assert.Contains("sessions.maxKeys is 4", overKeys.Problem, StringComparison.Ordinal);
+        Assert.Equal(SessionWriteStatus.TooLarge, tooManyInOneWrite.Status);
+        Assert.Equal(
+            new Dictionary<string, string> { ["k1"] = "short", ["k3"] = fifty, ["k4"] = fifty, ["k5"] = "y" },
+            await Store.GetAllAsync(session.Id, default));
     }
 
     [Fact]

@@ -216,6 +216,87 @@ public class SessionTests
         Assert.Equal("grüße"u8.ToArray(), read.Body);
     }
 
+    [Fact]
+    public async Task Values_contexts_and_key_counts_beyond_the_default_limits_are_bad_requests_and_are_not_kept()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        await using var client = await ConnectAsync(server);
+        var sessionId = await OpenAsync(client, "big");
+        var largest = Enumerable.Repeat((byte)'x', 64 * 1024).ToArray();
+        var session = new KeyValuePair<string, string>("session", sessionId);
+
+        var tooLarge = await client.CallAsync("session.set", (byte[])[.. largest, (byte)'x'], [session, new("key", "blob")]);
+        // Fifteen values of 64 KiB under 3-byte keys fill 983,085 bytes of the 1 MiB context; a sixteenth would cross it.
+        for (var i = 0; i < 15; i++)
+        {
+            Assert.Equal(McpStatus.Ok, (await client.CallAsync("session.set", largest, [session, new("key", $"k{i:00}")])).Status);
+        }
+
+        var overContext = await client.CallAsync("session.set", largest, [session, new("key", "k15")]);
+        var tooManyKeys = await client.CallAsync("session.set",
+            JsonSerializer.SerializeToUtf8Bytes(Enumerable.Range(0, 1025).ToDictionary(i => $"n{i}", _ => "v")), [session]);
+        var all = JsonSerializer.Deserialize<Dictionary<string, string>>((await client.CallAsync("session.get", headers: [session])).Body)!;
+
+        Assert.Equal(McpStatus.BadRequest, tooLarge.Status);
+        Assert.Contains("65537 bytes; sessions.maxValueBytes is 65536", tooLarge.BodyText, StringComparison.Ordinal);
+        Assert.Equal(McpStatus.BadRequest, overContext.Status);
+        Assert.Contains("sessions.maxContextBytes is 1048576", overContext.BodyText, StringComparison.Ordinal);
+        Assert.Equal(McpStatus.BadRequest, tooManyKeys.Status);
+        Assert.Contains("sessions.maxKeys is 1024", tooManyKeys.BodyText, StringComparison.Ordinal);
+        Assert.Equal(15, all.Count);
+        Assert.DoesNotContain("blob", all.Keys);
+    }
+
+    [Fact]
+    public async Task One_connection_opens_at_most_16_sessions_a_minute_by_default_then_is_overloaded()
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        await using var client = await ConnectAsync(server);
+
+        var answers = await OpenManyAsync(client, 17);
+
+        Assert.Equal([.. Enumerable.Repeat(McpStatus.Ok, 16), McpStatus.Overloaded], answers.Select(r => r.Status));
+    }
+
+    [Fact]
+    public async Task Session_opens_are_limited_per_connection_and_per_address_within_each_interval()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await McpdTestServer.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["sessions:maxOpensPerConnection"] = "3",
+                ["sessions:maxOpensPerAddress"] = "5",
+                ["sessions:openInterval"] = "00:01:00",
+                ["mcp:heartbeatInterval"] = "01:00:00",
+            },
+            builder => builder.Services.AddSingleton<TimeProvider>(time));
+        await using var first = await ConnectAsync(server);
+        await using var second = await ConnectAsync(server);
+
+        var onFirst = await OpenManyAsync(first, 4);
+        var onSecond = await OpenManyAsync(second, 3);
+        time.Advance(TimeSpan.FromSeconds(61));
+        var nextInterval = await OpenManyAsync(first, 1);
+
+        Assert.Equal([McpStatus.Ok, McpStatus.Ok, McpStatus.Ok, McpStatus.Overloaded], onFirst.Select(r => r.Status));
+        Assert.Contains("sessions.maxOpensPerConnection is 3", onFirst[3].BodyText, StringComparison.Ordinal);
+        Assert.Equal([McpStatus.Ok, McpStatus.Ok, McpStatus.Overloaded], onSecond.Select(r => r.Status));
+        Assert.Contains("sessions.maxOpensPerAddress is 5", onSecond[2].BodyText, StringComparison.Ordinal);
+        Assert.Equal(McpStatus.Ok, Assert.Single(nextInterval).Status);
+    }
+
+    private static async Task<List<McpResponse>> OpenManyAsync(McpClient client, int count)
+    {
+        List<McpResponse> answers = [];
+        for (var i = 0; i < count; i++)
+        {
+            answers.Add(await client.CallAsync("session.open", """{"clientId":"many"}"""u8.ToArray()));
+        }
+
+        return answers;
+    }
+
     internal static async Task<string> OpenAsync(McpClient client, string clientId)
     {
         var opened = await client.CallAsync("session.open", Encoding.UTF8.GetBytes($$"""{"clientId":"{{clientId}}"}"""));

@@ -56,6 +56,7 @@ public class MetricsTests
             Assert.Equal(1, metrics.Value("mcpd_connections_active", ("listener", "mcp")));
             Assert.Equal(1, metrics.Value("mcpd_config_reloads_total", ("result", "rejected")));
             Assert.Equal(0, metrics.Value("mcpd_sessions_active"));
+            Assert.Equal(0, metrics.Value("mcpd_sessions_size_bytes"));
         }
     }
 
