@@ -72,12 +72,17 @@ internal static class RegisterWriteBody
             return false;
         }
 
+        if (!TryReadText(value, out var text))
+        {
+            problem = "the value is not Unicode text (bytes that are not UTF-8, or an escaped lone surrogate)";
+            return false;
+        }
+
         if (RegisterDefinition.IsBitTable(table))
         {
-            var text = value.ValueKind switch { JsonValueKind.True => "1", JsonValueKind.False => "0", _ => value.ToString() };
             try
             {
-                words = [RegisterDefinition.ParseBit(text) ? (ushort)1 : (ushort)0];
+                words = [RegisterDefinition.ParseBit(value.ValueKind switch { JsonValueKind.True => "1", JsonValueKind.False => "0", _ => text }) ? (ushort)1 : (ushort)0];
                 return true;
             }
             catch (FormatException ex)
@@ -98,12 +103,36 @@ internal static class RegisterWriteBody
         words = new ushort[definition.Count];
         try
         {
-            definition.Encode(value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText(), words);
+            definition.Encode(text, words);
             return true;
         }
         catch (Exception ex) when (ex is FormatException or OverflowException)
         {
-            problem = $"'{value}' does not fit {definition.Name ?? "the entry"} ({definition.Format.Type}): {ex.Message}";
+            problem = $"'{text}' does not fit {definition.Name ?? "the entry"} ({definition.Format.Type}): {ex.Message}";
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A string's text, or any other value as its JSON. False for a string that is not Unicode: JsonDocument checks a
+    /// string's bytes and escapes only when it is read, and then throws.
+    /// </summary>
+    private static bool TryReadText(JsonElement value, out string text)
+    {
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            text = value.GetRawText();
+            return true;
+        }
+
+        try
+        {
+            text = value.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = "";
             return false;
         }
     }
