@@ -29,17 +29,18 @@ public class CrcFramingFuzzTests
         })));
 
     /// <summary>
-    /// For both decoders: the codec contract; every byte consumed is either dropped or part of the frame returned;
-    /// the codec never gives up (no InvalidData) and its frame is the CRC frame of its payload, within its bounds; the
-    /// channel's frame is exactly one MCP frame written back byte for byte; a promised frame after noise without a
-    /// start byte decodes first, with the noise dropped; delivered in chunks, the stream gives the same frames.
+    /// For both decoders: the codec contract (as a resynchronising decoder); every byte consumed is either dropped or
+    /// part of the frame returned; the codec never gives up (no InvalidData) and its frame is the CRC frame of its
+    /// payload; the channel's frame is exactly one MCP frame written back byte for byte; a promised frame after noise
+    /// without a start byte decodes first, with the noise dropped; delivered in chunks, the stream gives the same
+    /// frames, drops and leftover as in one read.
     /// </summary>
     private static void Check(CrcStream stream)
     {
         var input = stream.Bytes;
-        var codec = CodecContract.Check(input, DecodeCodec);
+        var codec = CodecContract.Check(input, DecodeCodec, resynchronising: true);
         Assert.NotEqual(OperationStatus.InvalidData, codec.Status);
-        CodecContract.Check(input, DecodeChannel);
+        CodecContract.Check(input, DecodeChannel, resynchronising: true);
         if (stream.FrameLength > 0)
         {
             CrcFrameCodec.Decode(new ReadOnlySequence<byte>(input), 0, CrcFrameCodec.MaxPayloadLength, [], out _, out _, out var dropped);
