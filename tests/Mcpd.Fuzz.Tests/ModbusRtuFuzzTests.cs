@@ -1,5 +1,6 @@
 using CsCheck;
 using Mcpd.Protocols.Modbus;
+using Mcpd.Server.Devices;
 
 namespace Mcpd.Fuzz.Tests;
 
@@ -10,7 +11,7 @@ namespace Mcpd.Fuzz.Tests;
 /// </summary>
 public class ModbusRtuFuzzTests
 {
-    private readonly Mcpd.Server.Devices.SimulatedDevice _device = FuzzDevice.Create();
+    private readonly SimulatedDevice _device = FuzzDevice.Create();
 
     [Fact]
     public void Decoding_requests_and_responses_holds_the_codec_contract_and_round_trips() =>

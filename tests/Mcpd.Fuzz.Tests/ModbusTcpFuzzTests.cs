@@ -1,5 +1,6 @@
 using CsCheck;
 using Mcpd.Protocols.Modbus;
+using Mcpd.Server.Devices;
 
 namespace Mcpd.Fuzz.Tests;
 
@@ -16,7 +17,7 @@ public class ModbusTcpFuzzTests
         return output.WrittenSpan.ToArray();
     });
 
-    private readonly Mcpd.Server.Devices.SimulatedDevice _device = FuzzDevice.Create();
+    private readonly SimulatedDevice _device = FuzzDevice.Create();
 
     [Fact]
     public void Decoding_and_answering_holds_the_codec_contract_and_answers_every_request_validly() =>

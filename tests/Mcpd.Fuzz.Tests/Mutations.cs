@@ -25,7 +25,7 @@ internal static class Mutations
         Append,
     }
 
-    /// <summary>Boundary values for a byte or 16-bit field; lengths near the input's own length come from <see cref="Apply"/>.</summary>
+    /// <summary>Boundary values for a byte or 16-bit field; the other values <see cref="Apply"/> sets are the count of bytes after the field, +-2.</summary>
     private static readonly ushort[] Boundaries = [0x0000, 0x0001, 0x0002, 0x0007, 0x007F, 0x0080, 0x00FD, 0x00FE, 0x00FF, 0x0100, 0x7FFF, 0x8000, 0xFFFE, 0xFFFF];
 
     /// <summary>Inputs made from <paramref name="valid"/> frames, most of them mutated.</summary>
