@@ -19,10 +19,12 @@ public readonly record struct RegisterFormat(RegisterDataType Type, WordOrder Wo
         _ => 2,
     };
 
-    /// <summary>Decodes a number from the first <see cref="RegisterCount"/> registers.</summary>
+    /// <summary>Decodes a number from the first <see cref="RegisterCount"/> registers, exactly: every 32-bit integer is a double.</summary>
     public double DecodeNumber(ReadOnlySpan<ushort> registers) => Type switch
     {
-        RegisterDataType.UInt16 => registers[0],
+        // An arm of type double makes the switch's type double; float, the arms' common type without it, kept only
+        // 24 bits of a 32-bit integer.
+        RegisterDataType.UInt16 => (double)registers[0],
         RegisterDataType.Int16 => (short)registers[0],
         RegisterDataType.UInt32 => Combine(registers),
         RegisterDataType.Int32 => (int)Combine(registers),

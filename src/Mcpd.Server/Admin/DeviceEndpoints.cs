@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
@@ -150,20 +149,10 @@ internal static class DeviceEndpoints
             return Error(StatusCodes.Status413PayloadTooLarge, $"the body is over {MaxWriteBodyLength} bytes; a register write is {{\"value\": ...}} or {{\"raw\": [...]}}");
         }
 
-        JsonElement body;
-        try
-        {
-            body = JsonDocument.Parse(buffer.AsMemory(0, length)).RootElement;
-        }
-        catch (JsonException ex)
-        {
-            return Error(StatusCodes.Status400BadRequest, $"the body must be JSON {{\"value\": ...}} or {{\"raw\": [...]}}: {ex.Message}");
-        }
-
         var definition = (device as SimulatedDevice)?.Map.Find(registerTable, address);
-        if (!TryEncode(body, registerTable, definition, out var words, out var encodeProblem))
+        if (!RegisterWriteBody.TryParse(buffer.AsMemory(0, length), registerTable, definition, out var words, out var bodyProblem))
         {
-            return Error(StatusCodes.Status400BadRequest, encodeProblem!);
+            return Error(StatusCodes.Status400BadRequest, bodyProblem);
         }
 
         if (address + words.Length > ushort.MaxValue + 1)
@@ -175,77 +164,6 @@ internal static class DeviceEndpoints
             ? WriteSimulated(simulated, registerTable, address, words)
             : await WriteThroughGatewayAsync(device!, registerTable, address, words, cancellationToken);
         return failure ?? await ReadAsync(unit, table, address, words.Length, devices, cancellationToken);
-    }
-
-    private static bool TryEncode(JsonElement body, RegisterTable table, RegisterDefinition? definition, out ushort[] words, out string? problem)
-    {
-        words = [];
-        problem = null;
-        if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("raw", out _) && body.TryGetProperty("value", out _))
-        {
-            problem = "give either \"value\" or \"raw\", not both";
-            return false;
-        }
-
-        if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("raw", out var raw) && raw.ValueKind == JsonValueKind.Array)
-        {
-            var list = new List<ushort>();
-            foreach (var item in raw.EnumerateArray())
-            {
-                if (item.ValueKind != JsonValueKind.Number || !item.TryGetUInt16(out var word))
-                {
-                    problem = "raw values are 0..65535";
-                    return false;
-                }
-
-                list.Add(word);
-            }
-
-            words = [.. list];
-            problem = words.Length is 0 or > ModbusLimits.MaxWriteRegisters ? $"1..{ModbusLimits.MaxWriteRegisters} raw values" : null;
-            return problem is null;
-        }
-
-        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("value", out var value))
-        {
-            problem = "the body must be {\"value\": ...} or {\"raw\": [...]}";
-            return false;
-        }
-
-        if (RegisterDefinition.IsBitTable(table))
-        {
-            var text = value.ValueKind switch { JsonValueKind.True => "1", JsonValueKind.False => "0", _ => value.ToString() };
-            try
-            {
-                words = [RegisterDefinition.ParseBit(text) ? (ushort)1 : (ushort)0];
-                return true;
-            }
-            catch (FormatException ex)
-            {
-                problem = ex.Message;
-                return false;
-            }
-        }
-
-        if (definition is null)
-        {
-            ushort single = 0;
-            problem = value.ValueKind == JsonValueKind.Number && value.TryGetUInt16(out single) ? null : "no map entry starts here: the value must be a raw 0..65535";
-            words = [single];
-            return problem is null;
-        }
-
-        words = new ushort[definition.Count];
-        try
-        {
-            definition.Encode(value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText(), words);
-            return true;
-        }
-        catch (Exception ex) when (ex is FormatException or OverflowException)
-        {
-            problem = $"'{value}' does not fit {definition.Name ?? "the entry"} ({definition.Format.Type}): {ex.Message}";
-            return false;
-        }
     }
 
     private static IResult? WriteSimulated(SimulatedDevice device, RegisterTable table, int address, ushort[] words)

@@ -43,6 +43,13 @@ public sealed record RegisterDefinition(
             throw new FormatException($"'{value}' is not a number.");
         }
 
+        // double.TryParse answers infinity for a numeral beyond double's range (1e400); only the words Infinity and
+        // -Infinity ask for one.
+        if (double.IsInfinity(number) && value.AsSpan().IndexOfAnyInRange('0', '9') >= 0)
+        {
+            throw new OverflowException($"{value} is outside the range of any register type.");
+        }
+
         EncodeNumber(number, nearest: false, registers);
     }
 

@@ -170,6 +170,31 @@ public class AdminApiTests
         Assert.StartsWith(expected, error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Found by the admin-json fuzz target: JsonDocument checks a string's text only when it is read, so a value that is
+    /// not Unicode (bytes that are not UTF-8, an escaped lone surrogate) was a 500 for a bit or a map entry.
+    /// </summary>
+    [Theory]
+    [InlineData("coils", 0)]
+    [InlineData("holding", 0)]
+    public async Task A_write_value_that_is_not_unicode_text_is_a_400(string table, int address)
+    {
+        await using var server = await McpdTestServer.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.AdminUri };
+        byte[][] bodies = ["{\"value\":\"\\ud800\"}"u8.ToArray(), [.. "{\"value\":\"on"u8, 0x80, .. "\"}"u8]];
+
+        foreach (var body in bodies)
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new("application/json");
+            using var response = await http.PutAsync($"api/devices/1/registers/{address}?table={table}", content);
+
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString();
+            Assert.Equal("the value is not Unicode text (bytes that are not UTF-8, or an escaped lone surrogate)", error);
+        }
+    }
+
     [Fact]
     public async Task A_write_body_over_4_KiB_is_refused_unread()
     {
