@@ -43,7 +43,7 @@ public class CrcFramingFuzzTests
         CodecContract.Check(input, DecodeChannel, resynchronising: true);
         if (stream.FrameLength > 0)
         {
-            CrcFrameCodec.Decode(new ReadOnlySequence<byte>(input), 0, CrcFrameCodec.MaxPayloadLength, [], out _, out _, out var dropped);
+            CrcFrameCodec.Decode(new ReadOnlySequence<byte>(input), 0, CrcFrameCodec.MaxPayloadLength, [], long.MaxValue, out _, out _, out var dropped, out _);
             Assert.Equal((OperationStatus.Done, stream.FrameStart + stream.FrameLength, stream.FrameStart), (codec.Status, codec.Consumed, dropped));
         }
 
@@ -53,7 +53,7 @@ public class CrcFramingFuzzTests
 
     private static DecodeOutcome DecodeCodec(ReadOnlySequence<byte> buffer)
     {
-        var status = CrcFrameCodec.Decode(buffer, 0, CrcFrameCodec.MaxPayloadLength, [], out var payload, out var consumed, out var dropped);
+        var status = CrcFrameCodec.Decode(buffer, 0, CrcFrameCodec.MaxPayloadLength, [], long.MaxValue, out var payload, out var consumed, out var dropped, out _);
         var offset = CodecContract.Offset(buffer, consumed);
         var frameLength = status == OperationStatus.Done ? CrcFrameCodec.HeaderLength + payload.Length + CrcFrameCodec.TrailerLength : 0;
         Assert.Equal(offset, dropped + frameLength);
@@ -92,7 +92,7 @@ public class CrcFramingFuzzTests
             while (true)
             {
                 var buffer = new ReadOnlySequence<byte>(input, start, end - start);
-                var status = CrcFrameCodec.Decode(buffer, 0, CrcFrameCodec.MaxPayloadLength, [], out var payload, out var consumed, out var skipped);
+                var status = CrcFrameCodec.Decode(buffer, 0, CrcFrameCodec.MaxPayloadLength, [], long.MaxValue, out var payload, out var consumed, out var skipped, out _);
                 start += (int)CodecContract.Offset(buffer, consumed);
                 dropped += skipped;
                 if (status != OperationStatus.Done)
