@@ -13,10 +13,16 @@ namespace Mcpd.Server.Sessions;
 /// </remarks>
 public sealed class InMemorySessionStore : ISessionStore, IDisposable
 {
-    /// <summary>Estimated bytes of a session besides the characters of its id and client id: its entry, lock, record, context map and map node.</summary>
-    private const int SessionBytes = 512;
+    /// <summary>
+    /// Estimated bytes of a session besides the characters of its id and client id: its entry, lock, record, context
+    /// map and map node, and the strings' headers (measured on .NET 10 x64: about 300, 20,000 sessions; rounded up).
+    /// </summary>
+    private const int SessionBytes = 384;
 
-    /// <summary>Estimated bytes of a context key besides its characters and its value's: the map's slot and two string headers.</summary>
+    /// <summary>
+    /// Estimated bytes of a context key besides its characters and its value's: the map's slot with its share of the
+    /// map's growth (measured: about 45) and two string headers.
+    /// </summary>
     private const int KeyBytes = 96;
 
     private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
