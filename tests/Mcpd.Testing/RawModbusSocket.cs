@@ -11,6 +11,23 @@ public static class RawModbusSocket
         await socket.SendAsync(Convert.FromHexString(hex));
     }
 
+    /// <summary>Sends <paramref name="hex"/> on each of <paramref name="sockets"/>; one the server has closed is removed from the list.</summary>
+    public static async Task SendHexToEachAsync(this List<Socket> sockets, string hex)
+    {
+        ArgumentNullException.ThrowIfNull(sockets);
+        foreach (var socket in sockets.ToArray())
+        {
+            try
+            {
+                await socket.SendHexAsync(hex);
+            }
+            catch (SocketException)
+            {
+                sockets.Remove(socket);
+            }
+        }
+    }
+
     /// <summary>Receives exactly <paramref name="count"/> bytes as hex; fails after <paramref name="timeout"/> or on close.</summary>
     public static async Task<string> ReceiveHexAsync(this Socket socket, int count, TimeSpan? timeout = null)
     {

@@ -19,7 +19,7 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
     private readonly Dictionary<(string Listener, IPAddress Address), int> _byAddress = [];
 
     /// <summary>
-    /// The log budget of what misbehaving peers cause: connections refused at a limit, frames rejected (a broken
+    /// The log budget of what misbehaving peers cause: connections refused at a limit or closed for a newcomer, frames rejected (a broken
     /// MCP frame, an impossible MBAP length). A flood of them writes at most <see cref="LogThrottle.Limit"/> lines per
     /// <see cref="LogThrottle.Interval"/>, then one line with the count.
     /// </summary>
@@ -86,10 +86,15 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
 
         if (evicted is not null)
         {
-            var use = evicted.CompletedRequest
-                ? $"last request {time.GetElapsedTime(evicted.LastRequestTimestamp)} ago"
-                : $"no request since it connected {time.GetElapsedTime(evicted.LastRequestTimestamp)} ago";
-            LogEvicted(logger, listener, evicted.Id, evicted.RemoteEndPoint, use, limits.MaxConnections);
+            // A stream of newcomers evicts one connection each: these lines share the budget of what peers cause.
+            if (Rejections.ShouldLog())
+            {
+                var use = evicted.CompletedRequest
+                    ? $"last request {time.GetElapsedTime(evicted.LastRequestTimestamp)} ago"
+                    : $"no request since it connected {time.GetElapsedTime(evicted.LastRequestTimestamp)} ago";
+                LogEvicted(logger, listener, evicted.Id, evicted.RemoteEndPoint, use, limits.MaxConnections);
+            }
+
             evicted.Abort($"closed to admit a new connection at the limit of {limits.MaxConnections}");
         }
 

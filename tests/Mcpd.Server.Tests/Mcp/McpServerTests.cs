@@ -207,41 +207,19 @@ public abstract class McpServerTests(TransportKind transport)
             pingers.Add(await server.ConnectRawAsync(server.McpEndPoint));
         }
 
-        // A PING every 100 ms keeps a connection alive (heartbeat) but is no request; a newcomer every 250 ms.
-        using var stop = new CancellationTokenSource();
-        var attack = Task.Run(async () =>
-        {
-            for (var tick = 1; !stop.IsCancellationRequested; tick++)
+        // A PING every 100 ms keeps a connection alive (heartbeat) but is no request; a newcomer every 300 ms.
+        await Attack.WhilePollingAsync(
+            async tick =>
             {
-                foreach (var pinger in pingers.ToArray())
-                {
-                    try
-                    {
-                        await pinger.SendHexAsync("4D43010300000000");
-                    }
-                    catch (SocketException)
-                    {
-                        pingers.Remove(pinger);
-                    }
-                }
-
+                await pingers.SendHexToEachAsync("4D43010300000000");
                 if (tick % 3 == 0)
                 {
                     pingers.Add(await server.ConnectRawAsync(server.McpEndPoint));
                 }
+            },
+            polls: 4,
+            poll => EchoAsync(poller, (uint)poll + 1));
 
-                await Task.Delay(100);
-            }
-        });
-
-        for (uint poll = 2; poll <= 5; poll++)
-        {
-            await Task.Delay(1000);
-            await EchoAsync(poller, poll);
-        }
-
-        await stop.CancelAsync();
-        await attack;
         Assert.Contains(server.Logs.Lines, l => l.Message.Contains("closed the oldest idle connection", StringComparison.Ordinal));
         foreach (var pinger in pingers)
         {

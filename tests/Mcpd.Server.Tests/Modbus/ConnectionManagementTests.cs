@@ -79,36 +79,26 @@ public abstract class ConnectionManagementTests(TransportKind transport)
         }
 
         await WaitForCountAsync(server, 20);
-        using var stop = new CancellationTokenSource();
         List<Socket> newcomers = [];
-        var attack = Task.Run(async () =>
-        {
-            // Every 100 ms each chatterer sends a complete frame of another protocol (discarded unanswered, but a frame),
-            // and each newcomer one more byte of a request of 254 bytes that never completes; every 500 ms a newcomer
-            // connects and sends that request's header.
-            for (var tick = 1; !stop.IsCancellationRequested; tick++)
+
+        // Every 100 ms each chatterer sends a complete frame of another protocol (discarded unanswered, but a frame),
+        // and each newcomer one more byte of a request of 254 bytes that never completes; every 500 ms a newcomer
+        // connects and sends that request's header.
+        await Attack.WhilePollingAsync(
+            async tick =>
             {
-                await SendToAllAsync(chatterers, "00000001000201" + "03");
-                await SendToAllAsync(newcomers, "00");
+                await chatterers.SendHexToEachAsync("00000001000201" + "03");
+                await newcomers.SendHexToEachAsync("00");
                 if (tick % 5 == 0)
                 {
                     var newcomer = await server.ConnectRawAsync();
                     await newcomer.SendHexAsync("0001000000FE01");
                     newcomers.Add(newcomer);
                 }
+            },
+            polls: 8,
+            poll => PollAsync(poller, (ushort)poll));
 
-                await Task.Delay(100);
-            }
-        });
-
-        for (ushort poll = 1; poll <= 8; poll++)
-        {
-            await Task.Delay(1000);
-            await PollAsync(poller, poll);
-        }
-
-        await stop.CancelAsync();
-        await attack;
         var evictions = server.Logs.Lines.Count(l => l.Message.Contains("closed the oldest idle connection", StringComparison.Ordinal));
         Assert.True(evictions >= 8, $"{evictions} evictions: the attack did not keep the listener at its limit");
         Assert.DoesNotContain(server.Logs.Lines, l => l.Message.Contains($"from {poller.LocalEndPoint}", StringComparison.Ordinal) && l.Message.Contains("closed", StringComparison.Ordinal));
@@ -213,22 +203,6 @@ public abstract class ConnectionManagementTests(TransportKind transport)
     {
         await socket.SendHexAsync($"{transaction:X4}00000006010300000001");
         Assert.Equal($"{transaction:X4}000000050103020064", await socket.ReceiveHexAsync(11));
-    }
-
-    /// <summary>Sends <paramref name="hex"/> on each socket; one the server closed is left out from then on.</summary>
-    private static async Task SendToAllAsync(List<Socket> sockets, string hex)
-    {
-        foreach (var socket in sockets.ToArray())
-        {
-            try
-            {
-                await socket.SendHexAsync(hex);
-            }
-            catch (SocketException)
-            {
-                sockets.Remove(socket);
-            }
-        }
     }
 
     private static async Task WaitForCountAsync(McpdTestServer server, int count)

@@ -84,26 +84,26 @@ public sealed class InMemorySessionStoreTests : SessionStoreContract, IDisposabl
     [Fact]
     public async Task A_full_store_refuses_what_would_grow_it_and_room_comes_back_when_a_session_goes()
     {
-        using var small = NewStore(maxSessions: 100, sweepInterval: TimeSpan.FromHours(1), maxStoreBytes: 4096);
         var big = new string('x', 90);
-        List<SessionInfo> sessions = [];
-        var write = SessionWrite.Written;
-        while (write == SessionWrite.Written && sessions.Count < 100)
-        {
-            var session = NewSession();
-            Assert.True(await small.CreateAsync(session, default));
-            sessions.Add(session);
-            write = await small.SetValuesAsync(session.Id, [new("a", big), new("b", big)], default);
-        }
+        KeyValuePair<string, string>[] twoValues = [new("a", big), new("b", big)];
+        var (empty, filled) = await SizesAsync(twoValues);
+        using var small = NewStore(maxSessions: 100, sweepInterval: TimeSpan.FromHours(1), maxStoreBytes: (2 * filled) + empty + 10);
+        var first = NewSession();
+        var second = NewSession();
+        var third = NewSession();
+        await small.CreateAsync(first, default);
+        await small.SetValuesAsync(first.Id, twoValues, default);
+        await small.CreateAsync(second, default);
+        await small.SetValuesAsync(second.Id, twoValues, default);
 
-        var filled = sessions[^2].Id;
-        Assert.Equal(SessionWriteStatus.StoreFull, write.Status);
-        Assert.Contains("sessions.maxStoreBytes", write.Problem, StringComparison.Ordinal);
-        Assert.InRange(sessions.Count, 2, 4);
-        Assert.InRange(small.Bytes, 1, 4096);
+        Assert.True(await small.CreateAsync(third, default));
+        var full = await small.SetValuesAsync(third.Id, twoValues, default);
+        Assert.Equal(SessionWriteStatus.StoreFull, full.Status);
+        Assert.Contains("sessions.maxStoreBytes", full.Problem, StringComparison.Ordinal);
         Assert.False(await small.CreateAsync(NewSession(), default));
-        Assert.Equal(SessionWrite.Written, await small.SetValuesAsync(filled, [new("a", "y")], default)); // shrinking always fits
-        Assert.True(await small.DeleteAsync(sessions[0].Id, default));
+        Assert.Equal((2 * filled) + empty, small.Bytes);
+        Assert.Equal(SessionWrite.Written, await small.SetValuesAsync(first.Id, [new("a", "y")], default)); // shrinking always fits
+        Assert.True(await small.DeleteAsync(second.Id, default));
         Assert.True(await small.CreateAsync(NewSession(), default));
     }
 
@@ -129,6 +129,17 @@ public sealed class InMemorySessionStoreTests : SessionStoreContract, IDisposabl
     {
         await _store.SetValuesAsync(sessionId, [new("blob", new string('x', 90))], default);
         return new WeakReference((await _store.GetAllAsync(sessionId, default))!["blob"]);
+    }
+
+    /// <summary>The bytes a store accounts for a session without context, and with <paramref name="values"/>.</summary>
+    private async Task<(long Empty, long Filled)> SizesAsync(KeyValuePair<string, string>[] values)
+    {
+        using var probe = NewStore(maxSessions: 1, sweepInterval: TimeSpan.FromHours(1));
+        var session = NewSession();
+        await probe.CreateAsync(session, default);
+        var empty = probe.Bytes;
+        await probe.SetValuesAsync(session.Id, values, default);
+        return (empty, probe.Bytes);
     }
 
     private InMemorySessionStore NewStore(int maxSessions, TimeSpan sweepInterval, long maxStoreBytes = 64 * 1024 * 1024) =>
