@@ -11,6 +11,9 @@ namespace Mcpd.Server.Connections;
 /// </summary>
 public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics metrics, ILogger<ConnectionRegistry> logger)
 {
+    /// <summary>How many protocol connections the process's open-file limit leaves room for, all listeners together.</summary>
+    public OpenFileLimit OpenFiles { get; } = OpenFileLimit.OfThisProcess();
+
     private readonly Lock _sync = new();
     private readonly Dictionary<string, HashSet<TrackedConnection>> _byListener = [];
     private readonly Dictionary<string, TrackedConnection> _byId = [];
@@ -43,6 +46,17 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
             if (!_byListener.TryGetValue(listener, out var connections))
             {
                 _byListener[listener] = connections = [];
+            }
+
+            if (_byId.Count >= OpenFiles.MaxConnections)
+            {
+                // Refused while a descriptor is still there to accept with: at the limit itself nothing could be accepted any more.
+                if (Rejections.ShouldLog())
+                {
+                    LogRefusedForOpenFiles(logger, listener, context.RemoteEndPoint, _byId.Count, OpenFiles.Limit, OpenFileLimit.Headroom + OpenFiles.OpenAtStart);
+                }
+
+                return null;
             }
 
             var fromAddress = address is null ? 0 : _byAddress.GetValueOrDefault((listener, address));
@@ -219,6 +233,9 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "{Listener}: refused a connection from {RemoteEndPoint}: {Count} connections from {Address}, the most per address (maxConnectionsPerAddress)")]
     private static partial void LogRefusedForAddress(ILogger logger, string listener, EndPoint? remoteEndPoint, int count, IPAddress address);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "{Listener}: refused a connection from {RemoteEndPoint}: {Open} connections are open, the most the open-file limit of {Limit} leaves room for ({Kept} descriptors kept for the runtime, the admin API, upstreams and files); raise LimitNOFILE (ulimit -n)")]
+    private static partial void LogRefusedForOpenFiles(ILogger logger, string listener, EndPoint? remoteEndPoint, int open, long? limit, int kept);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "{Listener}: closed connection {ConnectionId} from {RemoteEndPoint}: idle for more than {IdleTimeout}")]
     private static partial void LogIdleClosed(ILogger logger, string listener, string connectionId, EndPoint? remoteEndPoint, TimeSpan idleTimeout);

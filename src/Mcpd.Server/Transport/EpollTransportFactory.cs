@@ -47,7 +47,7 @@ internal sealed class EpollTransportFactory(IOptions<EpollTransportOptions> opti
             throw;
         }
 
-        return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops(), options.Value));
+        return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops(), options.Value, logger));
     }
 
     public void Dispose()
