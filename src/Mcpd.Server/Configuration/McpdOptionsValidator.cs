@@ -24,19 +24,20 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
     }
 
     /// <summary>
-    /// Every problem of a configuration tree: unknown keys and unconvertible values first, then the meaning of
-    /// everything that did convert. Root sections in <paramref name="otherSections"/> (such as "logging") are skipped.
+    /// Every problem of a configuration: unknown keys and unconvertible values first (the <c>logging</c> section is
+    /// not mcpd's), then the meaning of everything that did convert.
     /// </summary>
-    public static IReadOnlyList<string> CheckConfiguration(IConfiguration configuration, params string[] otherSections)
+    public static IReadOnlyList<string> CheckConfiguration(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var structural = ConfigurationChecker.Check<McpdOptions>(configuration, otherSections);
-        // Bind what is left once the broken keys are removed, so their neighbours are still checked.
-        var broken = structural.Select(p => p[..p.IndexOf(": ", StringComparison.Ordinal)]).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var usable = configuration.AsEnumerable()
-            .Where(pair => !broken.Any(path => pair.Key.Equals(path, StringComparison.OrdinalIgnoreCase) || pair.Key.StartsWith(path + ":", StringComparison.OrdinalIgnoreCase)));
-        var options = new McpdOptions();
-        new ConfigurationBuilder().AddInMemoryCollection(usable).Build().Bind(options);
+        return CheckConfiguration(ConfigurationTree.Of(configuration));
+    }
+
+    /// <summary>What <see cref="CheckConfiguration(IConfiguration)"/> says of a configuration already read.</summary>
+    internal static IReadOnlyList<string> CheckConfiguration(ConfigurationTree configuration)
+    {
+        // A key that does not convert is left at its default, so its neighbours are still checked.
+        var (options, structural) = configuration.Bound;
         return [.. structural, .. Check(options)];
     }
 

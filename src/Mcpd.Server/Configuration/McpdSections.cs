@@ -38,4 +38,7 @@ public static class McpdSections
 
     /// <summary>Metrics, tracing and their export.</summary>
     public const string Telemetry = "telemetry";
+
+    /// <summary>Log levels per category: read by Microsoft.Extensions.Logging, not an mcpd option, never reported as unknown.</summary>
+    public const string Logging = "logging";
 }

@@ -20,9 +20,40 @@ internal static class SectionOptions
     public static IServiceCollection AddSectionOptions<TSection>(this IServiceCollection services, IConfiguration source)
         where TSection : class
     {
-        services.AddOptions<TSection>().Bind(source);
+        services.AddOptions<TSection>().BindChecked(source);
         services.AddSingleton<IValidateOptions<TSection>, ValidatedWithRoot<TSection>>();
         return services;
+    }
+
+    /// <summary>
+    /// Binds the options to <paramref name="source"/> with <see cref="CheckedBinder"/> (what is bound is what the
+    /// configuration check read) and follows its change token. A type read from the root takes its settings from the
+    /// root's one binding (<see cref="ConfigurationTree.Bound"/>), a section's type binds the section. A key that
+    /// does not bind throws, naming it.
+    /// </summary>
+    public static OptionsBuilder<TOptions> BindChecked<TOptions>(this OptionsBuilder<TOptions> builder, IConfiguration source)
+        where TOptions : class
+    {
+        builder.Services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(new ConfigurationChangeTokenSource<TOptions>(builder.Name, source));
+        return builder.Configure(options =>
+        {
+            var tree = ConfigurationTree.Of(source);
+            IReadOnlyList<string> problems;
+            if (source is IConfigurationRoot)
+            {
+                (var root, problems) = tree.Bound;
+                CheckedBinder.CopySettings(root, options);
+            }
+            else
+            {
+                problems = CheckedBinder.Bind(tree, options, reportUnknown: true);
+            }
+
+            if (problems.Count > 0)
+            {
+                throw new InvalidOperationException($"The configuration does not bind to {typeof(TOptions).Name}: {string.Join("; ", problems)}");
+            }
+        });
     }
 
     /// <summary>Fails a section with every problem of the whole configuration, as the root's validation reports them.</summary>

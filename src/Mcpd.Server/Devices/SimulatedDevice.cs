@@ -54,8 +54,10 @@ public sealed class SimulatedDevice : IModbusDevice
 
     /// <summary>
     /// Applies a changed configuration of this device while it serves (hot reload): the register map, generators,
-    /// read-only ranges, identification, and the initial values that changed (values clients wrote elsewhere stay).
-    /// False with <paramref name="reason"/> when the change needs a restart (table sizes, unit, kind).
+    /// read-only ranges, identification, and the initial values of registers new to the map. Invariant: a reload
+    /// never overwrites the live value of a register the map already had (same table, address and layout), whatever
+    /// its initial value says now: the live value may be what a client wrote. False with <paramref name="reason"/>
+    /// when the change needs a restart (table sizes, unit, kind).
     /// </summary>
     public bool TryReconfigure(DeviceOptions options, out string? reason)
     {
@@ -69,15 +71,12 @@ public sealed class SimulatedDevice : IModbusDevice
             return false;
         }
 
-        var before = current.Registers.Where(r => r.Value is not null).ToDictionary(r => (r.Table, r.Address), r => (r.Type, r.WordOrder, r.Scale, r.Length, r.Value));
+        var existing = current.Registers.Select(Layout).ToHashSet();
         lock (Bank.Sync)
         {
-            foreach (var register in options.Registers.Where(r => r.Value is not null))
+            foreach (var register in options.Registers.Where(r => r.Value is not null && !existing.Contains(Layout(r))))
             {
-                if (!before.TryGetValue((register.Table, register.Address), out var old) || old != (register.Type, register.WordOrder, register.Scale, register.Length, register.Value))
-                {
-                    WriteInitialValue(RegisterDefinition.From(register), register.Value!);
-                }
+                WriteInitialValue(RegisterDefinition.From(register), register.Value!);
             }
 
             _live = new Live(options);
@@ -174,6 +173,10 @@ public sealed class SimulatedDevice : IModbusDevice
         };
         return new ValueGenerator(options, options.Min, options.Max, options.Kind == GeneratorKind.Toggle ? options.Min : start);
     }
+
+    /// <summary>What makes an entry the same register across a reload: where it is and how its value is encoded.</summary>
+    private static (RegisterTable, int, RegisterDataType, WordOrder, int) Layout(RegisterOptions register) =>
+        (register.Table, register.Address, register.Type, register.WordOrder, register.Length);
 
     private void WriteInitialValue(RegisterDefinition definition, string value)
     {

@@ -46,7 +46,7 @@ internal sealed partial class ListenerAnnouncer(
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Listener} listening on {EndPoint}")]
     private static partial void LogListening(ILogger logger, string listener, System.Net.EndPoint endPoint);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "the open-file limit of {Limit} leaves room for {Connections} protocol connections in all, fewer than the listeners' maxConnections add up to ({Configured}); more are refused (event 104). Raise LimitNOFILE (ulimit -n) to serve them")]
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "the open-file limit of {Limit} leaves room for {Connections} protocol connections in all, fewer than the listeners' maxConnections add up to ({Configured}); more are refused (event 104). Raise LimitNOFILE (ulimit -n) to serve them")]
     private static partial void LogOpenFileLimit(ILogger logger, long limit, int connections, long configured);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "stopping: draining {Connections} connection(s)")]

@@ -1,6 +1,5 @@
 using Mcpd.Server.Admin;
 using Mcpd.Server.Configuration;
-using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -16,32 +15,7 @@ namespace Mcpd.Server.Hosting;
 public static class McpdHost
 {
     /// <summary>The section of log levels per category.</summary>
-    public const string LoggingSection = "logging";
-
-    /// <summary>
-    /// Builds a host that follows <paramref name="gate"/> (hot reload): accepted changes apply while running, rejected
-    /// ones are logged with every problem and the running configuration stays.
-    /// </summary>
-    public static WebApplication Build(ReloadGate gate, Action<WebApplicationBuilder>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(gate);
-        var app = Build(gate.Configuration, configure);
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ReloadGate).FullName!);
-        var metrics = app.Services.GetRequiredService<McpdMetrics>();
-        gate.Reloaded += problems =>
-        {
-            metrics.ConfigReloaded(accepted: problems.Count == 0);
-            if (problems.Count == 0)
-            {
-                ConfigurationLog.Applied(logger);
-            }
-            else
-            {
-                ConfigurationLog.Rejected(logger, problems.Count, string.Join("; ", problems));
-            }
-        };
-        return app;
-    }
+    public const string LoggingSection = McpdSections.Logging;
 
     /// <summary>Builds a host over <paramref name="configuration"/>; <paramref name="configure"/> adds logging providers or services.</summary>
     public static WebApplication Build(IConfiguration configuration, Action<WebApplicationBuilder>? configure = null)

@@ -31,7 +31,7 @@ public static class McpdServiceCollectionExtensions
     {
         DurationConverter.Register();
         // The whole configuration: validated at start (sections refer to each other), read by the command line.
-        services.AddOptions<McpdOptions>().Bind(configuration).ValidateOnStart();
+        services.AddOptions<McpdOptions>().BindChecked(configuration).ValidateOnStart();
         services.AddSingleton<IValidateOptions<McpdOptions>, McpdOptionsValidator>();
         // Each class takes the sections it reads.
         services.AddSectionOptions<ModbusServerOptions>(configuration.GetSection(McpdSections.Modbus));

@@ -4,7 +4,6 @@ using Mcpd.Client.Modbus;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Devices;
-using Microsoft.Extensions.Configuration;
 
 namespace Mcpd.Cli;
 
@@ -97,8 +96,7 @@ internal static class ClientRunner
         }
 
         var configuration = McpdConfiguration.Build(file, new Dictionary<string, string?>(), includeEnvironment: false);
-        var options = new McpdOptions();
-        configuration.Bind(options);
+        var options = ConfigurationTree.Of(configuration).Bound.Options;
         var device = options.EffectiveDevices.FirstOrDefault(d => d.Unit == unit)
             ?? throw new ArgumentException($"{file} has no device with unit {unit} (its units: {string.Join(", ", options.EffectiveDevices.Select(d => d.Unit))}); give --unit.");
         return new RegisterMap(device.Registers.Select(RegisterDefinition.From));

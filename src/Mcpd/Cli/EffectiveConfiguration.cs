@@ -25,8 +25,7 @@ internal static class EffectiveConfiguration
     /// <summary>One line per key: the effective value and its source.</summary>
     public static IReadOnlyList<(string Key, string Value, string Source)> Describe(IConfigurationRoot configuration)
     {
-        var options = new McpdOptions();
-        configuration.Bind(options);
+        var options = ConfigurationTree.Of(configuration).Bound.Options;
         var tree = JsonSerializer.SerializeToNode(options, Json)!.AsObject();
         // Computed views are not settings; with no devices configured, the built-in default device is what runs.
         tree.Remove("maxInputBuffer");

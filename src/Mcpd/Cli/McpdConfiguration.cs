@@ -23,11 +23,11 @@ internal static class McpdConfiguration
         explicitPath ?? (File.Exists(DefaultFileName) ? Path.GetFullPath(DefaultFileName) : null);
 
     /// <summary>
-    /// Builds the layered configuration; throws <see cref="FileNotFoundException"/> for a missing file. With
-    /// <paramref name="onReloadFailure"/>, the file is watched (hot reload) and a later edit that no longer parses is
-    /// reported there instead of thrown.
+    /// Builds the layered configuration, reading the file once (hot reload builds it again:
+    /// <see cref="ConfigurationFileWatcher"/>); throws <see cref="FileNotFoundException"/> for a missing file and
+    /// what <see cref="ConfigurationFileError.IsLoadFailure"/> names for one that does not parse.
     /// </summary>
-    public static IConfigurationRoot Build(string? file, IReadOnlyDictionary<string, string?> commandLine, bool includeEnvironment = true, Action<string>? onReloadFailure = null)
+    public static IConfigurationRoot Build(string? file, IReadOnlyDictionary<string, string?> commandLine, bool includeEnvironment = true)
     {
         // Whatever binds this configuration (serve, read --map, config show) reads durations as mcpd documents them.
         DurationConverter.Register();
@@ -45,44 +45,24 @@ internal static class McpdConfiguration
                 throw new FileNotFoundException($"The configuration file {fullPath} does not exist.", fullPath);
             }
 
-            var watch = onReloadFailure is not null;
-            var loaded = false;
-            void Watch(FileConfigurationSource source)
+            void Read(FileConfigurationSource source)
             {
                 source.Path = Path.GetFileName(fullPath);
                 source.FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(Path.GetDirectoryName(fullPath)!);
                 source.Optional = false;
-                source.ReloadOnChange = watch;
-                source.OnLoadException = context =>
-                {
-                    // The first load fails loudly (mcpd exits 2); a broken edit later is rejected by the reload gate.
-                    if (loaded)
-                    {
-                        context.Ignore = true;
-                        onReloadFailure?.Invoke(ConfigurationFileError.Describe(context.Exception, fullPath));
-                    }
-                };
+                source.ReloadOnChange = false;
             }
 
             if (fullPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
             {
-                builder.AddJsonFile(Watch);
+                builder.Add<FileLayers.Json>(Read);
             }
             else
             {
-                builder.AddYamlFile(Watch);
+                builder.Add<FileLayers.Yaml>(Read);
             }
-
-            var root = BuildRest(builder, commandLine, includeEnvironment);
-            loaded = true;
-            return root;
         }
 
-        return BuildRest(builder, commandLine, includeEnvironment);
-    }
-
-    private static IConfigurationRoot BuildRest(ConfigurationBuilder builder, IReadOnlyDictionary<string, string?> commandLine, bool includeEnvironment)
-    {
         if (includeEnvironment)
         {
             builder.AddEnvironmentVariables(EnvironmentPrefix);
@@ -97,7 +77,7 @@ internal static class McpdConfiguration
     /// environment variable or a flag says so, since the file the user looks at does not have it.
     /// </summary>
     public static IReadOnlyList<string> Check(IConfigurationRoot configuration) =>
-        [.. McpdOptionsValidator.CheckConfiguration(configuration, LoggingSection).Select(problem => WithSource(configuration, problem))];
+        [.. McpdOptionsValidator.CheckConfiguration(configuration).Select(problem => WithSource(configuration, problem))];
 
     private static string WithSource(IConfigurationRoot configuration, string problem)
     {

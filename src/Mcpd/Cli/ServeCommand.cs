@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Hosting;
+using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -73,10 +74,9 @@ internal static partial class ServeCommand
     {
         var file = McpdConfiguration.ResolveFile(configPath);
         IConfigurationRoot configuration;
-        ReloadGate? gate = null;
         try
         {
-            configuration = McpdConfiguration.Build(file, overrides, onReloadFailure: message => gate?.ReportLoadFailure(message));
+            configuration = McpdConfiguration.Build(file, overrides);
         }
         catch (Exception ex) when (ConfigurationFileError.IsLoadFailure(ex))
         {
@@ -97,9 +97,9 @@ internal static partial class ServeCommand
         }
 
         // Hot reload: the server runs on what the gate lets through, the last valid state of the file.
-        using var reloads = gate = new ReloadGate(configuration, McpdConfiguration.LoggingSection);
+        using var gate = new ReloadGate(configuration);
         var starting = true;
-        await using var app = McpdHost.Build(gate, builder =>
+        await using var app = McpdHost.Build(gate.Configuration, builder =>
         {
             ConsoleLogging.Add(builder.Logging, jsonLogs);
             // A listener that cannot bind is said once, below, in one line with advice: not again by the host with a trace.
@@ -122,6 +122,10 @@ internal static partial class ServeCommand
             starting = false;
         }
 
+        // Disposed first: stops watching and leaves a reload being read or checked behind, so shutdown never waits for one.
+        using var watcher = file is null ? null : new ConfigurationFileWatcher(
+            file, () => McpdConfiguration.Build(file, overrides), ex => ConfigurationFileError.IsLoadFailure(ex) ? ConfigurationFileError.Describe(ex, file) : null,
+            gate, app.Services.GetRequiredService<McpdMetrics>(), app.Services.GetRequiredService<ILogger<ConfigurationFileWatcher>>());
         await app.WaitForShutdownAsync(CancellationToken.None);
         return ExitCodes.Success;
     }

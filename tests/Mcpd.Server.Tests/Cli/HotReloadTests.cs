@@ -1,64 +1,110 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text.RegularExpressions;
+using System.Text;
 using Mcpd.Client.Mcp;
 using Mcpd.Client.Modbus;
 using Mcpd.Protocols.Mcp;
-
+using Mcpd.Protocols.Modbus;
 using Mcpd.Testing;
 
 namespace Mcpd.Server.Tests.Cli;
 
-/// <summary>Hot reload of the configuration file under `mcpd serve`, with clients that stay connected.</summary>
-public sealed partial class HotReloadTests : IAsyncDisposable
+/// <summary>
+/// Hot reload of the configuration file under `mcpd serve`, with clients that stay connected. It cannot lose data
+/// (issue 12): a file that is empty, missing or half written is never applied as "all defaults", initial values never
+/// overwrite what clients wrote, and SIGTERM never waits for a reload.
+/// </summary>
+public sealed class HotReloadTests : IAsyncDisposable
 {
     private static readonly string McpdDll = typeof(Mcpd.Cli.ExitCodes).Assembly.Location;
 
     private readonly string _directory = Directory.CreateTempSubdirectory("mcpd-reload-").FullName;
-    private readonly ConcurrentQueue<string> _output = new();
-    private Process? _process;
 
     private string ConfigFile => Path.Combine(_directory, "mcpd.yaml");
 
     [Fact]
-    public async Task A_register_value_and_a_route_change_while_clients_stay_connected_and_invalid_edits_are_rejected()
+    public async Task A_new_register_and_a_route_apply_while_clients_stay_connected_and_invalid_edits_are_rejected()
     {
         await File.WriteAllTextAsync(ConfigFile, Config(temperature: "100", withRoute: false));
-        var (modbusPort, mcpPort) = await StartAsync();
+        var (server, modbusPort) = await McpdProcess.StartAsync(McpdDll, ConfigFile);
+        await using var running = server;
+        var mcpPort = McpdProcess.ListenerPort(await server.WaitForOutputAsync("mcp listening on"));
         await using var modbus = await ModbusTcpClient.ConnectAsync("127.0.0.1", modbusPort);
         await using var mcp = await McpClient.ConnectAsync("127.0.0.1", mcpPort);
         Assert.Equal([100], await modbus.ReadHoldingRegistersAsync(1, 0, 1));
         Assert.Equal(McpStatus.NotFound, (await mcp.CallAsync("plc.read", Convert.FromHexString("0300000001"))).Status);
 
         await File.WriteAllTextAsync(ConfigFile, Config(temperature: "250", withRoute: true));
-        await WaitForOutputAsync("Configuration changed: applied");
-        await Eventually.HoldsAsync(async () => (await modbus.ReadHoldingRegistersAsync(1, 0, 1))[0] == 250, TimeSpan.FromSeconds(15));
+        await server.WaitForOutputAsync("Configuration changed: applied");
+        // The new register starts at its initial value; the existing one keeps its live value (initial values never overwrite).
+        Assert.Equal([100, 42], await modbus.ReadHoldingRegistersAsync(1, 0, 2));
         var routed = await mcp.CallAsync("plc.read", Convert.FromHexString("0300000001"));
-        Assert.Equal("030200FA", Convert.ToHexString(routed.Body));
+        Assert.Equal("03020064", Convert.ToHexString(routed.Body));
 
         await File.WriteAllTextAsync(ConfigFile, Config(temperature: "999", withRoute: false).Replace("maxConnections: 100", "maxConnections: -5", StringComparison.Ordinal));
-        Assert.Contains("modbus:maxConnections", await WaitForOutputAsync("Configuration change rejected"), StringComparison.Ordinal);
+        Assert.Contains("modbus:maxConnections", await server.WaitForOutputAsync("Configuration change rejected"), StringComparison.Ordinal);
         await File.WriteAllTextAsync(ConfigFile, "modbus: [this is: not: yaml");
-        await Eventually.HoldsAsync(() => Task.FromResult(_output.Count(line => line.Contains("Configuration change rejected", StringComparison.Ordinal)) == 2), TimeSpan.FromSeconds(15));
-
-        Assert.Equal([250], await modbus.ReadHoldingRegistersAsync(1, 0, 1));
-        Assert.Equal(McpStatus.Ok, (await mcp.CallAsync("plc.read", Convert.FromHexString("0300000001"))).Status);
-        Assert.Contains(_output, line => line.Contains("Configuration change rejected", StringComparison.Ordinal) && line.Contains("mcpd.yaml", StringComparison.Ordinal));
         // The broken edit is named by line and column, as the parser found it, never "Exception of type 'System.Exception'".
-        Assert.Contains(_output, line => line.Contains("Configuration change rejected", StringComparison.Ordinal) && line.Contains("mcpd.yaml:1:", StringComparison.Ordinal));
-        Assert.DoesNotContain(_output, line => line.Contains("Exception of type", StringComparison.Ordinal));
+        Assert.Contains("mcpd.yaml:1:", await server.WaitForOutputAsync("Configuration change rejected", count: 2), StringComparison.Ordinal);
+
+        Assert.Equal([100], await modbus.ReadHoldingRegistersAsync(1, 0, 1));
+        Assert.Equal(McpStatus.Ok, (await mcp.CallAsync("plc.read", Convert.FromHexString("0300000001"))).Status);
+        Assert.DoesNotContain(server.Output, line => line.Contains("Exception of type", StringComparison.Ordinal));
     }
 
-    public async ValueTask DisposeAsync()
+    [Fact]
+    public async Task An_empty_missing_or_half_written_file_is_rejected_and_the_old_map_keeps_serving_and_protecting_and_its_return_keeps_written_values()
     {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
+        var config = MapConfig(registers: 200);
+        await File.WriteAllTextAsync(ConfigFile, config);
+        var (server, port) = await McpdProcess.StartAsync(McpdDll, ConfigFile);
+        await using var running = server;
+        await using var client = await ModbusTcpClient.ConnectAsync("127.0.0.1", port);
+        await client.WriteSingleRegisterAsync(1, 0, 321);
+        await AssertProtectedAsync(client);
 
-        _process?.Dispose();
+        File.WriteAllText(ConfigFile, "");
+        Assert.Contains("has no settings", await server.WaitForOutputAsync("Configuration change rejected", 1), StringComparison.Ordinal);
+        await AssertProtectedAsync(client);
+
+        File.Delete(ConfigFile);
+        Assert.Contains("does not exist", await server.WaitForOutputAsync("Configuration change rejected", 2), StringComparison.Ordinal);
+        await AssertProtectedAsync(client);
+
+        // Half the file, cut inside an entry, as a writer that stopped half way leaves it.
+        File.WriteAllText(ConfigFile, config[..(config.Length / 2)]);
+        Assert.Contains("mcpd.yaml:", await server.WaitForOutputAsync("Configuration change rejected", 3), StringComparison.Ordinal);
+        await AssertProtectedAsync(client);
+        Assert.Equal([321, 1], await client.ReadHoldingRegistersAsync(1, 0, 2));
+
+        File.WriteAllText(ConfigFile, config);
+        await server.WaitForOutputAsync("Configuration changed: applied");
+        Assert.Equal([321, 1], await client.ReadHoldingRegistersAsync(1, 0, 2));
+        await AssertProtectedAsync(client);
+        Assert.Single(server.Output, line => line.Contains("Configuration changed: applied", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SIGTERM_during_a_long_reload_exits_promptly()
+    {
+        await File.WriteAllTextAsync(ConfigFile, MapConfig(registers: 65_536, units: 4));
+        var (server, _) = await McpdProcess.StartAsync(McpdDll, ConfigFile);
+        await using var running = server;
+
+        await File.WriteAllTextAsync(ConfigFile, MapConfig(registers: 65_536, units: 4, value: 2));
+        await server.WaitForOutputAsync("changed: reading and checking it", timeout: TimeSpan.FromSeconds(30));
+        var stopping = Stopwatch.StartNew();
+        await server.TerminateAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await server.Process.WaitForExitAsync(deadline.Token);
+
+        Assert.Equal(0, server.Process.ExitCode);
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"SIGTERM took {stopping.Elapsed} to stop mcpd during a reload");
+    }
+
+    public ValueTask DisposeAsync()
+    {
         Directory.Delete(_directory, recursive: true);
+        return ValueTask.CompletedTask;
     }
 
     private static string Config(string temperature, bool withRoute) => $$"""
@@ -79,49 +125,31 @@ public sealed partial class HotReloadTests : IAsyncDisposable
                 address: 0
                 name: temperature
                 value: "{{temperature}}"
-        {{(withRoute ? "routing:\n  rules:\n    - method: \"plc.*\"\n      target: device:sensor\n" : "")}}
+        {{(withRoute ? "      - table: holding\n        address: 1\n        name: setpoint\n        value: \"42\"\nrouting:\n  rules:\n    - method: \"plc.*\"\n      target: device:sensor\n" : "")}}
         """;
 
-    private async Task<(int Modbus, int Mcp)> StartAsync()
+    /// <summary>Holding register 1 is read-only: a write is refused with 02 and its value stays.</summary>
+    private static async Task AssertProtectedAsync(ModbusTcpClient client)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { McpdDll, "serve", "--config", ConfigFile })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        _process = Process.Start(start)!;
-        _process.OutputDataReceived += (_, line) => _output.Enqueue(line.Data ?? "");
-        _process.ErrorDataReceived += (_, line) => _output.Enqueue(line.Data ?? "");
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        var modbus = Port(await WaitForOutputAsync("modbus listening on"));
-        var mcp = Port(await WaitForOutputAsync("mcp listening on"));
-        return (modbus, mcp);
+        var refused = await Assert.ThrowsAsync<ModbusException>(() => client.WriteSingleRegisterAsync(1, 1, 7));
+        Assert.Equal(ModbusExceptionCode.IllegalDataAddress, refused.Code);
+        Assert.Equal([1], await client.ReadHoldingRegistersAsync(1, 1, 1));
     }
 
-    private static int Port(string line) => int.Parse(PortPattern().Match(line).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-
-    private async Task<string> WaitForOutputAsync(string text)
+    /// <summary>Units 1.. with <paramref name="registers"/> holding registers each, all of initial value <paramref name="value"/>; unit 1's register 1 is read-only.</summary>
+    private static string MapConfig(int registers, int units = 1, int value = 1)
     {
-        for (var attempt = 0; attempt < 300; attempt++)
+        var text = new StringBuilder("modbus:\n  port: 0\n  bind: 127.0.0.1\nmcp:\n  port: 0\n  bind: 127.0.0.1\nadmin:\n  port: 0\ndevices:\n");
+        for (var unit = 1; unit <= units; unit++)
         {
-            if (_output.FirstOrDefault(line => line.Contains(text, StringComparison.Ordinal)) is { } found)
+            text.Append($"  - unit: {unit}\n    holdingRegisters: 65536\n    registers:\n");
+            for (var address = 0; address < registers; address++)
             {
-                return found;
+                var readOnly = unit == 1 && address == 1 ? ", readOnly: true" : "";
+                text.Append($"      - {{ table: holding, address: {address}, name: r{address}, value: \"{value}\"{readOnly} }}\n");
             }
-
-            if (_process!.HasExited)
-            {
-                break;
-            }
-
-            await Task.Delay(50);
         }
 
-        throw new TimeoutException($"No output line containing '{text}' within 15 s. Output:\n{string.Join('\n', _output)}");
+        return text.ToString();
     }
-
-    [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]
-    private static partial Regex PortPattern();
 }

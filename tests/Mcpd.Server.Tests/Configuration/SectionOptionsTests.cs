@@ -27,7 +27,7 @@ public sealed class SectionOptionsTests
         sources["nodes:b:address"] = "127.0.0.1:9000";
         sources["routing:rules:0:method"] = "plc.*";
         sources["routing:rules:0:target"] = "forward:b";
-        sources.Reload();
+        Assert.Empty(gate.TryApply(sources));
 
         Assert.Equal(7, modbus.CurrentValue.MaxConnections);
         var change = Assert.Single(routerChanges);

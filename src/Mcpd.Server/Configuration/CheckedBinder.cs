@@ -1,0 +1,239 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+
+namespace Mcpd.Server.Configuration;
+
+/// <summary>
+/// Binds a configuration to an options type in one walk of its keys beside the type, and reports, with key paths,
+/// every key the type does not have (a typo would otherwise be ignored silently) and every value that does not
+/// convert to its property's type; the binder of Microsoft.Extensions.Configuration stops at the first such error.
+/// One walk of a <see cref="ConfigurationTree"/> costs the configuration's size: the stock binder visits every
+/// property of every object through <see cref="IConfiguration"/>, about a microsecond each, which made a reload
+/// of a 65,536-register map take seconds per bind. What it binds is what it checks: settings are public properties
+/// with a public setter (or init); scalars convert with their <see cref="TypeConverter"/> (durations with
+/// <see cref="DurationConverter"/>); a list's entries are appended in key order; a map's entries are set by key; a
+/// missing or empty value leaves the default.
+/// </summary>
+public static class CheckedBinder
+{
+    /// <summary>The settings of each options type, found once: a map of N registers has N objects of one type.</summary>
+    private static readonly ConcurrentDictionary<Type, Dictionary<string, PropertyInfo>> Settings = new();
+
+    /// <summary>
+    /// Sets each setting of <paramref name="to"/> to the value of the setting of the same name of
+    /// <paramref name="from"/> (shared, not copied: options are not changed once bound).
+    /// </summary>
+    [RequiresUnreferencedCode("Reflects over the options type.")]
+    internal static void CopySettings(object from, object to)
+    {
+        var source = SettingsOf(from.GetType());
+        foreach (var (name, setting) in SettingsOf(to.GetType()))
+        {
+            setting.SetValue(to, source[name].GetValue(from));
+        }
+    }
+
+    /// <summary>
+    /// Binds <paramref name="tree"/> to <paramref name="options"/>; with <paramref name="reportUnknown"/> false,
+    /// keys the type does not have are skipped (an options type read from the root takes only its sections).
+    /// </summary>
+    [RequiresUnreferencedCode("Reflects over the options type.")]
+    internal static List<string> Bind(ConfigurationTree tree, object options, bool reportUnknown, params string[] otherSections)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        DurationConverter.Register();
+        var walk = new Walk(tree, reportUnknown);
+        walk.Object(options, "", otherSections);
+        return walk.Problems;
+    }
+
+    [RequiresUnreferencedCode("Reflects over the options type.")]
+    private sealed class Walk(ConfigurationTree tree, bool reportUnknown)
+    {
+        public List<string> Problems { get; } = [];
+
+        /// <summary>Binds the settings under <paramref name="path"/>; false when none of them bound.</summary>
+        public bool Object(object instance, string path, string[] skipped)
+        {
+            var bound = false;
+            var settings = SettingsOf(instance.GetType());
+            foreach (var key in tree.ChildrenOf(path))
+            {
+                var childPath = path.Length == 0 ? key : string.Concat(path, ConfigurationPath.KeyDelimiter, key);
+                if (!settings.TryGetValue(key, out var property))
+                {
+                    if (reportUnknown && !skipped.Contains(key, StringComparer.OrdinalIgnoreCase))
+                    {
+                        Problems.Add($"{childPath}: unknown setting (known here: {string.Join(", ", settings.Keys.Select(Camel).Order())})");
+                    }
+
+                    continue;
+                }
+
+                var existing = property.GetValue(instance);
+                if (Value(property.PropertyType, existing, childPath, out var value))
+                {
+                    property.SetValue(instance, value);
+                }
+
+                bound |= value is not null;
+            }
+
+            return bound;
+        }
+
+        /// <summary>The bound value of <paramref name="path"/> for <paramref name="type"/>; false when it leaves <paramref name="existing"/> as it is.</summary>
+        private bool Value(Type type, object? existing, string path, out object? value)
+        {
+            value = existing;
+            var text = tree.ValueAt(path);
+            var hasChildren = tree.ChildrenOf(path).Any();
+            if (IsScalar(type))
+            {
+                if (hasChildren)
+                {
+                    Problems.Add($"{path}: expected a single value, got a section");
+                    return false;
+                }
+
+                return Scalar(type, text, path, out value);
+            }
+
+            if (!string.IsNullOrEmpty(text) && !hasChildren)
+            {
+                Problems.Add($"{path}: expected {(ListElementType(type) is not null ? "a list of entries" : "a section with settings")}, got the value '{text}'");
+                return false;
+            }
+
+            if (!hasChildren)
+            {
+                return false;
+            }
+
+            if (DictionaryTypes(type) is var (keyType, valueType))
+            {
+                value = existing ?? Activator.CreateInstance(typeof(Dictionary<,>).MakeGenericType(keyType, valueType),
+                    keyType == typeof(string) ? StringComparer.OrdinalIgnoreCase : null);
+                Entries((IDictionary)value!, keyType, valueType, path);
+            }
+            else if (ListElementType(type) is { } elementType)
+            {
+                value = existing is IList { IsReadOnly: false, IsFixedSize: false } list ? list : Activator.CreateInstance(typeof(List<>).MakeGenericType(elementType));
+                Elements((IList)value!, elementType, path);
+            }
+            else if (existing is not null)
+            {
+                Object(existing, path, []);
+            }
+            else
+            {
+                // A section none of whose keys bound stays absent, as if its broken keys were not there.
+                value = Activator.CreateInstance(type);
+                value = Object(value!, path, []) ? value : null;
+            }
+
+            return !ReferenceEquals(value, existing);
+        }
+
+        private bool Scalar(Type type, string? text, string path, out object? value)
+        {
+            value = null;
+            var target = Nullable.GetUnderlyingType(type) ?? type;
+            if (text is null || (text.Length == 0 && target != typeof(string)))
+            {
+                return false;
+            }
+
+            try
+            {
+                value = target == typeof(string) ? text : Converters.GetOrAdd(target, TypeDescriptor.GetConverter).ConvertFromInvariantString(text);
+                return true;
+            }
+            catch (FormatException ex) when (target == typeof(TimeSpan))
+            {
+                // DurationConverter's message says what is wrong and how to write it.
+                Problems.Add($"{path}: {ex.Message}");
+            }
+            catch (Exception ex) when (ex is FormatException or NotSupportedException or ArgumentException or OverflowException or InvalidCastException)
+            {
+                var expected = target.IsEnum ? $"one of {string.Join(", ", Enum.GetNames(target).Select(Camel))}" : $"a {FriendlyName(target)}";
+                Problems.Add($"{path}: '{text}' is not {expected}");
+            }
+
+            return false;
+        }
+
+        private void Entries(IDictionary map, Type keyType, Type valueType, string path)
+        {
+            foreach (var key in tree.ChildrenOf(path))
+            {
+                var entryPath = string.Concat(path, ConfigurationPath.KeyDelimiter, key);
+                if (Scalar(keyType, key, entryPath, out var entryKey)
+                    && Value(valueType, map.Contains(entryKey!) ? map[entryKey!] : null, entryPath, out var entry) && entry is not null)
+                {
+                    map[entryKey!] = entry;
+                }
+            }
+        }
+
+        private void Elements(IList list, Type elementType, string path)
+        {
+            foreach (var key in tree.ChildrenOf(path))
+            {
+                var entryPath = string.Concat(path, ConfigurationPath.KeyDelimiter, key);
+                if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                {
+                    Problems.Add($"{entryPath}: expected a list entry (a YAML '- ' item)");
+                    continue;
+                }
+
+                if (Value(elementType, null, entryPath, out var element) && element is not null)
+                {
+                    list.Add(element);
+                }
+            }
+        }
+    }
+
+    private static readonly ConcurrentDictionary<Type, TypeConverter> Converters = new();
+
+    /// <summary>The settings of <paramref name="type"/>: public properties with a public setter (or init); computed ones are not settings.</summary>
+    [RequiresUnreferencedCode("Reflects over the options type.")]
+    private static Dictionary<string, PropertyInfo> SettingsOf(Type type) => Settings.GetOrAdd(type, static type =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetMethod is not null && p.SetMethod is { IsPublic: true } && p.GetIndexParameters().Length == 0)
+            .ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase));
+
+    private static bool IsScalar(Type type)
+    {
+        var target = Nullable.GetUnderlyingType(type) ?? type;
+        return target.IsPrimitive || target.IsEnum || target == typeof(string) || target == typeof(decimal) || target == typeof(TimeSpan);
+    }
+
+    private static Type? ListElementType(Type type) =>
+        type.IsGenericType && type.GetGenericTypeDefinition() is var definition
+            && (definition == typeof(IList<>) || definition == typeof(List<>) || definition == typeof(IReadOnlyList<>))
+            ? type.GetGenericArguments()[0]
+            : null;
+
+    private static (Type Key, Type Value)? DictionaryTypes(Type type) =>
+        type.IsGenericType && type.GetGenericTypeDefinition() is var definition
+            && (definition == typeof(IDictionary<,>) || definition == typeof(Dictionary<,>))
+            ? (type.GetGenericArguments()[0], type.GetGenericArguments()[1])
+            : null;
+
+    private static string FriendlyName(Type type) => Type.GetTypeCode(type) switch
+    {
+        TypeCode.Int32 or TypeCode.Int64 or TypeCode.Int16 or TypeCode.Byte or TypeCode.UInt16 or TypeCode.UInt32 => "whole number",
+        TypeCode.Double or TypeCode.Single or TypeCode.Decimal => "number",
+        TypeCode.Boolean => "boolean (true/false)",
+        _ => type.Name,
+    };
+
+    private static string Camel(string name) => char.ToLowerInvariant(name[0]) + name[1..];
+}
