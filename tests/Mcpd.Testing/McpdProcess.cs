@@ -22,11 +22,15 @@ public sealed partial class McpdProcess : IAsyncDisposable
     /// <summary>The process, to signal it or wait for its exit.</summary>
     public Process Process => _process;
 
-    /// <summary>Starts <paramref name="mcpdDll"/> serving <paramref name="configFile"/> and waits for its Modbus listener.</summary>
-    public static async Task<(McpdProcess Server, int ModbusPort)> StartAsync(string mcpdDll, string configFile)
+    /// <summary>
+    /// Starts <paramref name="mcpdDll"/> serving <paramref name="configFile"/> and waits for its Modbus listener; with
+    /// <paramref name="openFileLimit"/>, under that RLIMIT_NOFILE (util-linux <c>prlimit</c>, which then execs it).
+    /// </summary>
+    public static async Task<(McpdProcess Server, int ModbusPort)> StartAsync(string mcpdDll, string configFile, int? openFileLimit = null)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { mcpdDll, "serve", "--config", configFile })
+        var start = new ProcessStartInfo(openFileLimit is null ? "dotnet" : "prlimit") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        string[] launcher = openFileLimit is { } limit ? [$"--nofile={limit}:{limit}", "dotnet"] : [];
+        foreach (var argument in (string[])[.. launcher, mcpdDll, "serve", "--config", configFile])
         {
             start.ArgumentList.Add(argument);
         }
