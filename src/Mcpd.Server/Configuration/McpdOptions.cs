@@ -3,6 +3,7 @@ using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;
+using Mcpd.Server.Persistence;
 using Mcpd.Server.Routing;
 using Mcpd.Server.Sessions;
 using Mcpd.Server.Telemetry;
@@ -44,6 +45,9 @@ public sealed class McpdOptions
 
     /// <summary>This node among several sharing sessions.</summary>
     public ClusterOptions Cluster { get; set; } = new();
+
+    /// <summary>What clients wrote to simulated devices, kept in a state file across restarts.</summary>
+    public PersistenceOptions Persistence { get; set; } = new();
 
     /// <summary>Metrics, tracing and their export (docs/observability.md).</summary>
     public TelemetryOptions Telemetry { get; set; } = new();

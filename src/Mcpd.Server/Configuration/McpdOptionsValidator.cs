@@ -52,6 +52,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         RoutingValidation.Check(options, problems);
         SessionsValidation.Check(options, problems);
         TelemetryValidation.Check(options, problems);
+        PersistenceValidation.Check(options, problems);
         var units = new HashSet<int>();
         for (var i = 0; i < options.Devices.Count; i++)
         {

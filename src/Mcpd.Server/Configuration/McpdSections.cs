@@ -36,6 +36,9 @@ public static class McpdSections
     /// <summary>This node among several sharing sessions.</summary>
     public const string Cluster = "cluster";
 
+    /// <summary>What clients wrote to simulated devices, kept across restarts.</summary>
+    public const string Persistence = "persistence";
+
     /// <summary>Metrics, tracing and their export.</summary>
     public const string Telemetry = "telemetry";
 

@@ -22,6 +22,11 @@ internal static class ModbusPduProcessor
             var length = Dispatch(request, response, bank, protection, identity, counters, unitId);
             var isException = (response[0] & ModbusLimits.ExceptionFlag) != 0;
             counters.RecordResponse(request[0], isException ? response[1] : (byte)0);
+            if (!isException && !ModbusFunctionTable.Get(request[0]).IsSideEffectFree(request))
+            {
+                bank.CountClientWrite();
+            }
+
             return length;
         }
     }

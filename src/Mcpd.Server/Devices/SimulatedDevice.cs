@@ -100,13 +100,13 @@ public sealed class SimulatedDevice : IModbusDevice
                 var value = generator.ValueAt(elapsed);
                 if (RegisterDefinition.IsBitTable(definition.Table))
                 {
-                    Bank.WriteBits(definition.Table, definition.Address, [value >= 0.5]);
+                    Bank.WriteOwnBits(definition.Table, definition.Address, [value >= 0.5]);
                     continue;
                 }
 
                 var span = registers[..definition.Count];
                 definition.EncodeNearest(value, span);
-                Bank.WriteRegisters(definition.Table, definition.Address, span);
+                Bank.WriteOwnRegisters(definition.Table, definition.Address, span);
             }
         }
     }
@@ -182,13 +182,13 @@ public sealed class SimulatedDevice : IModbusDevice
     {
         if (RegisterDefinition.IsBitTable(definition.Table))
         {
-            Bank.WriteBits(definition.Table, definition.Address, [RegisterDefinition.ParseBit(value)]);
+            Bank.WriteOwnBits(definition.Table, definition.Address, [RegisterDefinition.ParseBit(value)]);
             return;
         }
 
         Span<ushort> registers = stackalloc ushort[definition.Count];
         definition.Encode(value, registers);
-        Bank.WriteRegisters(definition.Table, definition.Address, registers);
+        Bank.WriteOwnRegisters(definition.Table, definition.Address, registers);
     }
 
     /// <summary>The parts of the device a hot reload replaces, built together from one configuration.</summary>

@@ -6,6 +6,7 @@ using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;
+using Mcpd.Server.Persistence;
 using Mcpd.Server.Routing;
 using Mcpd.Server.Sessions;
 using Mcpd.Server.Telemetry;
@@ -41,6 +42,7 @@ public static class McpdServiceCollectionExtensions
         services.AddSectionOptions<ClusterOptions>(configuration.GetSection(McpdSections.Cluster));
         services.AddSectionOptions<TelemetryOptions>(configuration.GetSection(McpdSections.Telemetry));
         services.AddSectionOptions<TransportOptions>(configuration.GetSection(McpdSections.Transport));
+        services.AddSectionOptions<PersistenceOptions>(configuration.GetSection(McpdSections.Persistence));
         services.AddSectionOptions<DevicesOptions>(configuration);
         services.AddSectionOptions<UpstreamsOptions>(configuration);
         services.AddSectionOptions<RouterOptions>(configuration);
@@ -48,6 +50,9 @@ public static class McpdServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddGateway();
         services.AddSingleton<DeviceRegistry>();
+        // Before the generators (they then move their registers from the restored values) and before Kestrel (which
+        // the host starts after every service registered here, and stops first, so the final save follows the drain).
+        services.AddHostedService<DeviceStatePersistence>();
         services.AddSingleton<RegisterGeneratorService>();
         services.AddHostedService(provider => provider.GetRequiredService<RegisterGeneratorService>());
         services.AddHostedService<DeviceReloader>();
