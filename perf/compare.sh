@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Interleaved throughput comparison of mcpd builds against the C reference server of ../shared/bench.
 #
-#   perf/compare.sh [--rounds N] [--seconds S] NAME=PATH/TO/mcpd.dll[,VAR=VALUE...] [NAME=...]
+#   perf/compare.sh [--rounds N] [--seconds S] [--modbus-only "MBLOAD REQUEST OPTIONS"] NAME=PATH/TO/mcpd.dll[,VAR=VALUE...] [NAME=...]
 #
+# --modbus-only runs only the Modbus loads, with the given mbload request instead of FC03 x 10, e.g.
+# "--fc 16 --count 1" for one-register writes; the C reference (it answers only reads) is left out and the
+# ratios are to the first build named.
 # VAR=VALUE pairs are environment variables of that server, i.e. configuration overrides such as
 # MCPD__TRANSPORT__APPLICATIONSCHEDULING=ThreadPool, so one build can run twice with different settings.
 # Starts the C reference (Modbus and MCP) and every named mcpd build on loopback, then, for each load
@@ -14,11 +17,14 @@ set -euo pipefail
 
 rounds=3
 seconds=4
+modbus_request="--fc 3 --count 10"
+tools="mbload mcpload"
 builds=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
+    --modbus-only) modbus_request=$2; tools=mbload; shift 2 ;;
     *=*) builds+=("$1"); shift ;;
     *) echo "usage: $0 [--rounds N] [--seconds S] NAME=mcpd.dll ..." >&2; exit 2 ;;
   esac
@@ -43,11 +49,12 @@ wait_port() {
 }
 
 # Servers: name, Modbus port, MCP port.
-names=(C-reference)
-modbus_ports=(15600)
-mcp_ports=(15601)
-"$kit/limit_server" -p 15600 >/dev/null 2>&1 & pids+=($!)
-"$kit/limit_server" --mcp -p 15601 >/dev/null 2>&1 & pids+=($!)
+names=() modbus_ports=() mcp_ports=()
+if [ "$tools" != mbload ]; then
+  names=(C-reference) modbus_ports=(15600) mcp_ports=(15601)
+  "$kit/limit_server" -p 15600 >/dev/null 2>&1 & pids+=($!)
+  "$kit/limit_server" --mcp -p 15601 >/dev/null 2>&1 & pids+=($!)
+fi
 port=15610
 for build in "${builds[@]}"; do
   name=${build%%=*}
@@ -65,7 +72,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 run_load() { # tool conns depth port -> requests/s
   local tool=$1 conns=$2 depth=$3 port=$4 line
   if [ "$tool" = mbload ]; then
-    line=$("$kit/mbload" --port "$port" --conns "$conns" --depth "$depth" --seconds "$seconds" --warmup 1 --fc 3 --count 10 --quiet)
+    line=$("$kit/mbload" --port "$port" --conns "$conns" --depth "$depth" --seconds "$seconds" --warmup 1 $modbus_request --quiet)
   else
     line=$("$kit/mcpload" --port "$port" --conns "$conns" --depth "$depth" --seconds "$seconds" --warmup 1 --body-bytes 16 --quiet)
   fi
@@ -76,7 +83,7 @@ run_load() { # tool conns depth port -> requests/s
 printf '%-8s %-7s' load conns
 for name in "${names[@]}"; do printf ' %22s' "$name"; done
 printf '\n'
-for tool in mbload mcpload; do
+for tool in $tools; do
   for load in "64 1" "16 8"; do
     set -- $load
     declare -A samples=()
