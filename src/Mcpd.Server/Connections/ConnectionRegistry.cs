@@ -51,6 +51,7 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
             if (_byId.Count >= OpenFiles.MaxConnections)
             {
                 // Refused while a descriptor is still there to accept with: at the limit itself nothing could be accepted any more.
+                metrics.ConnectionRefused(listener, "open_files");
                 if (Rejections.ShouldLog())
                 {
                     LogRefusedForOpenFiles(logger, listener, context.RemoteEndPoint, _byId.Count, OpenFiles.Limit, OpenFileLimit.Headroom + OpenFiles.OpenAtStart);
@@ -62,6 +63,7 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
             var fromAddress = address is null ? 0 : _byAddress.GetValueOrDefault((listener, address));
             if (limits.MaxConnectionsPerAddress > 0 && fromAddress >= limits.MaxConnectionsPerAddress)
             {
+                metrics.ConnectionRefused(listener, "per_address");
                 if (Rejections.ShouldLog())
                 {
                     LogRefusedForAddress(logger, listener, context.RemoteEndPoint, fromAddress, address!);
@@ -75,6 +77,7 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
                 evicted = limits.Policy == ConnectionLimitPolicy.CloseOldestIdle ? EvictionCandidate(connections, limits.ProtectAfterRequest) : null;
                 if (evicted is null)
                 {
+                    metrics.ConnectionRefused(listener, "limit");
                     if (Rejections.ShouldLog())
                     {
                         var reason = limits.Policy == ConnectionLimitPolicy.Refuse
@@ -100,6 +103,7 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
 
         if (evicted is not null)
         {
+            metrics.ConnectionRefused(listener, "evicted");
             // A stream of newcomers evicts one connection each: these lines share the budget of what peers cause.
             if (Rejections.ShouldLog())
             {

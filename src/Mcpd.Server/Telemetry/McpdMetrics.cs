@@ -58,6 +58,7 @@ public sealed partial class McpdMetrics : IDisposable
     private readonly Counter<long> _crcDroppedBytes;
     private readonly Counter<long> _heartbeatTimeouts;
     private readonly Counter<long> _configReloads;
+    private readonly Counter<long> _connectionsRefused;
     private readonly ConcurrentDictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _methodIndexBySpan;
 
     /// <summary>Creates the instruments on a meter made by <paramref name="meters"/> (one per host).</summary>
@@ -79,6 +80,7 @@ public sealed partial class McpdMetrics : IDisposable
         _crcResyncs = Meter.CreateCounter<long>("mcpd.mcp.crc.resyncs", "{resync}", "Times a CRC-framed MCP listener skipped bytes to find the next 0x5A frame.");
         _crcDroppedBytes = Meter.CreateCounter<long>("mcpd.mcp.crc.dropped", "By", "Bytes skipped while resynchronising CRC-framed MCP input.");
         _heartbeatTimeouts = Meter.CreateCounter<long>("mcpd.mcp.heartbeat.timeouts", "{connection}", "MCP connections closed after 3 heartbeat intervals of silence.");
+        _connectionsRefused = Meter.CreateCounter<long>("mcpd.connections.refused", "{connection}", "Connections closed at admission or to admit another, by listener and reason.");
         _configReloads = Meter.CreateCounter<long>("mcpd.config.reloads", "{reload}", "Configuration changes seen at run time, accepted or rejected.");
         _methodIndexBySpan = _methodIndex.GetAlternateLookup<ReadOnlySpan<char>>();
     }
@@ -173,6 +175,13 @@ public sealed partial class McpdMetrics : IDisposable
     }
 
     /// <summary>An MCP connection of <paramref name="listener"/> closed for silence (no frame, not even a PING, for 3 heartbeat intervals).</summary>
+    /// <summary>
+    /// A connection of <paramref name="listener"/> refused at admission, or closed to admit another, for
+    /// <paramref name="reason"/>: <c>limit</c>, <c>per_address</c>, <c>open_files</c> or <c>evicted</c>.
+    /// </summary>
+    internal void ConnectionRefused(string listener, string reason) =>
+        _connectionsRefused.Add(1, new KeyValuePair<string, object?>("listener", listener), new KeyValuePair<string, object?>("reason", reason));
+
     internal void HeartbeatTimedOut(string listener) => _heartbeatTimeouts.Add(1, new KeyValuePair<string, object?>("listener", listener));
 
     /// <inheritdoc />

@@ -138,6 +138,29 @@ public class MetricsTests
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
+    [Fact]
+    public async Task Refused_connections_are_counted_by_listener_and_reason()
+    {
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["modbus:maxConnections"] = "1",
+            ["modbus:connectionLimitPolicy"] = "Refuse",
+            ["mcp:maxConnectionsPerAddress"] = "1",
+        });
+        using var modbus = await server.ConnectRawAsync();
+        using var refusedModbus = await server.ConnectRawAsync();
+        using var mcp = await server.ConnectRawAsync(server.McpEndPoint);
+        using var refusedMcp = await server.ConnectRawAsync(server.McpEndPoint);
+        Assert.True(await refusedModbus.IsClosedByServerAsync());
+        Assert.True(await refusedMcp.IsClosedByServerAsync());
+
+        var metrics = await ScrapeAsync(server);
+
+        Assert.Equal("counter", metrics.FamilyTypes["mcpd_connections_refused_total"]);
+        Assert.Equal(1, metrics.Value("mcpd_connections_refused_total", ("listener", "modbus"), ("reason", "limit")));
+        Assert.Equal(1, metrics.Value("mcpd_connections_refused_total", ("listener", "mcp"), ("reason", "per_address")));
+    }
+
     private static async Task<PrometheusText> ScrapeAsync(McpdTestServer server)
     {
         using var http = new HttpClient { BaseAddress = server.AdminUri };
