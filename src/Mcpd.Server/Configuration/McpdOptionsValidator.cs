@@ -170,6 +170,11 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
             problems.Add($"mcp:maxIncompleteFrameBytes: {mcp.MaxIncompleteFrameBytes} must be at least {mcp.MaxInputBuffer} (the largest frame, mcp:maxPayloadLength + 16, or 1 MiB), or a frame at the limit could never arrive");
         }
 
+        if (mcp.MaxRunningRequestBytes < mcp.MaxPayloadLength)
+        {
+            problems.Add($"mcp:maxRunningRequestBytes: {mcp.MaxRunningRequestBytes} must be at least mcp:maxPayloadLength ({mcp.MaxPayloadLength}), or a request at the limit could never run");
+        }
+
         if (mcp.CrcFrameTimeout < TimeSpan.Zero)
         {
             problems.Add($"mcp:crcFrameTimeout: {mcp.CrcFrameTimeout} must not be negative (0 disables it)");

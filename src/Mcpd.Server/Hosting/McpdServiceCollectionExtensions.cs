@@ -72,6 +72,7 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<McpRouter>();
         services.AddHostedService(provider => provider.GetRequiredService<McpRouter>());
         services.AddSingleton<IncompleteFrameBudget>();
+        services.AddSingleton<RunningRequestBudget>();
         services.AddSingleton<McpServices>();
         services.AddHostedService<IncompleteFrameMemoryTrimmer>();
         services.AddSingleton<McpConnectionHandler>();

@@ -1,3 +1,4 @@
+using Mcpd.Server.Connections;
 using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Mcp;
@@ -15,20 +16,19 @@ internal sealed class IncompleteFrameBudget(IOptionsMonitor<McpServerOptions> op
     /// <summary>Bytes of one incomplete frame held without counting against the budget.</summary>
     public const int Threshold = 64 * 1024;
 
-    private long _inUse;
-    private long _peakSinceTrim;
+    private readonly ByteBudget _bytes = new(() => options.CurrentValue.MaxIncompleteFrameBytes);
 
     /// <summary>The budget now (hot reload applies to the next reservation).</summary>
-    public long Limit => options.CurrentValue.MaxIncompleteFrameBytes;
+    public long Limit => _bytes.Limit;
 
     /// <summary>Bytes held now.</summary>
-    public long InUse => Interlocked.Read(ref _inUse);
+    public long InUse => _bytes.InUse;
 
     /// <summary>Most bytes held at once since <see cref="ResetPeak"/>: what a trim may give back to the system.</summary>
-    public long PeakSinceTrim => Interlocked.Read(ref _peakSinceTrim);
+    public long PeakSinceTrim => _bytes.PeakSinceReset;
 
     /// <summary>Starts a new peak after the memory was trimmed.</summary>
-    public void ResetPeak() => Interlocked.Exchange(ref _peakSinceTrim, InUse);
+    public void ResetPeak() => _bytes.ResetPeak();
 
     /// <summary>
     /// Sets a connection's share from <paramref name="held"/> to <paramref name="bytes"/> (its incomplete frame now);
@@ -37,32 +37,19 @@ internal sealed class IncompleteFrameBudget(IOptionsMonitor<McpServerOptions> op
     public bool TryResize(ref long held, long bytes)
     {
         var wanted = bytes > Threshold ? bytes : 0;
-        var growth = wanted - held;
-        if (growth == 0)
+        if (wanted == held || !_bytes.TryTake(wanted - held))
         {
-            return true;
-        }
-
-        var now = Interlocked.Add(ref _inUse, growth);
-        if (growth > 0 && now > Limit)
-        {
-            Interlocked.Add(ref _inUse, -growth);
-            return false;
+            return wanted == held;
         }
 
         held = wanted;
-        long peak;
-        while (now > (peak = Interlocked.Read(ref _peakSinceTrim)) && Interlocked.CompareExchange(ref _peakSinceTrim, now, peak) != peak)
-        {
-        }
-
         return true;
     }
 
     /// <summary>Gives a connection's whole share back.</summary>
     public void Release(ref long held)
     {
-        Interlocked.Add(ref _inUse, -held);
+        _bytes.Give(held);
         held = 0;
     }
 }

@@ -52,7 +52,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
         _crcFrameTimeout = framing == McpFraming.Crc ? settings.CrcFrameTimeout : TimeSpan.Zero;
         _calls = new McpClientCalls(this, settings.CallTimeout, clock);
         _backoff = new OverloadBackoff(services.Dispatcher);
-        _answerer = new McpRequestAnswerer(this, services.Metrics, _backoff, clock, logger);
+        _answerer = new McpRequestAnswerer(this, services.Metrics, services.RunningRequests, _backoff, clock, logger);
     }
 
     public EndPoint? RemoteEndPoint => Context.RemoteEndPoint;

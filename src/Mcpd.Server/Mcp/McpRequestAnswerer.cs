@@ -13,9 +13,28 @@ namespace Mcpd.Server.Mcp;
 /// now inside the read loop's batch or later from an in-flight slot, and ERROR before a close. Every answer to a
 /// request ends its measurement and span and feeds the connection's <see cref="OverloadBackoff"/>.
 /// </summary>
-internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics metrics, OverloadBackoff backoff, TimeProvider clock, ILogger logger)
+internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics metrics, RunningRequestBudget runningRequests, OverloadBackoff backoff, TimeProvider clock, ILogger logger)
 {
     private static readonly KeyValuePair<string, string>[] NoHeaders = [];
+
+    /// <summary>
+    /// Holds <paramref name="bodyLength"/> bytes of <see cref="RunningRequestBudget"/> for a request about to copy its
+    /// body and run; when they do not fit, answers it OVERLOADED and returns false. A request held here is released
+    /// by <see cref="ReleaseBody"/> once answered (<see cref="AnswerLater"/> does it for a request in flight).
+    /// </summary>
+    public bool TryHoldBody(in McpRequestStart start, uint id, bool oneWay, int bodyLength, string traceId)
+    {
+        if (runningRequests.TryHold(bodyLength))
+        {
+            return true;
+        }
+
+        AnswerError(start, id, oneWay, McpStatus.Overloaded, $"requests still running hold {runningRequests.InUse} bytes of bodies, the most of mcp.maxRunningRequestBytes ({runningRequests.Limit}); retry when some are answered", traceId);
+        return false;
+    }
+
+    /// <summary>Gives back what <see cref="TryHoldBody"/> held.</summary>
+    public void ReleaseBody(int bodyLength) => runningRequests.Release(bodyLength);
 
     /// <summary>The connection answered on.</summary>
     public McpConnection Connection => connection;
@@ -120,6 +139,7 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
         }
         finally
         {
+            ReleaseBody(request.Body.Length);
             Finish(start, status);
             connection.EndInFlight();
         }

@@ -32,6 +32,13 @@ public sealed class McpServerOptions
     public long MaxIncompleteFrameBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
+    /// Bytes of request bodies all MCP connections together may hold in requests still running (routed, mapped,
+    /// queued in a lane, forwarded; <see cref="RunningRequestBudget"/>); past it a request is answered OVERLOADED
+    /// before its body is copied. At least the largest payload.
+    /// </summary>
+    public long MaxRunningRequestBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
     /// CRC listener: how long a frame may wait for its remainder; then its start byte is dropped and the decoder looks
     /// for the next frame inside it (a length damaged upwards stalls the frames behind it no longer). Zero: no bound.
     /// </summary>

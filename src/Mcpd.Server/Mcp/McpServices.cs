@@ -4,6 +4,6 @@ namespace Mcpd.Server.Mcp;
 
 /// <summary>
 /// What every MCP connection uses: the dispatcher of its requests (and of its overload backoff and session release),
-/// metrics, the budget of bytes held in incomplete frames.
+/// metrics, the budgets of bytes held in incomplete frames and in the bodies of requests still running.
 /// </summary>
-internal sealed record McpServices(IMcpRequestDispatcher Dispatcher, McpdMetrics Metrics, IncompleteFrameBudget IncompleteFrames);
+internal sealed record McpServices(IMcpRequestDispatcher Dispatcher, McpdMetrics Metrics, IncompleteFrameBudget IncompleteFrames, RunningRequestBudget RunningRequests);

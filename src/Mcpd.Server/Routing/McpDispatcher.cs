@@ -98,6 +98,12 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
         }
 
         // The span's trace id is the request's: the same as the caller's traceparent when it sent one, else the span's new one.
+        var bodyLength = (int)request.Body.Length;
+        if (!answerer.TryHoldBody(start, request.Id, request.IsOneWay, bodyLength, start.TraceIdOf(request)))
+        {
+            return true;
+        }
+
         var connection = answerer.Connection;
         var incoming = new McpIncomingRequest(new string(method), request.Headers.ToList(), request.Body.ToArray(), request.IsOneWay, connection, start.Span?.TraceId.ToHexString())
         {
@@ -115,6 +121,7 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
         if (pending.IsCompleted)
         {
             // Synchronous handlers (and refusals) are answered inside the batch, without an in-flight slot.
+            answerer.ReleaseBody(bodyLength);
             answerer.WriteReply(start, request.Id, request.IsOneWay, pending.Result, incoming.TraceId);
             return true;
         }

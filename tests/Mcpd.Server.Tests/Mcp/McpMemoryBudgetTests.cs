@@ -11,9 +11,9 @@ namespace Mcpd.Server.Tests.Mcp;
 /// <summary>
 /// Peers that start large frames and never finish them hold at most <c>mcp.maxIncompleteFrameBytes</c> together: the
 /// one that would exceed it is answered ERROR OVERLOADED and closed, the others are served, and the budget is given
-/// back when frames complete or connections close.
+/// back when frames complete or connections close. Bodies of requests still running share <c>mcp.maxRunningRequestBytes</c>.
 /// </summary>
-public abstract class IncompleteFrameBudgetTests(TransportKind transport)
+public abstract class McpMemoryBudgetTests(TransportKind transport)
 {
     private const int Budget = 1536 * 1024;
 
@@ -72,6 +72,35 @@ public abstract class IncompleteFrameBudgetTests(TransportKind transport)
         Assert.True(budget.PeakSinceTrim > IncompleteFrameBudget.Threshold);
     }
 
+    [Fact]
+    public async Task Bodies_of_requests_still_running_share_one_budget_and_the_one_past_it_is_answered_overloaded()
+    {
+        await using var server = await McpdTestServer.StartAsync(McpdTestServer.WithTransport(transport, new Dictionary<string, string?>
+        {
+            ["mcp:maxPayloadLength"] = "200000",
+            ["mcp:maxRunningRequestBytes"] = "400000",
+        }));
+        var budget = server.Services.GetRequiredService<RunningRequestBudget>();
+        using var socket = await server.ConnectRawAsync(server.McpEndPoint);
+        var body = new byte[150_000];
+
+        // Two slow requests hold 300,000 bytes; the third would pass 400,000 and is refused at once, before it runs.
+        for (uint id = 1; id <= 3; id++)
+        {
+            await McpServerTests.SendAsync(socket, output => McpPayload.WriteRequest(output, id, McpRequestFlags.None, "sys.delay", [new("delay-ms", "500")], body));
+        }
+
+        var refused = await McpServerTests.ReadResponseAsync(socket, 3, McpStatus.Overloaded);
+        Assert.Contains("mcp.maxRunningRequestBytes", System.Text.Encoding.UTF8.GetString(refused), StringComparison.Ordinal);
+        Assert.Equal(body, await McpServerTests.ReadResponseAsync(socket, 1, McpStatus.Ok));
+        Assert.Equal(body, await McpServerTests.ReadResponseAsync(socket, 2, McpStatus.Ok));
+        await Eventually.HoldsAsync(() => budget.InUse == 0, TimeSpan.FromSeconds(5));
+
+        // Given back: the same request runs now.
+        await McpServerTests.SendAsync(socket, output => McpPayload.WriteRequest(output, 4, McpRequestFlags.None, "sys.delay", [new("delay-ms", "0")], body));
+        Assert.Equal(body, await McpServerTests.ReadResponseAsync(socket, 4, McpStatus.Ok));
+    }
+
     /// <summary>The 8-byte header of a REQ frame announcing <paramref name="payloadLength"/> bytes (docs/protocol.md, "Frame").</summary>
     private static byte[] Announce(int payloadLength)
     {
@@ -82,7 +111,7 @@ public abstract class IncompleteFrameBudgetTests(TransportKind transport)
 }
 
 /// <summary>The tests above over mcpd's epoll transport.</summary>
-public sealed class IncompleteFrameBudgetTestsOnEpoll() : IncompleteFrameBudgetTests(TransportKind.Epoll);
+public sealed class McpMemoryBudgetTestsOnEpoll() : McpMemoryBudgetTests(TransportKind.Epoll);
 
 /// <summary>The tests above over Kestrel's socket transport.</summary>
-public sealed class IncompleteFrameBudgetTestsOnSockets() : IncompleteFrameBudgetTests(TransportKind.Sockets);
+public sealed class McpMemoryBudgetTestsOnSockets() : McpMemoryBudgetTests(TransportKind.Sockets);
