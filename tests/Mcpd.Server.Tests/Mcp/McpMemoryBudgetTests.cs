@@ -84,10 +84,12 @@ public abstract class McpMemoryBudgetTests(TransportKind transport)
         using var socket = await server.ConnectRawAsync(server.McpEndPoint);
         var body = new byte[150_000];
 
-        // Two slow requests hold 300,000 bytes; the third would pass 400,000 and is refused at once, before it runs.
+        // Two slow requests hold 300,000 bytes (answered 400 ms apart, so in order); the third would pass 400,000 and is
+        // refused at once, before it runs.
         for (uint id = 1; id <= 3; id++)
         {
-            await McpServerTests.SendAsync(socket, output => McpPayload.WriteRequest(output, id, McpRequestFlags.None, "sys.delay", [new("delay-ms", "500")], body));
+            var delay = (id * 400).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await McpServerTests.SendAsync(socket, output => McpPayload.WriteRequest(output, id, McpRequestFlags.None, "sys.delay", [new("delay-ms", delay)], body));
         }
 
         var refused = await McpServerTests.ReadResponseAsync(socket, 3, McpStatus.Overloaded);
