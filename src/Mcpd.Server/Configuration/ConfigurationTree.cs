@@ -41,6 +41,13 @@ internal sealed class ConfigurationTree
     public static ConfigurationTree Of(IEnumerable<KeyValuePair<string, string?>> pairs)
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        Overlay(values, pairs);
+        return new ConfigurationTree(values);
+    }
+
+    /// <summary>Sets each key of <paramref name="pairs"/> that has a value, over what <paramref name="values"/> holds.</summary>
+    private static void Overlay(Dictionary<string, string?> values, IEnumerable<KeyValuePair<string, string?>> pairs)
+    {
         foreach (var (key, value) in pairs)
         {
             if (value is not null)
@@ -48,8 +55,6 @@ internal sealed class ConfigurationTree
                 values[key] = value;
             }
         }
-
-        return new ConfigurationTree(values);
     }
 
     /// <summary>
@@ -59,9 +64,40 @@ internal sealed class ConfigurationTree
     public static ConfigurationTree Of(IConfiguration configuration) => configuration switch
     {
         IConfigurationRoot { Providers: var providers } when providers.Count() == 1 && providers.First() is IndexedConfigurationProvider held => held.Tree,
-        IConfigurationRoot root => Of(root.Providers.SelectMany(PairsOf)),
+        IConfigurationRoot root => Merge(root.Providers),
         _ => Of(configuration.AsEnumerable(makePathsRelative: true)),
     };
+
+    /// <summary>
+    /// The layers merged, the last that sets a key winning, keys without a value left out. A first layer that hands
+    /// over a dictionary of its own (the configuration file, nearly every key of a large map) is copied whole, which
+    /// costs a copy of its entries instead of hashing every key again.
+    /// </summary>
+    private static ConfigurationTree Merge(IEnumerable<IConfigurationProvider> providers)
+    {
+        Dictionary<string, string?>? values = null;
+        foreach (var provider in providers)
+        {
+            if (values is null && provider is IConfigurationLayer { Pairs: Dictionary<string, string?> whole } && whole.Comparer == StringComparer.OrdinalIgnoreCase)
+            {
+                values = new Dictionary<string, string?>(whole, StringComparer.OrdinalIgnoreCase);
+                foreach (var (key, value) in whole)
+                {
+                    if (value is null)
+                    {
+                        values.Remove(key);
+                    }
+                }
+
+                continue;
+            }
+
+            values ??= new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            Overlay(values, PairsOf(provider));
+        }
+
+        return new ConfigurationTree(values ?? new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase));
+    }
 
     /// <summary>The value at <paramref name="path"/>, or null.</summary>
     public string? ValueAt(string path) => _values.GetValueOrDefault(path);
