@@ -1,5 +1,7 @@
 using System.Net;
 using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Tests.Mcp;
 using Mcpd.Server.Telemetry;
 using Mcpd.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -147,9 +149,14 @@ public class MetricsTests
             ["modbus:connectionLimitPolicy"] = "Refuse",
             ["mcp:maxConnectionsPerAddress"] = "1",
         });
+        // Each first connection is answered before the next is opened: connections accepted together are admitted in any order.
         using var modbus = await server.ConnectRawAsync();
+        await modbus.SendHexAsync("000100000006010300000001");
+        Assert.StartsWith("000100000005010302", await modbus.ReceiveHexAsync(11), StringComparison.Ordinal);
         using var refusedModbus = await server.ConnectRawAsync();
         using var mcp = await server.ConnectRawAsync(server.McpEndPoint);
+        await McpServerTests.SendAsync(mcp, output => McpPayload.WriteRequest(output, 1, McpRequestFlags.None, "sys.echo", [], "admitted"u8));
+        await McpServerTests.ReadResponseAsync(mcp, 1, McpStatus.Ok);
         using var refusedMcp = await server.ConnectRawAsync(server.McpEndPoint);
         Assert.True(await refusedModbus.IsClosedByServerAsync());
         Assert.True(await refusedMcp.IsClosedByServerAsync());
