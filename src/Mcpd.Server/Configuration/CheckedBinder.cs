@@ -47,36 +47,39 @@ public static class CheckedBinder
     {
         ArgumentNullException.ThrowIfNull(options);
         DurationConverter.Register();
-        var walk = new Walk(tree, reportUnknown);
-        walk.Object(options, "", otherSections);
+        var walk = new Walk(reportUnknown);
+        walk.Object(options, tree.Root, "", otherSections);
         return walk.Problems;
     }
 
+    /// <summary>
+    /// The walk of one binding. A node's path is passed as its parent's path and made only where it is needed (a
+    /// problem, a section below): the keys of a large map cost no string each.
+    /// </summary>
     [RequiresUnreferencedCode("Reflects over the options type.")]
-    private sealed class Walk(ConfigurationTree tree, bool reportUnknown)
+    private sealed class Walk(bool reportUnknown)
     {
         public List<string> Problems { get; } = [];
 
-        /// <summary>Binds the settings under <paramref name="path"/>; false when none of them bound.</summary>
-        public bool Object(object instance, string path, string[] skipped)
+        /// <summary>Binds the settings of <paramref name="section"/>, whose path is <paramref name="path"/>; false when none of them bound.</summary>
+        public bool Object(object instance, ConfigurationNode section, string path, string[] skipped)
         {
             var bound = false;
             var settings = SettingsOf(instance.GetType());
-            foreach (var key in tree.ChildrenOf(path))
+            foreach (var child in section.Children)
             {
-                var childPath = path.Length == 0 ? key : string.Concat(path, ConfigurationPath.KeyDelimiter, key);
-                if (!settings.TryGetValue(key, out var property))
+                if (!settings.TryGetValue(child.Key, out var property))
                 {
-                    if (reportUnknown && !skipped.Contains(key, StringComparer.OrdinalIgnoreCase))
+                    if (reportUnknown && !skipped.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
                     {
-                        Problems.Add($"{childPath}: unknown setting (known here: {string.Join(", ", settings.Keys.Select(Camel).Order())})");
+                        Problems.Add($"{PathOf(path, child)}: unknown setting (known here: {string.Join(", ", settings.Keys.Select(Camel).Order())})");
                     }
 
                     continue;
                 }
 
                 var existing = property.GetValue(instance);
-                if (Value(property.PropertyType, existing, childPath, out var value))
+                if (Value(property.PropertyType, existing, child, path, out var value))
                 {
                     property.SetValue(instance, value);
                 }
@@ -87,60 +90,61 @@ public static class CheckedBinder
             return bound;
         }
 
-        /// <summary>The bound value of <paramref name="path"/> for <paramref name="type"/>; false when it leaves <paramref name="existing"/> as it is.</summary>
-        private bool Value(Type type, object? existing, string path, out object? value)
+        /// <summary>The bound value of <paramref name="node"/> (below <paramref name="parentPath"/>) for <paramref name="type"/>; false when it leaves <paramref name="existing"/> as it is.</summary>
+        private bool Value(Type type, object? existing, ConfigurationNode node, string parentPath, out object? value)
         {
             value = existing;
-            var text = tree.ValueAt(path);
-            var hasChildren = tree.ChildrenOf(path).Any();
+            var text = node.Value;
             if (IsScalar(type))
             {
-                if (hasChildren)
+                if (node.HasChildren)
                 {
-                    Problems.Add($"{path}: expected a single value, got a section");
+                    Problems.Add($"{PathOf(parentPath, node)}: expected a single value, got a section");
                     return false;
                 }
 
-                return Scalar(type, text, path, out value);
+                return Scalar(type, text, node, parentPath, out value);
             }
 
-            if (!string.IsNullOrEmpty(text) && !hasChildren)
+            if (!string.IsNullOrEmpty(text) && !node.HasChildren)
             {
-                Problems.Add($"{path}: expected {(ListElementType(type) is not null ? "a list of entries" : "a section with settings")}, got the value '{text}'");
+                Problems.Add($"{PathOf(parentPath, node)}: expected {(ListElementType(type) is not null ? "a list of entries" : "a section with settings")}, got the value '{text}'");
                 return false;
             }
 
-            if (!hasChildren)
+            if (!node.HasChildren)
             {
                 return false;
             }
 
+            var path = PathOf(parentPath, node);
             if (DictionaryTypes(type) is var (keyType, valueType))
             {
                 value = existing ?? Activator.CreateInstance(typeof(Dictionary<,>).MakeGenericType(keyType, valueType),
                     keyType == typeof(string) ? StringComparer.OrdinalIgnoreCase : null);
-                Entries((IDictionary)value!, keyType, valueType, path);
+                Entries((IDictionary)value!, keyType, valueType, node, path);
             }
             else if (ListElementType(type) is { } elementType)
             {
                 value = existing is IList { IsReadOnly: false, IsFixedSize: false } list ? list : Activator.CreateInstance(typeof(List<>).MakeGenericType(elementType));
-                Elements((IList)value!, elementType, path);
+                Elements((IList)value!, elementType, node, path);
             }
             else if (existing is not null)
             {
-                Object(existing, path, []);
+                Object(existing, node, path, []);
             }
             else
             {
                 // A section none of whose keys bound stays absent, as if its broken keys were not there.
                 value = Activator.CreateInstance(type);
-                value = Object(value!, path, []) ? value : null;
+                value = Object(value!, node, path, []) ? value : null;
             }
 
             return !ReferenceEquals(value, existing);
         }
 
-        private bool Scalar(Type type, string? text, string path, out object? value)
+        /// <summary>Converts <paramref name="text"/>, the value (or the key, for a map's key) of <paramref name="node"/> below <paramref name="parentPath"/>.</summary>
+        private bool Scalar(Type type, string? text, ConfigurationNode node, string parentPath, out object? value)
         {
             value = null;
             var target = Nullable.GetUnderlyingType(type) ?? type;
@@ -157,47 +161,48 @@ public static class CheckedBinder
             catch (FormatException ex) when (target == typeof(TimeSpan))
             {
                 // DurationConverter's message says what is wrong and how to write it.
-                Problems.Add($"{path}: {ex.Message}");
+                Problems.Add($"{PathOf(parentPath, node)}: {ex.Message}");
             }
             catch (Exception ex) when (ex is FormatException or NotSupportedException or ArgumentException or OverflowException or InvalidCastException)
             {
                 var expected = target.IsEnum ? $"one of {string.Join(", ", Enum.GetNames(target).Select(Camel))}" : $"a {FriendlyName(target)}";
-                Problems.Add($"{path}: '{text}' is not {expected}");
+                Problems.Add($"{PathOf(parentPath, node)}: '{text}' is not {expected}");
             }
 
             return false;
         }
 
-        private void Entries(IDictionary map, Type keyType, Type valueType, string path)
+        private void Entries(IDictionary map, Type keyType, Type valueType, ConfigurationNode section, string path)
         {
-            foreach (var key in tree.ChildrenOf(path))
+            foreach (var entry in section.Children)
             {
-                var entryPath = string.Concat(path, ConfigurationPath.KeyDelimiter, key);
-                if (Scalar(keyType, key, entryPath, out var entryKey)
-                    && Value(valueType, map.Contains(entryKey!) ? map[entryKey!] : null, entryPath, out var entry) && entry is not null)
+                if (Scalar(keyType, entry.Key, entry, path, out var entryKey)
+                    && Value(valueType, map.Contains(entryKey!) ? map[entryKey!] : null, entry, path, out var value) && value is not null)
                 {
-                    map[entryKey!] = entry;
+                    map[entryKey!] = value;
                 }
             }
         }
 
-        private void Elements(IList list, Type elementType, string path)
+        private void Elements(IList list, Type elementType, ConfigurationNode section, string path)
         {
-            foreach (var key in tree.ChildrenOf(path))
+            foreach (var entry in section.Children)
             {
-                var entryPath = string.Concat(path, ConfigurationPath.KeyDelimiter, key);
-                if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                if (!int.TryParse(entry.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _))
                 {
-                    Problems.Add($"{entryPath}: expected a list entry (a YAML '- ' item)");
+                    Problems.Add($"{PathOf(path, entry)}: expected a list entry (a YAML '- ' item)");
                     continue;
                 }
 
-                if (Value(elementType, null, entryPath, out var element) && element is not null)
+                if (Value(elementType, null, entry, path, out var element) && element is not null)
                 {
                     list.Add(element);
                 }
             }
         }
+
+        private static string PathOf(string parentPath, ConfigurationNode node) =>
+            parentPath.Length == 0 ? node.Key : string.Concat(parentPath, ConfigurationPath.KeyDelimiter, node.Key);
     }
 
     private static readonly ConcurrentDictionary<Type, TypeConverter> Converters = new();

@@ -3,26 +3,29 @@ using Microsoft.Extensions.Configuration;
 namespace Mcpd.Server.Configuration;
 
 /// <summary>
-/// A whole configuration as flat keys with their sections indexed: what <see cref="CheckedBinder"/> walks and the
+/// A whole configuration as a tree of <see cref="ConfigurationNode"/>s: what <see cref="CheckedBinder"/> walks and the
 /// <see cref="ReloadGate"/> holds. Reading it costs no more than its size, where walking an
 /// <see cref="IConfiguration"/> costs a few allocations, a sort and a lookup through every layer per section.
 /// </summary>
 internal sealed class ConfigurationTree
 {
-    private readonly Dictionary<string, string?> _values;
-
     private readonly Lazy<(McpdOptions Options, IReadOnlyList<string> Problems)> _bound;
 
-    private ConfigurationTree(Dictionary<string, string?> values)
+    private ConfigurationTree(ConfigurationNode root)
     {
-        _values = values;
-        Index = new ConfigurationKeyIndex(values);
+        Root = root;
         _bound = new(() =>
         {
             var options = new McpdOptions();
             return (options, CheckedBinder.Bind(this, options, reportUnknown: true, McpdSections.Logging));
         });
     }
+
+    /// <summary>A tree with no keys.</summary>
+    public static ConfigurationTree Empty { get; } = new(new ConfigurationNode(""));
+
+    /// <summary>The root section (key "").</summary>
+    public ConfigurationNode Root { get; }
 
     /// <summary>
     /// The configuration bound to <see cref="McpdOptions"/>, once per tree, with the keys that did not bind (left at
@@ -31,30 +34,26 @@ internal sealed class ConfigurationTree
     /// </summary>
     public (McpdOptions Options, IReadOnlyList<string> Problems) Bound => _bound.Value;
 
-    /// <summary>The sections of <see cref="Values"/>.</summary>
-    public ConfigurationKeyIndex Index { get; }
-
-    /// <summary>Every key that has a value.</summary>
-    public IReadOnlyDictionary<string, string?> Values => _values;
+    /// <summary>The tree under <paramref name="root"/>, built by its reader and sealed here (see <see cref="ConfigurationNode.Seal"/>).</summary>
+    public static ConfigurationTree Of(ConfigurationNode root)
+    {
+        root.Seal();
+        return new ConfigurationTree(root);
+    }
 
     /// <summary>A tree of <paramref name="pairs"/>; a later pair with the same key replaces an earlier one, keys without a value are left out.</summary>
     public static ConfigurationTree Of(IEnumerable<KeyValuePair<string, string?>> pairs)
     {
-        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        Overlay(values, pairs);
-        return new ConfigurationTree(values);
-    }
-
-    /// <summary>Sets each key of <paramref name="pairs"/> that has a value, over what <paramref name="values"/> holds.</summary>
-    private static void Overlay(Dictionary<string, string?> values, IEnumerable<KeyValuePair<string, string?>> pairs)
-    {
+        var root = new ConfigurationNode("");
         foreach (var (key, value) in pairs)
         {
             if (value is not null)
             {
-                values[key] = value;
+                root.Set(key, value);
             }
         }
+
+        return Of(root);
     }
 
     /// <summary>
@@ -63,51 +62,72 @@ internal sealed class ConfigurationTree
     /// </summary>
     public static ConfigurationTree Of(IConfiguration configuration) => configuration switch
     {
-        IConfigurationRoot { Providers: var providers } when providers.Count() == 1 && providers.First() is IndexedConfigurationProvider held => held.Tree,
+        IConfigurationRoot { Providers: var providers } when providers.Count() == 1 && providers.First() is IConfigurationLayer held => held.Tree,
         IConfigurationRoot root => Merge(root.Providers),
         _ => Of(configuration.AsEnumerable(makePathsRelative: true)),
     };
 
+    /// <summary>This tree with <paramref name="value"/> at <paramref name="path"/>, sharing every section it does not change.</summary>
+    public ConfigurationTree With(string path, string value) => new(Root.With(path, value));
+
     /// <summary>
-    /// The layers merged, the last that sets a key winning, keys without a value left out. A first layer that hands
-    /// over a dictionary of its own (the configuration file, nearly every key of a large map) is copied whole, which
-    /// costs a copy of its entries instead of hashing every key again.
+    /// The layers merged, the last that sets a key winning. The first layer that holds a tree (the configuration
+    /// file, nearly every key of a large map) is taken as it is; each key of a later layer (environment, command
+    /// line: a few keys) copies only the sections on its way.
     /// </summary>
     private static ConfigurationTree Merge(IEnumerable<IConfigurationProvider> providers)
     {
-        Dictionary<string, string?>? values = null;
+        ConfigurationNode? root = null;
         foreach (var provider in providers)
         {
-            if (values is null && provider is IConfigurationLayer { Pairs: Dictionary<string, string?> whole } && whole.Comparer == StringComparer.OrdinalIgnoreCase)
+            if (root is null && provider is IConfigurationLayer layer)
             {
-                values = new Dictionary<string, string?>(whole, StringComparer.OrdinalIgnoreCase);
-                foreach (var (key, value) in whole)
-                {
-                    if (value is null)
-                    {
-                        values.Remove(key);
-                    }
-                }
-
+                root = layer.Tree.Root;
                 continue;
             }
 
-            values ??= new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-            Overlay(values, PairsOf(provider));
+            foreach (var (key, value) in PairsOf(provider))
+            {
+                if (value is not null)
+                {
+                    root = (root ?? Empty.Root).With(key, value);
+                }
+            }
         }
 
-        return new ConfigurationTree(values ?? new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase));
+        return root is null ? Empty : new ConfigurationTree(root);
     }
 
     /// <summary>The value at <paramref name="path"/>, or null.</summary>
-    public string? ValueAt(string path) => _values.GetValueOrDefault(path);
+    public string? ValueAt(string path) => Root.FindPath(path)?.Value;
 
     /// <summary>The child keys of <paramref name="path"/> ("" for the root), sorted as configuration keys are.</summary>
-    public IEnumerable<string> ChildrenOf(string path) => Index.ChildKeys([], path);
+    public IEnumerable<string> ChildrenOf(string path) => Root.FindPath(path) is { } node ? node.Children.Select(child => child.Key) : [];
+
+    /// <summary>Every key that has a value, with its value.</summary>
+    public IEnumerable<KeyValuePair<string, string?>> Pairs => Root.Pairs();
+
+    /// <summary>
+    /// What <see cref="IConfigurationProvider.GetChildKeys"/> answers for a provider holding this tree: the child keys
+    /// of <paramref name="parentPath"/> with <paramref name="earlierKeys"/> (those of the providers before), sorted.
+    /// </summary>
+    public IEnumerable<string> ChildKeys(IEnumerable<string> earlierKeys, string? parentPath)
+    {
+        var own = ChildrenOf(parentPath ?? "");
+        if (earlierKeys.TryGetNonEnumeratedCount(out var earlier) && earlier == 0)
+        {
+            return own;
+        }
+
+        var keys = new List<string>(earlierKeys);
+        keys.AddRange(own);
+        keys.Sort(ConfigurationKeyComparer.Instance);
+        return keys;
+    }
 
     /// <summary>The keys of one layer: read whole from a layer that holds them, else walked section by section (fine for the small ones: environment, command line).</summary>
     private static IEnumerable<KeyValuePair<string, string?>> PairsOf(IConfigurationProvider provider) =>
-        provider is IConfigurationLayer layer ? layer.Pairs : Walk(provider, null);
+        provider is IConfigurationLayer layer ? layer.Tree.Pairs : Walk(provider, null);
 
     private static IEnumerable<KeyValuePair<string, string?>> Walk(IConfigurationProvider provider, string? path)
     {

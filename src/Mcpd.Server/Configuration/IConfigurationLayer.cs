@@ -1,8 +1,8 @@
 namespace Mcpd.Server.Configuration;
 
-/// <summary>A configuration provider that can hand over all its keys at once (a large file), so merging the layers costs their size.</summary>
+/// <summary>A configuration provider that holds its keys as a tree (a large file), so merging the layers costs no walk of it.</summary>
 internal interface IConfigurationLayer
 {
-    /// <summary>Every key of the layer with its value.</summary>
-    IEnumerable<KeyValuePair<string, string?>> Pairs { get; }
+    /// <summary>Every key of the layer.</summary>
+    ConfigurationTree Tree { get; }
 }

@@ -9,13 +9,13 @@ namespace Mcpd.Server.Configuration;
 /// </summary>
 public sealed class ReloadGate : IDisposable
 {
-    private readonly IndexedConfigurationProvider _provider;
+    private readonly TreeConfigurationProvider _provider;
 
     /// <summary>Starts from <paramref name="initial"/>, checked by the caller.</summary>
     public ReloadGate(IConfiguration initial)
     {
         ArgumentNullException.ThrowIfNull(initial);
-        _provider = new IndexedConfigurationProvider(ConfigurationTree.Of(initial));
+        _provider = new TreeConfigurationProvider(ConfigurationTree.Of(initial));
         Configuration = new ConfigurationRoot([_provider]);
     }
 

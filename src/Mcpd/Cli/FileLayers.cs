@@ -5,8 +5,8 @@ using Microsoft.Extensions.Configuration.Json;
 namespace Mcpd.Cli;
 
 /// <summary>
-/// The configuration file's layer, YAML or JSON, handing its keys over whole (<see cref="IConfigurationLayer"/>), so
-/// that the configuration is read into a <see cref="ConfigurationTree"/> in one pass: walking the stock file
+/// The configuration file's layer, YAML or JSON, holding its keys as a tree (<see cref="IConfigurationLayer"/>), so
+/// that the configuration is merged into a <see cref="ConfigurationTree"/> without a walk: walking the stock file
 /// providers section by section scans every key per section, which made checking and binding a register map
 /// quadratic in its size. The file is read once per provider (a reload builds new ones: <see cref="ConfigurationFileWatcher"/>).
 /// </summary>
@@ -23,9 +23,15 @@ internal static class FileLayers
 
         private sealed class Provider(FileConfigurationSource source) : FileConfigurationProvider(source), IConfigurationLayer
         {
-            public IEnumerable<KeyValuePair<string, string?>> Pairs => Data;
+            /// <summary>The file's keys; <see cref="ConfigurationProvider.Data"/> stays empty (every reader is overridden).</summary>
+            public ConfigurationTree Tree { get; private set; } = ConfigurationTree.Empty;
 
-            public override void Load(Stream stream) => Data = YamlConfigurationReader.Read(stream);
+            public override void Load(Stream stream) => Tree = YamlConfigurationReader.Read(stream);
+
+            public override bool TryGet(string key, out string? value) => (value = Tree.ValueAt(key)) is not null;
+
+            public override IEnumerable<string> GetChildKeys(IEnumerable<string> earlierKeys, string? parentPath) =>
+                Tree.ChildKeys(earlierKeys, parentPath);
         }
     }
 
@@ -40,7 +46,13 @@ internal static class FileLayers
 
         private sealed class Provider(JsonConfigurationSource source) : JsonConfigurationProvider(source), IConfigurationLayer
         {
-            public IEnumerable<KeyValuePair<string, string?>> Pairs => Data;
+            public ConfigurationTree Tree { get; private set; } = ConfigurationTree.Empty;
+
+            public override void Load(Stream stream)
+            {
+                base.Load(stream);
+                Tree = ConfigurationTree.Of(Data);
+            }
         }
     }
 }

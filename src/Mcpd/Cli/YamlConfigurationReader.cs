@@ -1,3 +1,5 @@
+using System.Globalization;
+using Mcpd.Server.Configuration;
 using Microsoft.Extensions.Configuration;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
@@ -5,36 +7,42 @@ using YamlDotNet.Core.Events;
 namespace Mcpd.Cli;
 
 /// <summary>
-/// Reads a YAML configuration file into configuration keys (<c>devices:0:registers:3:value</c>) straight from the
-/// parser's events, as NetEscapades.Configuration.Yaml names them (a sequence entry is keyed by its index; a plain
-/// <c>~</c> or <c>null</c> is no value), without building YamlDotNet's document model first: for a 65,536-register
-/// map that model cost most of a reload. Anchors and aliases are followed. The top level must be a mapping.
+/// Reads a YAML configuration file into a <see cref="ConfigurationTree"/> straight from the parser's events, keyed as
+/// NetEscapades.Configuration.Yaml keys it (a sequence entry is keyed by its index; a plain <c>~</c> or <c>null</c> is
+/// no value), without building YamlDotNet's document model or a string per key path: for a 65,536-register map
+/// those cost most of a reload. Anchors and aliases are followed (an alias shares the anchored node's children).
+/// The top level must be a mapping.
 /// </summary>
 internal sealed class YamlConfigurationReader
 {
     private readonly IParser _parser;
-    private readonly Dictionary<string, string?> _keys = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>What each anchor stands for: its keys relative to the anchored node ("" for a scalar's own value).</summary>
-    private readonly Dictionary<string, List<KeyValuePair<string, string?>>> _anchors = [];
+    /// <summary>The keys from the root to the node being read, to name a key in a problem.</summary>
+    private readonly List<string> _path = [];
+
+    private readonly Dictionary<string, ConfigurationNode> _anchors = [];
+
+    /// <summary>
+    /// One string per distinct key: a map of N registers repeats the same few keys N times, and the tree keeps the
+    /// one it was given (the parser's copy is garbage at once, which costs the collector nothing).
+    /// </summary>
+    private readonly HashSet<string> _keyStrings = [];
 
     private YamlConfigurationReader(TextReader reader) => _parser = new Parser(reader);
 
     /// <summary>The keys of the YAML document in <paramref name="stream"/>; throws <see cref="YamlException"/> with the position of a problem.</summary>
-    public static Dictionary<string, string?> Read(Stream stream)
+    public static ConfigurationTree Read(Stream stream)
     {
         using var text = new StreamReader(stream, detectEncodingFromByteOrderMarks: true);
-        var reader = new YamlConfigurationReader(text);
-        reader.ReadDocument();
-        return reader._keys;
+        return ConfigurationTree.Of(new YamlConfigurationReader(text).ReadDocument());
     }
 
-    private void ReadDocument()
+    private ConfigurationNode ReadDocument()
     {
         _parser.Consume<StreamStart>();
         if (_parser.Accept<StreamEnd>(out _))
         {
-            return;
+            return new ConfigurationNode("");
         }
 
         _parser.Consume<DocumentStart>();
@@ -44,46 +52,55 @@ internal sealed class YamlConfigurationReader
             {
                 throw new YamlException(scalar.Start, scalar.End, "the top level of the configuration must be settings (key: value), not a single value");
             }
+
+            return new ConfigurationNode("");
         }
-        else if (_parser.Accept<MappingStart>(out _))
+
+        if (_parser.Accept<MappingStart>(out _))
         {
-            ReadNode(null);
+            return ReadNode("");
         }
-        else
-        {
-            var other = _parser.Consume<ParsingEvent>();
-            throw new YamlException(other.Start, other.End, "the top level of the configuration must be settings (key: value), not a list");
-        }
+
+        var other = _parser.Consume<ParsingEvent>();
+        throw new YamlException(other.Start, other.End, "the top level of the configuration must be settings (key: value), not a list");
     }
 
-    /// <summary>Reads the node at the parser into keys under <paramref name="path"/> (null: the root).</summary>
-    private void ReadNode(string? path)
+    /// <summary>Reads the node at the parser as the one keyed <paramref name="key"/>.</summary>
+    private ConfigurationNode ReadNode(string key)
     {
-        var first = _keys.Count;
-        var anchor = AnchorName.Empty;
+        ConfigurationNode node;
+        AnchorName anchor;
         switch (_parser.Consume<ParsingEvent>())
         {
             case AnchorAlias alias:
-                Follow(alias, path);
-                return;
+                return _anchors.TryGetValue(alias.Value.Value, out var anchored)
+                    ? anchored.As(key)
+                    : throw new YamlException(alias.Start, alias.End, $"the alias *{alias.Value} names no anchor before it");
             case Scalar scalar:
                 anchor = scalar.Anchor;
-                Add(path!, IsNull(scalar) ? null : scalar.Value, scalar);
+                node = new ConfigurationNode(key, IsNull(scalar) ? null : scalar.Value);
                 break;
             case SequenceStart sequence:
                 anchor = sequence.Anchor;
+                node = new ConfigurationNode(key);
                 for (var index = 0; !_parser.TryConsume<SequenceEnd>(out _); index++)
                 {
-                    ReadNode(Child(path, index.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                    node.Add(ReadChild(index.ToString(CultureInfo.InvariantCulture)));
                 }
 
                 break;
             case MappingStart mapping:
                 anchor = mapping.Anchor;
+                node = new ConfigurationNode(key);
                 while (!_parser.TryConsume<MappingEnd>(out _))
                 {
-                    var key = _parser.Consume<Scalar>();
-                    ReadNode(Child(path, key.Value));
+                    var childKey = _parser.Consume<Scalar>();
+                    if (node.Find(childKey.Value) is not null)
+                    {
+                        throw new YamlException(childKey.Start, childKey.End, $"the key '{string.Join(ConfigurationPath.KeyDelimiter, [.. _path, childKey.Value])}' is set twice");
+                    }
+
+                    node.Add(ReadChild(_keyStrings.TryGetValue(childKey.Value, out var known) ? known : Keep(childKey.Value)));
                 }
 
                 break;
@@ -93,34 +110,25 @@ internal sealed class YamlConfigurationReader
 
         if (!anchor.IsEmpty)
         {
-            // Keys added since `first` are this node's; a dictionary enumerates them in insertion order.
-            var prefix = path is null ? 0 : path.Length + 1;
-            _anchors[anchor.Value] = [.. _keys.Skip(first).Select(pair => new KeyValuePair<string, string?>(pair.Key.Length > prefix ? pair.Key[prefix..] : "", pair.Value))];
+            _anchors[anchor.Value] = node;
         }
+
+        return node;
     }
 
-    private void Follow(AnchorAlias alias, string? path)
+    private string Keep(string key)
     {
-        if (!_anchors.TryGetValue(alias.Value.Value, out var keys))
-        {
-            throw new YamlException(alias.Start, alias.End, $"the alias *{alias.Value} names no anchor before it");
-        }
-
-        foreach (var (key, value) in keys)
-        {
-            Add(key.Length == 0 ? path! : Child(path, key), value, alias);
-        }
+        _keyStrings.Add(key);
+        return key;
     }
 
-    private void Add(string key, string? value, ParsingEvent at)
+    private ConfigurationNode ReadChild(string key)
     {
-        if (!_keys.TryAdd(key, value))
-        {
-            throw new YamlException(at.Start, at.End, $"the key '{key}' is set twice");
-        }
+        _path.Add(key);
+        var child = ReadNode(key);
+        _path.RemoveAt(_path.Count - 1);
+        return child;
     }
-
-    private static string Child(string? path, string key) => path is null ? key : ConfigurationPath.Combine(path, key);
 
     private static bool IsNull(Scalar scalar) => scalar.Style == ScalarStyle.Plain && scalar.Value is "~" or "null" or "Null" or "NULL";
 }
