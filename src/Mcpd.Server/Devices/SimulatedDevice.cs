@@ -72,6 +72,8 @@ public sealed class SimulatedDevice : IModbusDevice
         }
 
         var existing = current.Registers.Select(Layout).ToHashSet();
+        // Built before the lock: requests to the device wait only for the new registers' initial values.
+        var live = new Live(options);
         lock (Bank.Sync)
         {
             foreach (var register in options.Registers.Where(r => r.Value is not null && !existing.Contains(Layout(r))))
@@ -79,7 +81,7 @@ public sealed class SimulatedDevice : IModbusDevice
                 WriteInitialValue(RegisterDefinition.From(register), register.Value!);
             }
 
-            _live = new Live(options);
+            _live = live;
         }
 
         return true;
