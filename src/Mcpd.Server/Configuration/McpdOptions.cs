@@ -5,6 +5,7 @@ using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;
 using Mcpd.Server.Persistence;
 using Mcpd.Server.Routing;
+using Mcpd.Server.Security;
 using Mcpd.Server.Sessions;
 using Mcpd.Server.Telemetry;
 using Mcpd.Server.Transport;
@@ -48,6 +49,9 @@ public sealed class McpdOptions
 
     /// <summary>What clients wrote to simulated devices, kept in a state file across restarts.</summary>
     public PersistenceOptions Persistence { get; set; } = new();
+
+    /// <summary>Who may do what: roles and their rules (docs/security.md).</summary>
+    public SecurityOptions Security { get; set; } = new();
 
     /// <summary>Metrics, tracing and their export (docs/observability.md).</summary>
     public TelemetryOptions Telemetry { get; set; } = new();

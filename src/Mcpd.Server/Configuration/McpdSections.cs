@@ -39,6 +39,9 @@ public static class McpdSections
     /// <summary>What clients wrote to simulated devices, kept across restarts.</summary>
     public const string Persistence = "persistence";
 
+    /// <summary>Who may do what: roles and their rules.</summary>
+    public const string Security = "security";
+
     /// <summary>Metrics, tracing and their export.</summary>
     public const string Telemetry = "telemetry";
 

@@ -8,6 +8,7 @@ using Mcpd.Server.Mcp;
 using Mcpd.Server.Modbus;
 using Mcpd.Server.Persistence;
 using Mcpd.Server.Routing;
+using Mcpd.Server.Security;
 using Mcpd.Server.Sessions;
 using Mcpd.Server.Telemetry;
 using Mcpd.Server.Transport;
@@ -41,6 +42,7 @@ public static class McpdServiceCollectionExtensions
         services.AddSectionOptions<SessionsOptions>(configuration.GetSection(McpdSections.Sessions));
         services.AddSectionOptions<ClusterOptions>(configuration.GetSection(McpdSections.Cluster));
         services.AddSectionOptions<TelemetryOptions>(configuration.GetSection(McpdSections.Telemetry));
+        services.AddSectionOptions<SecurityOptions>(configuration.GetSection(McpdSections.Security));
         services.AddSectionOptions<TransportOptions>(configuration.GetSection(McpdSections.Transport));
         services.AddSectionOptions<PersistenceOptions>(configuration.GetSection(McpdSections.Persistence));
         services.AddSectionOptions<DevicesOptions>(configuration);
