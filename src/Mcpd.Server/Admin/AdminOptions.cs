@@ -1,3 +1,5 @@
+using Mcpd.Server.Security;
+
 namespace Mcpd.Server.Admin;
 
 /// <summary>The HTTP admin listener (config section <c>admin</c>): health, metrics and the admin API (docs/api.md).</summary>
@@ -8,6 +10,9 @@ public sealed class AdminOptions
 
     /// <summary>Address to listen on; loopback by default, since the API can change register values.</summary>
     public string Bind { get; set; } = "127.0.0.1";
+
+    /// <summary>HTTPS on the admin listener when a certificate is set.</summary>
+    public TlsOptions Tls { get; set; } = new();
 
     /// <summary>False: no admin listener at all.</summary>
     public bool Enabled { get; set; } = true;

@@ -55,6 +55,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         TelemetryValidation.Check(options, problems);
         PersistenceValidation.Check(options, problems);
         problems.AddRange(RolePolicy.Problems(options.Security));
+        TlsValidation.Check(options, problems);
         var units = new HashSet<int>();
         for (var i = 0; i < options.Devices.Count; i++)
         {

@@ -6,6 +6,9 @@ public static class ListenerNames
     /// <summary>The Modbus TCP listener.</summary>
     public const string Modbus = "modbus";
 
+    /// <summary>The Modbus/TCP Security listener (Modbus over mutual TLS, port 802).</summary>
+    public const string ModbusSecure = "modbus-tls";
+
     /// <summary>The plain MCP listener.</summary>
     public const string Mcp = "mcp";
 

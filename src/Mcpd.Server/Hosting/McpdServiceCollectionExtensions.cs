@@ -78,6 +78,9 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<McpServices>();
         services.AddHostedService<IncompleteFrameMemoryTrimmer>();
         services.AddSingleton<McpConnectionHandler>();
+        services.AddSingleton<ModbusConnectionHandler>();
+        services.AddSingleton<RolePolicies>();
+        services.AddSingleton<TlsListeners>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>, McpdKestrelSetup>();
         // Kestrel's socket transport, when it serves: its input limit must also hold the largest frame.
         services.AddOptions<SocketTransportOptions>().Configure<IOptions<McpServerOptions>>((sockets, mcp) => sockets.MaxReadBufferSize = mcp.Value.MaxInputBuffer);

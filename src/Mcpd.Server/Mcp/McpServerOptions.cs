@@ -1,4 +1,5 @@
 using Mcpd.Server.Connections;
+using Mcpd.Server.Security;
 
 namespace Mcpd.Server.Mcp;
 
@@ -13,6 +14,9 @@ public sealed class McpServerOptions
 
     /// <summary>Address to listen on: "*", "localhost" or an IP address.</summary>
     public string Bind { get; set; } = "*";
+
+    /// <summary>TLS on both MCP listeners (plain and CRC framing) when a certificate is set.</summary>
+    public TlsOptions Tls { get; set; } = new();
 
     /// <summary>Largest payload accepted; a larger header is answered ERROR FRAME_TOO_LARGE before its payload is read.</summary>
     public int MaxPayloadLength { get; set; } = 1024 * 1024;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Security;
 using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -18,7 +19,7 @@ namespace Mcpd.Server.Modbus;
 /// </summary>
 internal sealed class ModbusConnection(
     ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, DeviceRegistry devices,
-    ModbusServerOptions settings, McpdMetrics metrics, McpdTracing tracing, TimeProvider time, ILogger logger)
+    ModbusServerOptions settings, ClientAuthorization? authorization, McpdMetrics metrics, McpdTracing tracing, TimeProvider time, ILogger logger)
     : ProtocolConnection(context, tracked, connections, time, settings.MaxInFlightPerConnection)
 {
     /// <summary>Modbus answers the excess with exception 06 (server busy) instead of pausing.</summary>
@@ -90,6 +91,13 @@ internal sealed class ModbusConnection(
         var request = new RequestStart(header, scratch[0], Stopwatch.GetTimestamp(), tracing.StartModbusRequest(header.UnitId, scratch[0]));
         using var scope = request.Span is null ? null : TraceScope.Begin(logger, request.Span.TraceId.ToHexString());
         var response = scratch.AsMemory(ModbusPduExecution.ScratchHalf, ModbusPduExecution.ScratchHalf);
+        // Modbus/TCP Security: a request the client's role does not allow is answered exception 01 (ILLEGAL FUNCTION),
+        // before anything else, so a client learns nothing from what it may not do (not even which units exist).
+        if (authorization is not null && !authorization.AllowsModbus(header.UnitId, scratch.AsSpan(0, requestLength)))
+        {
+            return WriteResponse(request, response.Span[..ModbusResponsePdu.WriteException(response.Span, request.Function, ModbusExceptionCode.IllegalFunction)]);
+        }
+
         var device = devices.Resolve(header.UnitId);
         if (device is null)
         {

@@ -1,5 +1,6 @@
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Security;
 using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -7,27 +8,40 @@ using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Modbus;
 
-/// <summary>Kestrel entry point of the Modbus TCP listener: admits the connection, then serves it.</summary>
+/// <summary>
+/// Kestrel entry point of the Modbus TCP listeners: admits the connection, then serves it. On the Modbus/TCP Security
+/// listener every request is first decided by the client's role (<see cref="ClientAuthorization"/>); on the plain
+/// listener nothing is checked, and nothing is spent on checking.
+/// </summary>
 internal sealed class ModbusConnectionHandler(
     DeviceRegistry devices,
     ConnectionRegistry connections,
     IOptionsMonitor<ModbusServerOptions> options,
+    RolePolicies policies,
     McpdMetrics metrics,
     McpdTracing tracing,
     TimeProvider time,
-    ILogger<ModbusConnectionHandler> logger) : ConnectionHandler
+    ILoggerFactory loggers)
 {
-    public override Task OnConnectedAsync(ConnectionContext connection)
+    private readonly ILogger _logger = loggers.CreateLogger<ModbusConnectionHandler>();
+    private readonly ILogger _audit = loggers.CreateLogger(SecurityLog.AuditCategory);
+    private readonly LogThrottle _denials = new("refused Modbus request", time, loggers.CreateLogger<ModbusConnectionHandler>());
+
+    /// <summary>Serves <paramref name="connection"/>, accepted by listener <paramref name="listener"/>.</summary>
+    public Task OnConnectedAsync(ConnectionContext connection, string listener)
     {
         var settings = options.CurrentValue;
-        var tracked = connections.TryAdmit(connection, ListenerNames.Modbus, settings.ConnectionLimits);
+        var tracked = connections.TryAdmit(connection, listener, settings.ConnectionLimits);
         if (tracked is null)
         {
             return Task.CompletedTask;
         }
 
-        ModbusLog.Connected(logger, connection.ConnectionId, connection.RemoteEndPoint);
+        var authorization = listener == ListenerNames.ModbusSecure
+            ? new ClientAuthorization(connection.Features.Get<IClientIdentityFeature>()?.Identity, listener, policies, metrics, _denials, _logger, _audit)
+            : null;
+        ModbusLog.Connected(_logger, connection.ConnectionId, connection.RemoteEndPoint);
         // One state machine per connection: RunAsync owns the rest of the connection's life, registry removal included.
-        return new ModbusConnection(connection, tracked, connections, devices, settings, metrics, tracing, time, logger).RunAsync();
+        return new ModbusConnection(connection, tracked, connections, devices, settings, authorization, metrics, tracing, time, _logger).RunAsync();
     }
 }

@@ -32,6 +32,9 @@ public sealed class ModbusServerOptions
     /// </summary>
     public int MaxInFlightPerConnection { get; set; } = 16;
 
+    /// <summary>The Modbus/TCP Security listener beside this one (port 802), off unless <c>modbus:tls:port</c> is set.</summary>
+    public ModbusTlsOptions Tls { get; set; } = new();
+
     /// <summary>How a request for a unit id with no device is answered.</summary>
     public UnknownUnitPolicy UnknownUnit { get; set; } = UnknownUnitPolicy.TargetFailedToRespond;
 

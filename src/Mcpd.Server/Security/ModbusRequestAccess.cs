@@ -45,6 +45,33 @@ public static class ModbusRequestAccess
         };
     }
 
+    /// <summary>
+    /// For a request that writes coils or registers: the table, first address and count it writes (the write half of
+    /// FC23), for the audit line; false for any other request.
+    /// </summary>
+    public static bool TryDescribeWrite(ReadOnlySpan<byte> pdu, out RegisterTable table, out int address, out int count)
+    {
+        (table, address, count) = (RegisterTable.Holding, 0, 0);
+        if (pdu.Length < 3)
+        {
+            return false;
+        }
+
+        var function = (ModbusFunctionCode)pdu[0];
+        table = function is ModbusFunctionCode.WriteSingleCoil or ModbusFunctionCode.WriteMultipleCoils ? RegisterTable.Coils : RegisterTable.Holding;
+        var offset = function == ModbusFunctionCode.ReadWriteMultipleRegisters ? 5 : 1;
+        var single = function is ModbusFunctionCode.WriteSingleCoil or ModbusFunctionCode.WriteSingleRegister or ModbusFunctionCode.MaskWriteRegister;
+        var multiple = function is ModbusFunctionCode.WriteMultipleCoils or ModbusFunctionCode.WriteMultipleRegisters or ModbusFunctionCode.ReadWriteMultipleRegisters;
+        if (!(single || multiple) || pdu.Length < offset + (single ? 2 : 4))
+        {
+            return false;
+        }
+
+        address = BinaryPrimitives.ReadUInt16BigEndian(pdu[offset..]);
+        count = single ? 1 : BinaryPrimitives.ReadUInt16BigEndian(pdu[(offset + 2)..]);
+        return true;
+    }
+
     /// <summary>A starting address at <paramref name="offset"/> and a quantity after it; a PDU too short to say is allowed only as an unnamed write.</summary>
     private static bool Range(RolePolicy policy, string? role, AccessKind access, byte unit, RegisterTable table, ReadOnlySpan<byte> pdu, int offset) =>
         pdu.Length >= offset + 4

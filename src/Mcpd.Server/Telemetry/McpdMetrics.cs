@@ -59,6 +59,8 @@ public sealed partial class McpdMetrics : IDisposable
     private readonly Counter<long> _heartbeatTimeouts;
     private readonly Counter<long> _configReloads;
     private readonly Counter<long> _connectionsRefused;
+    private readonly Counter<long> _tlsHandshakeFailures;
+    private readonly Counter<long> _requestsDenied;
     private readonly ConcurrentDictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _methodIndexBySpan;
 
     /// <summary>Creates the instruments on a meter made by <paramref name="meters"/> (one per host).</summary>
@@ -81,6 +83,8 @@ public sealed partial class McpdMetrics : IDisposable
         _crcDroppedBytes = Meter.CreateCounter<long>("mcpd.mcp.crc.dropped", "By", "Bytes skipped while resynchronising CRC-framed MCP input.");
         _heartbeatTimeouts = Meter.CreateCounter<long>("mcpd.mcp.heartbeat.timeouts", "{connection}", "MCP connections closed after 3 heartbeat intervals of silence.");
         _connectionsRefused = Meter.CreateCounter<long>("mcpd.connections.refused", "{connection}", "Connections closed at admission or to admit another, by listener and reason.");
+        _tlsHandshakeFailures = Meter.CreateCounter<long>("mcpd.tls.handshake.failures", "{handshake}", "TLS handshakes that failed or timed out, by listener.");
+        _requestsDenied = Meter.CreateCounter<long>("mcpd.requests.denied", "{request}", "Requests refused because the client's role does not allow them, by listener.");
         _configReloads = Meter.CreateCounter<long>("mcpd.config.reloads", "{reload}", "Configuration changes seen at run time, accepted or rejected.");
         _methodIndexBySpan = _methodIndex.GetAlternateLookup<ReadOnlySpan<char>>();
     }
@@ -174,14 +178,21 @@ public sealed partial class McpdMetrics : IDisposable
         _crcDroppedBytes.Add(droppedBytes);
     }
 
-    /// <summary>An MCP connection of <paramref name="listener"/> closed for silence (no frame, not even a PING, for 3 heartbeat intervals).</summary>
     /// <summary>
     /// A connection of <paramref name="listener"/> refused at admission, or closed to admit another, for
-    /// <paramref name="reason"/>: <c>limit</c>, <c>per_address</c>, <c>open_files</c> or <c>evicted</c>.
+    /// <paramref name="reason"/>: <c>limit</c>, <c>per_address</c>, <c>open_files</c>, <c>evicted</c> or
+    /// <c>handshakes</c> (too many TLS handshakes in progress).
     /// </summary>
     internal void ConnectionRefused(string listener, string reason) =>
         _connectionsRefused.Add(1, new KeyValuePair<string, object?>("listener", listener), new KeyValuePair<string, object?>("reason", reason));
 
+    /// <summary>A TLS handshake on <paramref name="listener"/> failed or timed out (no certificate, an untrusted one, an old protocol, silence).</summary>
+    internal void TlsHandshakeFailed(string listener) => _tlsHandshakeFailures.Add(1, new KeyValuePair<string, object?>("listener", listener));
+
+    /// <summary>A request on <paramref name="listener"/> refused because the client's role does not allow it.</summary>
+    internal void RequestDenied(string listener) => _requestsDenied.Add(1, new KeyValuePair<string, object?>("listener", listener));
+
+    /// <summary>An MCP connection of <paramref name="listener"/> closed for silence (no frame, not even a PING, for 3 heartbeat intervals).</summary>
     internal void HeartbeatTimedOut(string listener) => _heartbeatTimeouts.Add(1, new KeyValuePair<string, object?>("listener", listener));
 
     /// <inheritdoc />

@@ -1,0 +1,45 @@
+using Mcpd.Server.Devices;
+using Mcpd.Server.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace Mcpd.Server.Security;
+
+/// <summary>
+/// The decisions for one connection whose client proved an identity (or was required to and did not: no role): each
+/// request is decided by the policy current when it arrives. A refusal is counted and logged (a budget of lines per
+/// listener: a client cannot flood the log); an allowed write is written to the audit log, one line per request,
+/// category <c>Mcpd.Audit</c> (docs/security.md).
+/// </summary>
+public sealed partial class ClientAuthorization(ClientIdentity? identity, string listener, RolePolicies policies, McpdMetrics metrics, LogThrottle denials, ILogger logger, ILogger audit)
+{
+    /// <summary>Who the client is; null when it presented no certificate.</summary>
+    public ClientIdentity? Identity { get; } = identity;
+
+    /// <summary>True when the client's role allows the Modbus request <paramref name="pdu"/> for <paramref name="unit"/>; a refusal is counted and logged.</summary>
+    public bool AllowsModbus(byte unit, ReadOnlySpan<byte> pdu)
+    {
+        if (!ModbusRequestAccess.IsAllowed(policies.Current, Identity?.Role, unit, pdu))
+        {
+            metrics.RequestDenied(listener);
+            if (denials.ShouldLog())
+            {
+                LogModbusDenied(logger, listener, Identity?.Name ?? "a client without a certificate", Identity?.Role ?? "none", unit, pdu.IsEmpty ? (byte)0 : pdu[0]);
+            }
+
+            return false;
+        }
+
+        if (ModbusRequestAccess.TryDescribeWrite(pdu, out var table, out var address, out var count))
+        {
+            LogWrite(audit, listener, Identity?.Name ?? "-", Identity?.Role ?? "none", unit, table, address, count);
+        }
+
+        return true;
+    }
+
+    [LoggerMessage(EventId = 405, Level = LogLevel.Warning, Message = "{Listener}: refused function 0x{Function:X2} on unit {Unit} to {Client}, role {Role} (no rule of security:roles allows it)")]
+    private static partial void LogModbusDenied(ILogger logger, string listener, string client, string role, byte unit, byte function);
+
+    [LoggerMessage(EventId = 410, Level = LogLevel.Information, Message = "{Listener}: {Client} (role {Role}) writes unit {Unit}, {Table} {Address} x{Count}")]
+    private static partial void LogWrite(ILogger logger, string listener, string client, string role, byte unit, RegisterTable table, int address, int count);
+}
