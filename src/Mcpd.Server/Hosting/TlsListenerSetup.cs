@@ -1,6 +1,5 @@
 using Mcpd.Server.Security;
 using Mcpd.Server.Telemetry;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;

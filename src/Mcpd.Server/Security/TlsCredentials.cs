@@ -31,7 +31,8 @@ public sealed partial class TlsCredentials : IDisposable
         _options = options;
         _logger = logger;
         _current = Load();
-        LogLoaded(_logger, _listener, Subject(_current), _options.ClientCa is null ? "none" : _options.ClientCa);
+        var subject = Subject(_current);
+        LogLoaded(_logger, _listener, subject, _options.ClientCa ?? "none");
         _watch = new FileChangeWatch([options.Certificate!, options.Key!, .. options.ClientCa is null ? Array.Empty<string>() : [options.ClientCa]], Rotate);
     }
 
@@ -54,8 +55,11 @@ public sealed partial class TlsCredentials : IDisposable
         {
             try
             {
-                _current = Load();
-                LogRotated(_logger, _listener, Subject(_current), SerialNumber);
+                var loaded = Load();
+                _current = loaded;
+                var subject = Subject(loaded);
+                var serial = SerialNumber;
+                LogRotated(_logger, _listener, subject, serial);
             }
             catch (InvalidOperationException ex)
             {
