@@ -11,6 +11,7 @@ var root = new RootCommand("mcpd: a Modbus TCP and MCP server and device simulat
     McpCommands.CreatePing(),
     BenchCommand.Create(),
     ConfigCommand.Create(),
+    CertCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -11,6 +11,37 @@ public static class DebianPackages
     private const string AptGet = "/usr/bin/apt-get";
     private static readonly TimeSpan AptTimeout = TimeSpan.FromMinutes(10);
 
+    /// <summary>One installation at a time: tests that need the same package wait for the first to install it.</summary>
+    private static readonly SemaphoreSlim InstallOne = new(1, 1);
+
+    /// <summary>
+    /// Makes sure <paramref name="files"/> exist, installing <paramref name="package"/> when one is missing; throws,
+    /// saying who needs it (<paramref name="neededBy"/>: "the RTU tests") and what apt-get said, when they still do not.
+    /// </summary>
+    public static async Task EnsureAsync(string package, IReadOnlyList<string> files, string neededBy)
+    {
+        await InstallOne.WaitAsync();
+        try
+        {
+            if (files.All(File.Exists))
+            {
+                return;
+            }
+
+            var log = await InstallAsync([package]);
+            if (!files.All(File.Exists))
+            {
+                throw new InvalidOperationException(
+                    $"{neededBy}: the Debian package {package} is missing and could not be installed (apt-get must exist "
+                    + "and the tests must run as root). apt-get said:\n" + string.Join('\n', log));
+            }
+        }
+        finally
+        {
+            InstallOne.Release();
+        }
+    }
+
     /// <summary>Installs <paramref name="packages"/>; returns what apt-get said, for the failure message.</summary>
     public static async Task<IReadOnlyList<ProcessResult>> InstallAsync(IReadOnlyList<string> packages)
     {

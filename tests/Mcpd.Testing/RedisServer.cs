@@ -17,7 +17,6 @@ public sealed class RedisServer : IAsyncDisposable
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
-    private static readonly SemaphoreSlim InstallLock = new(1, 1);
 
     private Process? _process;
     private Task<string>? _output;
@@ -161,30 +160,7 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    private static async Task EnsureInstalledAsync()
-    {
-        await InstallLock.WaitAsync();
-        try
-        {
-            if (File.Exists(Executable) && File.Exists(Cli))
-            {
-                return;
-            }
-
-            var log = await DebianPackages.InstallAsync(["redis-server"]);
-            if (!File.Exists(Executable) || !File.Exists(Cli))
-            {
-                throw new InvalidOperationException(
-                    "The Redis tests need the Debian package redis-server and could not install it "
-                    + "(apt-get must exist and the tests must run as root). apt-get said:\n"
-                    + string.Join('\n', log));
-            }
-        }
-        finally
-        {
-            InstallLock.Release();
-        }
-    }
+    private static Task EnsureInstalledAsync() => DebianPackages.EnsureAsync("redis-server", [Executable, Cli], "the Redis tests");
 
     private static int FreeLoopbackPort()
     {

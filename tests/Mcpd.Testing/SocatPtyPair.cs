@@ -12,7 +12,6 @@ public sealed class SocatPtyPair : IAsyncDisposable
     /// <summary>Debian's socat.</summary>
     public const string Socat = "/usr/bin/socat";
 
-    private static readonly SemaphoreSlim InstallOnce = new(1, 1);
     private readonly Process _process;
     private readonly StringBuilder _log;
 
@@ -88,29 +87,7 @@ public sealed class SocatPtyPair : IAsyncDisposable
     }
 
     /// <summary>Installs socat with apt-get when <see cref="Socat"/> is missing; throws with apt-get's output when it cannot.</summary>
-    public static async Task EnsureInstalledAsync()
-    {
-        await InstallOnce.WaitAsync();
-        try
-        {
-            if (File.Exists(Socat))
-            {
-                return;
-            }
-
-            var log = await DebianPackages.InstallAsync(["socat"]);
-            if (!File.Exists(Socat))
-            {
-                throw new InvalidOperationException(
-                    "The RTU tests need the Debian package socat and could not install it (apt-get must exist and the tests "
-                    + "must run as root). apt-get said:\n" + string.Join('\n', log));
-            }
-        }
-        finally
-        {
-            InstallOnce.Release();
-        }
-    }
+    public static Task EnsureInstalledAsync() => DebianPackages.EnsureAsync("socat", [Socat], "the RTU tests");
 
     /// <summary>Ends socat (by its PID) and removes the links and their directory.</summary>
     public async ValueTask DisposeAsync()

@@ -23,8 +23,10 @@ public class CliMistakeTests
     [InlineData("call|127.0.0.1:1|sys.echo|--body|a|--body-hex|01", "mcpd call: --body and --body-hex: give the body once")]
     [InlineData("call|127.0.0.1:1|sys.echo|--body-hex|zz", "mcpd call: --body-hex: 'zz' is not hex bytes")]
     [InlineData("write|127.0.0.1:1|holding|0|abc", "mcpd write: <values>: 'abc' is not a 16-bit register value")]
-    [InlineData("frob", "mcpd: 'frob' is not a command; the commands are serve, read, write, call, ping, bench, config")]
+    [InlineData("frob", "mcpd: 'frob' is not a command; the commands are serve, read, write, call, ping, bench, config, cert")]
     [InlineData("bench", "mcpd bench: which command? modbus, mcp")]
+    [InlineData("cert", "mcpd cert: which command? ca, server, client")]
+    [InlineData("cert|ca|--days|0", "mcpd cert ca: --days: '0' is not a number of days (1..36500)")]
     [InlineData("serve|--log-format|xml", "mcpd serve: --log-format: 'xml' is not one of text|json")]
     public async Task A_wrong_command_line_says_which_argument_and_its_range_then_one_usage_line(string arguments, string expected)
     {
