@@ -17,6 +17,9 @@ public sealed class InteropTools : IAsyncLifetime
 
     public const string Mbpoll = "/usr/bin/mbpoll";
 
+    /// <summary>Debian's openssl, whose s_client is the independent TLS client of the handshake tests.</summary>
+    public const string OpenSsl = "/usr/bin/openssl";
+
     /// <summary>The pymodbus version <see cref="Python"/> imports, e.g. 3.0.0 on Debian 12.</summary>
     public string PymodbusVersion { get; private set; } = "";
 
@@ -47,6 +50,11 @@ public sealed class InteropTools : IAsyncLifetime
         if (!File.Exists(Mbpoll))
         {
             missing.Add("mbpoll");
+        }
+
+        if (!File.Exists(OpenSsl))
+        {
+            missing.Add("openssl");
         }
 
         var probe = File.Exists(Python)

@@ -37,6 +37,9 @@ public sealed class McpdTestServer : IAsyncDisposable
     /// <summary>Where the CRC-framed MCP listener is bound (set <c>mcp:crcPort</c> to "0" to open it).</summary>
     public IPEndPoint McpCrcEndPoint => _app.Services.GetRequiredService<ListenerEndpoints>()[ListenerNames.McpCrc];
 
+    /// <summary>The endpoint listener <paramref name="name"/> (a <c>ListenerNames</c> constant) is bound to.</summary>
+    public IPEndPoint EndPointOf(string name) => _app.Services.GetRequiredService<ListenerEndpoints>()[name];
+
     /// <summary>The base address of the HTTP admin listener.</summary>
     public Uri AdminUri => new($"http://{_app.Services.GetRequiredService<ListenerEndpoints>()[ListenerNames.Admin]}/");
 

@@ -1,0 +1,97 @@
+using System.Globalization;
+using Mcpd.Server.Connections;
+using Mcpd.Server.Security;
+using Mcpd.Testing;
+
+namespace Mcpd.Interop.Tests;
+
+/// <summary>
+/// The Modbus/TCP Security listener against clients mcpd did not write: Python's own <c>ssl</c> module with a client
+/// certificate carrying the role extension, and <c>openssl s_client</c> for the handshake rules (no client
+/// certificate, another CA, TLS 1.1).
+/// </summary>
+public sealed class ModbusSecurityInteropTests(InteropTools tools, ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly TestPki _pki = new();
+    private McpdTestServer _server = null!;
+
+    public async ValueTask InitializeAsync() => _server = await McpdTestServer.StartAsync(_pki.SecureModbusSettings());
+
+    public async ValueTask DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _pki.Dispose();
+    }
+
+    [Fact]
+    public async Task Python_ssl_writes_as_an_Operator_inside_its_range()
+    {
+        var (certificate, key) = WriteClient("alice", "Operator");
+
+        var result = await PythonAsync($"""
+            import socket, ssl, sys
+            context = ssl.create_default_context(cafile="{_pki.AuthorityFile}")
+            context.load_cert_chain("{certificate}", "{key}")
+            with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5) as raw:
+                with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                    tls.sendall(bytes.fromhex("000100000006" "01060005002A"))
+                    print(tls.recv(260).hex(), tls.version())
+            """);
+
+        Assert.StartsWith("00010000000601060005002a TLSv1.", result.Trim(), StringComparison.Ordinal);
+        await _server.Logs.WaitForAsync("alice (role Operator) writes unit 1, Holding 5 x1");
+    }
+
+    [Theory]
+    [InlineData("no client certificate", new string[0])]
+    [InlineData("TLS 1.1", new[] { "-tls1_1" })]
+    public async Task Openssl_s_client_is_refused_the_handshake(string why, string[] options)
+    {
+        var endPoint = _server.EndPointOf(ListenerNames.ModbusSecure);
+
+        var result = await ProcessRunner.RunAsync(InteropTools.OpenSsl,
+            // -ign_eof: read on after stdin ends, until the server's alert and close (TLS 1.3 checks the client's certificate after the client finished).
+            ["s_client", "-connect", $"127.0.0.1:{endPoint.Port}", "-CAfile", _pki.AuthorityFile, "-verify_return_error", "-ign_eof", .. options],
+            cancellationToken: TestContext.Current.CancellationToken);
+        output.WriteLine($"{why}:\n{result}");
+
+        // An accepted handshake would leave s_client reading until its time runs out.
+        Assert.False(result.TimedOut, $"openssl completed a handshake with {why}:\n{result}");
+        Assert.NotEqual(0, result.ExitCode);
+    }
+
+    [Fact]
+    public async Task Openssl_s_client_with_a_certificate_of_another_CA_is_refused()
+    {
+        using var stranger = new TestPki();
+        var (certificate, key) = WriteClient("mallory", "Operator", stranger);
+        var endPoint = _server.EndPointOf(ListenerNames.ModbusSecure);
+
+        var result = await ProcessRunner.RunAsync(InteropTools.OpenSsl,
+            // -ign_eof: read on after stdin ends, until the server's alert and close (TLS 1.2 checks the client's certificate last).
+            ["s_client", "-connect", $"127.0.0.1:{endPoint.Port}", "-CAfile", _pki.AuthorityFile, "-cert", certificate, "-key", key, "-tls1_2", "-ign_eof"],
+            cancellationToken: TestContext.Current.CancellationToken);
+        output.WriteLine(result.ToString());
+
+        Assert.False(result.TimedOut, $"openssl completed a handshake with a certificate of another CA:\n{result}");
+        Assert.NotEqual(0, result.ExitCode);
+    }
+
+    private (string Certificate, string Key) WriteClient(string name, string role, TestPki? pki = null)
+    {
+        var certificate = Path.Combine(_pki.Directory, $"{name}.pem");
+        var key = Path.Combine(_pki.Directory, $"{name}.key");
+        DevelopmentCertificates.WritePem((pki ?? _pki).Client(name, role), certificate, key);
+        return (certificate, key);
+    }
+
+    private async Task<string> PythonAsync(string script)
+    {
+        var endPoint = _server.EndPointOf(ListenerNames.ModbusSecure);
+        var result = await ProcessRunner.RunAsync(InteropTools.Python, ["-I", "-c", script, "127.0.0.1", endPoint.Port.ToString(CultureInfo.InvariantCulture)],
+            cancellationToken: TestContext.Current.CancellationToken);
+        output.WriteLine($"pymodbus {tools.PymodbusVersion}\n{result}");
+        Assert.True(result.Succeeded, $"the Python client failed:\n{result}");
+        return result.StandardOutput;
+    }
+}

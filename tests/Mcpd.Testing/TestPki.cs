@@ -1,0 +1,85 @@
+using System.Security.Cryptography.X509Certificates;
+using Mcpd.Server.Security;
+
+namespace Mcpd.Testing;
+
+/// <summary>
+/// A certificate authority for a test, in a temporary directory: the CA (ca.pem), a server certificate for localhost
+/// and 127.0.0.1 (server.pem, server.key), and client certificates with or without a Modbus/TCP Security role.
+/// </summary>
+public sealed class TestPki : IDisposable
+{
+    private static readonly TimeSpan Validity = TimeSpan.FromDays(1);
+
+    public TestPki()
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("mcpd-pki-").FullName;
+        Authority = DevelopmentCertificates.CreateAuthority("mcpd test CA", Validity);
+        DevelopmentCertificates.WritePem(Authority, AuthorityFile, Path.Combine(Directory, "ca.key"));
+        RotateServerCertificate();
+    }
+
+    /// <summary>Where the files are.</summary>
+    public string Directory { get; }
+
+    /// <summary>The CA, with its key.</summary>
+    public X509Certificate2 Authority { get; }
+
+    public string AuthorityFile => Path.Combine(Directory, "ca.pem");
+
+    public string ServerCertificateFile => Path.Combine(Directory, "server.pem");
+
+    public string ServerKeyFile => Path.Combine(Directory, "server.key");
+
+    /// <summary>A client certificate for <paramref name="name"/> with <paramref name="role"/> (null: no role extension), with its key.</summary>
+    public X509Certificate2 Client(string name, string? role) => DevelopmentCertificates.CreateClient(Authority, name, role, Validity);
+
+    /// <summary>Replaces the server's certificate and key files (each written beside and renamed over, as tools do); returns the new serial number.</summary>
+    public string RotateServerCertificate()
+    {
+        var server = DevelopmentCertificates.CreateServer(Authority, ["localhost", "127.0.0.1", "::1"], Validity);
+        var certificate = Path.Combine(Directory, "next.pem");
+        var key = Path.Combine(Directory, "next.key");
+        DevelopmentCertificates.WritePem(server, certificate, key);
+        File.Move(key, ServerKeyFile, overwrite: true);
+        File.Move(certificate, ServerCertificateFile, overwrite: true);
+        return server.SerialNumber;
+    }
+
+    /// <summary>
+    /// The settings of a Modbus/TCP Security listener on 127.0.0.1 (any port) with this PKI, and the roles of issue 11:
+    /// Viewer reads everything, Operator also writes unit 1's holding registers and coils 0-99.
+    /// </summary>
+    public Dictionary<string, string?> SecureModbusSettings() => new()
+    {
+        ["modbus:tls:port"] = "0",
+        ["modbus:tls:bind"] = "127.0.0.1",
+        ["modbus:tls:certificate"] = ServerCertificateFile,
+        ["modbus:tls:key"] = ServerKeyFile,
+        ["modbus:tls:clientCa"] = AuthorityFile,
+        ["security:roles:Viewer:0:access"] = "read",
+        ["security:roles:Operator:0:access"] = "read",
+        ["security:roles:Operator:1:access"] = "write",
+        ["security:roles:Operator:1:units"] = "1",
+        ["security:roles:Operator:1:tables:0"] = "holding",
+        ["security:roles:Operator:1:tables:1"] = "coils",
+        ["security:roles:Operator:1:addresses"] = "0-99",
+    };
+
+    /// <summary>True when <paramref name="presented"/> chains to <paramref name="authority"/> alone.</summary>
+    public static bool ChainsTo(X509Certificate2 authority, X509Certificate? presented)
+    {
+        if (presented is null)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(authority);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(X509CertificateLoader.LoadCertificate(presented.GetRawCertData()));
+    }
+
+    public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
+}
