@@ -6,9 +6,9 @@ using Mcpd.Testing;
 namespace Mcpd.Interop.Tests;
 
 /// <summary>
-/// The Modbus/TCP Security listener against clients mcpd did not write: Python's own <c>ssl</c> module with a client
-/// certificate carrying the role extension, and <c>openssl s_client</c> for the handshake rules (no client
-/// certificate, another CA, TLS 1.1).
+/// The Modbus/TCP Security listener against clients mcpd did not write: pymodbus's TLS client and Python's own
+/// <c>ssl</c> module with client certificates carrying the role extension, and <c>openssl s_client</c> for the
+/// handshake rules (no client certificate, another CA, TLS 1.1).
 /// </summary>
 public sealed class ModbusSecurityInteropTests(InteropTools tools, ITestOutputHelper output) : IAsyncLifetime
 {
@@ -21,6 +21,37 @@ public sealed class ModbusSecurityInteropTests(InteropTools tools, ITestOutputHe
     {
         await _server.DisposeAsync();
         _pki.Dispose();
+    }
+
+    [Fact]
+    public async Task Pymodbus_over_TLS_reads_as_a_Viewer_and_is_refused_a_write_with_exception_01()
+    {
+        var (certificate, key) = WriteClient("viewer", "Viewer");
+
+        // pymodbus 3.0: the asynchronous client, since the synchronous one waits in select() for bytes OpenSSL has
+        // already read (a response in one TLS record is then cut after its first 8 bytes); and the socket framer, since
+        // Modbus/TCP Security carries the MBAP header inside TLS and pymodbus's TLS framer leaves it out.
+        var result = await PythonAsync($"""
+            import asyncio, ssl, sys
+            from pymodbus.client import AsyncModbusTlsClient
+            from pymodbus.framer.socket_framer import ModbusSocketFramer
+
+            async def main():
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                context.load_verify_locations("{_pki.AuthorityFile}")
+                context.load_cert_chain("{certificate}", "{key}")
+                client = AsyncModbusTlsClient(sys.argv[1], port=int(sys.argv[2]), sslctx=context, server_hostname="localhost",
+                                              framer=ModbusSocketFramer, timeout=5, retries=0)
+                await client.connect()
+                read = await client.read_holding_registers(0, 2, slave=1)
+                write = await client.write_register(0, 7, slave=1)
+                print(read.registers, write.isError(), getattr(write, "exception_code", None))
+                await client.close()
+
+            asyncio.run(main())
+            """);
+
+        Assert.Equal("[100, 85] True 1", result.Trim());
     }
 
     [Fact]
