@@ -17,6 +17,8 @@ public static class DevelopmentCertificates
 {
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
 
+    private const int MaxCommonNameLength = 64;
+
     private const string ServerAuthenticationOid = "1.3.6.1.5.5.7.3.1"; // id-kp-serverAuth, RFC 5280 4.2.1.12
 
     private const string ClientAuthenticationOid = "1.3.6.1.5.5.7.3.2"; // id-kp-clientAuth
@@ -25,6 +27,7 @@ public static class DevelopmentCertificates
     /// A self-signed CA named <paramref name="name"/> that signs end-entity certificates only (path length 0):
     /// BasicConstraints CA, KeyUsage keyCertSign and cRLSign, SubjectKeyIdentifier (RFC 5280 4.2.1).
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or longer than 64 characters.</exception>
     public static X509Certificate2 CreateAuthority(string name, TimeSpan validity)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -43,8 +46,8 @@ public static class DevelopmentCertificates
     /// clients check, RFC 6125), the first also its common name; ExtendedKeyUsage serverAuth.
     /// </summary>
     /// <exception cref="ArgumentException">
-    /// No host, or one that is neither an IP address nor a DNS name; or <paramref name="authority"/> has expired, is no
-    /// CA or holds no private key.
+    /// No host, one that is neither an IP address nor a DNS name, or a first one longer than 64 characters; or
+    /// <paramref name="authority"/> has expired, is no CA or holds no private key.
     /// </exception>
     public static X509Certificate2 CreateServer(X509Certificate2 authority, IEnumerable<string> hosts, TimeSpan validity)
     {
@@ -67,7 +70,10 @@ public static class DevelopmentCertificates
     /// A TLS client certificate signed by <paramref name="authority"/> for <paramref name="commonName"/>, with the
     /// Modbus/TCP Security <paramref name="role"/> when it is not null; ExtendedKeyUsage clientAuth.
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="authority"/> has expired, is no CA or holds no private key.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="commonName"/> is empty or longer than 64 characters, or <paramref name="authority"/> has expired,
+    /// is no CA or holds no private key.
+    /// </exception>
     public static X509Certificate2 CreateClient(X509Certificate2 authority, string commonName, string? role, TimeSpan validity) =>
         Issue(authority, commonName, validity, ClientAuthenticationOid, role is null ? [] : [ModbusRoleExtension.Create(role)]);
 
@@ -193,8 +199,14 @@ public static class DevelopmentCertificates
         }
     }
 
+    /// <summary>A subject of one common name, 1 to 64 characters (RFC 5280 appendix A.1, ub-common-name).</summary>
     private static X500DistinguishedName CommonName(string name)
     {
+        if (name.Length is 0 or > MaxCommonNameLength)
+        {
+            throw new ArgumentException($"'{name}' cannot be a common name, which has 1 to {MaxCommonNameLength} characters (RFC 5280 A.1)");
+        }
+
         var builder = new X500DistinguishedNameBuilder();
         builder.AddCommonName(name);
         return builder.Build();

@@ -71,7 +71,20 @@ internal static class CertCommand
                 return text;
             },
         };
-        var role = new Option<string?>("--role") { Description = "The client's Modbus/TCP Security role, for example Operator (default: none)" };
+        var role = new Option<string?>("--role")
+        {
+            Description = "The client's Modbus/TCP Security role, for example Operator (default: none)",
+            CustomParser = result =>
+            {
+                var text = result.Tokens[^1].Value;
+                if (text.Length == 0)
+                {
+                    result.AddError("--role: give the role's name, for example Operator (without --role the client has no role)");
+                }
+
+                return text;
+            },
+        };
         var command = new Command("client", "Make a client certificate signed by the CA, with a role: NAME.pem and NAME.key") { name, role };
         authority.AddTo(command);
         output.AddTo(command);
@@ -112,7 +125,8 @@ internal static class CertCommand
 
         /// <summary>
         /// Makes the certificate with <c>--days</c> of validity and writes it as BASE.pem and BASE.key, one line per file,
-        /// then runs <paramref name="afterwards"/>; refuses before making anything when a file exists without <c>--force</c>.
+        /// then runs <paramref name="afterwards"/>; refuses before making anything when a file exists without <c>--force</c>,
+        /// and says why <paramref name="create"/> refused (its <see cref="ArgumentException"/>: a name, a host, the CA).
         /// </summary>
         public int Write(ParseResult result, string baseName, Func<TimeSpan, X509Certificate2> create, Action? afterwards = null)
         {
@@ -123,7 +137,17 @@ internal static class CertCommand
                 return Fail($"{existing} exists; --force overwrites it");
             }
 
-            using var certificate = create(TimeSpan.FromDays(result.GetValue(_days)));
+            X509Certificate2 made;
+            try
+            {
+                made = create(TimeSpan.FromDays(result.GetValue(_days)));
+            }
+            catch (ArgumentException ex)
+            {
+                return Fail(ex.Message);
+            }
+
+            using var certificate = made;
             try
             {
                 if (DirectoryOf(result) is { } directory)
@@ -194,14 +218,7 @@ internal static class CertCommand
 
             using (authority)
             {
-                try
-                {
-                    return output.Write(result, baseName, validity => create(authority, validity));
-                }
-                catch (ArgumentException ex)
-                {
-                    return Fail(ex.Message);
-                }
+                return output.Write(result, baseName, validity => create(authority, validity));
             }
         }
     }

@@ -8,7 +8,10 @@ internal static class ExitCodes
     /// <summary>A request failed: Modbus exception, timeout, connection refused.</summary>
     public const int RequestFailed = 1;
 
-    /// <summary>The configuration (file, environment or flags) is invalid.</summary>
+    /// <summary>
+    /// The configuration (file, environment or flags) is invalid; for <c>mcpd cert</c>, also a CA that is missing or
+    /// unusable, a file it would overwrite without <c>--force</c>, or a directory it cannot write.
+    /// </summary>
     public const int BadConfiguration = 2;
 
     /// <summary>A listener could not bind its address (port in use, permission).</summary>

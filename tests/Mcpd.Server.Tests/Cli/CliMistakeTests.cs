@@ -27,6 +27,7 @@ public class CliMistakeTests
     [InlineData("bench", "mcpd bench: which command? modbus, mcp")]
     [InlineData("cert", "mcpd cert: which command? ca, server, client")]
     [InlineData("cert|ca|--days|0", "mcpd cert ca: --days: '0' is not a number of days (1..36500)")]
+    [InlineData("cert|client|alice|--role|", "mcpd cert client: --role: give the role's name, for example Operator")]
     [InlineData("serve|--log-format|xml", "mcpd serve: --log-format: 'xml' is not one of text|json")]
     public async Task A_wrong_command_line_says_which_argument_and_its_range_then_one_usage_line(string arguments, string expected)
     {

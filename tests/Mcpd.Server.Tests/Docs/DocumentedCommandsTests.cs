@@ -5,8 +5,10 @@ using Mcpd.Testing;
 namespace Mcpd.Server.Tests.Docs;
 
 /// <summary>
-/// Every command the README and docs/ show with a <c>$ </c> prompt runs here, in the repository's root, against a
-/// real server, and prints what the document shows under it, so no documented command can rot. The documents use the
+/// Every command the README and docs/ show with a <c>$ </c> prompt runs here, as in the repository's root, against a
+/// real server, and prints what the document shows under it, so no documented command can rot. A document's commands
+/// share a scratch directory that links to every entry of the repository's root: they read its files by the paths
+/// the documents use, and what they write (certificates, say) stays out of the repository. The documents use the
 /// default ports (Modbus 5020, MCP 8080, admin 8081): they are replaced by the test server's. Expected output is
 /// compared without whitespace, and <c>...</c> in it stands for anything; a command shown without output must exit 0
 /// (curl with --fail-with-body, so an HTTP error counts).
@@ -14,6 +16,9 @@ namespace Mcpd.Server.Tests.Docs;
 public partial class DocumentedCommandsTests
 {
     private static readonly string Root = ConfigurationTests.RepositoryRoot();
+
+    /// <summary>Tools the documents run that a fresh machine may lack, each its Debian package's name.</summary>
+    private static readonly string[] DebianTools = ["mbpoll", "openssl"];
 
     public static TheoryData<string> Documents()
     {
@@ -34,16 +39,21 @@ public partial class DocumentedCommandsTests
     public async Task Every_command_of_a_document_runs_and_prints_what_it_shows(string document)
     {
         var commands = Commands(Path.Combine(Root, document));
-        if (commands.Any(c => c.Line.StartsWith("mbpoll ", StringComparison.Ordinal)) && !File.Exists("/usr/bin/mbpoll"))
+        foreach (var tool in DebianTools.Where(tool => commands.Any(c => c.Line.StartsWith(tool + " ", StringComparison.Ordinal))))
         {
-            var log = await DebianPackages.InstallAsync(["mbpoll"]);
-            Assert.True(File.Exists("/usr/bin/mbpoll"), $"{document} runs mbpoll, which could not be installed:\n{string.Join('\n', log)}");
+            await DebianPackages.EnsureAsync(tool, [$"/usr/bin/{tool}"], $"{document} runs {tool}");
         }
 
         await using var server = await McpdTestServer.StartAsync();
         var bin = Directory.CreateTempSubdirectory("mcpd-doc-bin-");
+        var work = Directory.CreateTempSubdirectory("mcpd-doc-work-");
         try
         {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(Root))
+            {
+                File.CreateSymbolicLink(Path.Combine(work.FullName, Path.GetFileName(entry)), entry);
+            }
+
             // `mcpd` in a document is the installed tool: here, the executable this test suite built.
             var mcpd = Path.Combine(bin.FullName, "mcpd");
             await File.WriteAllTextAsync(mcpd, $"#!/bin/sh\nexec dotnet '{typeof(Mcpd.Cli.ExitCodes).Assembly.Location}' \"$@\"\n");
@@ -57,7 +67,7 @@ public partial class DocumentedCommandsTests
             {
                 // curl exits 0 on an HTTP error unless told otherwise: a refused request must fail the test.
                 var line = OnTestPorts(command.Line, server).Replace("curl ", "curl --fail-with-body ", StringComparison.Ordinal);
-                var result = await ProcessRunner.RunAsync("bash", ["-o", "pipefail", "-c", $"cd '{Root}' && {line}"], TimeSpan.FromSeconds(60), environment);
+                var result = await ProcessRunner.RunAsync("bash", ["-o", "pipefail", "-c", $"cd '{work.FullName}' && {line}"], TimeSpan.FromSeconds(60), environment);
                 var where = $"{document}:{command.LineNumber}: $ {command.Line}\n{result}";
                 if (command.Output.Count == 0)
                 {
@@ -74,6 +84,7 @@ public partial class DocumentedCommandsTests
         finally
         {
             bin.Delete(recursive: true);
+            work.Delete(recursive: true); // removes the links, not what they point to
         }
     }
 

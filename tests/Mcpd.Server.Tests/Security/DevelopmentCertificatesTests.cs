@@ -107,6 +107,17 @@ public sealed class DevelopmentCertificatesTests : IDisposable
     }
 
     [Fact]
+    public void A_common_name_has_1_to_64_characters()
+    {
+        using var longest = DevelopmentCertificates.CreateClient(_authority, new string('a', 64), null, Day);
+
+        var refused = Assert.Throws<ArgumentException>(() => DevelopmentCertificates.CreateAuthority(new string('a', 65), Day));
+
+        Assert.Equal($"'{new string('a', 65)}' cannot be a common name, which has 1 to 64 characters (RFC 5280 A.1)", refused.Message);
+        Assert.Throws<ArgumentException>(() => DevelopmentCertificates.CreateClient(_authority, "", null, Day));
+    }
+
+    [Fact]
     public void Only_a_CA_signs()
     {
         using var leaf = DevelopmentCertificates.CreateClient(_authority, "alice", null, Day);
