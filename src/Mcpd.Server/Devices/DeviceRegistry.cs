@@ -10,6 +10,7 @@ public sealed class DeviceRegistry
 {
     private readonly IModbusDevice?[] _byUnit = new IModbusDevice?[256];
     private readonly Dictionary<string, IModbusDevice> _byName = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<IModbusDevice, byte> _unitOf = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>
     /// Builds the devices of the config (simulated, or gateways through their upstream), then applies code
@@ -40,6 +41,14 @@ public sealed class DeviceRegistry
             _byUnit[registration.Unit] = registration.Device;
         }
 
+        for (var unit = 1; unit <= 247; unit++)
+        {
+            if (_byUnit[unit] is { } device)
+            {
+                _unitOf.TryAdd(device, (byte)unit);
+            }
+        }
+
         var direct = Array.FindIndex(_byUnit, 1, 247, d => d is not null);
         if (direct > 0)
         {
@@ -55,4 +64,7 @@ public sealed class DeviceRegistry
 
     /// <summary>The configured device named <paramref name="name"/> (case-insensitive), or null.</summary>
     public IModbusDevice? Resolve(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>The unit id <paramref name="device"/> is served at (its first, when 0 and 255 stand for it too).</summary>
+    public byte UnitOf(IModbusDevice device) => _unitOf[device];
 }

@@ -3,6 +3,7 @@ using System.Net;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Connections;
+using Mcpd.Server.Security;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -41,10 +42,11 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
 
     public McpConnection(
         ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, McpServices services,
-        McpServerOptions settings, McpFraming framing, TimeProvider clock, ILogger logger)
+        McpServerOptions settings, McpFraming framing, ClientAuthorization? authorization, TimeProvider clock, ILogger logger)
         : base(context, tracked, connections, clock, settings.MaxInFlightPerConnection)
     {
         _services = services;
+        Authorization = authorization;
         _logger = logger;
         // The listener's framing is chosen here, once: frames are read and written only through this codec.
         _channel = McpChannelCodec.For(framing, settings.MaxPayloadLength, settings.MaxCrcNoiseBytes);
@@ -56,6 +58,12 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     }
 
     public EndPoint? RemoteEndPoint => Context.RemoteEndPoint;
+
+    /// <summary>The decisions for a client that presented a TLS client certificate; null: the client proved no identity, and nothing is checked.</summary>
+    public ClientAuthorization? Authorization { get; }
+
+    /// <summary>The <see cref="Authorization"/> of the connection <paramref name="request"/> arrived on, if any.</summary>
+    public static ClientAuthorization? AuthorizationOf(McpIncomingRequest request) => (request.Peer as McpConnection)?.Authorization;
 
     public string Id => Context.ConnectionId;
 

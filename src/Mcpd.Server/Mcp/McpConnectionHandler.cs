@@ -1,5 +1,7 @@
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Connections;
+using Mcpd.Server.Security;
+using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,9 +13,14 @@ internal sealed class McpConnectionHandler(
     McpServices services,
     ConnectionRegistry connections,
     IOptionsMonitor<McpServerOptions> options,
+    RolePolicies policies,
     TimeProvider time,
-    ILogger<McpConnectionHandler> logger)
+    ILoggerFactory loggers)
 {
+    private readonly ILogger _logger = loggers.CreateLogger<McpConnectionHandler>();
+    private readonly ILogger _audit = loggers.CreateLogger(SecurityLog.AuditCategory);
+    private readonly LogThrottle _denials = new("refused MCP request", time, loggers.CreateLogger<McpConnectionHandler>());
+
     public Task OnConnectedAsync(ConnectionContext connection, McpFraming framing)
     {
         var settings = options.CurrentValue;
@@ -24,8 +31,12 @@ internal sealed class McpConnectionHandler(
             return Task.CompletedTask;
         }
 
-        McpLog.Connected(logger, connection.ConnectionId, connection.RemoteEndPoint, framing);
-        var mcp = new McpConnection(connection, tracked, connections, services, settings, framing, time, logger);
+        McpLog.Connected(_logger, connection.ConnectionId, connection.RemoteEndPoint, framing);
+        // A client that presented a certificate (mcp:tls:clientCa) is allowed what its role allows; one that did not is not checked.
+        var authorization = connection.Features.Get<IClientIdentityFeature>() is { } identity
+            ? new ClientAuthorization(identity.Identity, listener, policies, services.Metrics, _denials, _logger, _audit)
+            : null;
+        var mcp = new McpConnection(connection, tracked, connections, services, settings, framing, authorization, time, _logger);
         tracked.Peer = mcp;
         connection.Features.Set<IMcpConnectionFeature>(mcp);
         return mcp.RunAsync();

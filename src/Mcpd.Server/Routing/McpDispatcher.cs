@@ -59,6 +59,12 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
             : null;
         using var scope = span is null ? null : TraceScope.Begin(answerer.Logger, span.TraceId.ToHexString());
         var start = new McpRequestStart(metrics.MethodTag(method, served: BuiltInMethods.IsBuiltIn(method)), started, span);
+        if (answerer.Connection.Authorization is { } authorization && !authorization.AllowsMethod(method))
+        {
+            answerer.AnswerError(start, request.Id, request.IsOneWay, McpStatus.Forbidden, authorization.Refusal($"call {method}"), start.TraceIdOf(request));
+            return true;
+        }
+
         if (!Run(request, method, start, answerer))
         {
             // The request answers later and owns its span; the read loop goes on outside it.

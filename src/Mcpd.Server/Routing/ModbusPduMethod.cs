@@ -69,6 +69,15 @@ internal sealed class ModbusPduMethod(DeviceRegistry devices, ILogger<ModbusPduM
 
         var scratch = ModbusPduExecution.RentScratch();
         request.Body.CopyTo(scratch);
+        if (device is not null && answerer.Connection.Authorization is { } authorization
+            && !authorization.AllowsModbus(devices.UnitOf(device), scratch.AsSpan(0, (int)request.Body.Length)))
+        {
+            // As over Modbus/TCP Security: exception 01 (ILLEGAL FUNCTION) for what the role may not do.
+            WriteAnswer(answerer, start, request.Id, request.IsOneWay, scratch, ModbusResponsePdu.WriteException(scratch.AsSpan(ModbusPduExecution.ScratchHalf), scratch[0], ModbusExceptionCode.IllegalFunction));
+            ArrayPool<byte>.Shared.Return(scratch);
+            return true;
+        }
+
         var length = device is null
             ? WriteUnknownUnit(scratch.AsSpan(ModbusPduExecution.ScratchHalf), scratch[0])
             : ModbusPduExecution.Execute(answerer.Connection, device, scratch, (int)request.Body.Length, (Method: this, Answerer: answerer, request.Id, request.IsOneWay, Start: start),
@@ -102,6 +111,11 @@ internal sealed class ModbusPduMethod(DeviceRegistry devices, ILogger<ModbusPduM
         var response = new byte[ModbusLimits.MaxPduLength];
         var function = request.Body.Span[0];
         var connection = IMcpConnectionFeature.Of(request);
+        if (device is not null && McpConnection.AuthorizationOf(request) is { } authorization && !authorization.AllowsModbus(devices.UnitOf(device), request.Body.Span))
+        {
+            return McpReply.Ok(response.AsMemory(0, ModbusResponsePdu.WriteException(response, function, ModbusExceptionCode.IllegalFunction)));
+        }
+
         int length;
         try
         {

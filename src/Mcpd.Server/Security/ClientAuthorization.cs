@@ -37,6 +37,29 @@ public sealed partial class ClientAuthorization(ClientIdentity? identity, string
         return true;
     }
 
+    /// <summary>True when the client's role has a method rule naming <paramref name="method"/>; a refusal is counted and logged.</summary>
+    public bool AllowsMethod(ReadOnlySpan<char> method)
+    {
+        if (policies.Current.AllowsMethod(Identity?.Role, method))
+        {
+            return true;
+        }
+
+        metrics.RequestDenied(listener);
+        if (denials.ShouldLog())
+        {
+            LogMethodDenied(logger, listener, Identity?.Name ?? "a client without a certificate", Identity?.Role ?? "none", method.ToString());
+        }
+
+        return false;
+    }
+
+    /// <summary>Why a request was refused, for the client: names the role and what it lacked, never the rules.</summary>
+    public string Refusal(string what) => $"role {Identity?.Role ?? "none"} may not {what} (security:roles)";
+
+    [LoggerMessage(EventId = 406, Level = LogLevel.Warning, Message = "{Listener}: refused method {Method} to {Client}, role {Role} (no method rule of security:roles names it)")]
+    private static partial void LogMethodDenied(ILogger logger, string listener, string client, string role, string method);
+
     [LoggerMessage(EventId = 405, Level = LogLevel.Warning, Message = "{Listener}: refused function 0x{Function:X2} on unit {Unit} to {Client}, role {Role} (no rule of security:roles allows it)")]
     private static partial void LogModbusDenied(ILogger logger, string listener, string client, string role, byte unit, byte function);
 
