@@ -12,8 +12,8 @@ public sealed class McpServerOptions
     /// <summary>Port of the CRC-framed listener (0x5A framing for noisy links); null: off.</summary>
     public int? CrcPort { get; set; }
 
-    /// <summary>Address to listen on: "*", "localhost" or an IP address.</summary>
-    public string Bind { get; set; } = "*";
+    /// <summary>Address to listen on: "*", "localhost" or an IP address. Loopback by default, as <c>modbus:bind</c>.</summary>
+    public string Bind { get; set; } = "127.0.0.1";
 
     /// <summary>TLS on both MCP listeners (plain and CRC framing) when a certificate is set.</summary>
     public TlsOptions Tls { get; set; } = new();

@@ -8,8 +8,11 @@ public sealed class ModbusServerOptions
     /// <summary>TCP port; 502 is the IANA port of Modbus, 0 picks a free one.</summary>
     public int Port { get; set; } = 502;
 
-    /// <summary>Address to listen on: "*" (all interfaces, IPv4 and IPv6), "localhost", or an IP address.</summary>
-    public string Bind { get; set; } = "*";
+    /// <summary>
+    /// Address to listen on: "*" (all interfaces, IPv4 and IPv6), "localhost", or an IP address. Loopback by default:
+    /// plain Modbus has no authentication, so any client that reaches it may write every register (docs/security.md).
+    /// </summary>
+    public string Bind { get; set; } = "127.0.0.1";
 
     /// <summary>Most connections served at once; see <see cref="ConnectionLimitPolicy"/>.</summary>
     public int MaxConnections { get; set; } = 10_000;

@@ -21,9 +21,10 @@ internal static partial class ServeCommand
     {
         var config = new Option<string?>("--config", "-c") { Description = $"Configuration file (YAML or JSON); default: ./{McpdConfiguration.DefaultFileName} when it exists" };
         var modbusPort = new Option<int?>("--modbus-port") { Description = "Modbus TCP port (default 502; ports below 1024 need root)", CustomParser = CliValues.Port() };
-        var bind = new Option<string?>("--bind") { Description = "Address to listen on: * (all interfaces, default), localhost, or an IP address" };
+        var bind = new Option<string?>("--bind") { Description = "Address the Modbus and MCP listeners listen on: 127.0.0.1 (default), * (all interfaces), localhost, or an IP address" };
         var mcpPort = new Option<int?>("--mcp-port") { Description = "MCP port (default 8080)", CustomParser = CliValues.Port() };
         var mcpCrcPort = new Option<int?>("--mcp-crc-port") { Description = "Port of a CRC-framed MCP listener (off by default)", CustomParser = CliValues.Port() };
+        var modbusTlsPort = new Option<int?>("--modbus-tls-port") { Description = "Port of the Modbus/TCP Security listener, Modbus over mutual TLS (802; off by default; needs modbus:tls in the file)", CustomParser = CliValues.Port() };
         var httpPort = new Option<int?>("--http-port") { Description = "Port of the HTTP admin API: health, metrics, devices (default 8081, on 127.0.0.1)", CustomParser = CliValues.Port() };
         var logFormat = new Option<string>("--log-format")
         {
@@ -34,35 +35,24 @@ internal static partial class ServeCommand
         };
         var command = new Command("serve", "Run the server: Modbus TCP devices from the register map, and MCP")
         {
-            config, modbusPort, bind, mcpPort, mcpCrcPort, httpPort, logFormat,
+            config, modbusPort, bind, mcpPort, mcpCrcPort, modbusTlsPort, httpPort, logFormat,
         };
+        (Option<int?> Flag, string Key)[] ports = [(modbusPort, "modbus:port"), (mcpPort, "mcp:port"), (mcpCrcPort, "mcp:crcPort"), (modbusTlsPort, "modbus:tls:port"), (httpPort, "admin:port")];
         command.SetAction((result, cancellationToken) =>
         {
             var overrides = new Dictionary<string, string?>();
-            if (result.GetValue(modbusPort) is { } port)
+            foreach (var (flag, key) in ports)
             {
-                overrides["modbus:port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (result.GetValue(flag) is { } port)
+                {
+                    overrides[key] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
             }
 
             if (result.GetValue(bind) is { } address)
             {
                 overrides["modbus:bind"] = address;
                 overrides["mcp:bind"] = address;
-            }
-
-            if (result.GetValue(mcpPort) is { } mcp)
-            {
-                overrides["mcp:port"] = mcp.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            if (result.GetValue(mcpCrcPort) is { } crc)
-            {
-                overrides["mcp:crcPort"] = crc.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            if (result.GetValue(httpPort) is { } http)
-            {
-                overrides["admin:port"] = http.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
             return RunAsync(result.GetValue(config), overrides, result.GetValue(logFormat) == "json", cancellationToken);
