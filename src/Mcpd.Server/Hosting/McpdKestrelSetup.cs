@@ -29,10 +29,10 @@ internal sealed class McpdKestrelSetup(
         Listen(kestrel, modbus.Value.Bind, modbus.Value.Port, ListenerNames.Modbus, null, listener => UseModbus(listener, ListenerNames.Modbus));
         if (modbus.Value.Tls.Port is { } securePort)
         {
-            Listen(kestrel, modbus.Value.Tls.Bind, securePort, ListenerNames.ModbusSecure, modbus.Value.Tls, listener => UseModbus(listener, ListenerNames.ModbusSecure));
+            Listen(kestrel, modbus.Value.Tls.Bind, securePort, ListenerNames.ModbusSecure, (modbus.Value.Tls, "modbus:tls"), listener => UseModbus(listener, ListenerNames.ModbusSecure));
         }
 
-        var mcpTls = mcp.Value.Tls.IsEnabled ? mcp.Value.Tls : null;
+        (TlsOptions, string)? mcpTls = mcp.Value.Tls.IsEnabled ? (mcp.Value.Tls, "mcp:tls") : null;
         Listen(kestrel, mcp.Value.Bind, mcp.Value.Port, ListenerNames.Mcp, mcpTls, listener => UseMcp(listener, McpFraming.Plain));
         if (mcp.Value.CrcPort is { } crcPort)
         {
@@ -42,7 +42,7 @@ internal sealed class McpdKestrelSetup(
         if (admin.Value.Enabled)
         {
             // HTTP/1.1 through the application's request pipeline (AdminApi).
-            Listen(kestrel, admin.Value.Bind, admin.Value.Port, ListenerNames.Admin, admin.Value.Tls.IsEnabled ? admin.Value.Tls : null,
+            Listen(kestrel, admin.Value.Bind, admin.Value.Port, ListenerNames.Admin, admin.Value.Tls.IsEnabled ? (admin.Value.Tls, "admin:tls") : null,
                 listener => listener.Protocols = HttpProtocols.Http1);
         }
     }
@@ -59,7 +59,7 @@ internal sealed class McpdKestrelSetup(
         listener.Run(connection => handler.OnConnectedAsync(connection, framing));
     }
 
-    private void Listen(KestrelServerOptions kestrel, string bind, int port, string name, TlsOptions? tlsOptions, Action<ListenOptions> configure)
+    private void Listen(KestrelServerOptions kestrel, string bind, int port, string name, (TlsOptions Options, string ConfigPath)? tlsOptions, Action<ListenOptions> configure)
     {
         if (!McpdOptionsValidator.TryParseBind(bind, out var address))
         {
@@ -69,11 +69,11 @@ internal sealed class McpdKestrelSetup(
 
         void Configure(ListenOptions listener)
         {
-            if (tlsOptions is not null)
+            if (tlsOptions is var (options, configPath))
             {
-                var credentials = new TlsCredentials(name, tlsOptions, loggers.CreateLogger<TlsCredentials>());
+                var credentials = new TlsCredentials(name, configPath, options, loggers.CreateLogger<TlsCredentials>());
                 tls.Add(name, credentials);
-                listener.UseTls(name, credentials, tlsOptions.MaxConcurrentHandshakes, metrics, time, loggers.CreateLogger(typeof(TlsListenerSetup).FullName!));
+                listener.UseTls(name, credentials, options.MaxConcurrentHandshakes, metrics, time, loggers.CreateLogger(typeof(TlsListenerSetup).FullName!));
             }
 
             configure(listener);

@@ -18,16 +18,21 @@ public sealed partial class TlsCredentials : IDisposable
     private const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
 
     private readonly string _listener;
+    private readonly string _configPath;
     private readonly TlsOptions _options;
     private readonly ILogger _logger;
     private readonly FileChangeWatch _watch;
     private volatile SslServerAuthenticationOptions _current;
 
-    /// <summary>Reads the files of <paramref name="options"/> for <paramref name="listener"/>; throws <see cref="InvalidOperationException"/> naming a file that cannot be read.</summary>
-    public TlsCredentials(string listener, TlsOptions options, ILogger<TlsCredentials> logger)
+    /// <summary>
+    /// Reads the files of <paramref name="options"/> (configured at <paramref name="configPath"/>, e.g. <c>modbus:tls</c>)
+    /// for <paramref name="listener"/>; throws <see cref="TlsFileException"/> naming the key and the file that cannot be used.
+    /// </summary>
+    public TlsCredentials(string listener, string configPath, TlsOptions options, ILogger<TlsCredentials> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _listener = listener;
+        _configPath = configPath;
         _options = options;
         _logger = logger;
         _current = Load();
@@ -61,7 +66,7 @@ public sealed partial class TlsCredentials : IDisposable
                 var serial = SerialNumber;
                 LogRotated(_logger, _listener, subject, serial);
             }
-            catch (InvalidOperationException ex)
+            catch (TlsFileException ex)
             {
                 LogRotationFailed(_logger, _listener, ex.Message);
             }
@@ -73,12 +78,12 @@ public sealed partial class TlsCredentials : IDisposable
 
     private SslServerAuthenticationOptions Load()
     {
-        var certificate = Read(_options.Certificate!, () => X509Certificate2.CreateFromPemFile(_options.Certificate!, _options.Key));
-        var chain = Read(_options.Certificate!, () => LoadBundle(_options.Certificate!));
-        var authorities = _options.ClientCa is null ? null : Read(_options.ClientCa, () => LoadBundle(_options.ClientCa));
+        var certificate = Read("certificate", _options.Certificate!, () => X509Certificate2.CreateFromPemFile(_options.Certificate!, _options.Key));
+        var chain = Read("certificate", _options.Certificate!, () => LoadBundle(_options.Certificate!));
+        var authorities = _options.ClientCa is null ? null : Read("clientCa", _options.ClientCa, () => LoadBundle(_options.ClientCa));
         if (authorities is { Count: 0 })
         {
-            throw new InvalidOperationException($"{_options.ClientCa} holds no certificate (PEM, -----BEGIN CERTIFICATE-----)");
+            throw new TlsFileException($"{_configPath}:clientCa: {Path.GetFullPath(_options.ClientCa!)} holds no certificate (PEM, -----BEGIN CERTIFICATE-----)");
         }
 
         var intermediates = new X509Certificate2Collection();
@@ -137,7 +142,8 @@ public sealed partial class TlsCredentials : IDisposable
         return bundle;
     }
 
-    private static T Read<T>(string path, Func<T> read)
+    /// <summary>What <paramref name="read"/> reads from <paramref name="path"/> (set at key <paramref name="key"/>), or a <see cref="TlsFileException"/> saying why it cannot.</summary>
+    private T Read<T>(string key, string path, Func<T> read)
     {
         try
         {
@@ -145,7 +151,8 @@ public sealed partial class TlsCredentials : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
         {
-            throw new InvalidOperationException($"{Path.GetFullPath(path)}: {ex.Message}", ex);
+            // CreateFromPemFile reads the certificate and the key: a key that is not the certificate's fails here too.
+            throw new TlsFileException($"{_configPath}:{key}: {Path.GetFullPath(path)}{(key == "certificate" ? $" (key {Path.GetFullPath(_options.Key!)})" : "")}: {ex.Message}", ex);
         }
     }
 
@@ -160,3 +167,6 @@ public sealed partial class TlsCredentials : IDisposable
     [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "TLS on {Listener}: the changed certificate files cannot be used ({Problem}); handshakes keep the running certificate")]
     private static partial void LogRotationFailed(ILogger logger, string listener, string problem);
 }
+
+/// <summary>A certificate, key or CA file of a TLS listener that cannot be used; the message names the key and the file.</summary>
+public sealed class TlsFileException(string message, Exception? inner = null) : InvalidOperationException(message, inner);

@@ -50,6 +50,11 @@ internal static class ListenFailure
             listeners.Add(new("CRC-framed MCP", "mcp:crcPort", settings.Mcp.Bind, crcPort, "--mcp-crc-port", "--bind"));
         }
 
+        if (settings.Modbus.Tls.Port is { } securePort)
+        {
+            listeners.Add(new("Modbus/TCP Security", "modbus:tls", settings.Modbus.Tls.Bind, securePort, "--modbus-tls-port", "modbus:tls:bind (configuration)"));
+        }
+
         if (settings.Admin.Enabled)
         {
             listeners.Add(new("the HTTP admin API", "admin", settings.Admin.Bind, settings.Admin.Port, "--http-port", "admin:bind (configuration)"));

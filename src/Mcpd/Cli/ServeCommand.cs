@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Net.Sockets;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Hosting;
+using Mcpd.Server.Security;
 using Mcpd.Server.Telemetry;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -89,12 +91,24 @@ internal static partial class ServeCommand
         // Hot reload: the server runs on what the gate lets through, the last valid state of the file.
         using var gate = new ReloadGate(configuration);
         var starting = true;
-        await using var app = McpdHost.Build(gate.Configuration, builder =>
+        WebApplication built;
+        try
         {
-            ConsoleLogging.Add(builder.Logging, jsonLogs);
-            // A listener that cannot bind is said once, below, in one line with advice: not again by the host with a trace.
-            builder.Logging.AddFilter(HostCategory, level => !starting || level == LogLevel.Critical);
-        });
+            built = McpdHost.Build(gate.Configuration, builder =>
+            {
+                ConsoleLogging.Add(builder.Logging, jsonLogs);
+                // A listener that cannot bind is said once, below, in one line with advice: not again by the host with a trace.
+                builder.Logging.AddFilter(HostCategory, level => !starting || level == LogLevel.Critical);
+            });
+        }
+        catch (Exception ex) when (Find<TlsFileException>(ex) is { } unusable)
+        {
+            // The TLS files are read when the listeners are set up: one that cannot be used is a configuration problem.
+            await Console.Error.WriteLineAsync($"mcpd: {unusable.Message}");
+            return ExitCodes.BadConfiguration;
+        }
+
+        await using var app = built;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("mcpd");
         LogStarting(logger, Version, file ?? "none (built-in defaults)");
         try
@@ -122,6 +136,21 @@ internal static partial class ServeCommand
 
     /// <summary>The Generic Host's own category, which logs a failed start with its whole exception.</summary>
     private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
+    /// <summary>The <typeparamref name="T"/> in <paramref name="exception"/>'s chain of inner exceptions, or null.</summary>
+    private static T? Find<T>(Exception exception)
+        where T : Exception
+    {
+        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The socket error under a failed start, or null when <paramref name="exception"/> is something else.</summary>
     private static SocketException? BindFailure(Exception exception)

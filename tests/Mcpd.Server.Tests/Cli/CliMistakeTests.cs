@@ -1,3 +1,4 @@
+using Mcpd.Server.Security;
 using Mcpd.Server.Tests.Configuration;
 using Mcpd.Testing;
 
@@ -153,6 +154,27 @@ public class CliMistakeTests
         {
             File.Delete(file);
         }
+    }
+
+    [Fact]
+    public async Task A_TLS_file_that_cannot_be_used_stops_serve_with_its_key_and_why()
+    {
+        using var pki = new TestPki();
+        var other = Path.Combine(pki.Directory, "other.key");
+        DevelopmentCertificates.WritePem(pki.Client("other", null), Path.Combine(pki.Directory, "other.pem"), other);
+        var file = Path.Combine(pki.Directory, "mcpd.yaml");
+        await File.WriteAllTextAsync(file, $$"""
+            modbus: { port: 0, tls: { port: 0, certificate: {{pki.ServerCertificateFile}}, key: {{other}}, clientCa: {{pki.AuthorityFile}} } }
+            mcp: { port: 0 }
+            admin: { port: 0 }
+            security: { roles: { Viewer: [ { access: read } ] } }
+            """);
+
+        var serve = await CliTests.Mcpd("serve", "--config", file);
+
+        Assert.Equal(2, serve.ExitCode);
+        Assert.Contains($"mcpd: modbus:tls:certificate: {pki.ServerCertificateFile} (key {other}): The provided key does not match the public key for this certificate.", serve.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", serve.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
