@@ -3,7 +3,6 @@ using System.Net;
 using System.Text;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
-using Mcpd.Server.Security;
 using Mcpd.Server.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -54,8 +53,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         SessionsValidation.Check(options, problems);
         TelemetryValidation.Check(options, problems);
         PersistenceValidation.Check(options, problems);
-        problems.AddRange(RolePolicy.Problems(options.Security));
-        TlsValidation.Check(options, problems);
+        SecurityValidation.Check(options, problems);
         var units = new HashSet<int>();
         for (var i = 0; i < options.Devices.Count; i++)
         {

@@ -32,10 +32,11 @@ internal sealed class McpConnectionHandler(
         }
 
         McpLog.Connected(_logger, connection.ConnectionId, connection.RemoteEndPoint, framing);
-        // A client that presented a certificate (mcp:tls:clientCa) is allowed what its role allows; one that did not is not checked.
-        var authorization = connection.Features.Get<IClientIdentityFeature>() is { } identity
-            ? new ClientAuthorization(identity.Identity, listener, policies, services.Metrics, _denials, _logger, _audit)
-            : null;
+        // A client that presented a certificate (mcp:tls:clientCa) is allowed what its role allows; one that did not, what
+        // mcp:anonymousRole allows, or everything when it is not set.
+        var identity = connection.Features.Get<IClientIdentityFeature>()?.Identity
+            ?? (settings.AnonymousRole is { } role ? ClientIdentity.Anonymous(role) : null);
+        var authorization = identity is null ? null : new ClientAuthorization(identity, listener, policies, services.Metrics, _denials, _logger, _audit);
         var mcp = new McpConnection(connection, tracked, connections, services, settings, framing, authorization, time, _logger);
         tracked.Peer = mcp;
         connection.Features.Set<IMcpConnectionFeature>(mcp);

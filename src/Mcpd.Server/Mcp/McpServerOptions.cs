@@ -15,6 +15,12 @@ public sealed class McpServerOptions
     /// <summary>Address to listen on: "*", "localhost" or an IP address. Loopback by default, as <c>modbus:bind</c>.</summary>
     public string Bind { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// The role (of <c>security:roles</c>) of clients that present no certificate: absent, they are not checked; set,
+    /// their requests are decided by that role's rules, as a certificate's are.
+    /// </summary>
+    public string? AnonymousRole { get; set; }
+
     /// <summary>TLS on both MCP listeners (plain and CRC framing) when a certificate is set.</summary>
     public TlsOptions Tls { get; set; } = new();
 

@@ -37,9 +37,12 @@ internal sealed class ModbusConnectionHandler(
             return Task.CompletedTask;
         }
 
-        var authorization = listener == ListenerNames.ModbusSecure
-            ? new ClientAuthorization(connection.Features.Get<IClientIdentityFeature>()?.Identity, listener, policies, metrics, _denials, _logger, _audit)
-            : null;
+        // Modbus/TCP Security checks every client (one without a role is allowed nothing); the plain listener only
+        // when modbus:anonymousRole names the role of its clients.
+        var identity = listener == ListenerNames.ModbusSecure
+            ? connection.Features.Get<IClientIdentityFeature>()?.Identity ?? ClientIdentity.Anonymous(null)
+            : settings.AnonymousRole is { } role ? ClientIdentity.Anonymous(role) : null;
+        var authorization = identity is null ? null : new ClientAuthorization(identity, listener, policies, metrics, _denials, _logger, _audit);
         ModbusLog.Connected(_logger, connection.ConnectionId, connection.RemoteEndPoint);
         // One state machine per connection: RunAsync owns the rest of the connection's life, registry removal included.
         return new ModbusConnection(connection, tracked, connections, devices, settings, authorization, metrics, tracing, time, _logger).RunAsync();

@@ -38,6 +38,12 @@ public sealed class ModbusServerOptions
     /// <summary>The Modbus/TCP Security listener beside this one (port 802), off unless <c>modbus:tls:port</c> is set.</summary>
     public ModbusTlsOptions Tls { get; set; } = new();
 
+    /// <summary>
+    /// The role (of <c>security:roles</c>) of clients of the plain listener, who prove no identity: absent, they are not
+    /// checked and may do everything; set (e.g. a read-only role), their requests are decided as a certificate's are.
+    /// </summary>
+    public string? AnonymousRole { get; set; }
+
     /// <summary>How a request for a unit id with no device is answered.</summary>
     public UnknownUnitPolicy UnknownUnit { get; set; } = UnknownUnitPolicy.TargetFailedToRespond;
 

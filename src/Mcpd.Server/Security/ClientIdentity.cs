@@ -18,6 +18,9 @@ public sealed record ClientIdentity(string Name, string? Role)
         return new ClientIdentity(string.IsNullOrEmpty(commonName) ? certificate.Subject : commonName, ModbusRoleExtension.RoleOf(certificate));
     }
 
+    /// <summary>A client that proved no identity, given <paramref name="role"/> by configuration (null: no role).</summary>
+    public static ClientIdentity Anonymous(string? role) => new("anonymous", role);
+
     /// <summary>"alice (role Operator)", for log lines.</summary>
     public override string ToString() => $"{Name} (role {Role ?? "none"})";
 }

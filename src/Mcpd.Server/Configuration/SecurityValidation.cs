@@ -2,11 +2,18 @@ using Mcpd.Server.Security;
 
 namespace Mcpd.Server.Configuration;
 
-/// <summary>The meaning of <c>modbus:tls</c>, <c>mcp:tls</c> and <c>admin:tls</c> (part of <see cref="McpdOptionsValidator"/>); whether the files can be used is found when they are read, at start.</summary>
-internal static class TlsValidation
+/// <summary>
+/// The meaning of <c>security</c>, <c>modbus:tls</c>, <c>mcp:tls</c>, <c>admin:tls</c> and the anonymous roles (part of
+/// <see cref="McpdOptionsValidator"/>); whether the TLS files can be used is found when they are read, at start.
+/// </summary>
+internal static class SecurityValidation
 {
     public static void Check(McpdOptions options, List<string> problems)
     {
+        problems.AddRange(RolePolicy.Problems(options.Security));
+        CheckRole("modbus:anonymousRole", options.Modbus.AnonymousRole, options.Security, problems);
+        CheckRole("mcp:anonymousRole", options.Mcp.AnonymousRole, options.Security, problems);
+
         var modbus = options.Modbus.Tls;
         if (modbus.Port is { } port)
         {
@@ -39,6 +46,14 @@ internal static class TlsValidation
         Check("modbus:tls", modbus, problems);
         Check("mcp:tls", options.Mcp.Tls, problems);
         Check("admin:tls", options.Admin.Tls, problems);
+    }
+
+    private static void CheckRole(string path, string? role, SecurityOptions security, List<string> problems)
+    {
+        if (role is not null && !security.Roles.ContainsKey(role))
+        {
+            problems.Add($"{path}: '{role}' is not a role of security:roles ({(security.Roles.Count == 0 ? "none is configured" : string.Join(", ", security.Roles.Keys))})");
+        }
     }
 
     private static void Check(string path, TlsOptions tls, List<string> problems)
