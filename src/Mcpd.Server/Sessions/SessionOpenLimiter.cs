@@ -1,4 +1,5 @@
 using System.Net;
+using Mcpd.Server.Connections;
 using Microsoft.Extensions.Options;
 
 namespace Mcpd.Server.Sessions;
@@ -13,9 +14,8 @@ internal sealed class SessionOpenLimiter(IOptionsMonitor<SessionsOptions> option
 {
     private readonly Lock _sync = new();
 
-    /// <summary>Windows by "connection ID" and "address IP"; one ended an interval ago is pruned at most once per interval.</summary>
-    private readonly Dictionary<string, Window> _windows = new(StringComparer.Ordinal);
-    private long _nextPrune;
+    /// <summary>Opens by "connection ID" and "address IP".</summary>
+    private readonly FixedWindowCounts<string> _opens = new(time);
 
     /// <summary>
     /// Counts one <c>session.open</c> of <paramref name="connectionId"/> from <paramref name="address"/> (either may be
@@ -24,65 +24,35 @@ internal sealed class SessionOpenLimiter(IOptionsMonitor<SessionsOptions> option
     public string? TryTake(string? connectionId, IPAddress? address)
     {
         var settings = options.CurrentValue;
-        var now = time.GetTimestamp();
-        var interval = (long)(settings.OpenInterval.TotalSeconds * time.TimestampFrequency);
+        var interval = settings.OpenInterval;
+        var byConnection = connectionId is null ? null : $"connection {connectionId}";
+        var byAddress = address is null ? null : $"address {address}";
         lock (_sync)
         {
-            if (now >= _nextPrune)
+            if (byConnection is not null && _opens.Peek(byConnection, interval) is var connection && connection.Count >= settings.MaxOpensPerConnection)
             {
-                foreach (var (key, window) in _windows.Where(w => now - w.Value.Start >= interval).ToList())
-                {
-                    _windows.Remove(key);
-                }
-
-                _nextPrune = now + interval;
+                return Refusal("this connection", connection, "maxOpensPerConnection", settings.MaxOpensPerConnection, interval);
             }
 
-            var byConnection = connectionId is null ? null : WindowOf($"connection {connectionId}", now, interval);
-            var byAddress = address is null ? null : WindowOf($"address {address}", now, interval);
-            if (byConnection?.Count >= settings.MaxOpensPerConnection)
+            if (byAddress is not null && _opens.Peek(byAddress, interval) is var fromAddress && fromAddress.Count >= settings.MaxOpensPerAddress)
             {
-                return Refusal("this connection", byConnection, "maxOpensPerConnection", settings.MaxOpensPerConnection, now, interval);
+                return Refusal($"address {address}", fromAddress, "maxOpensPerAddress", settings.MaxOpensPerAddress, interval);
             }
 
-            if (byAddress?.Count >= settings.MaxOpensPerAddress)
+            if (byConnection is not null)
             {
-                return Refusal($"address {address}", byAddress, "maxOpensPerAddress", settings.MaxOpensPerAddress, now, interval);
+                _opens.Add(byConnection, interval);
             }
 
-            byConnection?.Take();
-            byAddress?.Take();
+            if (byAddress is not null)
+            {
+                _opens.Add(byAddress, interval);
+            }
+
             return null;
         }
     }
 
-    private Window WindowOf(string key, long now, long interval)
-    {
-        if (!_windows.TryGetValue(key, out var window))
-        {
-            _windows[key] = window = new Window { Start = now };
-        }
-        else if (now - window.Start >= interval)
-        {
-            (window.Start, window.Count) = (now, 0);
-        }
-
-        return window;
-    }
-
-    private string Refusal(string who, Window window, string setting, int limit, long now, long interval)
-    {
-        var retryIn = TimeSpan.FromSeconds(Math.Ceiling((double)(window.Start + interval - now) / time.TimestampFrequency));
-        return $"{who} opened {window.Count} sessions in this interval; sessions.{setting} is {limit} per {options.CurrentValue.OpenInterval}, retry in {retryIn.TotalSeconds:0} s";
-    }
-
-    /// <summary>Opens counted since <see cref="Start"/> (a timestamp of the <see cref="TimeProvider"/>).</summary>
-    private sealed class Window
-    {
-        public long Start { get; set; }
-
-        public int Count { get; set; }
-
-        public void Take() => Count++;
-    }
+    private static string Refusal(string who, (int Count, TimeSpan Left) window, string setting, int limit, TimeSpan interval) =>
+        $"{who} opened {window.Count} sessions in this interval; sessions.{setting} is {limit} per {interval}, retry in {Math.Ceiling(window.Left.TotalSeconds):0} s";
 }
