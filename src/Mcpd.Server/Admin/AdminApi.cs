@@ -13,8 +13,9 @@ using Microsoft.Extensions.Options;
 namespace Mcpd.Server.Admin;
 
 /// <summary>
-/// The HTTP admin API (docs/api.md), served on the admin listener, the only one that speaks HTTP. Services are
-/// marked [FromServices]: minimal APIs would otherwise take ISessionStore.BindAsync for a parameter binder.
+/// The HTTP admin API (docs/api.md), served on the admin listener, the only one that speaks HTTP. Session ids are shown
+/// as logs show them (<see cref="SessionIds.Redact"/>): a whole id resumes its session. Services are marked
+/// [FromServices]: minimal APIs would otherwise take ISessionStore.BindAsync for a parameter binder.
 /// </summary>
 internal static class AdminApi
 {
@@ -36,7 +37,7 @@ internal static class AdminApi
                     remote = c.RemoteEndPoint?.ToString(),
                     connectedAt = c.ConnectedAt,
                     idleSeconds = Math.Round(time.GetElapsedTime(c.LastActivityTimestamp).TotalSeconds, 3),
-                    session = c.Mcp?.BoundSession?.Id,
+                    session = c.Mcp?.BoundSession?.Id is { } session ? SessionIds.Redact(session) : null,
                 })));
         endpoints.MapGet("/api/sessions", async ([FromServices] ISessionStore store, int? limit, CancellationToken cancellationToken) =>
         {
@@ -46,7 +47,7 @@ internal static class AdminApi
                 return Results.Json(new
                 {
                     store = store.Kind,
-                    sessions = sessions.Select(s => new { id = s.Id, clientId = s.ClientId, ttlSeconds = s.Ttl.TotalSeconds, createdAt = s.CreatedAt, node = s.Binding?.NodeId, connection = s.Binding?.ConnectionId }),
+                    sessions = sessions.Select(s => new { id = SessionIds.Redact(s.Id), clientId = s.ClientId, ttlSeconds = s.Ttl.TotalSeconds, createdAt = s.CreatedAt, node = s.Binding?.NodeId, connection = s.Binding?.ConnectionId }),
                 });
             }
             catch (SessionStoreUnavailableException ex)

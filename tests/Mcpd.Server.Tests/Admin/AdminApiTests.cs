@@ -129,10 +129,14 @@ public class AdminApiTests
         var connections = await http.GetFromJsonAsync<JsonElement>("api/connections");
         var sessions = await http.GetFromJsonAsync<JsonElement>("api/sessions");
 
+        // A whole session id resumes the session: the API shows its first 6 characters, as logs do.
+        var shown = $"{sessionId[..6]}…";
         Assert.Contains(connections.EnumerateArray(), c => c.GetProperty("listener").GetString() == "modbus");
-        Assert.Contains(connections.EnumerateArray(), c => c.GetProperty("listener").GetString() == "mcp" && c.GetProperty("session").GetString() == sessionId);
+        Assert.Contains(connections.EnumerateArray(), c => c.GetProperty("listener").GetString() == "mcp" && c.GetProperty("session").GetString() == shown);
         Assert.Equal("memory", sessions.GetProperty("store").GetString());
-        Assert.Contains(sessions.GetProperty("sessions").EnumerateArray(), s => s.GetProperty("id").GetString() == sessionId && s.GetProperty("clientId").GetString() == "plc-9");
+        Assert.Contains(sessions.GetProperty("sessions").EnumerateArray(), s => s.GetProperty("id").GetString() == shown && s.GetProperty("clientId").GetString() == "plc-9");
+        Assert.DoesNotContain(sessionId, connections.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain(sessionId, sessions.GetRawText(), StringComparison.Ordinal);
     }
 
     [Fact]
