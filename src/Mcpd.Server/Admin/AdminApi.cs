@@ -3,29 +3,53 @@ using Mcpd.Server.Mcp;
 using Mcpd.Server.Sessions;
 using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 
 namespace Mcpd.Server.Admin;
 
 /// <summary>
-/// The HTTP admin API (docs/api.md), served on the admin listener, the only one that speaks HTTP. Session ids are shown
-/// as logs show them (<see cref="SessionIds.Redact"/>): a whole id resumes its session. Services are marked
-/// [FromServices]: minimal APIs would otherwise take ISessionStore.BindAsync for a parameter binder.
+/// The HTTP admin API (docs/api.md), served on the admin listener, the only one that speaks HTTP, and its protection
+/// (docs/security.md): Host names and CORS origins. Session ids are shown as logs show them
+/// (<see cref="SessionIds.Redact"/>): a whole id resumes its session. Services are marked [FromServices]: minimal APIs
+/// would otherwise take ISessionStore.BindAsync for a parameter binder.
 /// </summary>
 internal static class AdminApi
 {
     /// <summary>Prometheus text of the <c>Mcpd</c> meter (docs/observability.md), unless <c>telemetry:metrics:enabled</c> is false.</summary>
     public const string MetricsPath = "/metrics";
 
+    /// <summary>Registers what the protection of <see cref="UseProtection"/> needs.</summary>
+    public static void AddServices(IServiceCollection services)
+    {
+        // Origins are read per request, so admin.cors.origins follows a reload; with none, no CORS header is ever sent.
+        services.AddCors();
+        services.AddOptions<CorsOptions>().Configure<IOptionsMonitor<AdminOptions>>((cors, admin) => cors.AddDefaultPolicy(policy => policy
+            .SetIsOriginAllowed(origin => admin.CurrentValue.Cors.Origins.Contains(origin, StringComparer.OrdinalIgnoreCase))
+            .WithMethods(HttpMethods.Get, HttpMethods.Put)
+            .WithHeaders(HeaderNames.Authorization, HeaderNames.ContentType)));
+    }
+
+    /// <summary>
+    /// The request pipeline before the endpoints: Host first (a rebinding page learns nothing), then CORS.
+    /// </summary>
+    public static void UseProtection(IApplicationBuilder app)
+    {
+        app.UseMiddleware<AdminHostFilter>();
+        app.UseCors();
+    }
+
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
-        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = Readiness.WriteAsync });
+        // The probes are open to load balancers, by any Host.
+        endpoints.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
+        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = Readiness.WriteAsync }).AllowAnonymous();
         DeviceEndpoints.Map(endpoints);
         endpoints.MapGet("/api/connections", ([FromServices] ConnectionRegistry connections, [FromServices] TimeProvider time) =>
             Results.Json(new[] { ListenerNames.Modbus, ListenerNames.Mcp, ListenerNames.McpCrc }
@@ -52,7 +76,7 @@ internal static class AdminApi
             }
             catch (SessionStoreUnavailableException ex)
             {
-                return Results.Json(new { error = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
+                return AdminErrors.Json(StatusCodes.Status503ServiceUnavailable, ex.Message);
             }
         });
         endpoints.MapGet("/api/upstreams", ([FromServices] McpServerInfo info) => Results.Json(info.Upstreams()));

@@ -305,5 +305,5 @@ internal static class DeviceEndpoints
         return null;
     }
 
-    private static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+    private static IResult Error(int status, string message) => AdminErrors.Json(status, message);
 }

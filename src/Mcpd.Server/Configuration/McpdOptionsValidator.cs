@@ -48,6 +48,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         var problems = new List<string>();
         CheckModbus(options, problems);
         CheckMcp(options, problems);
+        AdminValidation.Check(options, problems);
         UpstreamValidation.Check(options, problems);
         RoutingValidation.Check(options, problems);
         SessionsValidation.Check(options, problems);
@@ -148,17 +149,6 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         if (!TryParseBind(mcp.Bind, out _))
         {
             problems.Add($"mcp:bind: '{mcp.Bind}' is not \"*\", \"localhost\" or an IP address");
-        }
-
-        var admin = options.Admin;
-        if (admin.Enabled && admin.Port is < 0 or > 65535)
-        {
-            problems.Add($"admin:port: {admin.Port} is outside 0..65535");
-        }
-
-        if (admin.Enabled && !TryParseBind(admin.Bind, out _))
-        {
-            problems.Add($"admin:bind: '{admin.Bind}' is not \"*\", \"localhost\" or an IP address");
         }
 
         if (mcp.MaxPayloadLength is < 16 or > 64 * 1024 * 1024)

@@ -26,12 +26,14 @@ public static class McpdHost
         builder.Logging.AddConfiguration(configuration.GetSection(LoggingSection));
         builder.Services.AddMcpdServer(configuration);
         builder.Services.AddRouting();
+        AdminApi.AddServices(builder.Services);
         builder.Services.AddHealthChecks()
             .AddCheck<ListenersHealthCheck>("listeners")
             .AddCheck<SessionStoreHealthCheck>("sessions");
         configure?.Invoke(builder);
         var app = builder.Build();
         // The admin listener is the only one speaking HTTP: the protocol listeners run their own connection handlers.
+        AdminApi.UseProtection(app);
         AdminApi.Map(app);
         return app;
     }
