@@ -1,7 +1,10 @@
 using Mcpd.Server.Connections;
 using Mcpd.Server.Mcp;
+using Mcpd.Server.Security;
 using Mcpd.Server.Sessions;
 using Mcpd.Server.Telemetry;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -16,7 +19,7 @@ namespace Mcpd.Server.Admin;
 
 /// <summary>
 /// The HTTP admin API (docs/api.md), served on the admin listener, the only one that speaks HTTP, and its protection
-/// (docs/security.md): Host names and CORS origins. Session ids are shown as logs show them
+/// (docs/security.md): Host names, CORS origins, bearer tokens and the roles they act in. Session ids are shown as logs show them
 /// (<see cref="SessionIds.Redact"/>): a whole id resumes its session. Services are marked [FromServices]: minimal APIs
 /// would otherwise take ISessionStore.BindAsync for a parameter binder.
 /// </summary>
@@ -25,9 +28,18 @@ internal static class AdminApi
     /// <summary>Prometheus text of the <c>Mcpd</c> meter (docs/observability.md), unless <c>telemetry:metrics:enabled</c> is false.</summary>
     public const string MetricsPath = "/metrics";
 
-    /// <summary>Registers what the protection of <see cref="UseProtection"/> needs.</summary>
+    /// <summary>Registers what the protection of <see cref="UseProtection"/> and the endpoints' policies need.</summary>
     public static void AddServices(IServiceCollection services)
     {
+        services.AddSingleton<AdminAuthFailures>();
+        services.AddSingleton<AdminAccess>();
+        services.AddAuthentication(AdminAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, AdminAuthenticationHandler>(AdminAuthenticationHandler.SchemeName, configureOptions: null);
+        services.AddSingleton<IAuthorizationHandler, AdminAccessHandler>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, AdminAuthorizationResults>();
+        services.AddAuthorizationBuilder()
+            .AddPolicy(AdminAccess.ReadPolicy, policy => policy.AddRequirements(new AdminAccessRequirement(AccessKind.Read)))
+            .AddPolicy(AdminAccess.WritePolicy, policy => policy.AddRequirements(new AdminAccessRequirement(AccessKind.Write)));
         // Origins are read per request, so admin.cors.origins follows a reload; with none, no CORS header is ever sent.
         services.AddCors();
         services.AddOptions<CorsOptions>().Configure<IOptionsMonitor<AdminOptions>>((cors, admin) => cors.AddDefaultPolicy(policy => policy
@@ -37,17 +49,20 @@ internal static class AdminApi
     }
 
     /// <summary>
-    /// The request pipeline before the endpoints: Host first (a rebinding page learns nothing), then CORS.
+    /// The request pipeline before the endpoints: Host first (a rebinding page learns nothing, not even a 401), CORS
+    /// (a preflight is answered before any token is asked for), then who the caller is and what the endpoint needs.
     /// </summary>
     public static void UseProtection(IApplicationBuilder app)
     {
         app.UseMiddleware<AdminHostFilter>();
         app.UseCors();
+        app.UseAuthentication();
+        app.UseAuthorization();
     }
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        // The probes are open to load balancers, by any Host.
+        // The probes are open to load balancers: no token, any Host.
         endpoints.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = Readiness.WriteAsync }).AllowAnonymous();
         DeviceEndpoints.Map(endpoints);
@@ -62,7 +77,7 @@ internal static class AdminApi
                     connectedAt = c.ConnectedAt,
                     idleSeconds = Math.Round(time.GetElapsedTime(c.LastActivityTimestamp).TotalSeconds, 3),
                     session = c.Mcp?.BoundSession?.Id is { } session ? SessionIds.Redact(session) : null,
-                })));
+                }))).RequireAuthorization(AdminAccess.ReadPolicy);
         endpoints.MapGet("/api/sessions", async ([FromServices] ISessionStore store, int? limit, CancellationToken cancellationToken) =>
         {
             try
@@ -78,11 +93,11 @@ internal static class AdminApi
             {
                 return AdminErrors.Json(StatusCodes.Status503ServiceUnavailable, ex.Message);
             }
-        });
-        endpoints.MapGet("/api/upstreams", ([FromServices] McpServerInfo info) => Results.Json(info.Upstreams()));
+        }).RequireAuthorization(AdminAccess.ReadPolicy);
+        endpoints.MapGet("/api/upstreams", ([FromServices] McpServerInfo info) => Results.Json(info.Upstreams())).RequireAuthorization(AdminAccess.ReadPolicy);
         if (endpoints.ServiceProvider.GetRequiredService<IOptions<TelemetryOptions>>().Value.Metrics.Enabled)
         {
-            endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
+            endpoints.MapPrometheusScrapingEndpoint(MetricsPath).RequireAuthorization(AdminAccess.ReadPolicy);
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
+using Mcpd.Server.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -25,9 +26,9 @@ internal static class DeviceEndpoints
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/api/devices", ([FromServices] IOptions<DevicesOptions> options, [FromServices] DeviceRegistry devices) =>
-            Results.Json(options.Value.Effective.Select(d => Describe(d, devices.Resolve((byte)d.Unit)))));
-        endpoints.MapGet("/api/devices/{unit:int}/registers", ReadAsync);
-        endpoints.MapPut("/api/devices/{unit:int}/registers/{address:int}", WriteAsync);
+            Results.Json(options.Value.Effective.Select(d => Describe(d, devices.Resolve((byte)d.Unit))))).RequireAuthorization(AdminAccess.ReadPolicy);
+        endpoints.MapGet("/api/devices/{unit:int}/registers", ReadAsync).RequireAuthorization(AdminAccess.ReadPolicy);
+        endpoints.MapPut("/api/devices/{unit:int}/registers/{address:int}", WriteAsync).RequireAuthorization(AdminAccess.WritePolicy);
     }
 
     private static object Describe(DeviceOptions options, IModbusDevice? device) => device switch
@@ -53,7 +54,8 @@ internal static class DeviceEndpoints
         _ => new { unit = options.Unit, name = options.Name, kind = "code" },
     };
 
-    private static async Task<IResult> ReadAsync(int unit, string? table, int? from, int? count, [FromServices] DeviceRegistry devices, CancellationToken cancellationToken)
+    /// <summary>GET: the caller's role must allow reading the range, as a Modbus read of it would need.</summary>
+    private static async Task<IResult> ReadAsync(int unit, string? table, int? from, int? count, HttpContext context, [FromServices] DeviceRegistry devices, [FromServices] AdminAccess access, CancellationToken cancellationToken)
     {
         if (Problem(unit, table, devices, out var device, out var registerTable) is { } problem)
         {
@@ -68,7 +70,17 @@ internal static class DeviceEndpoints
             return Error(StatusCodes.Status400BadRequest, $"from must be 0..65535 and count 1..{limit} inside the table");
         }
 
-        var (values, failure) = await ReadValuesAsync(device!, registerTable, start, length, cancellationToken);
+        if (access.Refusal(context.User, AccessKind.Read, (byte)unit, registerTable, start, length) is { } refusal)
+        {
+            return access.Forbidden(context, refusal);
+        }
+
+        return await ReadRangeAsync(unit, device!, registerTable, start, length, cancellationToken);
+    }
+
+    private static async Task<IResult> ReadRangeAsync(int unit, IModbusDevice device, RegisterTable registerTable, int start, int length, CancellationToken cancellationToken)
+    {
+        var (values, failure) = await ReadValuesAsync(device, registerTable, start, length, cancellationToken);
         if (failure is not null)
         {
             return failure;
@@ -121,9 +133,10 @@ internal static class DeviceEndpoints
 
     /// <summary>
     /// PUT a value: body <c>{"value": 21.5}</c> (engineering units, by the map's type when an entry starts at the
-    /// address; else a raw 0..65535 or a bit) or <c>{"raw": [1, 2]}</c>. Answers with the address read back.
+    /// address; else a raw 0..65535 or a bit) or <c>{"raw": [1, 2]}</c>. The caller's role must allow writing every
+    /// address the body writes, as a Modbus write of them would need. Answers with the addresses read back.
     /// </summary>
-    private static async Task<IResult> WriteAsync(int unit, int address, string? table, HttpRequest request, [FromServices] DeviceRegistry devices, CancellationToken cancellationToken)
+    private static async Task<IResult> WriteAsync(int unit, int address, string? table, HttpRequest request, [FromServices] DeviceRegistry devices, [FromServices] AdminAccess access, CancellationToken cancellationToken)
     {
         if (Problem(unit, table, devices, out var device, out var registerTable) is { } problem)
         {
@@ -160,10 +173,21 @@ internal static class DeviceEndpoints
             return Error(StatusCodes.Status400BadRequest, $"{words.Length} values from address {address} run past 65535");
         }
 
+        if (access.Refusal(request.HttpContext.User, AccessKind.Write, (byte)unit, registerTable, address, words.Length) is { } refusal)
+        {
+            return access.Forbidden(request.HttpContext, refusal);
+        }
+
         var failure = device is SimulatedDevice simulated
             ? WriteSimulated(simulated, registerTable, address, words)
             : await WriteThroughGatewayAsync(device!, registerTable, address, words, cancellationToken);
-        return failure ?? await ReadAsync(unit, table, address, words.Length, devices, cancellationToken);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        access.Written(request.HttpContext.User, unit, registerTable, address, words.Length);
+        return await ReadRangeAsync(unit, device!, registerTable, address, words.Length, cancellationToken);
     }
 
     private static IResult? WriteSimulated(SimulatedDevice device, RegisterTable table, int address, ushort[] words)

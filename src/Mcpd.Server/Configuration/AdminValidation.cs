@@ -1,4 +1,5 @@
 using System.Net;
+using Mcpd.Server.Admin;
 using Microsoft.AspNetCore.Http;
 
 namespace Mcpd.Server.Configuration;
@@ -23,7 +24,13 @@ internal static class AdminValidation
         {
             problems.Add($"admin:bind: '{admin.Bind}' is not \"*\", \"localhost\" or an IP address");
         }
+        else if (admin.Tokens.Count == 0 && !AdminOptions.IsLoopback(admin.Bind))
+        {
+            problems.Add($"admin:bind: '{admin.Bind}' is reachable from other hosts and admin:tokens is empty, so anyone there could change registers; "
+                + "configure admin:tokens (make one with `mcpd token hash --generate`), or bind 127.0.0.1");
+        }
 
+        CheckTokens(options, problems);
         for (var i = 0; i < admin.AllowedHosts.Count; i++)
         {
             var host = admin.AllowedHosts[i];
@@ -39,6 +46,51 @@ internal static class AdminValidation
             if (!IsOrigin(origin))
             {
                 problems.Add($"admin:cors:origins:{i}: '{origin}' is not an origin such as https://dashboard.example.com (scheme, host and port only, as a browser sends it)");
+            }
+        }
+
+        if (admin.MaxAuthFailuresPerAddress < 1)
+        {
+            problems.Add($"admin:maxAuthFailuresPerAddress: {admin.MaxAuthFailuresPerAddress} must be at least 1");
+        }
+
+        if (admin.AuthFailureWindow <= TimeSpan.Zero)
+        {
+            problems.Add($"admin:authFailureWindow: {admin.AuthFailureWindow} must be positive");
+        }
+    }
+
+    private static void CheckTokens(McpdOptions options, List<string> problems)
+    {
+        var names = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var hashes = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < options.Admin.Tokens.Count; i++)
+        {
+            var token = options.Admin.Tokens[i];
+            var path = $"admin:tokens:{i}";
+            if (string.IsNullOrWhiteSpace(token.Name))
+            {
+                problems.Add($"{path}:name: missing; name who holds the token (logs name callers by it)");
+            }
+            else if (!names.TryAdd(token.Name, i))
+            {
+                problems.Add($"{path}:name: '{token.Name}' is also the name of admin:tokens:{names[token.Name]}");
+            }
+
+            if (token.Sha256.Length != 64 || !token.Sha256.All(char.IsAsciiHexDigit))
+            {
+                // Never echo the value: it may be the token itself, pasted by mistake.
+                problems.Add($"{path}:sha256: not 64 hex digits; write the SHA-256 of the token (`mcpd token hash`), never the token");
+            }
+            else if (!hashes.TryAdd(token.Sha256, i))
+            {
+                problems.Add($"{path}:sha256: the same token as admin:tokens:{hashes[token.Sha256]}");
+            }
+
+            if (!options.Security.Roles.ContainsKey(token.Role))
+            {
+                var roles = options.Security.Roles.Count == 0 ? "none is configured" : $"the roles are {string.Join(", ", options.Security.Roles.Keys.Order(StringComparer.OrdinalIgnoreCase))}";
+                problems.Add($"{path}:role: '{token.Role}' is not a role of security:roles ({roles})");
             }
         }
     }

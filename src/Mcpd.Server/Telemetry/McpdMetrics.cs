@@ -61,6 +61,7 @@ public sealed partial class McpdMetrics : IDisposable
     private readonly Counter<long> _connectionsRefused;
     private readonly Counter<long> _tlsHandshakeFailures;
     private readonly Counter<long> _requestsDenied;
+    private readonly Counter<long> _adminAuthFailures;
     private readonly ConcurrentDictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _methodIndexBySpan;
 
     /// <summary>Creates the instruments on a meter made by <paramref name="meters"/> (one per host).</summary>
@@ -86,6 +87,7 @@ public sealed partial class McpdMetrics : IDisposable
         _tlsHandshakeFailures = Meter.CreateCounter<long>("mcpd.tls.handshake.failures", "{handshake}", "TLS handshakes that failed or timed out, by listener.");
         _requestsDenied = Meter.CreateCounter<long>("mcpd.requests.denied", "{request}", "Requests refused because the client's role does not allow them, by listener.");
         _configReloads = Meter.CreateCounter<long>("mcpd.config.reloads", "{reload}", "Configuration changes seen at run time, accepted or rejected.");
+        _adminAuthFailures = Meter.CreateCounter<long>("mcpd.admin.auth.failures", "{request}", "Admin API requests refused for want of a valid token, by reason.");
         _methodIndexBySpan = _methodIndex.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
@@ -194,6 +196,12 @@ public sealed partial class McpdMetrics : IDisposable
 
     /// <summary>An MCP connection of <paramref name="listener"/> closed for silence (no frame, not even a PING, for 3 heartbeat intervals).</summary>
     internal void HeartbeatTimedOut(string listener) => _heartbeatTimeouts.Add(1, new KeyValuePair<string, object?>("listener", listener));
+
+    /// <summary>
+    /// An admin API request refused for <paramref name="reason"/>: <c>missing_token</c>, <c>unknown_token</c> (both
+    /// 401) or <c>rate_limited</c> (429, its address failed too often).
+    /// </summary>
+    internal void AdminAuthenticationFailed(string reason) => _adminAuthFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     /// <inheritdoc />
     public void Dispose()
