@@ -12,6 +12,7 @@ var root = new RootCommand("mcpd: a Modbus TCP and MCP server and device simulat
     BenchCommand.Create(),
     ConfigCommand.Create(),
     CertCommand.Create(),
+    TokenCommand.Create(),
 };
 
 var parsed = root.Parse(args);

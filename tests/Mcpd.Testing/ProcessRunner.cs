@@ -22,7 +22,7 @@ public sealed record ProcessResult(string CommandLine, int ExitCode, bool TimedO
     }
 }
 
-/// <summary>Runs an external program with no input, captures its output, and kills it by PID when it overruns.</summary>
+/// <summary>Runs an external program with the given input (or none), captures its output, and kills it by PID when it overruns.</summary>
 public static class ProcessRunner
 {
     /// <summary>Long enough for any client tool on a loaded CI machine, short enough to fail a hung test fast.</summary>
@@ -33,6 +33,7 @@ public static class ProcessRunner
         IEnumerable<string> arguments,
         TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string>? environment = null,
+        string? standardInput = null,
         CancellationToken cancellationToken = default)
     {
         var startInfo = new ProcessStartInfo(fileName)
@@ -55,6 +56,11 @@ public static class ProcessRunner
         var commandLine = string.Join(' ', startInfo.ArgumentList.Prepend(fileName).Select(Quote));
         using var process = new Process { StartInfo = startInfo };
         process.Start();
+        if (standardInput is not null)
+        {
+            await process.StandardInput.WriteAsync(standardInput.AsMemory(), cancellationToken);
+        }
+
         process.StandardInput.Close();
         var standardOutput = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var standardError = process.StandardError.ReadToEndAsync(CancellationToken.None);
