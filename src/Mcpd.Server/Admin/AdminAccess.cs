@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Security;
+using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
@@ -12,11 +13,12 @@ namespace Mcpd.Server.Admin;
 
 /// <summary>
 /// What an admin API caller may do (docs/security.md): a GET needs a role with a read rule (<see cref="ReadPolicy"/>),
-/// a change one with a write rule (<see cref="WritePolicy"/>), and a register write or read must then be allowed for
-/// its range as the same Modbus request would be. A refusal is a 403 naming what was missing,
-/// logged within the host's budget for lines that peers cause; a register write is logged with its caller.
+/// a change one with a write rule (<see cref="WritePolicy"/>), and a register read or write must then be allowed for
+/// its range as the same Modbus request would be. A refusal is a 403 naming what was missing, counted in
+/// <c>mcpd_requests_denied_total{listener="admin"}</c> and logged within the host's budget for lines that peers
+/// cause; an allowed register write is an audit line (category <see cref="SecurityLog.AuditCategory"/>).
 /// </summary>
-internal sealed class AdminAccess(RolePolicySource roles, ConnectionRegistry connections, ILoggerFactory loggers)
+internal sealed class AdminAccess(RolePolicies roles, ConnectionRegistry connections, McpdMetrics metrics, ILoggerFactory loggers)
 {
     /// <summary>The policy of endpoints that read: a role with a read rule.</summary>
     public const string ReadPolicy = "mcpd-admin-read";
@@ -25,22 +27,24 @@ internal sealed class AdminAccess(RolePolicySource roles, ConnectionRegistry con
     public const string WritePolicy = "mcpd-admin-write";
 
     private readonly ILogger _logger = loggers.CreateLogger(AdminLog.Category);
+    private readonly ILogger _audit = loggers.CreateLogger(SecurityLog.AuditCategory);
 
     /// <summary>Null when <paramref name="user"/> may read or write <paramref name="count"/> entries from <paramref name="address"/>; else what is missing.</summary>
     public string? Refusal(ClaimsPrincipal user, AccessKind access, byte unit, RegisterTable table, int address, int count) =>
-        AdminCaller.IsUnrestricted(user) || roles.Current.AllowsRegisters(AdminCaller.RoleOf(user), access, unit, table, address, count)
+        AdminCaller.IsUnrestricted(user) || roles.Current.AllowsRegisters(AdminCaller.IdentityOf(user).Role, access, unit, table, address, count)
             ? null
-            : $"{AdminCaller.Describe(user)} has no {Verb(access)} access to {table.ToString().ToLowerInvariant()} {Range(address, count)} of unit {unit}";
+            : $"{AdminCaller.IdentityOf(user)} has no {Verb(access)} access to {table.ToString().ToLowerInvariant()} {Range(address, count)} of unit {unit}";
 
     /// <summary>Null when <paramref name="user"/> has <paramref name="access"/> at all; else what is missing.</summary>
     public string? Refusal(ClaimsPrincipal user, AccessKind access) =>
-        AdminCaller.IsUnrestricted(user) || roles.Current.HasAccess(AdminCaller.RoleOf(user), access)
+        AdminCaller.IsUnrestricted(user) || roles.Current.HasAccess(AdminCaller.IdentityOf(user).Role, access)
             ? null
-            : $"{AdminCaller.Describe(user)} has no {Verb(access)} access";
+            : $"{AdminCaller.IdentityOf(user)} has no {Verb(access)} access";
 
     /// <summary>The 403 for <paramref name="refusal"/>, with RFC 6750 3.1's <c>insufficient_scope</c> challenge.</summary>
     public IResult Forbidden(HttpContext context, string refusal)
     {
+        metrics.RequestDenied(ListenerNames.Admin);
         if (connections.Rejections.ShouldLog())
         {
             var path = context.Request.Path.ToString();
@@ -51,14 +55,13 @@ internal sealed class AdminAccess(RolePolicySource roles, ConnectionRegistry con
         return AdminErrors.Json(StatusCodes.Status403Forbidden, refusal);
     }
 
-    /// <summary>The audit line of a register write: who wrote what.</summary>
-    public void Written(ClaimsPrincipal user, int unit, RegisterTable table, int address, int count)
+    /// <summary>The audit line of a register write: who wrote what, as every listener writes it.</summary>
+    public void Written(ClaimsPrincipal user, byte unit, RegisterTable table, int address, int count)
     {
-        if (_logger.IsEnabled(LogLevel.Information))
+        if (_audit.IsEnabled(LogLevel.Information))
         {
-            var caller = AdminCaller.Describe(user);
-            var tableName = table.ToString().ToLowerInvariant();
-            AdminLog.Written(_logger, caller, count, tableName, address, unit);
+            var caller = AdminCaller.IdentityOf(user);
+            AdminLog.Written(_audit, ListenerNames.Admin, caller.Name, caller.Role ?? "none", unit, table, address, count);
         }
     }
 

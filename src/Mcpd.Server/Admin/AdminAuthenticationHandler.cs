@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
 using Mcpd.Server.Connections;
+using Mcpd.Server.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -10,17 +11,15 @@ using Microsoft.Net.Http.Headers;
 namespace Mcpd.Server.Admin;
 
 /// <summary>
-/// The one place that decides who an admin API request comes from and in which role (docs/security.md): with no
-/// <c>admin:tokens</c>, anyone (<see cref="AdminCaller.Anyone"/>; the listener is then on loopback); else the token of
-/// its <c>Authorization: Bearer</c> header (RFC 6750, section 2.1), found by its SHA-256. A request that names no
-/// known token is challenged with 401 and <c>WWW-Authenticate: Bearer</c> (RFC 6750, section 3), or 429 while its
-/// address has failed too often (<see cref="AdminAuthFailures"/>). What the caller may then do is decided by the
-/// authorization policies (<see cref="AdminAccess"/>).
+/// The one place that decides who an admin API request comes from and in which role (docs/security.md): the client
+/// certificate of its connection when <c>admin:tls:clientCa</c> asks for one (<see cref="IClientIdentityFeature"/>,
+/// set by the listener's TLS layer); else, with no <c>admin:tokens</c>, anyone (<see cref="AdminCaller.Anyone"/>; the
+/// listener is then on loopback); else the token of its <c>Authorization: Bearer</c> header (RFC 6750, section 2.1),
+/// found by its SHA-256. A request that names no known token is challenged with 401 and <c>WWW-Authenticate:
+/// Bearer</c> (RFC 6750, section 3), or 429 while its address has failed too often (<see cref="AdminAuthFailures"/>).
+/// What the caller may then do is decided by the authorization policies (<see cref="AdminAccess"/>); the endpoints
+/// see only the principal, whichever source made it.
 /// </summary>
-/// <remarks>
-/// Another source of callers (a TLS client certificate whose principal the listener puts on the connection) belongs
-/// in <see cref="HandleAuthenticateAsync"/>, before the bearer token: the endpoints and policies see only the principal.
-/// </remarks>
 internal sealed class AdminAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> schemes, ILoggerFactory loggers, UrlEncoder encoder, IOptionsMonitor<AdminOptions> admin, AdminAuthFailures failures)
     : AuthenticationHandler<AuthenticationSchemeOptions>(schemes, loggers, encoder)
@@ -36,8 +35,14 @@ internal sealed class AdminAuthenticationHandler(
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var tokens = AdminTokens.From(admin.CurrentValue);
-        if (!tokens.Any)
+        if (Context.Features.Get<IClientIdentityFeature>() is { } certificate)
+        {
+            return Task.FromResult(Success(AdminCaller.Principal(certificate.Identity, AdminCaller.ClientCertificate)));
+        }
+
+        var settings = admin.CurrentValue;
+        var tokens = AdminTokens.From(settings);
+        if (!tokens.Any && settings.Tls.ClientCa is null)
         {
             return Task.FromResult(Success(AdminCaller.Anyone()));
         }
@@ -59,7 +64,7 @@ internal sealed class AdminAuthenticationHandler(
         }
 
         return Task.FromResult(tokens.TryFind(credentials[BearerPrefix.Length..].Trim(' '), out var name, out var role)
-            ? Success(AdminCaller.Principal(name, role, AdminCaller.BearerToken))
+            ? Success(AdminCaller.Principal(new ClientIdentity(name, role), AdminCaller.BearerToken))
             : Failure(AdminAuthenticationFailure.UnknownToken, "unknown bearer token"));
     }
 

@@ -1,44 +1,46 @@
 using System.Security.Claims;
+using Mcpd.Server.Security;
 
 namespace Mcpd.Server.Admin;
 
 /// <summary>
 /// Who made an admin API request and in which role of <c>security:roles</c>: the principal that
-/// <see cref="AdminAuthenticationHandler"/> makes: a name for logs and a role for the <see cref="AdminAccess"/> decisions.
+/// <see cref="AdminAuthenticationHandler"/> makes of a <see cref="ClientIdentity"/> (a token's name and role, or a
+/// client certificate's subject and role), for logs and for the <see cref="AdminAccess"/> decisions.
 /// </summary>
 internal static class AdminCaller
 {
     /// <summary>
-    /// How a caller is known when no token is configured: anyone who reaches the listener, which the configuration
-    /// check allows on loopback only; such a caller may do everything, as before roles existed.
+    /// How a caller is known when no token and no client certificate is configured: anyone who reaches the listener,
+    /// which the configuration check allows on loopback only; such a caller may do everything.
     /// </summary>
     public const string Open = "open";
 
     /// <summary>How a caller who presented a configured token is known (RFC 6750).</summary>
     public const string BearerToken = "Bearer";
 
-    /// <summary>The caller of a listener without tokens.</summary>
-    public static ClaimsPrincipal Anyone() => Principal("anyone on this host", role: null, Open);
+    /// <summary>How a caller known by its TLS client certificate (<c>admin:tls:clientCa</c>) is known.</summary>
+    public const string ClientCertificate = "certificate";
 
-    /// <summary>A caller named <paramref name="name"/> acting in <paramref name="role"/>, known by <paramref name="authenticationType"/>.</summary>
-    public static ClaimsPrincipal Principal(string name, string? role, string authenticationType)
+    /// <summary>The caller of a listener without tokens or client certificates.</summary>
+    public static ClaimsPrincipal Anyone() => Principal(new ClientIdentity("anyone on this host", Role: null), Open);
+
+    /// <summary><paramref name="identity"/> as a principal known by <paramref name="authenticationType"/>.</summary>
+    public static ClaimsPrincipal Principal(ClientIdentity identity, string authenticationType)
     {
-        var claims = new List<Claim> { new(ClaimTypes.Name, name) };
-        if (role is not null)
+        var claims = new List<Claim> { new(ClaimTypes.Name, identity.Name) };
+        if (identity.Role is not null)
         {
-            claims.Add(new Claim(ClaimTypes.Role, role));
+            claims.Add(new Claim(ClaimTypes.Role, identity.Role));
         }
 
         return new ClaimsPrincipal(new ClaimsIdentity(claims, authenticationType));
     }
 
-    /// <summary>The caller as logs and errors name it: "ops-dashboard (role Operator)"; never a token.</summary>
-    public static string Describe(ClaimsPrincipal user) =>
-        RoleOf(user) is { } role ? $"{user.Identity?.Name} (role {role})" : user.Identity?.Name ?? "nobody";
+    /// <summary>Who <paramref name="user"/> is: its name ("ops-dashboard", never a token) and role.</summary>
+    public static ClientIdentity IdentityOf(ClaimsPrincipal user) =>
+        new(user.Identity?.Name ?? "nobody", user.FindFirst(ClaimTypes.Role)?.Value);
 
-    /// <summary>True for the caller of a listener without tokens, who may do everything.</summary>
+    /// <summary>True for the caller of a listener without tokens or client certificates, who may do everything.</summary>
     public static bool IsUnrestricted(ClaimsPrincipal user) => user.Identity is { IsAuthenticated: true, AuthenticationType: Open };
-
-    /// <summary>The caller's role; null for <see cref="Anyone"/>.</summary>
-    public static string? RoleOf(ClaimsPrincipal user) => user.FindFirst(ClaimTypes.Role)?.Value;
 }

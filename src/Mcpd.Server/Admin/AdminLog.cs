@@ -1,8 +1,9 @@
+using Mcpd.Server.Devices;
 using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Admin;
 
-/// <summary>The admin API's log events (1000..1019, docs/architecture.md): callers by name and role, never a token.</summary>
+/// <summary>The admin API's log events (1000..1019, and the audit event 410; docs/architecture.md): callers by name and role, never a token.</summary>
 internal static partial class AdminLog
 {
     /// <summary>The category of the admin API's lines.</summary>
@@ -14,6 +15,7 @@ internal static partial class AdminLog
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Admin API: {Method} {Path} refused (403): {Refusal}")]
     public static partial void Refused(ILogger logger, string method, string path, string refusal);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Admin API: {Caller} wrote {Count} {Table} value(s) from address {Address} of unit {Unit}")]
-    public static partial void Written(ILogger logger, string caller, int count, string table, int address, int unit);
+    /// <summary>The audit line every listener writes for an allowed write (event 410, as <c>ClientAuthorization</c>'s).</summary>
+    [LoggerMessage(EventId = 410, Level = LogLevel.Information, Message = "{Listener}: {Client} (role {Role}) writes unit {Unit}, {Table} {Address} x{Count}")]
+    public static partial void Written(ILogger logger, string listener, string client, string role, byte unit, RegisterTable table, int address, int count);
 }

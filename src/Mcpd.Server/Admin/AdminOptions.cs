@@ -11,19 +11,19 @@ public sealed class AdminOptions
 
     /// <summary>
     /// Address to listen on; loopback by default, since the API can change register values. Any other address needs
-    /// <see cref="Tokens"/> (the configuration check refuses it without).
+    /// <see cref="Tokens"/> or client certificates (<c>tls:clientCa</c>): the configuration check refuses it without.
     /// </summary>
     public string Bind { get; set; } = "127.0.0.1";
 
-    /// <summary>HTTPS on the admin listener when a certificate is set.</summary>
+    /// <summary>HTTPS on the admin listener when a certificate is set; with <c>clientCa</c>, each client's certificate names it and its role.</summary>
     public TlsOptions Tls { get; set; } = new();
 
     /// <summary>False: no admin listener at all.</summary>
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// Bearer tokens, each with the role of <c>security:roles</c> it acts in. None: every request is served (on
-    /// loopback only). Any: every request but the health probes needs one of them (docs/security.md).
+    /// Bearer tokens, each with the role of <c>security:roles</c> it acts in. None (and no client certificates): every
+    /// request is served, on loopback only. Any: every request but the health probes needs one (docs/security.md).
     /// </summary>
     public IList<AdminTokenOptions> Tokens { get; init; } = [];
 

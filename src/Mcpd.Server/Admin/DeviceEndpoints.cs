@@ -186,7 +186,7 @@ internal static class DeviceEndpoints
             return failure;
         }
 
-        access.Written(request.HttpContext.User, unit, registerTable, address, words.Length);
+        access.Written(request.HttpContext.User, (byte)unit, registerTable, address, words.Length);
         return await ReadRangeAsync(unit, device!, registerTable, address, words.Length, cancellationToken);
     }
 

@@ -24,10 +24,10 @@ internal static class AdminValidation
         {
             problems.Add($"admin:bind: '{admin.Bind}' is not \"*\", \"localhost\" or an IP address");
         }
-        else if (admin.Tokens.Count == 0 && !AdminOptions.IsLoopback(admin.Bind))
+        else if (admin.Tokens.Count == 0 && admin.Tls.ClientCa is null && !AdminOptions.IsLoopback(admin.Bind))
         {
-            problems.Add($"admin:bind: '{admin.Bind}' is reachable from other hosts and admin:tokens is empty, so anyone there could change registers; "
-                + "configure admin:tokens (make one with `mcpd token hash --generate`), or bind 127.0.0.1");
+            problems.Add($"admin:bind: '{admin.Bind}' is reachable from other hosts and the API asks for no credentials, so anyone there could change registers; "
+                + "configure admin:tokens (`mcpd token hash --generate` makes one) or admin:tls:clientCa, or bind 127.0.0.1");
         }
 
         CheckTokens(options, problems);

@@ -52,7 +52,6 @@ public static class McpdServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddGateway();
         services.AddSingleton<DeviceRegistry>();
-        services.AddSingleton<RolePolicySource>();
         // Before the generators (they then move their registers from the restored values) and before Kestrel (which
         // the host starts after every service registered here, and stops first, so the final save follows the drain).
         services.AddHostedService<DeviceStatePersistence>();

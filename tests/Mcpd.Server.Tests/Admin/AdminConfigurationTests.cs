@@ -8,8 +8,8 @@ namespace Mcpd.Server.Tests.Admin;
 /// <summary>The configuration check of <c>admin</c>: the API is open only on loopback, tokens are hashes of known roles.</summary>
 public class AdminConfigurationTests
 {
-    private const string Refusal = "is reachable from other hosts and admin:tokens is empty, so anyone there could change registers; "
-        + "configure admin:tokens (make one with `mcpd token hash --generate`), or bind 127.0.0.1";
+    private const string Refusal = "is reachable from other hosts and the API asks for no credentials, so anyone there could change registers; "
+        + "configure admin:tokens (`mcpd token hash --generate` makes one) or admin:tls:clientCa, or bind 127.0.0.1";
 
     [Theory]
     [InlineData("0.0.0.0")]
@@ -32,9 +32,16 @@ public class AdminConfigurationTests
         Assert.Empty(Check(new() { ["admin:bind"] = bind }));
 
     [Fact]
-    public void An_api_with_tokens_may_be_bound_anywhere_and_a_disabled_one_is_not_checked()
+    public void An_api_with_tokens_or_client_certificates_may_be_bound_anywhere_and_a_disabled_one_is_not_checked()
     {
         Assert.Empty(Check(WithToken(new() { ["admin:bind"] = "0.0.0.0" })));
+        Assert.Empty(Check(new()
+        {
+            ["admin:bind"] = "0.0.0.0",
+            ["admin:tls:certificate"] = "server.pem",
+            ["admin:tls:key"] = "server.key",
+            ["admin:tls:clientCa"] = "ca.pem",
+        }));
         Assert.Empty(Check(new() { ["admin:bind"] = "0.0.0.0", ["admin:enabled"] = "false" }));
     }
 

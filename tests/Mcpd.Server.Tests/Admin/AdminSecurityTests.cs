@@ -2,8 +2,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using Mcpd.Server.Connections;
 using Mcpd.Server.Tests.Telemetry;
 using Mcpd.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +13,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Mcpd.Server.Tests.Admin;
 
-/// <summary>The admin API on a hostile network (docs/security.md): tokens and roles, Host names, CORS, failed authentications.</summary>
+/// <summary>The admin API on a hostile network (docs/security.md): tokens, client certificates and roles, Host names, CORS, failed authentications.</summary>
 public class AdminSecurityTests
 {
     private const string ViewerToken = "viewer-token-3f9a";
@@ -106,6 +108,32 @@ public class AdminSecurityTests
         Assert.Equal("invalid_token", Parameter(wrong, "error"));
         Assert.Equal([0, 0], await modbus.ReadHoldingRegistersAsync(1, 9, 2));
         Assert.Equal([0], await modbus.ReadHoldingRegistersAsync(1, 5, 1));
+        using var scrape = await http.SendAsync(Request("GET", "metrics", ViewerToken));
+        Assert.Equal(2, PrometheusText.Parse(await scrape.Content.ReadAsStringAsync()).Value("mcpd_requests_denied_total", ("listener", "admin")));
+    }
+
+    [Fact]
+    public async Task Over_tls_a_client_certificate_names_the_caller_and_its_role_decides_without_a_token()
+    {
+        using var pki = new TestPki();
+        var settings = Roles();
+        settings["admin:tls:certificate"] = pki.ServerCertificateFile;
+        settings["admin:tls:key"] = pki.ServerKeyFile;
+        settings["admin:tls:clientCa"] = pki.AuthorityFile;
+        await using var server = await McpdTestServer.StartAsync(settings);
+        using var alice = Https(server, pki, pki.Client("alice", "Operator"));
+        using var bob = Https(server, pki, pki.Client("bob", "Viewer"));
+
+        using var read = await bob.SendAsync(Request("GET", "api/devices", token: null));
+        using var refused = await bob.SendAsync(Request("PUT", "api/devices/1/registers/5?table=holding", token: null, """{"value":7}"""));
+        using var written = await alice.SendAsync(Request("PUT", "api/devices/1/registers/5?table=holding", token: null, """{"value":7}"""));
+        using var outside = await alice.SendAsync(Request("PUT", "api/devices/1/registers/50?table=holding", token: null, """{"value":7}"""));
+
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal("bob (role Viewer) has no write access", await ErrorOf(refused));
+        Assert.Equal(HttpStatusCode.OK, written.StatusCode);
+        Assert.Equal("alice (role Operator) has no write access to holding 50 of unit 1", await ErrorOf(outside));
+        Assert.Contains(server.Logs.Lines, l => l.Message == "admin: alice (role Operator) writes unit 1, Holding 5 x1");
     }
 
     [Fact]
@@ -117,8 +145,9 @@ public class AdminSecurityTests
         using var written = await http.SendAsync(Request("PUT", "api/devices/1/registers/5?table=holding", OperatorToken, """{"value":7}"""));
 
         Assert.Equal(HttpStatusCode.OK, written.StatusCode);
-        var line = Assert.Single(server.Logs.Lines, l => l.EventId.Id == 1002);
-        Assert.Equal("Admin API: ops-dashboard (role Operator) wrote 1 holding value(s) from address 5 of unit 1", line.Message);
+        var line = Assert.Single(server.Logs.Lines, l => l.EventId.Id == 410);
+        Assert.Equal("Mcpd.Audit", line.Category);
+        Assert.Equal("admin: ops-dashboard (role Operator) writes unit 1, Holding 5 x1", line.Message);
         Assert.DoesNotContain(server.Logs.Lines, l => l.Message.Contains(OperatorToken, StringComparison.Ordinal));
     }
 
@@ -231,6 +260,18 @@ public class AdminSecurityTests
 
         return request;
     }
+
+    /// <summary>A client of the HTTPS admin listener that trusts <paramref name="pki"/>'s CA and presents <paramref name="certificate"/>.</summary>
+    private static HttpClient Https(McpdTestServer server, TestPki pki, X509Certificate2 certificate) =>
+        new(new HttpClientHandler
+        {
+            ClientCertificateOptions = ClientCertificateOption.Manual,
+            ClientCertificates = { certificate },
+            ServerCertificateCustomValidationCallback = (_, presented, _, _) => TestPki.ChainsTo(pki.Authority, presented),
+        })
+        {
+            BaseAddress = new Uri($"https://{server.EndPointOf(ListenerNames.Admin)}/"),
+        };
 
     private static HttpRequestMessage WithHost(HttpRequestMessage request, string host)
     {
