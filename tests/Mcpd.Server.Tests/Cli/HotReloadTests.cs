@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
 using Mcpd.Client.Mcp;
 using Mcpd.Client.Modbus;
@@ -11,11 +13,14 @@ namespace Mcpd.Server.Tests.Cli;
 /// <summary>
 /// Hot reload of the configuration file under `mcpd serve`, with clients that stay connected. It cannot lose data
 /// (issue 12): a file that is empty, missing or half written is never applied as "all defaults", initial values never
-/// overwrite what clients wrote, and SIGTERM never waits for a reload.
+/// overwrite what clients wrote, and SIGTERM never waits for a reload. Admin tokens apply to the next request (issue 11).
 /// </summary>
 public sealed class HotReloadTests : IAsyncDisposable
 {
     private static readonly string McpdDll = typeof(Mcpd.Cli.ExitCodes).Assembly.Location;
+
+    /// <summary>Every listener on 127.0.0.1, on a free port; the admin section last, for settings of its own.</summary>
+    private const string LoopbackListeners = "modbus:\n  port: 0\n  bind: 127.0.0.1\nmcp:\n  port: 0\n  bind: 127.0.0.1\nadmin:\n  port: 0\n";
 
     private readonly string _directory = Directory.CreateTempSubdirectory("mcpd-reload-").FullName;
 
@@ -101,11 +106,47 @@ public sealed class HotReloadTests : IAsyncDisposable
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"SIGTERM took {stopping.Elapsed} to stop mcpd during a reload");
     }
 
+    [Fact]
+    public async Task Admin_tokens_removed_from_the_file_are_refused_and_new_ones_accepted_once_the_reload_applies()
+    {
+        await File.WriteAllTextAsync(ConfigFile, TokenConfig("display-1", "first-token"));
+        var (server, _) = await McpdProcess.StartAsync(McpdDll, ConfigFile);
+        await using var running = server;
+        var port = McpdProcess.ListenerPort(await server.WaitForOutputAsync("admin listening on"));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        Assert.Equal(HttpStatusCode.OK, await AdminStatusAsync(http, "first-token"));
+
+        await File.WriteAllTextAsync(ConfigFile, TokenConfig("display-2", "second-token"));
+        await server.WaitForOutputAsync("Configuration changed: applied");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await AdminStatusAsync(http, "first-token"));
+        Assert.Equal(HttpStatusCode.OK, await AdminStatusAsync(http, "second-token"));
+    }
+
     public ValueTask DisposeAsync()
     {
         Directory.Delete(_directory, recursive: true);
         return ValueTask.CompletedTask;
     }
+
+    private static async Task<HttpStatusCode> AdminStatusAsync(HttpClient http, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("api/devices", UriKind.Relative));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    /// <summary>A file with viewer token <paramref name="token"/>, held by <paramref name="name"/>.</summary>
+    private static string TokenConfig(string name, string token) => LoopbackListeners + $$"""
+          tokens:
+            - name: {{name}}
+              sha256: {{Admin.AdminSecurityTests.Sha256(token)}}
+              role: Viewer
+        security:
+          roles:
+            Viewer: [ { access: read } ]
+        """;
 
     private static string Config(string temperature, bool withRoute) => $$"""
         modbus:
@@ -139,7 +180,7 @@ public sealed class HotReloadTests : IAsyncDisposable
     /// <summary>Units 1.. with <paramref name="registers"/> holding registers each, all of initial value <paramref name="value"/>; unit 1's register 1 is read-only.</summary>
     private static string MapConfig(int registers, int units = 1, int value = 1)
     {
-        var text = new StringBuilder("modbus:\n  port: 0\n  bind: 127.0.0.1\nmcp:\n  port: 0\n  bind: 127.0.0.1\nadmin:\n  port: 0\ndevices:\n");
+        var text = new StringBuilder(LoopbackListeners).Append("devices:\n");
         for (var unit = 1; unit <= units; unit++)
         {
             text.Append($"  - unit: {unit}\n    holdingRegisters: 65536\n    registers:\n");
