@@ -19,9 +19,9 @@ namespace Mcpd.Server.Admin;
 
 /// <summary>
 /// The HTTP admin API (docs/api.md), served on the admin listener, the only one that speaks HTTP, and its protection
-/// (docs/security.md): Host names, CORS origins, bearer tokens and the roles they act in. Session ids are shown as logs show them
-/// (<see cref="SessionIds.Redact"/>): a whole id resumes its session. Services are marked [FromServices]: minimal APIs
-/// would otherwise take ISessionStore.BindAsync for a parameter binder.
+/// (docs/security.md): Host names, CORS origins, callers (client certificates, bearer tokens) and their roles. Session
+/// ids are shown as logs show them (<see cref="SessionIds.Redact"/>): a whole id resumes its session. Services are
+/// marked [FromServices]: minimal APIs would otherwise take ISessionStore.BindAsync for a parameter binder.
 /// </summary>
 internal static class AdminApi
 {

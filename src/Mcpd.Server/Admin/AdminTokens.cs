@@ -18,7 +18,7 @@ internal sealed class AdminTokens
 
     private AdminTokens((string Name, byte[] Hash, string Role)[] tokens) => _tokens = tokens;
 
-    /// <summary>False when no token is configured: the API is then open (on loopback only, AdminValidation).</summary>
+    /// <summary>False when no token is configured.</summary>
     public bool Any => _tokens.Length > 0;
 
     /// <summary>The tokens of <paramref name="options"/>, which the configuration check has passed (every hash is 64 hex digits).</summary>
