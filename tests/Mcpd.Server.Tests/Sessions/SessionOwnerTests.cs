@@ -49,8 +49,9 @@ public class SessionOwnerTests
         Assert.False(owner.IsProvenBy(Certificate("CN=alice, O=Plant 4", "CN=mcpd test CA"), null, null));
         // A certificate was presented: the token the open also carried proves nothing.
         Assert.False(owner.IsProvenBy(identity: null, "plc-7", "s3cret-token"));
-        // An identity that is no certificate (a name and a role alone) is no certificate principal.
+        // An identity that is no certificate (a name and a role alone, as mcp.anonymousRole gives) is no certificate principal.
         Assert.False(owner.IsProvenBy(new ClientIdentity("alice", "Operator"), null, null));
+        Assert.False(owner.IsProvenBy(ClientIdentity.Anonymous("Operator"), null, null));
     }
 
     [Fact]
@@ -58,7 +59,8 @@ public class SessionOwnerTests
     {
         Assert.Null(SessionOwner.Of(identity: null, "plc-7", token: null));
         Assert.Null(SessionOwner.Of(identity: null, "plc-7", ""));
-        Assert.True(SessionOwner.Of(new ClientIdentity("alice", "Operator"), "plc-7", "s3cret-token")!.IsToken);
+        Assert.Null(SessionOwner.Of(ClientIdentity.Anonymous("Operator"), "plc-7", token: null));
+        Assert.True(SessionOwner.Of(ClientIdentity.Anonymous("Operator"), "plc-7", "s3cret-token")!.IsToken);
     }
 
     [Theory]

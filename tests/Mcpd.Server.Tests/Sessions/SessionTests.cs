@@ -134,6 +134,27 @@ public class SessionTests
     }
 
     [Fact]
+    public async Task Clients_given_an_anonymous_role_are_not_one_principal_their_sessions_belong_to_their_tokens()
+    {
+        // Every client of the plain listener is "anonymous (role Device)": a name, no certificate.
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["mcp:anonymousRole"] = "Device",
+            ["security:roles:Device:0:methods:0"] = "session.*",
+        });
+        await using var owner = await ConnectAsync(server);
+        await using var other = await ConnectAsync(server);
+        var sessionId = await OpenAsync(owner, "plc-7", "s3cret-token");
+
+        var byIdAlone = await other.CallAsync("session.resume", headers: [new("session", sessionId)]);
+        var withToken = await other.CallAsync("session.resume", """{"clientId":"plc-7","token":"s3cret-token"}"""u8.ToArray(), [new("session", sessionId)]);
+
+        Assert.Equal(McpStatus.Unauthorized, byIdAlone.Status);
+        Assert.Equal(McpStatus.Ok, withToken.Status);
+        await server.Logs.WaitForAsync("anonymous (role Device) at");
+    }
+
+    [Fact]
     public async Task A_token_that_no_longer_opens_sessions_no_longer_resumes_the_sessions_it_opened()
     {
         var tokens = new RevocableTokens();
