@@ -51,7 +51,7 @@ public class SessionGetBenchmarks
         Span<char> key = stackalloc char[byte.MaxValue];
         sessionId = sessionId[..Encoding.UTF8.GetChars(sessionBytes, sessionId)];
         key = key[..Encoding.UTF8.GetChars(keyBytes, key)];
-        _store.TryGetValueNow(sessionId, key, out var read);
+        _store.TryGetValueNow(sessionId, key, ownerProven: false, out var read);
         var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(read.Value!.Length));
         var length = Encoding.UTF8.GetBytes(read.Value, rented);
         McpPayload.WriteResponse(_channel.BeginFrame(_output), request.Id, McpStatus.Ok, NoHeaders, new ReadOnlySequence<byte>(rented, 0, length));

@@ -159,7 +159,8 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
 
     /// <summary>
     /// session.get on a store that answers at once (in memory): the session id and key are decoded on the stack and
-    /// the value is written straight into the output, so the read allocates nothing (docs/performance.md).
+    /// the value is written straight into the output, so the read allocates nothing (docs/performance.md). A session
+    /// with an owner is read here only on the connection bound to it; others take the slow path, which checks the owner.
     /// </summary>
     private bool TryGetSessionValueNow(in McpRequest request, in McpRequestStart start, McpRequestAnswerer answerer)
     {
@@ -173,7 +174,7 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
         Span<char> key = stackalloc char[byte.MaxValue];
         sessionId = sessionId[..Encoding.UTF8.GetChars(sessionBytes, sessionId)];
         key = key[..Encoding.UTF8.GetChars(keyBytes, key)];
-        if (!sessions.Store.TryGetValueNow(sessionId, key, out var read))
+        if (!sessions.Store.TryGetValueNow(sessionId, key, SessionService.IsBoundTo(answerer.Connection, sessionId), out var read))
         {
             return false;
         }
@@ -193,14 +194,15 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
 
     /// <summary>
     /// The slow path: when the request names a session, the session is checked and extended first (SESSION_EXPIRED,
-    /// or UNAVAILABLE while the store is down); then the target runs it.
+    /// UNAUTHORIZED when the session has an owner the request does not prove, or UNAVAILABLE while the store is down);
+    /// then the target runs it.
     /// </summary>
     private async ValueTask<McpReply?> RunAsync(McpIncomingRequest request, RouteTarget target, bool checkSession, McpRequestAnswerer answerer)
     {
         var requestsAborted = answerer.Connection.RequestsAborted;
         if (checkSession)
         {
-            var (session, refusal) = await sessions.OpenHandleAsync(request.Header(SessionService.SessionHeader)!, request.TraceId, requestsAborted);
+            var (session, refusal) = await sessions.OpenHandleAsync(request, requestsAborted);
             if (session is null)
             {
                 return refusal;

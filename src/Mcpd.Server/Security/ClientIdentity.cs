@@ -15,11 +15,25 @@ public sealed record ClientIdentity(string Name, string? Role)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         var commonName = certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
-        return new ClientIdentity(string.IsNullOrEmpty(commonName) ? certificate.Subject : commonName, ModbusRoleExtension.RoleOf(certificate));
+        return new ClientIdentity(string.IsNullOrEmpty(commonName) ? certificate.Subject : commonName, ModbusRoleExtension.RoleOf(certificate))
+        {
+            Subject = certificate.Subject,
+            Issuer = certificate.Issuer,
+        };
     }
 
     /// <summary>A client that proved no identity, given <paramref name="role"/> by configuration (null: no role).</summary>
     public static ClientIdentity Anonymous(string? role) => new("anonymous", role);
+
+    /// <summary>
+    /// The certificate's whole subject, a distinguished name ("CN=alice, O=Plant 3"); null for an identity that is no
+    /// certificate, anonymous included. With <see cref="Issuer"/> it names the holder across renewals: a CA vouches for
+    /// the subjects it issues, not for the names other CAs issue.
+    /// </summary>
+    public string? Subject { get; init; }
+
+    /// <summary>The distinguished name of the CA that issued the certificate; null for an identity that is no certificate.</summary>
+    public string? Issuer { get; init; }
 
     /// <summary>"alice (role Operator)", for log lines.</summary>
     public override string ToString() => $"{Name} (role {Role ?? "none"})";

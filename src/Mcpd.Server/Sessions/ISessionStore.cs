@@ -17,6 +17,13 @@ public interface ISessionStore
     /// <summary>Extends the session by its TTL and returns it; null when it is unknown or expired.</summary>
     ValueTask<SessionInfo?> TouchAsync(string sessionId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The session without extending it; null when it is unknown or expired. A look that is no use of the session: who
+    /// may use it is decided from its <see cref="SessionInfo.Owner"/> first, so that a caller refused cannot keep
+    /// someone else's session alive.
+    /// </summary>
+    ValueTask<SessionInfo?> FindAsync(string sessionId, CancellationToken cancellationToken);
+
     /// <summary>Ends the session; false when it was unknown or expired.</summary>
     ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken);
 
@@ -50,9 +57,15 @@ public interface ISessionStore
 
     /// <summary>
     /// The allocation-free fast path of <see cref="GetValueAsync"/> for a store that can answer at once (in memory):
-    /// true with the result; false when the caller must use <see cref="GetValueAsync"/>.
+    /// true with the result; false when the caller must use <see cref="GetValueAsync"/>, which includes a session with
+    /// an <see cref="SessionInfo.Owner"/> when <paramref name="ownerProven"/> is false (the session is left untouched,
+    /// for the caller to check its owner first).
     /// </summary>
-    bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, out SessionRead result);
+    /// <param name="sessionId">The session.</param>
+    /// <param name="key">The context key.</param>
+    /// <param name="ownerProven">True when the caller has proven it is the session's owner (its connection opened or resumed the session).</param>
+    /// <param name="result">The read, when the method returns true.</param>
+    bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, bool ownerProven, out SessionRead result);
 }
 
 /// <summary>A session as stored.</summary>
@@ -61,7 +74,8 @@ public interface ISessionStore
 /// <param name="Ttl">Sliding expiry: the session ends this long after its last use.</param>
 /// <param name="CreatedAt">When it was opened.</param>
 /// <param name="Binding">The node and connection that hold it now, if any.</param>
-public sealed record SessionInfo(string Id, string ClientId, TimeSpan Ttl, DateTimeOffset CreatedAt, SessionBinding? Binding = null);
+/// <param name="Owner">What proves the client that opened it; null: none, the id alone is the bearer secret.</param>
+public sealed record SessionInfo(string Id, string ClientId, TimeSpan Ttl, DateTimeOffset CreatedAt, SessionBinding? Binding = null, SessionOwner? Owner = null);
 
 /// <summary>Where a session's live connection is: a node and a connection on it.</summary>
 /// <param name="NodeId">The node (cluster:nodeId).</param>

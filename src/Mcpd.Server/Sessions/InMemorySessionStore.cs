@@ -14,8 +14,9 @@ namespace Mcpd.Server.Sessions;
 public sealed class InMemorySessionStore : ISessionStore, IDisposable
 {
     /// <summary>
-    /// Estimated bytes of a session besides the characters of its id and client id: its entry, lock, record, context
-    /// map and map node, and the strings' headers (measured on .NET 10 x64: about 300, 20,000 sessions; rounded up).
+    /// Estimated bytes of a session besides the characters of its id and client id and its owner
+    /// (<see cref="SessionOwner.EstimatedBytes"/>): its entry, lock, record, context map and map node, and the strings'
+    /// headers (measured on .NET 10 x64: about 300, 20,000 sessions; rounded up).
     /// </summary>
     private const int SessionBytes = 384;
 
@@ -64,7 +65,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     public ValueTask<bool> CreateAsync(SessionInfo session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        var bytes = SessionBytes + (2L * (session.Id.Length + session.ClientId.Length));
+        var bytes = SessionBytes + (2L * (session.Id.Length + session.ClientId.Length)) + (session.Owner?.EstimatedBytes ?? 0);
         if (_sessions.Count >= _maxSessions || !TryReserve(bytes))
         {
             Sweep();
@@ -88,6 +89,10 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         ValueTask.FromResult(Touch(sessionId)?.Snapshot());
 
     /// <inheritdoc />
+    public ValueTask<SessionInfo?> FindAsync(string sessionId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_sessions.TryGetValue(sessionId, out var entry) && entry.ExpiresAt > Now ? entry.Snapshot() : null);
+
+    /// <inheritdoc />
     public ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken)
     {
         if (!_sessions.TryRemove(sessionId, out var entry))
@@ -102,15 +107,29 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     /// <inheritdoc />
     public ValueTask<SessionRead> GetValueAsync(string sessionId, string key, CancellationToken cancellationToken)
     {
-        TryGetValueNow(sessionId, key, out var result);
+        TryGetValueNow(sessionId, key, ownerProven: true, out var result);
         return ValueTask.FromResult(result);
     }
 
     /// <inheritdoc />
-    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, out SessionRead result)
+    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, bool ownerProven, out SessionRead result)
     {
-        var entry = Touch(sessionId);
-        result = entry is null ? default : new SessionRead(true, entry.Get(key));
+        result = default;
+        if (!_bySpan.TryGetValue(sessionId, out var entry))
+        {
+            return true;
+        }
+
+        if (entry.Info.Owner is not null && !ownerProven)
+        {
+            return false;
+        }
+
+        if (TryExtend(entry))
+        {
+            result = new SessionRead(true, entry.Get(key));
+        }
+
         return true;
     }
 
@@ -175,21 +194,20 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     /// <summary>The live entry, extended by its TTL (sliding expiry); an expired one is removed and not returned.</summary>
-    private Entry? Touch(ReadOnlySpan<char> sessionId)
-    {
-        if (!_bySpan.TryGetValue(sessionId, out var entry))
-        {
-            return null;
-        }
+    private Entry? Touch(ReadOnlySpan<char> sessionId) =>
+        _bySpan.TryGetValue(sessionId, out var entry) && TryExtend(entry) ? entry : null;
 
+    /// <summary>Extends <paramref name="entry"/> by its TTL; false when it had expired, and then it is removed.</summary>
+    private bool TryExtend(Entry entry)
+    {
         var now = Now;
         if (!entry.TryExtend(now, now + Ticks(entry.Info.Ttl)))
         {
             Remove(entry);
-            return null;
+            return false;
         }
 
-        return entry;
+        return true;
     }
 
     private void Sweep()

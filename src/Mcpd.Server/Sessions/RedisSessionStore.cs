@@ -12,8 +12,9 @@ namespace Mcpd.Server.Sessions;
 /// <remarks>
 /// <para>
 /// Layout (docs/sessions.md): a session is the hash <c>{prefix}session:{id}</c> with the fields <c>clientId</c>,
-/// <c>ttl</c> (milliseconds), <c>created</c> (Unix milliseconds), <c>node</c> and <c>conn</c> (the binding, both or
-/// neither) and one field <c>ctx:{key}</c> per context value. Redis keeps the expiry itself: every operation that finds
+/// <c>ttl</c> (milliseconds), <c>created</c> (Unix milliseconds), <c>owner</c> (<see cref="SessionOwner.Bytes"/>; none
+/// when the session has no owner, as in sessions stored before owners existed), <c>node</c> and <c>conn</c> (the
+/// binding, both or neither) and one field <c>ctx:{key}</c> per context value. Redis keeps the expiry itself: every operation that finds
 /// the session runs <c>PEXPIRE key ttl</c> in the same script, so expiry slides with use and mcpd runs no timer. A node
 /// announcement is the string <c>{prefix}node:{nodeId}</c> = host:port, set with its expiry. Needs Redis 4.0 or newer.
 /// </para>
@@ -37,7 +38,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <summary>Keys SCAN examines per call while listing: small enough not to stall Redis.</summary>
     private const int ScanPageSize = 250;
 
-    private static readonly RedisValue[] InfoFields = ["clientId", "ttl", "created", "node", "conn"];
+    private static readonly RedisValue[] InfoFields = ["clientId", "ttl", "created", "node", "conn", "owner"];
 
     /// <summary>
     /// The preamble of every script that finds and touches a session (KEYS[1]): a key without its <c>ttl</c> field is no
@@ -48,17 +49,18 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         + "if not ttl then return false end\n"
         + "redis.call('PEXPIRE', KEYS[1], ttl)\n";
 
-    /// <summary>ARGV: clientId, ttl ms, created ms[, node, conn]. 1 when created, 0 when the id exists.</summary>
+    /// <summary>ARGV: clientId, ttl ms, created ms, owner (empty: none)[, node, conn]. 1 when created, 0 when the id exists.</summary>
     private static readonly Script CreateScript = new(
         "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
         + "redis.call('HSET', KEYS[1], 'clientId', ARGV[1], 'ttl', ARGV[2], 'created', ARGV[3], 'keys', 0, 'bytes', 0)\n"
-        + "if ARGV[5] then redis.call('HSET', KEYS[1], 'node', ARGV[4], 'conn', ARGV[5]) end\n"
+        + "if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[4]) end\n"
+        + "if ARGV[6] then redis.call('HSET', KEYS[1], 'node', ARGV[5], 'conn', ARGV[6]) end\n"
         + "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
         + "return 1");
 
     /// <summary>The <see cref="InfoFields"/>, or nil.</summary>
     private static readonly Script TouchScript = new(
-        FindAndTouch + "return redis.call('HMGET', KEYS[1], 'clientId', 'ttl', 'created', 'node', 'conn')");
+        FindAndTouch + "return redis.call('HMGET', KEYS[1], 'clientId', 'ttl', 'created', 'node', 'conn', 'owner')");
 
     /// <summary>ARGV: the field. A one-element array (the value, nil when unset), or nil when there is no session.</summary>
     private static readonly Script GetValueScript = new(FindAndTouch + "return { redis.call('HGET', KEYS[1], ARGV[1]) }");
@@ -185,9 +187,10 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(session);
         var ttl = (long)session.Ttl.TotalMilliseconds;
         ArgumentOutOfRangeException.ThrowIfLessThan(ttl, 1, nameof(session));
+        RedisValue owner = session.Owner?.Bytes ?? ReadOnlyMemory<byte>.Empty;
         RedisValue[] arguments = session.Binding is { } binding
-            ? [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds(), binding.NodeId, binding.ConnectionId]
-            : [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds()];
+            ? [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds(), owner, binding.NodeId, binding.ConnectionId]
+            : [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds(), owner];
         return (long)await EvaluateAsync(CreateScript, SessionKey(session.Id), arguments, cancellationToken) == 1;
     }
 
@@ -196,6 +199,15 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     {
         var fields = await EvaluateAsync(TouchScript, SessionKey(sessionId), [], cancellationToken);
         return fields.IsNull ? null : ToSessionInfo(sessionId, fields);
+    }
+
+    /// <summary>One <c>HMGET</c> of the session's fields, without a script: nothing is extended.</summary>
+    public async ValueTask<SessionInfo?> FindAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        var fields = await CallAsync(database.HashGetAsync(SessionKey(sessionId), InfoFields), cancellationToken);
+        // A key without its ttl field is no session (expired or never created), as in every script.
+        return fields[1].IsNull ? null : ToSessionInfo(sessionId, RedisResult.Create(fields));
     }
 
     /// <inheritdoc />
@@ -213,7 +225,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <summary>Redis always answers over the network: false, the caller uses <see cref="GetValueAsync"/>.</summary>
-    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, out SessionRead result)
+    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, bool ownerProven, out SessionRead result)
     {
         result = default;
         return false;
@@ -364,7 +376,8 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
             (string)fields[0]!,
             TimeSpan.FromMilliseconds(long.Parse((string)fields[1]!, CultureInfo.InvariantCulture)),
             DateTimeOffset.FromUnixTimeMilliseconds(long.Parse((string)fields[2]!, CultureInfo.InvariantCulture)),
-            binding);
+            binding,
+            fields[5].IsNull ? null : SessionOwner.FromBytes((byte[])fields[5]!));
     }
 
     private RedisKey SessionKey(string sessionId) => _sessionKeyPrefix + sessionId;

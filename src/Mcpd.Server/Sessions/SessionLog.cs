@@ -56,6 +56,18 @@ internal static partial class SessionLog
     [LoggerMessage(EventId = 656, Level = LogLevel.Debug, Message = "device.call to session {TargetSession} ({Method}) goes to node {NodeId} at {Address} (trace {TraceId})")]
     private static partial void LogDeviceCallForwarded(ILogger logger, string targetSession, string method, string nodeId, string address, string traceId);
 
+    public static void NotOwner(ILogger logger, string method, string sessionId, string caller, string traceId)
+    {
+        if (logger.IsEnabled(LogLevel.Warning))
+        {
+            var redacted = SessionIds.Redact(sessionId);
+            LogNotOwner(logger, method, redacted, caller, traceId);
+        }
+    }
+
+    [LoggerMessage(EventId = 658, Level = LogLevel.Warning, Message = "{Method} refused: session {SessionId} belongs to the client that opened it, and {Caller} did not prove to be that client (trace {TraceId})")]
+    private static partial void LogNotOwner(ILogger logger, string method, string sessionId, string caller, string traceId);
+
     public static void Closed(ILogger logger, string sessionId)
     {
         if (logger.IsEnabled(LogLevel.Debug))

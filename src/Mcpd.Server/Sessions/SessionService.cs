@@ -1,9 +1,11 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Mcp;
+using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,6 +16,12 @@ namespace Mcpd.Server.Sessions;
 /// <c>session.get</c>, <c>session.set</c>, and <c>device.call</c>, which reaches the live connection of another
 /// session through whichever node holds it. Every store failure is answered UNAVAILABLE with a log line.
 /// </summary>
+/// <remarks>
+/// Invariant: a request that names a session with an owner (<see cref="SessionOwner"/>) acts on it only when its
+/// connection opened or resumed that session, or proves the owner (the same certificate principal; at
+/// <c>session.resume</c>, the same client id and token); the owner is checked before the session is touched, so a
+/// refused request changes nothing, not even the expiry. A refusal is UNAUTHORIZED, logged within a budget.
+/// </remarks>
 internal sealed class SessionService(
     ISessionStore store, ISessionAuthenticator authenticator, ClusterNode cluster, ConnectionRegistry connections,
     SessionOpenLimiter openLimiter, IOptionsMonitor<SessionsOptions> options, TimeProvider time, ILogger<SessionService> logger)
@@ -41,9 +49,15 @@ internal sealed class SessionService(
 
     public static ReadOnlySpan<byte> KeyHeaderUtf8 => "key"u8;
 
+    /// <summary>The answer to a request refused for want of the owner's proof: the same for every kind of owner.</summary>
+    private const string NotOwner = "this session may be used only by the client that opened it: resume it with the same client certificate, or with the clientId and token it was opened with";
+
+    /// <summary>Refusals are caused by peers: a flood of them writes a few lines.</summary>
+    private readonly LogThrottle _refusals = new("refused session use", time, logger);
+
     public ISessionStore Store => store;
 
-    /// <summary>Methods that read the <c>session</c> header themselves (one store round trip instead of two).</summary>
+    /// <summary>Methods that read the <c>session</c> header themselves, and check its owner before they act on it.</summary>
     public static bool ChecksItsOwnSession(ReadOnlySpan<char> method) => method is Resume or Close or Get or Set;
 
     /// <summary>The handler of a session method, or null.</summary>
@@ -77,20 +91,36 @@ internal sealed class SessionService(
         }
     }
 
-    /// <summary>Checks and extends the session a request names; the handle, or the refusal to answer with.</summary>
-    public async ValueTask<(ISessionState? Session, McpReply? Refusal)> OpenHandleAsync(string sessionId, string traceId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the owner of the session <paramref name="request"/> names (its <c>session</c> header) and extends it; the
+    /// handle, or the refusal to answer with.
+    /// </summary>
+    public async ValueTask<(ISessionState? Session, McpReply? Refusal)> OpenHandleAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
+        var sessionId = request.Header(SessionHeader)!;
         try
         {
+            if (await CheckOwnerAsync(request, sessionId, cancellationToken) is { } refusal)
+            {
+                return (null, refusal);
+            }
+
             return await store.TouchAsync(sessionId, cancellationToken) is null
                 ? (null, Expired())
                 : (new SessionHandle(store, sessionId), null);
         }
         catch (SessionStoreUnavailableException ex)
         {
-            return (null, Unavailable(ex, traceId));
+            return (null, Unavailable(ex, request.TraceId));
         }
     }
+
+    /// <summary>
+    /// True when the connection of a request is bound to <paramref name="sessionId"/>: it opened or resumed that
+    /// session, so it proved the owner then (<see cref="ISessionStore.TryGetValueNow"/>'s <c>ownerProven</c>).
+    /// </summary>
+    public static bool IsBoundTo(IMcpConnectionFeature? connection, ReadOnlySpan<char> sessionId) =>
+        connection?.BoundSession?.Id is { } bound && sessionId.SequenceEqual(bound);
 
     private async ValueTask<McpReply> OpenAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
@@ -111,7 +141,8 @@ internal sealed class SessionService(
             return McpReply.Error(McpStatus.Overloaded, refusal);
         }
 
-        var session = new SessionInfo(SessionIds.New(), clientId, ttl, time.GetUtcNow());
+        var owner = SessionOwner.Of(McpConnection.AuthorizationOf(request)?.Identity, clientId, token);
+        var session = new SessionInfo(SessionIds.New(), clientId, ttl, time.GetUtcNow(), Owner: owner);
         return await Guard(request, async () =>
         {
             if (!await store.CreateAsync(session, cancellationToken))
@@ -125,10 +156,36 @@ internal sealed class SessionService(
         });
     }
 
-    private ValueTask<McpReply> ResumeAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
-        WithSession(request, async sessionId =>
+    /// <summary>
+    /// session.resume: binds this connection to the session named by header <c>session</c>. A session with an owner
+    /// needs its proof, even on a connection bound to it: this connection's certificate principal, or the body's
+    /// <c>clientId</c> and <c>token</c> (<c>{"clientId":"plc-7","token":"..."}</c>; a session without an owner needs no body).
+    /// </summary>
+    private async ValueTask<McpReply> ResumeAsync(McpIncomingRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Header(SessionHeader) is not { } sessionId)
         {
-            if (!await store.BindAsync(sessionId, Binding(request), cancellationToken) || await store.TouchAsync(sessionId, cancellationToken) is not { } session)
+            return NeedsSessionHeader(request);
+        }
+
+        if (!TryReadResumeRequest(request.Body, out var clientId, out var token))
+        {
+            return McpReply.Error(McpStatus.BadRequest, "session.resume takes no body, or a JSON object {\"clientId\":\"...\",\"token\":\"...\"} of UTF-8 strings");
+        }
+
+        return await Guard(request, async () =>
+        {
+            if (await store.FindAsync(sessionId, cancellationToken) is not { } session)
+            {
+                return Expired();
+            }
+
+            if (!await ProvesOwnerAsync(request, session, clientId, token, cancellationToken))
+            {
+                return Refuse(request, sessionId);
+            }
+
+            if (!await store.BindAsync(sessionId, Binding(request), cancellationToken))
             {
                 return Expired();
             }
@@ -137,6 +194,7 @@ internal sealed class SessionService(
             SessionLog.Resumed(logger, sessionId, ConnectionOf(request)?.Id ?? "");
             return Describe(session);
         });
+    }
 
     private ValueTask<McpReply> CloseAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
         WithSession(request, async sessionId =>
@@ -149,7 +207,7 @@ internal sealed class SessionService(
             ConnectionOf(request)?.Unbind(sessionId);
             SessionLog.Closed(logger, sessionId);
             return McpReply.Ok();
-        });
+        }, cancellationToken);
 
     /// <summary>
     /// session.get: header <c>key</c> reads one value (the body); without it, the whole context as a JSON object.
@@ -166,7 +224,7 @@ internal sealed class SessionService(
             return await store.GetAllAsync(sessionId, cancellationToken) is { } all
                 ? McpReply.Ok(JsonSerializer.SerializeToUtf8Bytes(all))
                 : Expired();
-        });
+        }, cancellationToken);
 
     /// <summary>
     /// session.set: header <c>key</c> sets that key to the body (UTF-8); without it, the body is a JSON object of
@@ -199,7 +257,7 @@ internal sealed class SessionService(
                 SessionWriteStatus.TooLarge => McpReply.Error(McpStatus.BadRequest, write.Problem!),
                 _ => McpReply.Error(McpStatus.Overloaded, write.Problem!),
             };
-        });
+        }, cancellationToken);
 
     /// <summary>
     /// device.call: calls <c>target-method</c> on the live connection of session <c>target-session</c>, here or
@@ -263,14 +321,67 @@ internal sealed class SessionService(
         }
     }
 
-    private async ValueTask<McpReply> WithSession(McpIncomingRequest request, Func<string, Task<McpReply>> action)
+    /// <summary>Runs <paramref name="action"/> on the session of header <c>session</c>, once its owner is checked.</summary>
+    private async ValueTask<McpReply> WithSession(McpIncomingRequest request, Func<string, Task<McpReply>> action, CancellationToken cancellationToken)
     {
         if (request.Header(SessionHeader) is not { } sessionId)
         {
-            return McpReply.Error(McpStatus.BadRequest, $"{request.Method} needs a 'session' header");
+            return NeedsSessionHeader(request);
         }
 
-        return await Guard(request, () => action(sessionId));
+        return await Guard(request, async () => await CheckOwnerAsync(request, sessionId, cancellationToken) ?? await action(sessionId));
+    }
+
+    private static McpReply NeedsSessionHeader(McpIncomingRequest request) =>
+        McpReply.Error(McpStatus.BadRequest, $"{request.Method} needs a 'session' header");
+
+    /// <summary>
+    /// Null when <paramref name="request"/> may act on <paramref name="sessionId"/>: its connection is bound to it (no
+    /// store round trip), or the session has no owner, or the connection's certificate proves it. Else the refusal;
+    /// SESSION_EXPIRED when there is no such session. Touches nothing.
+    /// </summary>
+    private async Task<McpReply?> CheckOwnerAsync(McpIncomingRequest request, string sessionId, CancellationToken cancellationToken)
+    {
+        if (IsBoundTo(ConnectionOf(request), sessionId))
+        {
+            return null;
+        }
+
+        if (await store.FindAsync(sessionId, cancellationToken) is not { } session)
+        {
+            return Expired();
+        }
+
+        return await ProvesOwnerAsync(request, session, clientId: null, token: null, cancellationToken) ? null : Refuse(request, sessionId);
+    }
+
+    /// <summary>
+    /// True when <paramref name="request"/> may act on <paramref name="session"/>: it has no owner, or the connection's
+    /// certificate or the presented <paramref name="clientId"/> and <paramref name="token"/> prove the owner. A token
+    /// must also still open sessions (<see cref="ISessionAuthenticator"/>), so a token taken out of
+    /// <c>sessions.tokens</c> no longer resumes the sessions it opened.
+    /// </summary>
+    private async Task<bool> ProvesOwnerAsync(McpIncomingRequest request, SessionInfo session, string? clientId, string? token, CancellationToken cancellationToken)
+    {
+        if (session.Owner is not { } owner)
+        {
+            return true;
+        }
+
+        return owner.IsProvenBy(McpConnection.AuthorizationOf(request)?.Identity, clientId, token)
+            && (!owner.IsToken || await authenticator.AuthenticateAsync(clientId!, token, cancellationToken));
+    }
+
+    private McpReply Refuse(McpIncomingRequest request, string sessionId)
+    {
+        if (_refusals.ShouldLog())
+        {
+            var identity = McpConnection.AuthorizationOf(request)?.Identity;
+            var caller = $"{identity?.ToString() ?? "a client without a certificate"} at {ConnectionOf(request)?.RemoteEndPoint}";
+            SessionLog.NotOwner(logger, request.Method, sessionId, caller, request.TraceId);
+        }
+
+        return McpReply.Error(McpStatus.Unauthorized, NotOwner);
     }
 
     private async ValueTask<McpReply> Guard(McpIncomingRequest request, Func<Task<McpReply>> action)
@@ -351,6 +462,32 @@ internal sealed class SessionService(
         }
     }
 
+    /// <summary>
+    /// The body of session.resume: empty, or a JSON object whose string properties <c>clientId</c> and <c>token</c>
+    /// prove a token owner (other properties, such as those of the session.open body, are ignored); false when it is
+    /// neither.
+    /// </summary>
+    private static bool TryReadResumeRequest(ReadOnlyMemory<byte> body, out string? clientId, out string? token)
+    {
+        (clientId, token) = (null, null);
+        if (body.IsEmpty)
+        {
+            return true;
+        }
+
+        try
+        {
+            var proof = JsonSerializer.Deserialize<ResumeProof>(body.Span);
+            (clientId, token) = (proof?.ClientId, proof?.Token);
+            return proof is not null;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            // Not a JSON object, a property that is no string, or a string that is not valid UTF-8.
+            return false;
+        }
+    }
+
     private static bool TryReadValues(ReadOnlyMemory<byte> body, out IReadOnlyList<KeyValuePair<string, string>> values, out string problem)
     {
         values = [];
@@ -372,4 +509,7 @@ internal sealed class SessionService(
             return false;
         }
     }
+
+    /// <summary>The proof a session.resume may carry for a session opened with a token.</summary>
+    private sealed record ResumeProof([property: JsonPropertyName("clientId")] string? ClientId, [property: JsonPropertyName("token")] string? Token);
 }

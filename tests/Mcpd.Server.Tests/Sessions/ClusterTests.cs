@@ -57,6 +57,38 @@ public sealed class ClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_session_opened_with_a_token_on_node_a_resumes_on_node_b_only_with_that_token_and_Redis_never_holds_it()
+    {
+        // No sessions.tokens here: the token is the client's own secret, and still the proof of its session.
+        const string token = "plc-7-own-secret-d41d8cd98f00b204";
+        string sessionId;
+        await using (var onA = await ConnectAsync(_nodeA))
+        {
+            sessionId = await SessionTests.OpenAsync(onA, "plc-7", token);
+            Assert.Equal(McpStatus.Ok, (await onA.CallAsync("session.set", "hall-3"u8.ToArray(), [new("session", sessionId), new("key", "site")])).Status);
+        }
+
+        var session = new KeyValuePair<string, string>("session", sessionId);
+        await using var thiefOnB = await ConnectAsync(_nodeB);
+        var byIdAlone = await thiefOnB.CallAsync("session.resume", headers: [session]);
+        var wrongToken = await thiefOnB.CallAsync("session.resume", """{"clientId":"plc-7","token":"plc-7-own-secret"}"""u8.ToArray(), [session]);
+        var read = await thiefOnB.CallAsync("session.get", headers: [session, new("key", "site")]);
+        await using var ownerOnB = await ConnectAsync(_nodeB);
+        var resumed = await ownerOnB.CallAsync("session.resume", Encoding.UTF8.GetBytes($$"""{"clientId":"plc-7","token":"{{token}}"}"""), [session]);
+        var site = await ownerOnB.CallAsync("session.get", headers: [session, new("key", "site")]);
+
+        Assert.Equal(McpStatus.Unauthorized, byIdAlone.Status);
+        Assert.Equal(McpStatus.Unauthorized, wrongToken.Status);
+        Assert.Equal(McpStatus.Unauthorized, read.Status);
+        Assert.Equal(McpStatus.Ok, resumed.Status);
+        Assert.Equal("hall-3", site.BodyText);
+        var stored = await RedisContentsAsync();
+        Assert.Contains(sessionId, stored, StringComparison.Ordinal);
+        Assert.Contains("owner", stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, stored, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Device_call_from_a_client_on_node_a_reaches_a_device_connected_to_node_b_and_comes_back()
     {
         var deviceOptions = new McpClientOptions().MapMethod("device.status", (request, _) =>
@@ -106,6 +138,19 @@ public sealed class ClusterTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         using var body = JsonDocument.Parse(reopened.Body);
         Assert.Equal(22, body.RootElement.GetProperty("sessionId").GetString()!.Length);
+    }
+
+    /// <summary>Every key under this test's prefix with everything it holds (redis-cli's text: printable bytes as they are).</summary>
+    private async Task<string> RedisContentsAsync()
+    {
+        var contents = new StringBuilder();
+        foreach (var key in (await _redis.CliAsync("--scan", "--pattern", _keyPrefix + "*")).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var value = (await _redis.CliAsync("TYPE", key)).Trim() == "hash" ? await _redis.CliAsync("HGETALL", key) : await _redis.CliAsync("GET", key);
+            contents.Append(key).Append('\n').Append(value);
+        }
+
+        return contents.ToString();
     }
 
     private Task<McpdTestServer> StartNodeAsync(string nodeId) => McpdTestServer.StartAsync(new Dictionary<string, string?>

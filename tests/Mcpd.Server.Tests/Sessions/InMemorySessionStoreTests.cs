@@ -50,8 +50,35 @@ public sealed class InMemorySessionStoreTests : SessionStoreContract, IDisposabl
         await _store.CreateAsync(session, default);
         await _store.SetValuesAsync(session.Id, [new("k", "v")], default);
 
-        Assert.True(_store.TryGetValueNow(session.Id.AsSpan(), "k", out var read));
+        Assert.True(_store.TryGetValueNow(session.Id.AsSpan(), "k", ownerProven: false, out var read));
         Assert.Equal(new SessionRead(true, "v"), read);
+    }
+
+    [Fact]
+    public async Task Reading_by_span_leaves_a_session_with_an_owner_untouched_unless_the_caller_proved_it()
+    {
+        var session = NewSession() with { Owner = SessionOwner.Of(identity: null, "plc-7", "s3cret-token") };
+        await _store.CreateAsync(session, default);
+        await _store.SetValuesAsync(session.Id, [new("k", "v")], default);
+
+        _time.Advance(Ttl * 0.6);
+        Assert.False(_store.TryGetValueNow(session.Id.AsSpan(), "k", ownerProven: false, out _));
+        _time.Advance(Ttl * 0.6);
+
+        Assert.True(_store.TryGetValueNow(session.Id.AsSpan(), "k", ownerProven: true, out var expired));
+        Assert.False(expired.SessionFound);
+    }
+
+    [Fact]
+    public async Task An_owner_is_accounted_with_its_session()
+    {
+        var owner = SessionOwner.Of(identity: null, "plc-7", "s3cret-token")!;
+        await _store.CreateAsync(NewSession(), default);
+        var withoutOwner = _store.Bytes;
+        await _store.CreateAsync(NewSession() with { Owner = owner }, default);
+
+        // Both sessions have ids and client ids of the same length.
+        Assert.Equal(withoutOwner + owner.EstimatedBytes, _store.Bytes - withoutOwner);
     }
 
     [Fact]

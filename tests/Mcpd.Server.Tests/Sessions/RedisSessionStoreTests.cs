@@ -64,7 +64,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
     [Fact]
     public void TryGetValueNow_always_sends_the_caller_to_the_asynchronous_read()
     {
-        Assert.False(Store.TryGetValueNow("any", "key", out _));
+        Assert.False(Store.TryGetValueNow("any", "key", ownerProven: true, out _));
         Assert.Equal(SessionStoreKinds.Redis, Store.Kind);
     }
 
@@ -109,6 +109,27 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
     }
 
     [Fact]
+    public async Task The_owner_is_a_field_of_the_session_without_the_token_and_a_session_stored_before_owners_has_none()
+    {
+        const string token = "s3cret-token-of-plc-7";
+        var owned = NewSession() with { Owner = SessionOwner.Of(identity: null, "plc-7", token) };
+        await Store.CreateAsync(owned, default);
+        var old = SessionIds.New();
+        await Redis.CliAsync("HSET", $"{_prefix}session:{old}", "clientId", "old", "ttl", "5000", "created", "1764100000000");
+        await Redis.CliAsync("PEXPIRE", $"{_prefix}session:{old}", "5000");
+        var damaged = SessionIds.New();
+        await Redis.CliAsync("HSET", $"{_prefix}session:{damaged}", "clientId", "plc-7", "ttl", "5000", "created", "1764100000000", "owner", "t-not-a-hash");
+        await Redis.CliAsync("PEXPIRE", $"{_prefix}session:{damaged}", "5000");
+
+        // A kind byte, a 16-byte salt and a 32-byte HMAC: never the token.
+        Assert.Equal("49", (await Redis.CliAsync("HSTRLEN", $"{_prefix}session:{owned.Id}", "owner")).Trim());
+        Assert.DoesNotContain(token, await Redis.CliAsync("HGETALL", $"{_prefix}session:{owned.Id}"), StringComparison.Ordinal);
+        Assert.True((await Store.FindAsync(owned.Id, default))!.Owner!.IsProvenBy(identity: null, "plc-7", token));
+        Assert.Null((await Store.TouchAsync(old, default))!.Owner);
+        Assert.False((await Store.FindAsync(damaged, default))!.Owner!.IsProvenBy(identity: null, "plc-7", "t-not-a-hash"));
+    }
+
+    [Fact]
     public async Task Every_operation_is_one_round_trip()
     {
         var session = NewSession();
@@ -141,6 +162,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         Assert.Equal(
             Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hmget", 1)),
             await CommandsDuringAsync(() => Store.TouchAsync(session.Id, default).AsTask()));
+        Assert.Equal(Calls(("hmget", 1)), await CommandsDuringAsync(() => Store.FindAsync(session.Id, default).AsTask()));
         // Setting values also reads each field's old length and the context's counters (keys, bytes), and writes the
         // values and the counters in one HSET.
         Assert.Equal(

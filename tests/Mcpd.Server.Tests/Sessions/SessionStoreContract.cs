@@ -113,6 +113,34 @@ public abstract class SessionStoreContract
     }
 
     [Fact]
+    public async Task A_session_keeps_its_owner_and_finding_it_extends_nothing()
+    {
+        var owner = SessionOwner.Of(identity: null, "plc-7", "s3cret-token")!;
+        var owned = NewSession() with { Owner = owner };
+        var ownerless = NewSession();
+        await Store.CreateAsync(owned, default);
+        await Store.CreateAsync(ownerless, default);
+
+        SessionInfo?[] reads =
+        [
+            await Store.FindAsync(owned.Id, default),
+            await Store.TouchAsync(owned.Id, default),
+            (await Store.ListAsync(1000, default)).SingleOrDefault(s => s.Id == owned.Id),
+        ];
+        Assert.All(reads, read => Assert.Equal(owner.Bytes.ToArray(), read!.Owner!.Bytes.ToArray()));
+        Assert.True(reads[0]!.Owner!.IsProvenBy(identity: null, "plc-7", "s3cret-token"));
+        Assert.Equal(owned.ClientId, reads[0]!.ClientId);
+        Assert.Null((await Store.FindAsync(ownerless.Id, default))!.Owner);
+        Assert.Null(await Store.FindAsync("no-such-session", default));
+
+        // Found (not used) 0.6 TTL after its last use, then 0.6 TTL more: it has expired.
+        await AdvanceAsync(Ttl * 0.6);
+        Assert.NotNull(await Store.FindAsync(owned.Id, default));
+        await AdvanceAsync(Ttl * 0.6);
+        Assert.Null(await Store.FindAsync(owned.Id, default));
+    }
+
+    [Fact]
     public async Task A_binding_is_recorded_and_only_its_own_connection_unbinds_it()
     {
         var session = NewSession();

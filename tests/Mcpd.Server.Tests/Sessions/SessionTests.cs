@@ -3,6 +3,7 @@ using System.Text.Json;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Hosting;
+using Mcpd.Server.Sessions;
 using Mcpd.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -83,6 +84,114 @@ public class SessionTests
     }
 
     [Fact]
+    public async Task A_session_opened_with_a_token_is_resumed_and_used_only_with_the_same_client_id_and_token()
+    {
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["sessions:tokens:plc-7"] = "s3cret-token",
+            ["sessions:tokens:plc-8"] = "other-token",
+        });
+        string sessionId;
+        await using (var owner = await ConnectAsync(server))
+        {
+            sessionId = await OpenAsync(owner, "plc-7", "s3cret-token");
+            Assert.Equal(McpStatus.Ok, (await owner.CallAsync("session.set", "hall-3"u8.ToArray(), [new("session", sessionId), new("key", "site")])).Status);
+        }
+
+        // A second client that learnt the id (the admin API listed ids) and knows another client's token.
+        await using var thief = await ConnectAsync(server);
+        var session = new KeyValuePair<string, string>("session", sessionId);
+        McpResponse[] refused =
+        [
+            await thief.CallAsync("session.resume", headers: [session]),
+            await thief.CallAsync("session.resume", """{"clientId":"plc-7","token":"guess-token"}"""u8.ToArray(), [session]),
+            await thief.CallAsync("session.resume", """{"clientId":"plc-8","token":"other-token"}"""u8.ToArray(), [session]),
+            await thief.CallAsync("session.get", headers: [session, new("key", "site")]),
+            await thief.CallAsync("session.get", headers: [session]),
+            await thief.CallAsync("session.set", "stolen"u8.ToArray(), [session, new("key", "site")]),
+            await thief.CallAsync("session.close", headers: [session]),
+            await thief.CallAsync("sys.echo", "x"u8.ToArray(), [session]),
+        ];
+        var unknown = await thief.CallAsync("session.resume", """{"clientId":"plc-7","token":"s3cret-token"}"""u8.ToArray(), [new("session", SessionIds.New())]);
+        var malformed = await thief.CallAsync("session.resume", """["plc-7","s3cret-token"]"""u8.ToArray(), [session]);
+        await using var owner2 = await ConnectAsync(server);
+        var resumed = await owner2.CallAsync("session.resume", """{"clientId":"plc-7","token":"s3cret-token"}"""u8.ToArray(), [session]);
+        var site = await owner2.CallAsync("session.get", headers: [session, new("key", "site")]);
+
+        Assert.All(refused, answer => Assert.Equal(McpStatus.Unauthorized, answer.Status));
+        Assert.All(refused, answer => Assert.DoesNotContain("hall-3", answer.BodyText, StringComparison.Ordinal));
+        Assert.Equal(McpStatus.SessionExpired, unknown.Status);
+        Assert.Equal(McpStatus.BadRequest, malformed.Status);
+        Assert.Equal(McpStatus.Ok, resumed.Status);
+        Assert.Equal("hall-3", site.BodyText);
+        var line = await server.Logs.WaitForAsync("session.resume refused");
+        Assert.Contains(SessionIds.Redact(sessionId), line.Message, StringComparison.Ordinal);
+        var logged = string.Join('\n', server.Logs.Lines.Select(l => l.Message));
+        Assert.DoesNotContain(sessionId, logged, StringComparison.Ordinal);
+        Assert.DoesNotContain("token\"", logged, StringComparison.Ordinal);
+        Assert.DoesNotContain("guess-token", logged, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret-token", logged, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Clients_given_an_anonymous_role_are_not_one_principal_their_sessions_belong_to_their_tokens()
+    {
+        // Every client of the plain listener is "anonymous (role Device)": a name, no certificate.
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["mcp:anonymousRole"] = "Device",
+            ["security:roles:Device:0:methods:0"] = "session.*",
+        });
+        await using var owner = await ConnectAsync(server);
+        await using var other = await ConnectAsync(server);
+        var sessionId = await OpenAsync(owner, "plc-7", "s3cret-token");
+
+        var byIdAlone = await other.CallAsync("session.resume", headers: [new("session", sessionId)]);
+        var withToken = await other.CallAsync("session.resume", """{"clientId":"plc-7","token":"s3cret-token"}"""u8.ToArray(), [new("session", sessionId)]);
+
+        Assert.Equal(McpStatus.Unauthorized, byIdAlone.Status);
+        Assert.Equal(McpStatus.Ok, withToken.Status);
+        await server.Logs.WaitForAsync("anonymous (role Device) at");
+    }
+
+    [Fact]
+    public async Task A_token_that_no_longer_opens_sessions_no_longer_resumes_the_sessions_it_opened()
+    {
+        var tokens = new RevocableTokens();
+        await using var server = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddSingleton<ISessionAuthenticator>(tokens));
+        await using var owner = await ConnectAsync(server);
+        var sessionId = await OpenAsync(owner, "plc-7", "s3cret-token");
+        await owner.DisposeAsync();
+        await using var again = await ConnectAsync(server);
+
+        tokens.Revoked = true;
+        var resumed = await again.CallAsync("session.resume", """{"clientId":"plc-7","token":"s3cret-token"}"""u8.ToArray(), [new("session", sessionId)]);
+
+        Assert.Equal(McpStatus.Unauthorized, resumed.Status);
+    }
+
+    [Fact]
+    public async Task Requests_refused_for_want_of_the_owners_proof_do_not_keep_the_session_alive()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await StartOnClockAsync(time);
+        await using var owner = await ConnectAsync(server);
+        await using var other = await ConnectAsync(server);
+        var sessionId = await OpenAsync(owner, "plc-7", "own-secret");
+        var session = new KeyValuePair<string, string>("session", sessionId);
+
+        time.Advance(TimeSpan.FromSeconds(40));
+        var refusedGet = await other.CallAsync("session.get", headers: [session, new("key", "site")]);
+        var refusedResume = await other.CallAsync("session.resume", headers: [session]);
+        time.Advance(TimeSpan.FromSeconds(30));
+        var afterTtl = await owner.CallAsync("session.get", headers: [session]);
+
+        Assert.Equal(McpStatus.Unauthorized, refusedGet.Status);
+        Assert.Equal(McpStatus.Unauthorized, refusedResume.Status);
+        Assert.Equal(McpStatus.SessionExpired, afterTtl.Status);
+    }
+
+    [Fact]
     public async Task Absurd_ttls_and_null_values_are_bad_requests()
     {
         await using var server = await McpdTestServer.StartAsync();
@@ -132,9 +241,7 @@ public class SessionTests
     public async Task An_idle_session_expires_after_its_ttl_and_use_slides_it()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var server = await McpdTestServer.StartAsync(
-            new Dictionary<string, string?> { ["sessions:defaultTtl"] = "00:01:00", ["mcp:heartbeatInterval"] = "01:00:00" },
-            builder => builder.Services.AddSingleton<TimeProvider>(time));
+        await using var server = await StartOnClockAsync(time);
         await using var client = await ConnectAsync(server);
         var used = await OpenAsync(client, "a");
         var idle = await OpenAsync(client, "b");
@@ -178,11 +285,11 @@ public class SessionTests
     public async Task Device_call_to_a_session_held_by_a_node_that_stopped_announcing_itself_answers_unavailable()
     {
         await using var server = await McpdTestServer.StartAsync();
-        var store = server.Services.GetRequiredService<Mcpd.Server.Sessions.ISessionStore>();
-        var orphan = new Mcpd.Server.Sessions.SessionInfo(Mcpd.Server.Sessions.SessionIds.New(), "pump-9", TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow);
+        var store = server.Services.GetRequiredService<ISessionStore>();
+        var orphan = new SessionInfo(SessionIds.New(), "pump-9", TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow);
         await store.CreateAsync(orphan, default);
         // Bound to a node whose announcement has expired (it died without unbinding): it must not be used.
-        await store.BindAsync(orphan.Id, new Mcpd.Server.Sessions.SessionBinding("node-that-died", "E0000000X"), default);
+        await store.BindAsync(orphan.Id, new SessionBinding("node-that-died", "E0000000X"), default);
         await using var client = await ConnectAsync(server);
 
         var answer = await client.CallAsync("device.call", headers: [new("target-session", orphan.Id), new("target-method", "device.status")]);
@@ -297,15 +404,30 @@ public class SessionTests
         return answers;
     }
 
-    internal static async Task<string> OpenAsync(McpClient client, string clientId)
+    /// <summary>Opens a session for <paramref name="clientId"/>, with <paramref name="token"/> when given; its id.</summary>
+    internal static async Task<string> OpenAsync(McpClient client, string clientId, string? token = null)
     {
-        var opened = await client.CallAsync("session.open", Encoding.UTF8.GetBytes($$"""{"clientId":"{{clientId}}"}"""));
+        var request = token is null ? new Dictionary<string, string> { ["clientId"] = clientId } : new() { ["clientId"] = clientId, ["token"] = token };
+        var opened = await client.CallAsync("session.open", JsonSerializer.SerializeToUtf8Bytes(request));
         Assert.Equal(McpStatus.Ok, opened.Status);
         using var body = JsonDocument.Parse(opened.Body);
         return body.RootElement.GetProperty("sessionId").GetString()!;
     }
 
+    /// <summary>A server on <paramref name="time"/>, with sessions of one minute by default and no heartbeat in the way.</summary>
+    private static Task<McpdTestServer> StartOnClockAsync(FakeTimeProvider time) => McpdTestServer.StartAsync(
+        new Dictionary<string, string?> { ["sessions:defaultTtl"] = "00:01:00", ["mcp:heartbeatInterval"] = "01:00:00" },
+        builder => builder.Services.AddSingleton<TimeProvider>(time));
+
     private static Task<McpClient> ConnectAsync(McpdTestServer server) =>
         McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port, new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+
+    /// <summary>Accepts any token until it is told the tokens were revoked (as when one is taken out of sessions.tokens).</summary>
+    private sealed class RevocableTokens : ISessionAuthenticator
+    {
+        public bool Revoked { get; set; }
+
+        public ValueTask<bool> AuthenticateAsync(string clientId, string? token, CancellationToken cancellationToken) => ValueTask.FromResult(!Revoked);
+    }
 
 }
