@@ -36,6 +36,14 @@ public sealed class TestPki : IDisposable
     /// <summary>A client certificate for <paramref name="name"/> with <paramref name="role"/> (null: no role extension), with its key.</summary>
     public X509Certificate2 Client(string name, string? role) => DevelopmentCertificates.CreateClient(Authority, name, role, Validity);
 
+    /// <summary>Writes a client certificate for <paramref name="name"/> with <paramref name="role"/> as NAME.pem and NAME.key, as <c>mcpd cert client</c> does.</summary>
+    public (string Certificate, string Key) WriteClient(string name, string? role)
+    {
+        var files = (Path.Combine(Directory, $"{name}.pem"), Path.Combine(Directory, $"{name}.key"));
+        DevelopmentCertificates.WritePem(Client(name, role), files.Item1, files.Item2);
+        return files;
+    }
+
     /// <summary>
     /// The TLS options of a client that trusts this CA alone and, given <paramref name="name"/>, presents a certificate
     /// for it with <paramref name="role"/>.

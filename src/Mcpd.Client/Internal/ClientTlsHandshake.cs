@@ -137,7 +137,10 @@ internal static class ClientTlsHandshake
             : $"the trusted CA{(authorities.Count == 1 ? "" : "s")} {string.Join("; ", authorities.Select(a => a.Subject))}";
         // Not reaching a trusted root is what "does not chain" says; anything else the chain found is named as .NET names it.
         var other = statuses & ~(X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain);
-        return $"does not chain to {trusted}{(other == X509ChainStatusFlags.NoError ? "" : $" ({other})")}";
+        var namesake = authorities?.Any(a => a.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData)) == true
+            ? " (another CA of the same name issued it: was the CA made anew?)"
+            : "";
+        return $"does not chain to {trusted}{namesake}{(other == X509ChainStatusFlags.NoError ? "" : $" ({other})")}";
     }
 
     /// <summary>The host names and addresses a certificate is for (its subject alternative names), else its subject.</summary>

@@ -191,7 +191,7 @@ internal sealed class McpClientConnection : IAsyncDisposable
                 {
                     failure = new IOException(HasReceived
                         ? $"{RemoteEndPoint} closed the connection."
-                        : $"{RemoteEndPoint} closed the connection without sending a byte: it may not speak MCP (a Modbus TCP server closes on MCP frames: use mcpd read or write).");
+                        : $"{RemoteEndPoint} closed the connection without sending a byte: it may not speak MCP (a Modbus TCP server closes on MCP frames: use mcpd read or write), or it expects TLS (mcpd --tls, McpClientOptions.Tls).");
                     break;
                 }
             }

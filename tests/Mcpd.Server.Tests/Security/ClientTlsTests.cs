@@ -8,7 +8,6 @@ using Mcpd.Client.Modbus;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Connections;
-using Mcpd.Server.Security;
 using Mcpd.Testing;
 
 namespace Mcpd.Server.Tests.Security;
@@ -203,11 +202,8 @@ public sealed class ClientTlsTests : IDisposable
     [Fact]
     public void FromFiles_reads_what_mcpd_cert_writes_and_names_a_file_it_cannot_use()
     {
-        var alice = Path.Combine(_pki.Directory, "alice.pem");
-        var aliceKey = Path.Combine(_pki.Directory, "alice.key");
-        DevelopmentCertificates.WritePem(_pki.Client("alice", "Operator"), alice, aliceKey);
-        var otherKey = Path.Combine(_pki.Directory, "bob.key");
-        DevelopmentCertificates.WritePem(_pki.Client("bob", "Viewer"), Path.Combine(_pki.Directory, "bob.pem"), otherKey);
+        var (alice, aliceKey) = _pki.WriteClient("alice", "Operator");
+        var (_, otherKey) = _pki.WriteClient("bob", "Viewer");
 
         var tls = ClientTlsOptions.FromFiles(_pki.AuthorityFile, alice, aliceKey);
 
