@@ -52,12 +52,15 @@ public sealed class CliTlsTests : IAsyncLifetime
         var call = await CliTests.Mcpd("call", Mcp, "sys.echo", "--body", "over TLS", "--ca", _pki.AuthorityFile);
         var (alice, aliceKey) = _pki.WriteClient("alice", "Operator");
         var bench = await CliTests.Mcpd("bench", "modbus", SecureModbus, "-c", "4", "-d", "2", "-n", "200", "-q", "--ca", _pki.AuthorityFile, "--cert", alice, "--key", aliceKey);
+        var benchMcp = await CliTests.Mcpd("bench", "mcp", Mcp, "-c", "2", "-n", "50", "-q", "--ca", _pki.AuthorityFile);
 
         Assert.True(call.Succeeded, call.ToString());
         Assert.Contains("status: 0 OK", call.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("over TLS", call.StandardOutput, StringComparison.Ordinal);
         Assert.True(bench.Succeeded, bench.ToString());
         Assert.Matches(@"requests=200 rps=\d+ .* errors=0 conns=4 depth=2", bench.StandardOutput);
+        Assert.True(benchMcp.Succeeded, benchMcp.ToString());
+        Assert.Matches(@"requests=50 rps=\d+ .* errors=0 conns=2 depth=1", benchMcp.StandardOutput);
     }
 
     [Fact]
