@@ -20,6 +20,7 @@ rounds=5
 seconds=5
 loads="64x1 16x8"
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/loopback.sh"
 dll=$here/../src/Mcpd/bin/Release/net10.0/mcpd.dll
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -97,14 +98,6 @@ dotnet "$dll" serve --config mcpd.yaml >"$work/mcpd.log" 2>&1 & pids+=($!); mcpd
 "$kit/limit_server" -p $reference_port >/dev/null 2>&1 & pids+=($!); reference_pid=$!
 stunnel4 stunnel.conf >/dev/null 2>&1 & pids+=($!); stunnel_pid=$!
 
-wait_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on port $1 (logs in $work)" >&2
-  exit 1
-}
 for port in $plain_port $tls_port $reference_port $stunnel_port; do wait_port $port; done
 
 names=(plain tls stunnel)
@@ -133,8 +126,6 @@ run_load() { # index conns depth seconds -> "requests/s cpu-microseconds-per-req
   awk -v line="$line" -v cpu=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN {
     match(line, /rps=[0-9]+/); printf "%s %.1f\n", substr(line, RSTART + 4, RLENGTH - 4), n ? cpu * 1e6 / hz / n : 0 }'
 }
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "mcpd $dll; $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for load in $loads; do
