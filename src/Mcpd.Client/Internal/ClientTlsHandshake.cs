@@ -43,7 +43,6 @@ internal static class ClientTlsHandshake
                 return null!;
             },
             CertificateChainPolicy = tls.TrustedAuthorities is { } authorities ? OnlyTo(authorities) : null,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
             {
                 rejection = errors == SslPolicyErrors.None ? null : DescribeRejection(certificate, chain, errors, targetHost, tls.TrustedAuthorities);
@@ -51,21 +50,28 @@ internal static class ClientTlsHandshake
             },
         };
         var stream = new SslStream(network, leaveInnerStreamOpen: false);
+        var authenticated = false;
         try
         {
             await stream.AuthenticateAsClientAsync(options, cancellationToken);
+            authenticated = true;
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is AuthenticationException or IOException)
         {
-            await stream.DisposeAsync();
             throw ex switch
             {
                 AuthenticationException when rejection is not null => new AuthenticationException($"This client refused the server {server}: {rejection}.", ex),
                 IOException => new AuthenticationException(
                     $"{server} closed the connection during the TLS handshake: it may not speak TLS on this port (a plain Modbus TCP or MCP port), or it refused this client.", ex),
-                AuthenticationException => new AuthenticationException($"The TLS handshake with {server} failed: {Innermost(ex).Message.TrimEnd('.')}.", ex),
-                _ => ex,
+                _ => new AuthenticationException($"The TLS handshake with {server} failed: {Innermost(ex).Message.TrimEnd('.')}.", ex),
             };
+        }
+        finally
+        {
+            if (!authenticated)
+            {
+                await stream.DisposeAsync();
+            }
         }
 
         if (stream.LocalCertificate is { } presented)
