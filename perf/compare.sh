@@ -32,21 +32,13 @@ done
 [ ${#builds[@]} -gt 0 ] || { echo "name at least one mcpd build: NAME=path/to/mcpd.dll" >&2; exit 2; }
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/loopback.sh"
 kit=${MCPD_BENCH_KIT:-/tmp/mcpd-bench}
 [ -x "$kit/mbload" ] || bash "$here/../../shared/bench/build.sh" "$kit" >/dev/null
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on port $1" >&2
-  exit 1
-}
 
 # Servers: name, Modbus port, MCP port.
 names=() modbus_ports=() mcp_ports=()
@@ -66,8 +58,6 @@ for build in "${builds[@]}"; do
   port=$((port + 10))
 done
 for i in "${!names[@]}"; do wait_port "${modbus_ports[$i]}"; wait_port "${mcp_ports[$i]}"; done
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 run_load() { # tool conns depth port -> requests/s
   local tool=$1 conns=$2 depth=$3 port=$4 line

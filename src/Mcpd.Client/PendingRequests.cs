@@ -1,9 +1,13 @@
+using System.Security.Authentication;
+
 namespace Mcpd.Client;
 
 /// <summary>
 /// Requests waiting for their answer, by id. Ids still waiting are skipped when a new one is taken, so a late answer
 /// can never be matched to a newer request; an answer whose request is gone (timed out, cancelled) is dropped.
-/// After <see cref="FailAll"/> every waiter fails and no request can be registered any more. Both clients and the
+/// After <see cref="FailAll"/> every waiter fails and no request can be registered any more: with an
+/// <see cref="AuthenticationException"/> when the connection ended because the server refused this client's
+/// certificate (a refusal, said as such), else with an <see cref="IOException"/>. Both clients and the
 /// server's calls to its clients (docs/protocol.md, "Requests from the server to a client") correlate this way. Thread-safe.
 /// </summary>
 /// <typeparam name="TResult">What an answer delivers.</typeparam>
@@ -33,6 +37,7 @@ public sealed class PendingRequests<TResult>(uint maxId, string peer)
 
     /// <summary>Takes the next free id for a new request; its answer completes <c>Completion</c>.</summary>
     /// <exception cref="IOException">The connection is closed (<see cref="FailAll"/> ran).</exception>
+    /// <exception cref="AuthenticationException">The connection was closed because the server refused this client's certificate.</exception>
     /// <exception cref="InvalidOperationException">Every id is in flight.</exception>
     public (uint Id, TaskCompletionSource<TResult> Completion) Register()
     {
@@ -41,7 +46,7 @@ public sealed class PendingRequests<TResult>(uint maxId, string peer)
         {
             if (_failure is not null)
             {
-                throw new IOException($"The connection to {peer} is closed: {_failure.Message}", _failure);
+                throw _failure is AuthenticationException ? new AuthenticationException(_failure.Message, _failure) : new IOException($"The connection to {peer} is closed: {_failure.Message}", _failure);
             }
 
             if (_waiting.Count >= maxId)
@@ -81,7 +86,7 @@ public sealed class PendingRequests<TResult>(uint maxId, string peer)
         }
     }
 
-    /// <summary>Fails every waiter with an <see cref="IOException"/> naming <paramref name="failure"/>.</summary>
+    /// <summary>Fails every waiter with an <see cref="IOException"/> naming <paramref name="failure"/>, or an <see cref="AuthenticationException"/> that repeats it.</summary>
     public void FailAll(Exception failure)
     {
         TaskCompletionSource<TResult>[] waiting;
@@ -94,7 +99,9 @@ public sealed class PendingRequests<TResult>(uint maxId, string peer)
 
         foreach (var completion in waiting)
         {
-            completion.TrySetException(new IOException($"The connection to {peer} closed before the answer arrived: {failure.Message}", failure));
+            completion.TrySetException(failure is AuthenticationException
+                ? new AuthenticationException(failure.Message, failure)
+                : new IOException($"The connection to {peer} closed before the answer arrived: {failure.Message}", failure));
         }
     }
 }

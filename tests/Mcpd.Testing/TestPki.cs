@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Mcpd.Client;
 using Mcpd.Server.Security;
 
 namespace Mcpd.Testing;
@@ -11,10 +12,11 @@ public sealed class TestPki : IDisposable
 {
     private static readonly TimeSpan Validity = TimeSpan.FromDays(1);
 
-    public TestPki()
+    /// <summary>Makes the CA <paramref name="authorityName"/> (a test with two CAs names them apart) and the server's certificate.</summary>
+    public TestPki(string authorityName = "mcpd test CA")
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("mcpd-pki-").FullName;
-        Authority = DevelopmentCertificates.CreateAuthority("mcpd test CA", Validity);
+        Authority = DevelopmentCertificates.CreateAuthority(authorityName, Validity);
         DevelopmentCertificates.WritePem(Authority, AuthorityFile, Path.Combine(Directory, "ca.key"));
         RotateServerCertificate();
     }
@@ -33,6 +35,21 @@ public sealed class TestPki : IDisposable
 
     /// <summary>A client certificate for <paramref name="name"/> with <paramref name="role"/> (null: no role extension), with its key.</summary>
     public X509Certificate2 Client(string name, string? role) => DevelopmentCertificates.CreateClient(Authority, name, role, Validity);
+
+    /// <summary>Writes a client certificate for <paramref name="name"/> with <paramref name="role"/> as NAME.pem and NAME.key, as <c>mcpd cert client</c> does.</summary>
+    public (string Certificate, string Key) WriteClient(string name, string? role)
+    {
+        var files = (Path.Combine(Directory, $"{name}.pem"), Path.Combine(Directory, $"{name}.key"));
+        DevelopmentCertificates.WritePem(Client(name, role), files.Item1, files.Item2);
+        return files;
+    }
+
+    /// <summary>
+    /// The TLS options of a client that trusts this CA alone and, given <paramref name="name"/>, presents a certificate
+    /// for it with <paramref name="role"/>.
+    /// </summary>
+    public ClientTlsOptions ClientTls(string? name = null, string? role = null) =>
+        new() { TrustedAuthorities = [Authority], ClientCertificate = name is null ? null : Client(name, role) };
 
     /// <summary>Replaces the server's certificate and key files (each written beside and renamed over, as tools do); returns the new serial number.</summary>
     public string RotateServerCertificate()
@@ -65,6 +82,28 @@ public sealed class TestPki : IDisposable
         ["security:roles:Operator:1:tables:1"] = "coils",
         ["security:roles:Operator:1:addresses"] = "0-99",
     };
+
+    /// <summary>
+    /// The settings of TLS on the MCP listeners with this PKI; with <paramref name="clientCertificates"/>, mutual TLS
+    /// and two roles: Viewer calls sys.* and reads registers, Operator calls only modbus.pdu.
+    /// </summary>
+    public Dictionary<string, string?> McpTlsSettings(bool clientCertificates)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["mcp:tls:certificate"] = ServerCertificateFile,
+            ["mcp:tls:key"] = ServerKeyFile,
+        };
+        if (clientCertificates)
+        {
+            settings["mcp:tls:clientCa"] = AuthorityFile;
+            settings["security:roles:Viewer:0:access"] = "read";
+            settings["security:roles:Viewer:1:methods:0"] = "sys.*";
+            settings["security:roles:Operator:0:methods:0"] = "modbus.pdu";
+        }
+
+        return settings;
+    }
 
     /// <summary>True when <paramref name="presented"/> chains to <paramref name="authority"/> alone.</summary>
     public static bool ChainsTo(X509Certificate2 authority, X509Certificate? presented)

@@ -3,12 +3,19 @@ using System.Net.Sockets;
 
 namespace Mcpd.Client.Internal;
 
-/// <summary>Opens the TCP connection of a client: TCP_NODELAY, a connect timeout that says what it waited for.</summary>
+/// <summary>A client's connection: its socket, and the stream its protocol is spoken over (the socket's, or TLS over it).</summary>
+internal readonly record struct ClientConnection(Socket Socket, Stream Stream);
+
+/// <summary>
+/// Opens the connection of a client: TCP_NODELAY, then TLS when asked (<see cref="ClientTlsHandshake"/>), both within
+/// one connect timeout that says what it waited for.
+/// </summary>
 internal static class TcpConnector
 {
-    /// <exception cref="TimeoutException">No connection within <paramref name="timeout"/>.</exception>
+    /// <exception cref="TimeoutException">No connection, or no completed handshake, within <paramref name="timeout"/>.</exception>
     /// <exception cref="SocketException">Refused, unreachable, unknown host.</exception>
-    public static async Task<Socket> ConnectAsync(string host, int port, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <exception cref="System.Security.Authentication.AuthenticationException">The TLS handshake failed; the message says which side refused and why.</exception>
+    public static async Task<ClientConnection> ConnectAsync(string host, int port, TimeSpan timeout, ClientTlsOptions? tls, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -16,12 +23,16 @@ internal static class TcpConnector
         try
         {
             await socket.ConnectAsync(host, port, deadline.Token);
-            return socket;
+            var stream = new NetworkStream(socket, ownsSocket: false);
+            return new ClientConnection(socket, tls is null ? stream : await ClientTlsHandshake.AuthenticateAsync(stream, host, port, tls, timeout, deadline.Token));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            var connected = socket.Connected;
             socket.Dispose();
-            throw new TimeoutException($"Could not connect to {host}:{port} within {timeout}.");
+            throw new TimeoutException(connected
+                ? $"No TLS handshake with {host}:{port} within {timeout}: the server does not answer one (is it a TLS port?)."
+                : $"Could not connect to {host}:{port} within {timeout}.");
         }
         catch
         {

@@ -47,7 +47,8 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
     EndPoint? IMcpPeer.RemoteEndPoint => RemoteEndPoint;
 
     /// <summary>Connects to an MCP listener; the first connection is not retried.</summary>
-    /// <exception cref="TimeoutException">No connection within <see cref="McpClientOptions.ConnectTimeout"/>.</exception>
+    /// <exception cref="TimeoutException">No connection (and handshake) within <see cref="McpClientOptions.ConnectTimeout"/>.</exception>
+    /// <exception cref="System.Security.Authentication.AuthenticationException">The TLS handshake failed (<see cref="McpClientOptions.Tls"/>).</exception>
     public static async Task<McpClient> ConnectAsync(string host, int port, McpClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         var client = new McpClient(host, port, options ?? new McpClientOptions());
@@ -59,7 +60,11 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    /// <remarks>The timeout is <see cref="McpClientOptions.RequestTimeout"/>; an <see cref="IOException"/> also means the client gave up reconnecting.</remarks>
+    /// <remarks>
+    /// The timeout is <see cref="McpClientOptions.RequestTimeout"/>; an <see cref="IOException"/> also means the client
+    /// gave up reconnecting; an <see cref="System.Security.Authentication.AuthenticationException"/> that the server
+    /// refused this client's certificate.
+    /// </remarks>
     public Task<McpResponse> CallAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
         WithConnectionAsync((connection, token) => connection.SendAsync(method, McpRequestFlags.None, body, headers ?? NoHeaders, token), method, cancellationToken);
 
@@ -165,8 +170,9 @@ public sealed class McpClient : IMcpPeer, IAsyncDisposable
             {
                 return;
             }
-            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or TimeoutException or IOException)
+            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or TimeoutException or IOException or System.Security.Authentication.AuthenticationException)
             {
+                // A refused handshake is retried too: the certificates on either side may be replaced meanwhile.
                 reason = ex;
             }
         }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Net;
+using System.Security.Authentication;
 using System.Text;
 using Mcpd.Client.Internal;
 using Mcpd.Protocols.Mcp;
@@ -42,16 +43,16 @@ internal sealed class McpClientConnection : IAsyncDisposable
     private int _disposed;
     private int _unansweredPings;
 
-    private McpClientConnection(Socket socket, McpClientOptions options, IMcpPeer owner)
+    private McpClientConnection(ClientConnection connection, McpClientOptions options, IMcpPeer owner)
     {
-        _socket = socket;
+        _socket = connection.Socket;
         _options = options;
         _owner = owner;
         _channel = McpChannelCodec.For(options.Framing, options.MaxPayloadLength);
-        var stream = new NetworkStream(socket, ownsSocket: false);
-        _input = PipeReader.Create(stream);
-        _output = PipeWriter.Create(stream);
-        RemoteEndPoint = TcpConnector.RemoteEndPointOf(socket);
+        // The reader disposes the stream when the read loop completes it.
+        _input = PipeReader.Create(connection.Stream);
+        _output = PipeWriter.Create(connection.Stream);
+        RemoteEndPoint = TcpConnector.RemoteEndPointOf(_socket);
         _calls = new PendingRequests<McpResponse>(uint.MaxValue, RemoteEndPoint.ToString()!);
         _pings = new PendingRequests<long>(uint.MaxValue, RemoteEndPoint.ToString()!);
         _lastReceived = options.Time.GetTimestamp();
@@ -68,12 +69,13 @@ internal sealed class McpClientConnection : IAsyncDisposable
     /// <summary>True once any byte came from the server: a peer that never says anything may not speak MCP (or this framing).</summary>
     public bool HasReceived => Volatile.Read(ref _receivedAny);
 
-    /// <summary>Connects to an MCP listener.</summary>
-    /// <exception cref="TimeoutException">No connection within <see cref="McpClientOptions.ConnectTimeout"/>.</exception>
+    /// <summary>Connects to an MCP listener, with a TLS handshake of its own when <see cref="McpClientOptions.Tls"/> is set.</summary>
+    /// <exception cref="TimeoutException">No connection (and handshake) within <see cref="McpClientOptions.ConnectTimeout"/>.</exception>
+    /// <exception cref="AuthenticationException">The TLS handshake failed.</exception>
     public static async Task<McpClientConnection> ConnectAsync(string host, int port, McpClientOptions options, IMcpPeer owner, CancellationToken cancellationToken)
     {
-        var socket = await TcpConnector.ConnectAsync(host, port, options.ConnectTimeout, cancellationToken);
-        return new McpClientConnection(socket, options, owner);
+        var connection = await TcpConnector.ConnectAsync(host, port, options.ConnectTimeout, options.Tls, cancellationToken);
+        return new McpClientConnection(connection, options, owner);
     }
 
     /// <summary>Sends a request (one-way or not) and waits for its RESP or ACK; <paramref name="cancellationToken"/> bounds the wait.</summary>
@@ -151,11 +153,11 @@ internal sealed class McpClientConnection : IAsyncDisposable
 
             await _output.FlushAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or AuthenticationException)
         {
             // A frame cut off half-way (or left in the output by a cancelled flush) would corrupt the stream or go out
             // later with the next one: the connection cannot be trusted any more.
-            Abort(new IOException($"A write to {RemoteEndPoint} was cut off; the connection is closed.", ex));
+            Abort(ex is AuthenticationException ? ex : new IOException($"A write to {RemoteEndPoint} was cut off; the connection is closed.", ex));
             throw;
         }
         finally
@@ -189,14 +191,14 @@ internal sealed class McpClientConnection : IAsyncDisposable
                 {
                     failure = new IOException(HasReceived
                         ? $"{RemoteEndPoint} closed the connection."
-                        : $"{RemoteEndPoint} closed the connection without sending a byte: it may not speak MCP (a Modbus TCP server closes on MCP frames: use mcpd read or write).");
+                        : $"{RemoteEndPoint} closed the connection without sending a byte: it may not speak MCP (a Modbus TCP server closes on MCP frames: use mcpd read or write), or it expects TLS (mcpd --tls, McpClientOptions.Tls).");
                     break;
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException or AuthenticationException)
         {
-            failure = ex is IOException ? ex : new IOException($"The connection to {RemoteEndPoint} broke: {ex.Message}", ex);
+            failure = ex is IOException or AuthenticationException ? ex : new IOException($"The connection to {RemoteEndPoint} broke: {ex.Message}", ex);
         }
 
         _calls.FailAll(failure);
@@ -250,7 +252,7 @@ internal sealed class McpClientConnection : IAsyncDisposable
                 await SendPingAsync(0, _closing.Token);
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or SocketException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or SocketException or AuthenticationException)
         {
             // The connection ended.
         }
@@ -339,7 +341,7 @@ internal sealed class McpClientConnection : IAsyncDisposable
         {
             await WriteReplyAsync(id, request.IsOneWay, reply, request.TraceId);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException or AuthenticationException)
         {
             // The connection ended while the handler ran; the server has failed the call already.
         }

@@ -11,6 +11,12 @@ public sealed class McpClientOptions
     /// <summary>How long connecting may take.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// TLS for every connection (a server's <c>mcp:tls</c>; with a client certificate when it sets <c>clientCa</c>);
+    /// null (the default) speaks plain TCP. Each reconnect makes a handshake of its own, within the connect timeout.
+    /// </summary>
+    public ClientTlsOptions? Tls { get; set; }
+
     /// <summary>Largest payload accepted from the server.</summary>
     public int MaxPayloadLength { get; set; } = 1024 * 1024;
 

@@ -8,4 +8,10 @@ public sealed class ModbusClientOptions
 
     /// <summary>How long <see cref="ModbusTcpClient.ConnectAsync(string, int, ModbusClientOptions?, CancellationToken)"/> tries.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// TLS for the connection, as Modbus/TCP Security (port 802) requires, with the client certificate that carries
+    /// the client's role; null (the default) speaks plain Modbus TCP. The connect timeout bounds the handshake too.
+    /// </summary>
+    public ClientTlsOptions? Tls { get; set; }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Mcpd.Client.Internal;
 using Mcpd.Protocols.Modbus;
 
@@ -26,14 +27,14 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     private readonly CancellationToken _closedToken;
     private readonly Task _readLoop;
 
-    private ModbusTcpClient(Socket socket, ModbusClientOptions options)
+    private ModbusTcpClient(ClientConnection connection, ModbusClientOptions options)
     {
-        _socket = socket;
+        _socket = connection.Socket;
         _options = options;
-        var stream = new NetworkStream(socket, ownsSocket: false);
-        _input = PipeReader.Create(stream);
-        _output = PipeWriter.Create(stream);
-        RemoteEndPoint = TcpConnector.RemoteEndPointOf(socket);
+        // The reader disposes the stream when the read loop completes it.
+        _input = PipeReader.Create(connection.Stream);
+        _output = PipeWriter.Create(connection.Stream);
+        RemoteEndPoint = TcpConnector.RemoteEndPointOf(_socket);
         _pending = new PendingRequests<Answer>(ushort.MaxValue, RemoteEndPoint.ToString()!);
         _closedToken = _closed.Token;
         _readLoop = ReadLoopAsync();
@@ -45,14 +46,15 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     /// <summary>False once the connection closed, broke or was disposed: no request can be sent on it any more.</summary>
     public bool IsOpen => !_pending.IsClosed;
 
-    /// <summary>Connects to a Modbus TCP server.</summary>
-    /// <exception cref="TimeoutException">No connection within <see cref="ModbusClientOptions.ConnectTimeout"/>.</exception>
+    /// <summary>Connects to a Modbus TCP server, or with <see cref="ModbusClientOptions.Tls"/> to a Modbus/TCP Security server.</summary>
+    /// <exception cref="TimeoutException">No connection (and handshake) within <see cref="ModbusClientOptions.ConnectTimeout"/>.</exception>
     /// <exception cref="SocketException">The connection was refused or the host is unknown.</exception>
+    /// <exception cref="AuthenticationException">The TLS handshake failed: this client refused the server, or the server this client.</exception>
     public static async Task<ModbusTcpClient> ConnectAsync(string host, int port, ModbusClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ModbusClientOptions();
-        var socket = await TcpConnector.ConnectAsync(host, port, options.ConnectTimeout, cancellationToken);
-        return new ModbusTcpClient(socket, options);
+        var connection = await TcpConnector.ConnectAsync(host, port, options.ConnectTimeout, options.Tls, cancellationToken);
+        return new ModbusTcpClient(connection, options);
     }
 
     /// <summary>
@@ -61,6 +63,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     /// <exception cref="TimeoutException">No response within <see cref="ModbusClientOptions.RequestTimeout"/>.</exception>
     /// <exception cref="IOException">The connection is closed or broke.</exception>
     /// <exception cref="ModbusProtocolException">The response cannot answer this request; the connection was closed.</exception>
+    /// <exception cref="AuthenticationException">Over TLS, the server refused this client's certificate (it closed the connection right after the handshake).</exception>
     public async Task<byte[]> SendAsync(byte unit, ReadOnlyMemory<byte> requestPdu, CancellationToken cancellationToken = default)
     {
         var (transactionId, completion) = _pending.Register();
@@ -248,6 +251,11 @@ public sealed class ModbusTcpClient : IAsyncDisposable
                 ModbusTcpCodec.Encode(transactionId, unit, requestPdu.Span, _output);
                 await _output.FlushAsync(cancellationToken);
             }
+            catch (AuthenticationException refused)
+            {
+                Abort(refused);
+                throw;
+            }
             catch (Exception ex)
             {
                 var failure = new IOException($"A request to {RemoteEndPoint} could not be written whole ({ex.Message}); the connection was closed.", ex);
@@ -337,9 +345,9 @@ public sealed class ModbusTcpClient : IAsyncDisposable
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException or AuthenticationException)
         {
-            _pending.FailAll(ex is IOException ? ex : new IOException($"The connection to {RemoteEndPoint} broke: {ex.Message}", ex));
+            _pending.FailAll(ex is IOException or AuthenticationException ? ex : new IOException($"The connection to {RemoteEndPoint} broke: {ex.Message}", ex));
         }
         finally
         {

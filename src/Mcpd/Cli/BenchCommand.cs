@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Mcpd.Client;
 using Mcpd.Client.Mcp;
 using Mcpd.Client.Modbus;
@@ -40,7 +41,7 @@ internal static class BenchCommand
         var command = new Command("modbus", "FC03 reads of holding registers") { unit, address, count };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) => common.RunAsync(result,
-            endpoint => ModbusTcpClient.ConnectAsync(endpoint.Host, endpoint.Port, new ModbusClientOptions(), cancellationToken),
+            (endpoint, tls) => ModbusTcpClient.ConnectAsync(endpoint.Host, endpoint.Port, new ModbusClientOptions { Tls = tls }, cancellationToken),
             async client =>
             {
                 await client.ReadHoldingRegistersAsync(result.GetValue(unit), result.GetValue(address), result.GetValue(count), cancellationToken);
@@ -69,7 +70,7 @@ internal static class BenchCommand
             var name = result.GetRequiredValue(method);
             var requestHeaders = McpCommands.ParseHeaders(result.GetValue(headers) ?? []);
             return common.RunAsync(result,
-                endpoint => McpClient.ConnectAsync(endpoint.Host, endpoint.Port, new McpClientOptions { Framing = McpCommands.FramingOf(result, crc) }, cancellationToken),
+                (endpoint, tls) => McpClient.ConnectAsync(endpoint.Host, endpoint.Port, new McpClientOptions { Framing = McpCommands.FramingOf(result, crc), Tls = tls }, cancellationToken),
                 async client => McpCommands.ProblemOf(await client.CallAsync(name, body, requestHeaders, cancellationToken)),
                 cancellationToken);
         });
@@ -108,6 +109,8 @@ internal static class BenchCommand
         };
         private readonly Option<bool> _quiet = new("--quiet", "-q") { Description = "Print only the summary line" };
 
+        private readonly ClientTlsFlags _tls = new();
+
         public void AddTo(Command command)
         {
             command.Arguments.Insert(0, _endpoint);
@@ -115,19 +118,29 @@ internal static class BenchCommand
             {
                 command.Options.Add(option);
             }
+
+            _tls.AddTo(command);
         }
 
-        /// <summary>Connects, then runs <paramref name="send"/> (null when a response is good, else what was wrong with it).</summary>
-        public async Task<int> RunAsync<TClient>(ParseResult result, Func<HostPort, Task<TClient>> connect, Func<TClient, Task<string?>> send, CancellationToken cancellationToken)
+        /// <summary>
+        /// Connects every connection with the TLS of the flags (each makes its own handshake, before the clock starts),
+        /// then runs <paramref name="send"/> (null when a response is good, else what was wrong with it).
+        /// </summary>
+        public async Task<int> RunAsync<TClient>(ParseResult result, Func<HostPort, ClientTlsOptions?, Task<TClient>> connect, Func<TClient, Task<string?>> send, CancellationToken cancellationToken)
             where TClient : IAsyncDisposable
         {
             var endpoint = result.GetRequiredValue(_endpoint);
+            if (!_tls.TryRead(result, out var tls, out var tlsProblem))
+            {
+                return CliValues.RefuseUsage(result, tlsProblem);
+            }
+
             var clients = new List<TClient>();
             try
             {
                 for (var i = 0; i < result.GetValue(_connections); i++)
                 {
-                    clients.Add(await connect(endpoint));
+                    clients.Add(await connect(endpoint, tls));
                 }
 
                 var runner = new LoadRunner(result.GetValue(_depth), TimeSpan.FromSeconds(result.GetValue(_seconds)), result.GetValue(_requests) ?? long.MaxValue, result.GetValue(_quiet));
@@ -138,7 +151,7 @@ internal static class BenchCommand
                 await Console.Error.WriteLineAsync(CliValues.CannotConnect(endpoint, ex));
                 return ExitCodes.RequestFailed;
             }
-            catch (Exception ex) when (ex is TimeoutException or IOException)
+            catch (Exception ex) when (ex is TimeoutException or IOException or AuthenticationException)
             {
                 await Console.Error.WriteLineAsync($"mcpd: {ex.Message}");
                 return ExitCodes.RequestFailed;

@@ -40,6 +40,8 @@ internal sealed class ClientOptions(RegisterTable[] tables, string? tableNote = 
         CustomParser = CliValues.Seconds(3600),
     };
 
+    public ClientTlsFlags Tls { get; } = new();
+
     public Option<string?> Map { get; } = new("--map") { Description = "Register map (an mcpd config file) giving names, types and units" };
 
     public Option<Uri?> Admin { get; } = new("--admin")

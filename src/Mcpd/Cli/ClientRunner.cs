@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Mcpd.Client;
 using Mcpd.Client.Modbus;
 using Mcpd.Protocols.Modbus;
@@ -17,11 +18,11 @@ internal static class ClientRunner
     /// Runs <paramref name="action"/> on a new client of <paramref name="endpoint"/>. Every failure is one line that
     /// says which side refused: the server (a Modbus exception, explained as the specification defines it, with a
     /// hint when the address looks one-based and the reason its admin API gives when <see cref="Request.Admin"/> is
-    /// set), the network, or this client before sending.
+    /// set), either side of a TLS handshake, the network, or this client before sending.
     /// </summary>
-    public static async Task<int> RunAsync(HostPort endpoint, double timeoutSeconds, Request request, Func<ModbusTcpClient, Task> action, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(HostPort endpoint, double timeoutSeconds, ClientTlsOptions? tls, Request request, Func<ModbusTcpClient, Task> action, CancellationToken cancellationToken)
     {
-        var options = new ModbusClientOptions { RequestTimeout = TimeSpan.FromSeconds(timeoutSeconds), ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds) };
+        var options = new ModbusClientOptions { RequestTimeout = TimeSpan.FromSeconds(timeoutSeconds), ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds), Tls = tls };
         try
         {
             await using var client = await ModbusTcpClient.ConnectAsync(endpoint.Host, endpoint.Port, options, cancellationToken);
@@ -46,9 +47,9 @@ internal static class ClientRunner
         {
             await Console.Error.WriteLineAsync(CliValues.CannotConnect(endpoint, ex));
         }
-        catch (Exception ex) when (ex is TimeoutException or IOException)
+        catch (Exception ex) when (ex is TimeoutException or IOException or AuthenticationException)
         {
-            // The client's messages name the server and what the connection was doing.
+            // The client's messages name the server and what the connection was doing (a TLS refusal: which side and why).
             await Console.Error.WriteLineAsync($"mcpd: {ex.Message}");
         }
         catch (Exception ex) when (ex is FormatException or OverflowException or ArgumentException)

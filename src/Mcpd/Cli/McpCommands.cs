@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using Mcpd.Client;
 using Mcpd.Client.Mcp;
@@ -20,10 +21,12 @@ internal static class McpCommands
         var bodyFile = new Option<string?>("--body-file") { Description = "The body, from a file" };
         var timeout = TimeoutOption("Seconds to wait for the response");
         var crc = CrcOption();
+        var tls = new ClientTlsFlags();
         var command = new Command("call", "Call an MCP method and print the status, headers and body")
         {
             endpoint, method, headers, body, bodyHex, bodyFile, timeout, crc,
         };
+        tls.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
             var target = result.GetRequiredValue(endpoint);
@@ -47,7 +50,12 @@ internal static class McpCommands
                 return CliValues.RefuseUsage(result, $"--body-file: {ex.Message}");
             }
 
-            return await RunAsync(target, result.GetValue(timeout), FramingOf(result, crc), async client =>
+            if (!tls.TryRead(result, out var tlsOptions, out var tlsProblem))
+            {
+                return CliValues.RefuseUsage(result, tlsProblem);
+            }
+
+            return await RunAsync(target, result.GetValue(timeout), FramingOf(result, crc), tlsOptions, async client =>
             {
                 var response = await client.CallAsync(result.GetRequiredValue(method), payload, ParseHeaders(result.GetValue(headers) ?? []), cancellationToken);
                 Console.WriteLine($"status: {(ushort)response.Status} {McpStatusNames.Of(response.Status)}");
@@ -81,11 +89,18 @@ internal static class McpCommands
         };
         var timeout = TimeoutOption("Seconds to wait for each PONG");
         var crc = CrcOption();
+        var tls = new ClientTlsFlags();
         var command = new Command("ping", "Send MCP PINGs, print each round-trip time and a summary as ping(8) does") { endpoint, count, interval, timeout, crc };
+        tls.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
             var target = result.GetRequiredValue(endpoint);
-            return await RunAsync(target, result.GetValue(timeout), FramingOf(result, crc), async client =>
+            if (!tls.TryRead(result, out var tlsOptions, out var tlsProblem))
+            {
+                return CliValues.RefuseUsage(result, tlsProblem);
+            }
+
+            return await RunAsync(target, result.GetValue(timeout), FramingOf(result, crc), tlsOptions, async client =>
             {
                 var times = new List<double>();
                 var sent = 0;
@@ -134,9 +149,9 @@ internal static class McpCommands
 
     public static McpFraming FramingOf(ParseResult result, Option<bool> crc) => result.GetValue(crc) ? McpFraming.Crc : McpFraming.Plain;
 
-    private static async Task<int> RunAsync(HostPort endpoint, double timeoutSeconds, McpFraming framing, Func<McpClient, Task<int>> action, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(HostPort endpoint, double timeoutSeconds, McpFraming framing, ClientTlsOptions? tls, Func<McpClient, Task<int>> action, CancellationToken cancellationToken)
     {
-        var options = new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(timeoutSeconds), ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds), Framing = framing };
+        var options = new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(timeoutSeconds), ConnectTimeout = TimeSpan.FromSeconds(timeoutSeconds), Framing = framing, Tls = tls };
         try
         {
             await using var client = await McpClient.ConnectAsync(endpoint.Host, endpoint.Port, options, cancellationToken);
@@ -146,9 +161,9 @@ internal static class McpCommands
         {
             await Console.Error.WriteLineAsync(CliValues.CannotConnect(endpoint, ex));
         }
-        catch (Exception ex) when (ex is TimeoutException or IOException)
+        catch (Exception ex) when (ex is TimeoutException or IOException or AuthenticationException)
         {
-            // The client's messages name the server and what the connection was doing.
+            // The client's messages name the server and what the connection was doing (a TLS refusal: which side and why).
             await Console.Error.WriteLineAsync($"mcpd: {ex.Message}");
         }
         catch (Exception ex) when (ex is FormatException or ArgumentException)

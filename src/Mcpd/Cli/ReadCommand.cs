@@ -25,6 +25,7 @@ internal static class ReadCommand
         {
             common.Endpoint, common.Table, common.Address, count, common.Unit, type, wordOrder, common.Map, common.Json, common.Timeout, common.Admin,
         };
+        common.Tls.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
             var endpoint = result.GetRequiredValue(common.Endpoint);
@@ -53,7 +54,12 @@ internal static class ReadCommand
             }
 
             var request = new ClientRunner.Request(unit, table, address, RegisterDefinition.IsBitTable(table) ? quantity : registerCount, Write: false, result.GetValue(common.Admin));
-            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), request, async client =>
+            if (!common.Tls.TryRead(result, out var tls, out var tlsProblem))
+            {
+                return Task.FromResult(CliValues.RefuseUsage(result, tlsProblem));
+            }
+
+            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), tls, request, async client =>
             {
                 List<Row> rows;
                 if (RegisterDefinition.IsBitTable(table))

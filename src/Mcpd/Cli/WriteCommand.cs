@@ -20,6 +20,7 @@ internal static class WriteCommand
         {
             common.Endpoint, common.Table, common.Address, values, common.Unit, type, wordOrder, common.Json, common.Timeout, common.Admin,
         };
+        common.Tls.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
             var endpoint = result.GetRequiredValue(common.Endpoint);
@@ -55,7 +56,12 @@ internal static class WriteCommand
             }
 
             var request = new ClientRunner.Request(unit, table, address, bits.Length + registers.Length, Write: true, result.GetValue(common.Admin));
-            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), request, async client =>
+            if (!common.Tls.TryRead(result, out var tls, out var tlsProblem))
+            {
+                return Task.FromResult(CliValues.RefuseUsage(result, tlsProblem));
+            }
+
+            return ClientRunner.RunAsync(endpoint, result.GetValue(common.Timeout), tls, request, async client =>
             {
                 if (bits.Length > 0)
                 {
