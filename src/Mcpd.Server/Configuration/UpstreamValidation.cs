@@ -32,6 +32,15 @@ internal static class UpstreamValidation
                 problems.Add($"{path}:requestTimeout: {upstream.RequestTimeout} must be positive");
             }
 
+            if (upstream.Tls.IsEnabled && !isTcp)
+            {
+                problems.Add($"{path}:tls: TLS is for tcp upstreams (an RTU bus has no TLS)");
+            }
+            else if (upstream.Tls.Key is not null && upstream.Tls.Certificate is null)
+            {
+                problems.Add($"{path}:tls:key: a key is set without its certificate");
+            }
+
             CheckProbe(upstream.Probe, $"{path}:probe", problems);
             if (isTcp)
             {

@@ -2,6 +2,7 @@ using Mcpd.Client;
 using Mcpd.Client.Modbus;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Security;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.CircuitBreaker;
@@ -57,7 +58,12 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         _logger = loggers.CreateLogger<ModbusTcpUpstream>();
         _time = time;
         _health = new UpstreamHealth(time, UpstreamState.Up);
-        var connector = new ModbusTcpConnector(address, new ModbusClientOptions { RequestTimeout = options.RequestTimeout, ConnectTimeout = tcp.AcquireTimeout });
+        var connector = new ModbusTcpConnector(address, new ModbusClientOptions
+        {
+            RequestTimeout = options.RequestTimeout,
+            ConnectTimeout = tcp.AcquireTimeout,
+            Tls = options.Tls.IsEnabled ? ClientTls(name, options.Tls) : null,
+        });
         _pool = new UpstreamConnectionPool<ModbusTcpClient>(name, _addressText, tcp, connector, time, _logger, Report);
         _closing = _pool.Closing;
 
@@ -82,6 +88,26 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
             UseJitter = true,
             ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Result == NoAnswer),
         }).AddPipeline(breaker).Build();
+    }
+
+    /// <summary>The client side of TLS to the upstream, its files read now; a file that cannot be used is a <see cref="TlsFileException"/> naming its key.</summary>
+    private static ClientTlsOptions ClientTls(string name, UpstreamTlsOptions tls)
+    {
+        try
+        {
+            var files = ClientTlsOptions.FromFiles(tls.Ca, tls.Certificate, tls.Key);
+            return new ClientTlsOptions
+            {
+                TrustedAuthorities = files.TrustedAuthorities,
+                ClientCertificate = files.ClientCertificate,
+                ClientCertificateChain = files.ClientCertificateChain,
+                TargetHost = tls.ServerName,
+            };
+        }
+        catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new TlsFileException($"upstreams:{name}:tls: {ex.Message}", ex);
+        }
     }
 
     public string Name { get; }

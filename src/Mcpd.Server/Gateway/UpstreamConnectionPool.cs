@@ -335,7 +335,8 @@ internal sealed class UpstreamConnectionPool<TConnection> : IAsyncDisposable
             LogConnected(connection);
             return client;
         }
-        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or TimeoutException or OperationCanceledException)
+        // A device whose TLS handshake fails (an untrusted certificate, a refused one) is unreachable as a closed port is.
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or System.Security.Authentication.AuthenticationException or TimeoutException or OperationCanceledException)
         {
             bool others;
             lock (_sync)
@@ -408,7 +409,7 @@ internal sealed class UpstreamConnectionPool<TConnection> : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or TimeoutException)
+            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or System.Security.Authentication.AuthenticationException or TimeoutException)
             {
                 TcpUpstreamLog.ReconnectFailed(_logger, _upstream, attempt, _address, ex.Message);
             }

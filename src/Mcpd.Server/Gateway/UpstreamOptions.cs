@@ -15,6 +15,9 @@ public sealed class UpstreamOptions
     /// <summary>The health probe: a cheap read sent on the heartbeat interval.</summary>
     public UpstreamProbeOptions Probe { get; set; } = new();
 
+    /// <summary>TLS to a Modbus TCP upstream (<see cref="Kind"/> "tcp"): off unless one of its keys is set.</summary>
+    public UpstreamTlsOptions Tls { get; set; } = new();
+
     /// <summary>Settings of a Modbus TCP upstream (<see cref="Kind"/> "tcp").</summary>
     public TcpUpstreamOptions Tcp { get; set; } = new();
 

@@ -115,6 +115,12 @@ internal static partial class ServeCommand
         {
             await app.StartAsync(cancellationToken);
         }
+        catch (Exception ex) when (Find<TlsFileException>(ex) is { } unusable)
+        {
+            // An upstream's TLS files are read when the gateway starts.
+            await Console.Error.WriteLineAsync($"mcpd: {unusable.Message}");
+            return ExitCodes.BadConfiguration;
+        }
         catch (Exception ex) when (BindFailure(ex) is { } failure)
         {
             var settings = app.Services.GetRequiredService<IOptions<McpdOptions>>().Value;
