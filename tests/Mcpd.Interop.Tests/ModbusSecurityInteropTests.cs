@@ -8,7 +8,7 @@ namespace Mcpd.Interop.Tests;
 /// <summary>
 /// The Modbus/TCP Security listener against clients mcpd did not write: pymodbus's TLS client and Python's own
 /// <c>ssl</c> module with client certificates carrying the role extension, and <c>openssl s_client</c> for the
-/// handshake rules (no client certificate, another CA, TLS 1.1).
+/// handshake rules (no client certificate, another CA's, an expired one, TLS 1.1).
 /// </summary>
 public sealed class ModbusSecurityInteropTests(InteropTools tools, ITestOutputHelper output) : IAsyncLifetime
 {
@@ -91,11 +91,19 @@ public sealed class ModbusSecurityInteropTests(InteropTools tools, ITestOutputHe
         Assert.NotEqual(0, result.ExitCode);
     }
 
-    [Fact]
-    public async Task Openssl_s_client_with_a_certificate_of_another_CA_is_refused()
+    [Theory]
+    [InlineData("of another CA")]
+    [InlineData("that expired")]
+    public async Task Openssl_s_client_with_a_client_certificate_that_does_not_pass_is_refused(string which)
     {
         using var stranger = new TestPki();
-        var (certificate, key) = WriteClient("mallory", "Operator", stranger);
+        var certificate = Path.Combine(_pki.Directory, "mallory.pem");
+        var key = Path.Combine(_pki.Directory, "mallory.key");
+        DevelopmentCertificates.WritePem(
+            which == "that expired"
+                ? DevelopmentCertificates.CreateClient(_pki.Authority, "mallory", "Operator", TimeSpan.FromSeconds(-30)) // valid from 60 s to 30 s ago
+                : stranger.Client("mallory", "Operator"),
+            certificate, key);
         var endPoint = _server.EndPointOf(ListenerNames.ModbusSecure);
 
         var result = await ProcessRunner.RunAsync(InteropTools.OpenSsl,
@@ -104,15 +112,15 @@ public sealed class ModbusSecurityInteropTests(InteropTools tools, ITestOutputHe
             cancellationToken: TestContext.Current.CancellationToken);
         output.WriteLine(result.ToString());
 
-        Assert.False(result.TimedOut, $"openssl completed a handshake with a certificate of another CA:\n{result}");
+        Assert.False(result.TimedOut, $"openssl completed a handshake with a client certificate {which}:\n{result}");
         Assert.NotEqual(0, result.ExitCode);
     }
 
-    private (string Certificate, string Key) WriteClient(string name, string role, TestPki? pki = null)
+    private (string Certificate, string Key) WriteClient(string name, string role)
     {
         var certificate = Path.Combine(_pki.Directory, $"{name}.pem");
         var key = Path.Combine(_pki.Directory, $"{name}.key");
-        DevelopmentCertificates.WritePem((pki ?? _pki).Client(name, role), certificate, key);
+        DevelopmentCertificates.WritePem(_pki.Client(name, role), certificate, key);
         return (certificate, key);
     }
 
