@@ -1,3 +1,7 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Mcpd.Client;
 using Mcpd.Server.Security;
@@ -103,6 +107,34 @@ public sealed class TestPki : IDisposable
         }
 
         return settings;
+    }
+
+    /// <summary>
+    /// A TLS connection to <paramref name="endPoint"/> that trusts this CA alone, presenting <paramref name="certificate"/>
+    /// (null: none); the returned stream owns the socket.
+    /// </summary>
+    public async Task<SslStream> ConnectAsync(IPEndPoint endPoint, X509Certificate2? certificate)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(endPoint);
+        var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                ClientCertificates = certificate is null ? null : [certificate],
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                RemoteCertificateValidationCallback = (_, presented, _, _) => ChainsTo(Authority, presented),
+            }, timeout.Token);
+            return tls;
+        }
+        catch
+        {
+            await tls.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>True when <paramref name="presented"/> chains to <paramref name="authority"/> alone.</summary>

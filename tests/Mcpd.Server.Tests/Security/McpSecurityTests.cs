@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Connections;
@@ -78,32 +76,16 @@ public sealed class McpSecurityTests : IAsyncLifetime
     }
 
     private Task<TlsMcpClient> ConnectAsync(X509Certificate2 certificate) =>
-        TlsMcpClient.ConnectAsync(_server.EndPointOf(ListenerNames.Mcp), certificate, _pki.Authority);
+        TlsMcpClient.ConnectAsync(_server.EndPointOf(ListenerNames.Mcp), certificate, _pki);
 }
 
 /// <summary>Raw MCP frames over TLS: a request written with <see cref="McpPayload"/>, the response read and parsed.</summary>
-internal sealed class TlsMcpClient : IAsyncDisposable
+internal sealed class TlsMcpClient(SslStream tls) : IAsyncDisposable
 {
-    private readonly TcpClient _tcp;
-    private readonly SslStream _tls;
+    private readonly SslStream _tls = tls;
 
-    private TlsMcpClient(TcpClient tcp, SslStream tls) => (_tcp, _tls) = (tcp, tls);
-
-    public static async Task<TlsMcpClient> ConnectAsync(IPEndPoint endPoint, X509Certificate2? certificate, X509Certificate2 authority)
-    {
-        var tcp = new TcpClient();
-        await tcp.ConnectAsync(endPoint);
-        var tls = new SslStream(tcp.GetStream());
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "localhost",
-            ClientCertificates = certificate is null ? null : [certificate],
-            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            RemoteCertificateValidationCallback = (_, presented, _, _) => TestPki.ChainsTo(authority, presented),
-        }, timeout.Token);
-        return new TlsMcpClient(tcp, tls);
-    }
+    public static async Task<TlsMcpClient> ConnectAsync(IPEndPoint endPoint, X509Certificate2? certificate, TestPki pki) =>
+        new(await pki.ConnectAsync(endPoint, certificate));
 
     /// <summary>Calls <paramref name="method"/> and returns the response body, asserting the response's id and <paramref name="expected"/> status.</summary>
     public async Task<byte[]> CallAsync(uint id, string method, KeyValuePair<string, string>[] headers, byte[] body, McpStatus expected)
@@ -123,9 +105,5 @@ internal sealed class TlsMcpClient : IAsyncDisposable
         return responseBody.ToArray();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _tls.DisposeAsync();
-        _tcp.Dispose();
-    }
+    public ValueTask DisposeAsync() => _tls.DisposeAsync();
 }

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Security;
@@ -89,7 +87,7 @@ public sealed class ModbusSecurityTests : IAsyncLifetime
     }
 
     private Task<SecureModbusClient> ConnectAsync(X509Certificate2? certificate) =>
-        SecureModbusClient.ConnectAsync(_server.EndPointOf(ListenerNames.ModbusSecure), certificate, _pki.Authority);
+        SecureModbusClient.ConnectAsync(_server.EndPointOf(ListenerNames.ModbusSecure), certificate, _pki);
 }
 
 /// <summary>Handshake limits, on a server of their own.</summary>
@@ -117,31 +115,15 @@ public sealed class TlsHandshakeLimitTests
 }
 
 /// <summary>A client of the Modbus/TCP Security listener: TLS with an optional client certificate, then MBAP frames.</summary>
-internal sealed class SecureModbusClient : IAsyncDisposable
+internal sealed class SecureModbusClient(SslStream tls) : IAsyncDisposable
 {
-    private readonly TcpClient _tcp;
-    private readonly SslStream _tls;
+    private readonly SslStream _tls = tls;
     private ushort _transaction;
-
-    private SecureModbusClient(TcpClient tcp, SslStream tls) => (_tcp, _tls) = (tcp, tls);
 
     public X509Certificate2 ServerCertificate => (X509Certificate2)_tls.RemoteCertificate!;
 
-    public static async Task<SecureModbusClient> ConnectAsync(IPEndPoint endPoint, X509Certificate2? certificate, X509Certificate2 authority)
-    {
-        var tcp = new TcpClient();
-        await tcp.ConnectAsync(endPoint);
-        var tls = new SslStream(tcp.GetStream());
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "localhost",
-            ClientCertificates = certificate is null ? null : [certificate],
-            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            RemoteCertificateValidationCallback = (_, presented, _, _) => TestPki.ChainsTo(authority, presented),
-        }, timeout.Token);
-        return new SecureModbusClient(tcp, tls);
-    }
+    public static async Task<SecureModbusClient> ConnectAsync(IPEndPoint endPoint, X509Certificate2? certificate, TestPki pki) =>
+        new(await pki.ConnectAsync(endPoint, certificate));
 
     /// <summary>Sends "unit + PDU" (hex) in an MBAP frame and returns the answer's "unit + PDU" (hex).</summary>
     public async Task<string> RequestAsync(string unitAndPdu)
@@ -160,9 +142,5 @@ internal sealed class SecureModbusClient : IAsyncDisposable
         return Convert.ToHexString(answer);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _tls.DisposeAsync();
-        _tcp.Dispose();
-    }
+    public ValueTask DisposeAsync() => _tls.DisposeAsync();
 }

@@ -94,5 +94,5 @@ public sealed class CertificateOwnerTests : IAsyncLifetime
     }
 
     private Task<TlsMcpClient> ConnectAsync(X509Certificate2 certificate) =>
-        TlsMcpClient.ConnectAsync(_server.EndPointOf(ListenerNames.Mcp), certificate, _pki.Authority);
+        TlsMcpClient.ConnectAsync(_server.EndPointOf(ListenerNames.Mcp), certificate, _pki);
 }
