@@ -30,7 +30,9 @@ public sealed partial class ClientAuthorization(ClientIdentity identity, string 
             return false;
         }
 
-        if (ModbusRequestAccess.TryDescribeWrite(pdu, out var table, out var address, out var count))
+        // Audited: writes of clients that proved who they are. An anonymous client (anonymousRole) proves nothing, and a
+        // line per anonymous write would let any client that reaches the port fill the log.
+        if (Identity.Subject is not null && ModbusRequestAccess.TryDescribeWrite(pdu, out var table, out var address, out var count))
         {
             LogWrite(audit, listener, Identity.Name, Identity.Role ?? "none", unit, table, address, count);
         }

@@ -33,6 +33,22 @@ public sealed class AnonymousRoleTests
     }
 
     [Fact]
+    public async Task An_anonymous_write_a_role_allows_is_answered_and_not_audited()
+    {
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["modbus:anonymousRole"] = "Writer",
+            ["security:roles:Writer:0:access"] = "write",
+        });
+        using var client = await server.ConnectRawAsync();
+
+        await client.SendHexAsync("000100000006010600000007");
+
+        Assert.Equal("000100000006010600000007", await client.ReceiveHexAsync(12));
+        Assert.DoesNotContain(server.Logs.Lines, line => line.Category == Mcpd.Server.Security.SecurityLog.AuditCategory);
+    }
+
+    [Fact]
     public async Task Without_an_anonymous_role_a_plain_client_may_write()
     {
         await using var server = await McpdTestServer.StartAsync();
