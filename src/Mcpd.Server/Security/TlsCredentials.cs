@@ -70,6 +70,12 @@ public sealed partial class TlsCredentials : IDisposable
             {
                 LogRotationFailed(_logger, _listener, ex.Message);
             }
+            catch (Exception ex)
+            {
+                // Runs on a timer thread, where an exception would end the process: whatever the files hold, the
+                // server goes on with the running certificate.
+                LogRotationFailed(_logger, _listener, $"unexpected: {ex.Message}");
+            }
         }
     }
 
@@ -98,7 +104,7 @@ public sealed partial class TlsCredentials : IDisposable
         return new SslServerAuthenticationOptions
         {
             // The context is built once per rotation: the chain is sent with every handshake without being rebuilt.
-            ServerCertificateContext = SslStreamCertificateContext.Create(certificate, intermediates, offline: true),
+            ServerCertificateContext = Read("certificate", _options.Certificate!, () => SslStreamCertificateContext.Create(certificate, intermediates, offline: true)),
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
             ClientCertificateRequired = authorities is not null,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,

@@ -86,6 +86,20 @@ public sealed class ModbusSecurityTests : IAsyncLifetime
         Assert.StartsWith("010302", await connected.RequestAsync("0103000A0001"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Certificate_files_replaced_by_something_unusable_are_logged_and_the_running_certificate_stays()
+    {
+        var tls = _server.Services.GetRequiredService<TlsListeners>()[ListenerNames.ModbusSecure];
+        var running = tls.SerialNumber;
+
+        await File.WriteAllTextAsync(_pki.ServerCertificateFile, "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", TestContext.Current.CancellationToken);
+
+        await _server.Logs.WaitForAsync("the changed certificate files cannot be used");
+        await using var client = await ConnectAsync(_pki.Client("alice", "Operator"));
+        Assert.Equal(running, client.ServerCertificate.SerialNumber);
+        Assert.StartsWith("010302", await client.RequestAsync("0103000A0001"), StringComparison.Ordinal);
+    }
+
     private Task<SecureModbusClient> ConnectAsync(X509Certificate2? certificate) =>
         SecureModbusClient.ConnectAsync(_server.EndPointOf(ListenerNames.ModbusSecure), certificate, _pki);
 }
