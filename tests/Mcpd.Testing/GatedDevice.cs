@@ -4,9 +4,10 @@ namespace Mcpd.Testing;
 
 /// <summary>
 /// An asynchronous device, like a gateway to a slow real device: every request waits until the test opens the gate,
-/// then is answered by echoing the request PDU.
+/// then is answered by <paramref name="then"/>, or else by echoing the request PDU.
 /// </summary>
-public sealed class GatedDevice : IModbusDevice
+/// <param name="then">The device that answers once the gate is open; null echoes.</param>
+public sealed class GatedDevice(IModbusDevice? then = null) : IModbusDevice
 {
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _started;
@@ -31,6 +32,11 @@ public sealed class GatedDevice : IModbusDevice
         {
             Interlocked.Increment(ref _cancelled);
             throw;
+        }
+
+        if (then is not null)
+        {
+            return await then.ExecuteAsync(request, response, caller, cancellationToken);
         }
 
         request.CopyTo(response);

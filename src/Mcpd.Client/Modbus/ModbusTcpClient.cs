@@ -13,38 +13,50 @@ namespace Mcpd.Client.Modbus;
 /// transaction id and its response is matched by it, so responses may arrive in any order. A response that
 /// arrives after its request timed out is dropped, never handed to another request. A response from another unit,
 /// for another function or of an impossible length closes the connection (<see cref="ModbusProtocolException"/>).
-/// Every request is written and flushed on its own, so each leaves in its own send (TCP_NODELAY). Thread-safe.
+/// Requests are queued whole in an outbox that one send loop writes to the socket: requests made while a send is
+/// under way leave together in the next one (a device that takes requests one per segment is given one at a time:
+/// one request in flight). A request allocates nothing (<see cref="ExchangeAsync(byte, ReadOnlyMemory{byte}, Memory{byte}, TimeSpan, CancellationToken)"/>). Thread-safe.
 /// </summary>
-public sealed class ModbusTcpClient : IAsyncDisposable
+public sealed class ModbusTcpClient : IAsyncDisposable, IBatchFlushable
 {
-    private readonly Socket _socket;
-    private readonly PipeReader _input;
-    private readonly PipeWriter _output;
-    private readonly ModbusClientOptions _options;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly PendingRequests<Answer> _pending;
-    private readonly CancellationTokenSource _closed = new();
-    private readonly CancellationToken _closedToken;
-    private readonly Task _readLoop;
+    /// <summary>Bytes the outbox may hold unsent; a request beyond it fails at once (the device reads nothing).</summary>
+    private const int MaxUnsentBytes = 1 << 20;
 
-    private ModbusTcpClient(ClientConnection connection, ModbusClientOptions options)
+    private readonly IClientTransport _transport;
+    private readonly PipeReader _input;
+    private readonly Pipe _outbox;
+    private readonly Lock _writeLock = new();
+    private readonly ModbusClientOptions _options;
+    private readonly ModbusExchangeTable _exchanges;
+    private readonly Task _readLoop;
+    private readonly Task _sendLoop;
+    private int _unsentBytes;
+    private long _sendStartedAt;
+    private long _lastAnswerAt;
+
+    private ModbusTcpClient(IClientTransport transport, ModbusClientOptions options)
     {
-        _socket = connection.Socket;
+        _transport = transport;
         _options = options;
-        // The reader disposes the stream when the read loop completes it.
-        _input = PipeReader.Create(connection.Stream);
-        _output = PipeWriter.Create(connection.Stream);
-        RemoteEndPoint = TcpConnector.RemoteEndPointOf(_socket);
-        _pending = new PendingRequests<Answer>(ushort.MaxValue, RemoteEndPoint.ToString()!);
-        _closedToken = _closed.Token;
+        _input = transport.Pipe.Input;
+        // Unbounded here (a flush never waits, so requests are queued under a lock): MaxUnsentBytes bounds it. The
+        // send loop runs inline in the flush, on the thread that queued (no thread switch per send); requests queued
+        // while its write waits for the socket go out together after it.
+        _outbox = new Pipe(new PipeOptions(pauseWriterThreshold: 0, readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+        RemoteEndPoint = transport.RemoteEndPoint;
+        _exchanges = new ModbusExchangeTable(RemoteEndPoint.ToString()!, AbortIfStalled);
         _readLoop = ReadLoopAsync();
+        _sendLoop = SendLoopAsync();
     }
 
     /// <summary>The server.</summary>
     public EndPoint RemoteEndPoint { get; }
 
     /// <summary>False once the connection closed, broke or was disposed: no request can be sent on it any more.</summary>
-    public bool IsOpen => !_pending.IsClosed;
+    public bool IsOpen => !_exchanges.IsClosed;
+
+    /// <summary>When the last response arrived (a <see cref="TimeProvider.System"/> timestamp; 0 before the first): proof that the server is alive.</summary>
+    public long LastAnswerAt => Volatile.Read(ref _lastAnswerAt);
 
     /// <summary>Connects to a Modbus TCP server, or with <see cref="ModbusClientOptions.Tls"/> to a Modbus/TCP Security server.</summary>
     /// <exception cref="TimeoutException">No connection (and handshake) within <see cref="ModbusClientOptions.ConnectTimeout"/>.</exception>
@@ -54,7 +66,17 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     {
         options ??= new ModbusClientOptions();
         var connection = await TcpConnector.ConnectAsync(host, port, options.ConnectTimeout, options.Tls, cancellationToken);
-        return new ModbusTcpClient(connection, options);
+        return new ModbusTcpClient(new StreamClientTransport(connection), options);
+    }
+
+    /// <summary>
+    /// A client over a connection opened elsewhere (<see cref="IClientTransport"/>), which it owns from now on: disposing
+    /// the client disposes it. <see cref="ModbusClientOptions.ConnectTimeout"/> and <see cref="ModbusClientOptions.Tls"/> do not apply.
+    /// </summary>
+    public static ModbusTcpClient Create(IClientTransport transport, ModbusClientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return new ModbusTcpClient(transport, options ?? new ModbusClientOptions());
     }
 
     /// <summary>
@@ -66,65 +88,51 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     /// <exception cref="AuthenticationException">Over TLS, the server refused this client's certificate (it closed the connection right after the handshake).</exception>
     public async Task<byte[]> SendAsync(byte unit, ReadOnlyMemory<byte> requestPdu, CancellationToken cancellationToken = default)
     {
-        var (transactionId, completion) = _pending.Register();
-        // Bounded by the request timeout and ended by DisposeAsync, whatever the caller's token.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closedToken);
-        timeout.CancelAfter(_options.RequestTimeout);
+        var response = ArrayPool<byte>.Shared.Rent(ModbusLimits.MaxPduLength);
         try
         {
-            await WriteAsync((ushort)transactionId, unit, requestPdu, timeout.Token);
-            var answer = await completion.Task.WaitAsync(timeout.Token);
-            var mismatch = answer.Unit != unit
-                ? $"unit {answer.Unit} answered a request to unit {unit}"
-                : ModbusResponsePdu.FindMismatch(requestPdu.Span, answer.Pdu);
-            if (mismatch is not null)
-            {
-                // Messaging Implementation Guide 4.4.1.1: the server recopies the unit id; an answer that does not fit
-                // its request means the stream is out of step, so no later answer on it can be trusted.
-                var failure = new ModbusProtocolException($"{RemoteEndPoint} broke the protocol (transaction {transactionId}): {mismatch}; the connection was closed.");
-                Abort(failure);
-                throw failure;
-            }
-
-            return answer.Pdu;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw _closedToken.IsCancellationRequested
-                ? ClosedByOwner()
-                : new TimeoutException($"No response from {RemoteEndPoint} to function 0x{requestPdu.Span[0]:X2} for unit {unit} (transaction {transactionId}) within {_options.RequestTimeout}.");
+            var length = await ExchangeAsync(unit, requestPdu, response, _options.RequestTimeout, inline: false, cancellationToken);
+            return response.AsSpan(0, length).ToArray();
         }
         finally
         {
-            _pending.Remove(transactionId);
+            ArrayPool<byte>.Shared.Return(response);
         }
     }
 
     /// <summary>
-    /// Sends a request PDU that is not answered (a broadcast to unit 0, Application Protocol 4.1 / Serial Line 2.1) and
-    /// returns once it is written. Its transaction id is 0, which no waiting request ever has.
+    /// Sends a request PDU to <paramref name="unit"/> and copies the response PDU, normal or exception, into
+    /// <paramref name="responsePdu"/> (at least <see cref="ModbusLimits.MaxPduLength"/> bytes); returns its length.
+    /// Allocates nothing: this is the gateway's path. The continuation after the await runs on the connection's
+    /// read loop, before the next response is read: it must not block. Both buffers must stay untouched until the
+    /// returned task completes.
     /// </summary>
-    /// <exception cref="IOException">The connection is closed or broke.</exception>
-    /// <exception cref="TimeoutException">Not written within <see cref="ModbusClientOptions.RequestTimeout"/>; the connection was closed.</exception>
-    public async Task SendUnansweredAsync(byte unit, ReadOnlyMemory<byte> requestPdu, CancellationToken cancellationToken = default)
+    /// <param name="unit">The unit id.</param>
+    /// <param name="requestPdu">The request PDU.</param>
+    /// <param name="responsePdu">Where the response PDU goes.</param>
+    /// <param name="timeout">How long to wait for the response (checked every 10 ms).</param>
+    /// <param name="cancellationToken">Gives up waiting; the request may have been sent.</param>
+    /// <exception cref="TimeoutException">No response within <paramref name="timeout"/>.</exception>
+    /// <exception cref="IOException">The connection is closed or broke, or the device has not read a megabyte of requests.</exception>
+    /// <exception cref="ModbusProtocolException">The response cannot answer this request; the connection was closed.</exception>
+    /// <exception cref="AuthenticationException">Over TLS, the server refused this client's certificate.</exception>
+    public ValueTask<int> ExchangeAsync(byte unit, ReadOnlyMemory<byte> requestPdu, Memory<byte> responsePdu, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        ExchangeAsync(unit, requestPdu, responsePdu, timeout, inline: true, cancellationToken);
+
+    /// <summary>
+    /// Queues a request PDU that is not answered (a broadcast to unit 0, Application Protocol 4.1 / Serial Line 2.1)
+    /// for sending. Its transaction id is 0, which no waiting request ever has.
+    /// </summary>
+    /// <exception cref="IOException">The connection is closed or broke, or the device has not read a megabyte of requests.</exception>
+    public Task SendUnansweredAsync(byte unit, ReadOnlyMemory<byte> requestPdu)
     {
         if (!IsOpen)
         {
             throw new IOException($"The connection to {RemoteEndPoint} is closed.");
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closedToken);
-        timeout.CancelAfter(_options.RequestTimeout);
-        try
-        {
-            await WriteAsync(0, unit, requestPdu, timeout.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw _closedToken.IsCancellationRequested
-                ? ClosedByOwner()
-                : new TimeoutException($"The broadcast of function 0x{requestPdu.Span[0]:X2} to {RemoteEndPoint} was not written within {_options.RequestTimeout}; the connection was closed.");
-        }
+        Queue(0, unit, requestPdu.Span);
+        return Task.CompletedTask;
     }
 
     /// <summary>FC01: reads <paramref name="count"/> coils.</summary>
@@ -215,62 +223,181 @@ public sealed class ModbusTcpClient : IAsyncDisposable
     /// <summary>Closes the connection because of <paramref name="reason"/>: every waiting request fails with it.</summary>
     private void Abort(Exception reason)
     {
-        _pending.FailAll(reason);
+        _exchanges.FailAll(reason);
         _input.CancelPendingRead();
-        TcpConnector.ShutdownQuietly(_socket);
+        _outbox.Reader.CancelPendingRead();
+        _transport.Abort();
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        _pending.FailAll(new ObjectDisposedException(nameof(ModbusTcpClient), $"The connection to {RemoteEndPoint} was closed by its owner."));
-        // Requests still waiting for the write lock or their answer see the token and fail with an IOException. The
-        // lock and the token source are not disposed: a request may still hold or wait for them (neither has a timer).
-        await _closed.CancelAsync();
-        _input.CancelPendingRead();
-        TcpConnector.ShutdownQuietly(_socket);
+        // Requests still waiting fail with an IOException; the loops end when the socket is shut down.
+        Abort(new ObjectDisposedException(nameof(ModbusTcpClient), ClosedByOwner().Message));
+        lock (_writeLock)
+        {
+            _outbox.Writer.Complete();
+        }
 
         await _readLoop;
-        _socket.Dispose();
+        await _sendLoop;
+        _exchanges.Dispose();
+        await _transport.DisposeAsync();
+    }
+
+    private ValueTask<int> ExchangeAsync(byte unit, ReadOnlyMemory<byte> requestPdu, Memory<byte> responsePdu, TimeSpan timeout, bool inline, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        ModbusExchange exchange;
+        ValueTask<int> completion;
+        try
+        {
+            exchange = _exchanges.Register(unit, requestPdu, responsePdu, timeout, inline, out completion);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<int>(ex);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            exchange.Cancellation = cancellationToken.UnsafeRegister(static (state, token) =>
+            {
+                var (client, exchange) = ((ModbusTcpClient, ModbusExchange))state!;
+                if (client._exchanges.TryTake(exchange))
+                {
+                    exchange.Fail(new OperationCanceledException(token));
+                }
+            }, (this, exchange));
+        }
+
+        try
+        {
+            Queue(exchange.TransactionId, unit, requestPdu.Span);
+        }
+        catch (Exception ex)
+        {
+            if (_exchanges.TryTake(exchange))
+            {
+                exchange.Fail(ex);
+            }
+        }
+
+        return completion;
     }
 
     /// <summary>
-    /// Encodes and flushes one request under the write lock. A write that fails or is cancelled half-way may leave
-    /// its bytes in the pipe, to go out in front of the next request: the stream can no longer be trusted, so the
-    /// connection is closed.
+    /// Queues one request whole in the outbox and wakes the send loop. A request is either queued whole or not at
+    /// all, so the stream never carries half a request in front of the next.
     /// </summary>
-    private async Task WriteAsync(ushort transactionId, byte unit, ReadOnlyMemory<byte> requestPdu, CancellationToken cancellationToken)
+    private void Queue(ushort transactionId, byte unit, ReadOnlySpan<byte> requestPdu)
     {
-        await _writeLock.WaitAsync(cancellationToken);
+        var length = ModbusLimits.MbapHeaderLength + requestPdu.Length;
+        lock (_writeLock)
+        {
+            if (_exchanges.IsClosed)
+            {
+                throw new IOException($"The connection to {RemoteEndPoint} is closed.");
+            }
+
+            if (Volatile.Read(ref _unsentBytes) + length > MaxUnsentBytes)
+            {
+                throw new IOException($"{RemoteEndPoint} has not read the last {MaxUnsentBytes / 1024} KiB of requests; this one was not sent.");
+            }
+
+            ModbusTcpCodec.Encode(transactionId, unit, requestPdu, _outbox.Writer);
+            Interlocked.Add(ref _unsentBytes, length);
+            if (FlushBatch.TryDefer(this))
+            {
+                return;
+            }
+
+            if (!FlushOutbox())
+            {
+                throw new IOException($"The connection to {RemoteEndPoint} is closed.");
+            }
+        }
+    }
+
+    /// <summary>Wakes the send loop for the requests queued in a batch (<see cref="FlushBatch"/>).</summary>
+    void IBatchFlushable.FlushBatched()
+    {
+        lock (_writeLock)
+        {
+            // A closed connection has failed its requests already (FailAll): nothing is left to tell.
+            if (!_exchanges.IsClosed)
+            {
+                FlushOutbox();
+            }
+        }
+    }
+
+    /// <summary>Hands the queued requests to the send loop (under the write lock); false when the send loop is gone.</summary>
+    private bool FlushOutbox()
+    {
+        // Never waits: the outbox has no pause threshold.
+        var flush = _outbox.Writer.FlushAsync();
+        return flush.IsCompletedSuccessfully && !flush.Result.IsCompleted;
+    }
+
+    /// <summary>
+    /// Writes what the outbox holds, all of it in one write when it is one segment. A write that fails or breaks
+    /// off closes the connection: the requests behind it can no longer be sent whole.
+    /// </summary>
+    private async Task SendLoopAsync()
+    {
+        var outbox = _outbox.Reader;
+        var output = _transport.Pipe.Output;
         try
         {
-            // Nothing written yet: a request given up while it waited for the lock leaves the connection as it is.
-            cancellationToken.ThrowIfCancellationRequested();
-            try
+            while (true)
             {
-                ModbusTcpCodec.Encode(transactionId, unit, requestPdu.Span, _output);
-                await _output.FlushAsync(cancellationToken);
-            }
-            catch (AuthenticationException refused)
-            {
-                Abort(refused);
-                throw;
-            }
-            catch (Exception ex)
-            {
-                var failure = new IOException($"A request to {RemoteEndPoint} could not be written whole ({ex.Message}); the connection was closed.", ex);
-                Abort(failure);
-                if (ex is OperationCanceledException)
+                var result = await outbox.ReadAsync();
+                if (result.IsCanceled || (result.IsCompleted && result.Buffer.IsEmpty))
                 {
-                    throw;
+                    return;
                 }
 
-                throw failure;
+                Volatile.Write(ref _sendStartedAt, TimeProvider.System.GetTimestamp());
+                foreach (var segment in result.Buffer)
+                {
+                    output.Write(segment.Span);
+                }
+
+                if ((await output.FlushAsync()).IsCompleted)
+                {
+                    throw new IOException($"{RemoteEndPoint} closed the connection.");
+                }
+
+                Volatile.Write(ref _sendStartedAt, 0);
+                Interlocked.Add(ref _unsentBytes, -(int)result.Buffer.Length);
+                outbox.AdvanceTo(result.Buffer.End);
             }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or AuthenticationException)
+        {
+            Abort(ex is AuthenticationException ? ex : new IOException($"A request to {RemoteEndPoint} could not be written whole ({ex.Message}); the connection was closed.", ex));
         }
         finally
         {
-            _writeLock.Release();
+            await outbox.CompleteAsync();
+        }
+    }
+
+    /// <summary>
+    /// A device that stops reading its requests leaves a write pending forever: once one has waited longer than a
+    /// request may wait for its answer, the connection is closed (every request on it could only time out).
+    /// </summary>
+    private void AbortIfStalled(long now)
+    {
+        var started = Volatile.Read(ref _sendStartedAt);
+        if (started != 0 && TimeProvider.System.GetElapsedTime(started, now) > _options.RequestTimeout)
+        {
+            Abort(new IOException($"{RemoteEndPoint} has read none of the requests written to it for {_options.RequestTimeout}; the connection was closed."));
         }
     }
 
@@ -317,6 +444,8 @@ public sealed class ModbusTcpClient : IAsyncDisposable
             {
                 var result = await _input.ReadAsync();
                 var buffer = result.Buffer;
+                // The answers handed out below run their callers inline: what they write is flushed once, after the read.
+                using var batch = FlushBatch.Begin();
                 while (true)
                 {
                     var status = ModbusTcpCodec.Decode(buffer, out var frame, out var consumed);
@@ -332,22 +461,26 @@ public sealed class ModbusTcpClient : IAsyncDisposable
                             : $"{RemoteEndPoint} sent an impossible MBAP length {frame.Header.Length}; the stream cannot be trusted any more.");
                     }
 
-                    // No waiter: the request timed out or was cancelled; its late response is dropped.
-                    _pending.TryComplete(frame.Header.TransactionId, new Answer(frame.Header.UnitId, frame.Pdu.ToArray()));
+                    Answer(frame);
                     buffer = buffer.Slice(consumed);
+                }
+
+                if (!result.Buffer.IsEmpty)
+                {
+                    Volatile.Write(ref _lastAnswerAt, TimeProvider.System.GetTimestamp());
                 }
 
                 _input.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
-                    _pending.FailAll(new IOException($"{RemoteEndPoint} closed the connection."));
+                    _exchanges.FailAll(new IOException($"{RemoteEndPoint} closed the connection."));
                     return;
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException or AuthenticationException)
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException or AuthenticationException)
         {
-            _pending.FailAll(ex is IOException or AuthenticationException ? ex : new IOException($"The connection to {RemoteEndPoint} broke: {ex.Message}", ex));
+            Abort(ex is IOException or AuthenticationException ? ex : new IOException($"The connection to {RemoteEndPoint} broke: {ex.Message}", ex));
         }
         finally
         {
@@ -355,6 +488,37 @@ public sealed class ModbusTcpClient : IAsyncDisposable
         }
     }
 
-    /// <summary>A response as read: the unit it came from and its PDU.</summary>
-    private readonly record struct Answer(byte Unit, byte[] Pdu);
+    /// <summary>
+    /// Hands a response to the request waiting for its transaction id (none: it timed out or was cancelled, and its
+    /// late response is dropped). A response that cannot answer its request closes the connection.
+    /// </summary>
+    private void Answer(in ModbusTcpFrame frame)
+    {
+        if (_exchanges.TryTake(frame.Header.TransactionId) is not { } exchange)
+        {
+            return;
+        }
+
+        var pdu = frame.Pdu;
+        var mismatch = frame.Header.UnitId != exchange.Unit ? $"unit {frame.Header.UnitId} answered a request to unit {exchange.Unit}"
+            : pdu.Length > exchange.Response.Length ? $"a response of {pdu.Length} bytes to a request whose answer fits {exchange.Response.Length}"
+            : null;
+        if (mismatch is null)
+        {
+            pdu.CopyTo(exchange.Response.Span);
+            mismatch = ModbusResponsePdu.FindMismatch(exchange.Request.Span, exchange.Response.Span[..(int)pdu.Length]);
+        }
+
+        if (mismatch is null)
+        {
+            exchange.Complete((int)pdu.Length);
+            return;
+        }
+
+        // Messaging Implementation Guide 4.4.1.1: the server recopies the unit id; an answer that does not fit its
+        // request means the stream is out of step, so no later answer on it can be trusted.
+        var failure = new ModbusProtocolException($"{RemoteEndPoint} broke the protocol (transaction {exchange.TransactionId}): {mismatch}; the connection was closed.");
+        exchange.Fail(failure);
+        Abort(failure);
+    }
 }

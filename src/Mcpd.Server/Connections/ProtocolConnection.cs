@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Mcpd.Client;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 
@@ -12,7 +13,7 @@ namespace Mcpd.Server.Connections;
 /// the loop answers what it has read, waits for the in-flight work, then says goodbye if the protocol has a way to.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The write lock is never disposed, on purpose: see _writeLock.")]
-internal abstract class ProtocolConnection
+internal abstract class ProtocolConnection : IBatchFlushable
 {
     private readonly TrackedConnection _tracked;
     private readonly ConnectionRegistry _connections;
@@ -99,10 +100,17 @@ internal abstract class ProtocolConnection
                 await _writeLock.WaitAsync();
                 bool keepOpen;
                 bool paused;
+                bool answeredNow;
                 SequencePosition consumed;
                 try
                 {
-                    keepOpen = AnswerBatch(buffer, out consumed, out var answered, out paused);
+                    // Requests sent on to upstream devices while answering leave together, at the end of the batch.
+                    using (FlushBatch.Begin())
+                    {
+                        keepOpen = AnswerBatch(buffer, out consumed, out var answered, out paused);
+                        answeredNow = answered;
+                    }
+
                     if (_frameSeen)
                     {
                         // Alive by complete frames, not by bytes: a peer trickling a frame that never completes is idle.
@@ -111,7 +119,7 @@ internal abstract class ProtocolConnection
                     }
 
                     shuttingDown = result.IsCanceled && lifetime?.ConnectionClosedRequested.IsCancellationRequested == true;
-                    if (answered)
+                    if (answeredNow)
                     {
                         await Output.FlushAsync();
                     }
@@ -282,13 +290,41 @@ internal abstract class ProtocolConnection
             }
 
             write(state);
-            await Output.FlushAsync(cancellationToken);
+            // An answer completed while its upstream's read is handled: flushed with the others of that read.
+            if (!FlushBatch.TryDefer(this))
+            {
+                await Output.FlushAsync(cancellationToken);
+            }
         }
         catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException)
         {
             // The peer is gone: the other requests in flight have nobody to answer either.
             _tracked.AbortRequests();
             throw;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Flushes the answers written in a batch (<see cref="FlushBatch"/>), under the write lock, as <see cref="WriteAsync"/> would have.</summary>
+    void IBatchFlushable.FlushBatched() => _ = FlushDeferredAsync();
+
+    private async Task FlushDeferredAsync()
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (!_outputClosed)
+            {
+                await Output.FlushAsync();
+            }
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or InvalidOperationException)
+        {
+            _tracked.AbortRequests();
+            OnTransportEnded(ex.Message);
         }
         finally
         {

@@ -1,38 +1,50 @@
+using System.Runtime.CompilerServices;
 using Mcpd.Client;
 using Mcpd.Client.Modbus;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Security;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.CircuitBreaker;
-using Polly.Retry;
 
 namespace Mcpd.Server.Gateway;
 
 /// <summary>
-/// A Modbus TCP device reached over a pool of connections (docs/gateway.md): the Polly pipelines around one attempt
-/// on the <see cref="UpstreamConnectionPool{TConnection}"/>. The client's transaction id stays with the client
-/// connection; upstream each request gets the pooled connection's own id (<see cref="ModbusTcpClient"/>), so requests
-/// of many clients share a connection and a late answer can only be dropped. Reads (side-effect-free functions of
-/// <see cref="ModbusFunctionTable"/>) are retried, writes never; a circuit breaker answers 0x0B at once while the
-/// device keeps failing.
+/// A Modbus TCP device reached over a pool of connections (docs/gateway.md): one deadline per request
+/// (<see cref="UpstreamOptions.RequestTimeout"/>), attempts on the <see cref="UpstreamConnectionPool{TConnection}"/>
+/// through a Polly circuit breaker, and retries of reads that failed fast while the deadline leaves room. The
+/// client's transaction id stays with the client connection; upstream each request gets the pooled connection's own
+/// id (<see cref="ModbusTcpClient"/>), so requests of many clients share a connection and a late answer can only be
+/// dropped. Reads (side-effect-free functions of <see cref="ModbusFunctionTable"/>) are retried, writes never; a Down
+/// upstream or an open circuit is answered 0x0B at once. A unit that stays silent while the device answers others
+/// is that unit's failure, not the device's.
 /// </summary>
 internal sealed class ModbusTcpUpstream : IModbusUpstream
 {
     // Outcomes of one attempt below zero: failures travel through the Polly pipeline as results, not exceptions.
-    /// <summary>The device failed (no answer in time, broken connection, refused connect): counted by the breaker, reads retried; answered 0x0B.</summary>
-    private const int NoAnswer = -1;
+    /// <summary>The exchange failed at once (broken connection, refused connect): counted by the breaker; a read is retried within its deadline; answered 0x0B.</summary>
+    private const int Broke = -1;
 
-    /// <summary>No slot within the acquire timeout, or the queue is full: the gateway's own limit, not counted; answered 0x0A.</summary>
+    /// <summary>No slot in time, or the queue is full: the gateway's own limit, not counted; answered 0x0A.</summary>
     private const int NoPath = -2;
 
     /// <summary>The client connection went away or the upstream is closing: not counted; answered 0x0B.</summary>
     private const int Abandoned = -3;
 
+    /// <summary>The device answered nothing before the deadline: counted by the breaker, never retried (no time is left); answered 0x0B.</summary>
+    private const int Silent = -4;
+
+    /// <summary>The unit answered nothing before the deadline while the device answered others: the unit's failure, not counted; answered 0x0B.</summary>
+    private const int UnitSilent = -5;
+
+    /// <summary>The upstream is Down (no connection can be opened): answered 0x0B at once, never retried.</summary>
+    private const int Down = -6;
+
     /// <summary>
-    /// Requests in a row on one connection without an answer after which it is replaced: a device that lost power
-    /// sends no FIN, and TCP would keep the dead connection for many minutes.
+    /// Requests in a row on one connection that got no answer while nothing at all came back on it, after which it
+    /// is replaced: a device that lost power sends no FIN, and TCP would keep the dead connection for many minutes.
     /// </summary>
     private const int StalledAfterTimeouts = 3;
 
@@ -42,13 +54,15 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     private readonly UpstreamConnectionPool<ModbusTcpClient> _pool;
     private readonly UpstreamHealth _health;
     private readonly CircuitBreakerStateProvider _circuit = new();
-    private readonly ResiliencePipeline<int> _readPipeline;
-    private readonly ResiliencePipeline<int> _writePipeline;
+    private readonly CircuitBreakerManualControl _circuitControl = new();
+    private readonly ResiliencePipeline<int> _breaker;
+    private readonly SilentUnits _silentUnits = new();
     private readonly TimeProvider _time;
+    private readonly long _requestTimeoutTicks;
     private readonly CancellationToken _closing;
     private Task _probe = Task.CompletedTask;
 
-    public ModbusTcpUpstream(string name, UpstreamOptions options, TimeProvider time, ILoggerFactory loggers)
+    public ModbusTcpUpstream(string name, UpstreamOptions options, IConnectionFactory? transport, TimeProvider time, ILoggerFactory loggers)
     {
         Name = name;
         _options = options;
@@ -57,37 +71,30 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         _addressText = address.ToString();
         _logger = loggers.CreateLogger<ModbusTcpUpstream>();
         _time = time;
+        _requestTimeoutTicks = (long)(options.RequestTimeout.TotalSeconds * time.TimestampFrequency);
         _health = new UpstreamHealth(time, UpstreamState.Up);
         var connector = new ModbusTcpConnector(address, new ModbusClientOptions
         {
             RequestTimeout = options.RequestTimeout,
             ConnectTimeout = tcp.AcquireTimeout,
             Tls = options.Tls.IsEnabled ? ClientTls(name, options.Tls) : null,
-        });
-        _pool = new UpstreamConnectionPool<ModbusTcpClient>(name, _addressText, tcp, connector, time, _logger, Report);
+        }, options.Tls.IsEnabled ? null : transport);
+        _pool = new UpstreamConnectionPool<ModbusTcpClient>(name, _addressText, tcp, connector, time, _logger, ReachabilityChanged);
         _closing = _pool.Closing;
 
-        var breaker = new ResiliencePipelineBuilder<int> { TimeProvider = time }.AddCircuitBreaker(new CircuitBreakerStrategyOptions<int>
+        _breaker = new ResiliencePipelineBuilder<int> { TimeProvider = time }.AddCircuitBreaker(new CircuitBreakerStrategyOptions<int>
         {
             FailureRatio = tcp.Breaker.FailureRatio,
             MinimumThroughput = tcp.Breaker.MinimumThroughput,
             SamplingDuration = tcp.Breaker.SamplingDuration,
             BreakDuration = tcp.Breaker.BreakDuration,
             StateProvider = _circuit,
+            ManualControl = _circuitControl,
             ShouldHandle = args => ValueTask.FromResult(IsBreakerFailure(args.Outcome.Result)),
             OnOpened = args => ReportAsync($"the circuit opened for {args.BreakDuration} after repeated failures"),
             OnHalfOpened = _ => ReportAsync("the circuit is half-open: the next request is a trial"),
             OnClosed = _ => ReportAsync("the circuit closed: the device answered"),
         }).Build();
-        _writePipeline = breaker;
-        _readPipeline = tcp.ReadRetries == 0 ? breaker : new ResiliencePipelineBuilder<int> { TimeProvider = time }.AddRetry(new RetryStrategyOptions<int>
-        {
-            MaxRetryAttempts = tcp.ReadRetries,
-            Delay = tcp.RetryDelay,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Result == NoAnswer),
-        }).AddPipeline(breaker).Build();
     }
 
     /// <summary>The client side of TLS to the upstream, its files read now; a file that cannot be used is a <see cref="TlsFileException"/> naming its key.</summary>
@@ -146,30 +153,65 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     }
 
     /// <summary>
-    /// What the breaker counts as a failure: no answer. A request abandoned by its client or refused for want of a slot
-    /// proves nothing about the device; Polly knows only failure and success, so it counts as a success, except as
-    /// the half-open trial, where it must not close the circuit: the circuit opens again and the next trial decides.
+    /// What the breaker counts as a failure: the device did not answer. A silent unit, a request abandoned by its
+    /// client or refused for want of a slot proves nothing about the device; Polly knows only failure and success,
+    /// so it counts as a success, except as the half-open trial, where it must not close the circuit: the circuit
+    /// opens again and the next trial decides.
     /// </summary>
     private bool IsBreakerFailure(int result) =>
-        result == NoAnswer || (result is NoPath or Abandoned && _circuit.CircuitState == CircuitState.HalfOpen);
+        result is Broke or Silent or Down || (result is NoPath or Abandoned or UnitSilent && _circuit.CircuitState == CircuitState.HalfOpen);
 
+    /// <summary>
+    /// One request within one deadline: attempts through the breaker; a side-effect-free request that failed fast
+    /// (a broken connection, say, after the device restarted) is tried again after <see cref="TcpUpstreamOptions.RetryDelay"/>
+    /// (doubling, with jitter) while the deadline leaves room. A write whose answer was lost may have happened: it is
+    /// sent once.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ExchangeAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, CancellationToken cancellationToken)
     {
-        // A write whose answer was lost may have happened: only side-effect-free functions are sent twice.
-        var pipeline = ModbusFunctionTable.Get(request.Span[0]).IsSideEffectFree(request.Span) ? _readPipeline : _writePipeline;
+        var attempt = new Attempt(this, unit, request, response, _time.GetTimestamp() + _requestTimeoutTicks);
+        var retries = ModbusFunctionTable.Get(request.Span[0]).IsSideEffectFree(request.Span) ? _options.Tcp.ReadRetries : 0;
+        var result = await AttemptThroughBreakerAsync(attempt, cancellationToken);
+        for (var retry = 1; result == Broke && retry <= retries; retry++)
+        {
+            var delay = RetryDelay(retry);
+            if (_time.GetTimestamp() + (long)(delay.TotalSeconds * _time.TimestampFrequency) >= attempt.Deadline)
+            {
+                break;
+            }
+
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, _time, CancellationToken.None);
+            }
+
+            result = await AttemptThroughBreakerAsync(attempt, cancellationToken);
+        }
+
+        return result >= 0
+            ? result
+            : ModbusResponsePdu.WriteException(response.Span, request.Span[0], result == NoPath ? ModbusExceptionCode.GatewayPathUnavailable : ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
+    }
+
+    /// <summary>The delay before retry <paramref name="retry"/> (1-based): retryDelay doubling, scaled by a random factor in [0.5, 1).</summary>
+    private TimeSpan RetryDelay(int retry) =>
+        _options.Tcp.RetryDelay * Math.Pow(2, retry - 1) * (0.5 + (0.5 * Random.Shared.NextDouble()));
+
+    /// <summary>One attempt through the circuit breaker; an open circuit is answered at once.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> AttemptThroughBreakerAsync(Attempt attempt, CancellationToken cancellationToken)
+    {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
-            var outcome = await pipeline.ExecuteOutcomeAsync(
+            var outcome = await _breaker.ExecuteOutcomeAsync(
                 static (context, attempt) => attempt.Upstream.AttemptAsync(attempt, context.CancellationToken),
                 context,
-                new Attempt(this, unit, request, response));
+                attempt);
 
             // An exception here is the breaker's BrokenCircuitException: the circuit is open, answer at once.
-            var result = outcome.Exception is null ? outcome.Result : NoAnswer;
-            return result >= 0
-                ? result
-                : ModbusResponsePdu.WriteException(response.Span, request.Span[0], result == NoPath ? ModbusExceptionCode.GatewayPathUnavailable : ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
+            return outcome.Exception is null ? outcome.Result : Down;
         }
         finally
         {
@@ -178,9 +220,16 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     }
 
     /// <summary>One try at the device: a slot on a connection, the request, its answer.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome<int>> AttemptAsync(Attempt attempt, CancellationToken cancellationToken)
     {
-        var lease = await _pool.RentAsync(cancellationToken);
+        var remaining = _time.GetElapsedTime(_time.GetTimestamp(), attempt.Deadline);
+        if (remaining <= TimeSpan.Zero)
+        {
+            return Outcome.FromResult(Silent);
+        }
+
+        var lease = await _pool.RentAsync(remaining < _options.Tcp.AcquireTimeout ? remaining : _options.Tcp.AcquireTimeout, cancellationToken);
         if (lease is not { Client: { } client, Connection: { } connection })
         {
             return Outcome.FromResult(lease.Outcome switch
@@ -190,7 +239,8 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
                 // take only one): the gateway's own limit, nothing counted against the device.
                 PoolLeaseOutcome.NoSlot or PoolLeaseOutcome.OthersBusy => NoPath,
                 // Down: fail fast while the pool reconnects (docs/gateway.md, "Health").
-                _ => Failed(),
+                PoolLeaseOutcome.Down => Failed(Down),
+                _ => Failed(Broke),
             });
         }
 
@@ -204,15 +254,21 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> SendAsync(PooledConnection<ModbusTcpClient> connection, ModbusTcpClient client, Attempt attempt, CancellationToken cancellationToken)
     {
+        var sentAt = _time.GetTimestamp();
         try
         {
-            var pdu = await client.SendAsync(attempt.Unit, attempt.Request, cancellationToken);
-            pdu.CopyTo(attempt.Response);
+            var length = await client.ExchangeAsync(attempt.Unit, attempt.Request, attempt.Response, _time.GetElapsedTime(sentAt, attempt.Deadline), cancellationToken);
             connection.Timeouts = 0;
+            if (_silentUnits.Contains(attempt.Unit) && _silentUnits.Remove(attempt.Unit))
+            {
+                TcpUpstreamLog.UnitAnswers(_logger, Name, attempt.Unit);
+            }
+
             Succeeded();
-            return pdu.Length;
+            return length;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -224,29 +280,49 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         }
         catch (TimeoutException ex)
         {
-            // The connection stays: its late answer is dropped by the client, and an id still waiting is never reused.
-            TcpUpstreamLog.NoAnswer(_logger, Name, attempt.Unit, attempt.Request.Span[0], ex.Message);
-            if (Interlocked.Increment(ref connection.Timeouts) == StalledAfterTimeouts)
-            {
-                _pool.Discard(connection, $"{StalledAfterTimeouts} requests in a row got no answer within {_options.RequestTimeout}", broken: true);
-            }
-
-            return Failed();
+            return TimedOut(connection, client, attempt, sentAt, ex.Message);
         }
         catch (ModbusProtocolException ex)
         {
             _pool.Discard(connection, ex.Message, broken: true);
-            return Failed();
+            return Failed(Broke);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
             // ObjectDisposedException: the connection was closed (by another request's failure) while this one started.
             _pool.Discard(connection, ex.Message, broken: true);
-            return Failed();
+            return Failed(Broke);
         }
     }
 
-    /// <summary>Unit 0 is a broadcast (Application Protocol 4.1): sent on any connection, never answered, never retried.</summary>
+    /// <summary>
+    /// No answer before the deadline. When the device answered anything meanwhile (on any connection), or the unit
+    /// is already known silent, the unit is silent and the device is fine: logged once per unit, nothing counted
+    /// against the device. Otherwise the device failed, and a connection on which nothing at all came back for
+    /// <see cref="StalledAfterTimeouts"/> requests in a row is replaced.
+    /// </summary>
+    private int TimedOut(PooledConnection<ModbusTcpClient> connection, ModbusTcpClient client, Attempt attempt, long sentAt, string reason)
+    {
+        TcpUpstreamLog.NoAnswer(_logger, Name, attempt.Unit, attempt.Request.Span[0], reason);
+        if (_silentUnits.Contains(attempt.Unit) || _pool.AnyConnection(static (other, sentAt) => other.LastAnswerAt >= sentAt, sentAt))
+        {
+            if (_silentUnits.Add(attempt.Unit))
+            {
+                TcpUpstreamLog.UnitSilent(_logger, Name, attempt.Unit, _options.RequestTimeout);
+            }
+
+            return UnitSilent;
+        }
+
+        if (client.LastAnswerAt < sentAt && Interlocked.Increment(ref connection.Timeouts) == StalledAfterTimeouts)
+        {
+            _pool.Discard(connection, $"{StalledAfterTimeouts} requests in a row got no answer and nothing came back on it", broken: true);
+        }
+
+        return Failed(Silent);
+    }
+
+    /// <summary>Unit 0 is a broadcast (Application Protocol 4.1): queued on any connection, never answered, never retried.</summary>
     private async ValueTask<int> BroadcastAsync(ReadOnlyMemory<byte> request, Memory<byte> response, CancellationToken cancellationToken)
     {
         var lease = await _pool.RentAsync(cancellationToken);
@@ -259,17 +335,12 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         {
             try
             {
-                await client.SendUnansweredAsync(0, request, cancellationToken);
+                await client.SendUnansweredAsync(0, request);
                 return 0;
             }
-            catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException)
+            catch (IOException ex)
             {
-                // The client closes the connection itself when a write broke off half-way; a caller that left
-                // while waiting for the write lock leaves a healthy connection behind.
-                if (!client.IsOpen)
-                {
-                    _pool.Discard(connection, ex.Message, broken: false);
-                }
+                _pool.Discard(connection, ex.Message, broken: false);
             }
             finally
             {
@@ -290,30 +361,34 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         using var timer = new PeriodicTimer(probe.Interval, _time);
         do
         {
-            var context = ResilienceContextPool.Shared.Get(_closing);
-            try
-            {
-                await _writePipeline.ExecuteOutcomeAsync(
-                    static (context, attempt) => attempt.Upstream.AttemptAsync(attempt, context.CancellationToken),
-                    context,
-                    new Attempt(this, (byte)probe.Unit, request, response));
-            }
-            finally
-            {
-                ResilienceContextPool.Shared.Return(context);
-            }
+            await AttemptThroughBreakerAsync(new Attempt(this, (byte)probe.Unit, request, response, _time.GetTimestamp() + _requestTimeoutTicks), _closing);
         }
         while (await UpstreamTimers.WaitForTickAsync(timer, _closing));
     }
 
-    private int Failed()
+    /// <summary>The device failed a request (<paramref name="result"/> says how): recorded in the upstream's health.</summary>
+    private int Failed(int result)
     {
         if (_health.RecordFailure())
         {
             Report("a request failed");
         }
 
-        return NoAnswer;
+        return result;
+    }
+
+    /// <summary>
+    /// The pool went Down or came back. A device that accepts connections again is used at once: the failures that
+    /// opened the circuit are history, so the circuit closes (and its counts start afresh).
+    /// </summary>
+    private void ReachabilityChanged(string reason)
+    {
+        if (!_pool.IsDown && _circuit.CircuitState != CircuitState.Closed)
+        {
+            _ = _circuitControl.CloseAsync();
+        }
+
+        Report(reason);
     }
 
     private void Succeeded()
@@ -348,6 +423,6 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         }
     }
 
-    /// <summary>The arguments of one attempt, passed through the pipeline without a closure.</summary>
-    private readonly record struct Attempt(ModbusTcpUpstream Upstream, byte Unit, ReadOnlyMemory<byte> Request, Memory<byte> Response);
+    /// <summary>The arguments of one attempt, passed through the pipeline without a closure; <paramref name="Deadline"/> is the request's (a timestamp).</summary>
+    private readonly record struct Attempt(ModbusTcpUpstream Upstream, byte Unit, ReadOnlyMemory<byte> Request, Memory<byte> Response, long Deadline);
 }

@@ -1,7 +1,7 @@
 namespace Mcpd.Server.Gateway;
 
 /// <summary>
-/// What <see cref="UpstreamConnectionPool{TConnection}.RentAsync"/> gave a request: a slot on an open connection
+/// What <see cref="UpstreamConnectionPool{TConnection}.RentAsync(TimeSpan, CancellationToken)"/> gave a request: a slot on an open connection
 /// (<see cref="PoolLeaseOutcome.Connected"/>, handed back with <see cref="UpstreamConnectionPool{TConnection}.Return"/>),
 /// or why not (the slot, if one was taken, is already back).
 /// </summary>

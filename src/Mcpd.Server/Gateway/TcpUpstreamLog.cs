@@ -26,6 +26,12 @@ internal static partial class TcpUpstreamLog
     [LoggerMessage(EventId = 626, Level = LogLevel.Debug, Message = "Upstream {Upstream}: unit {Unit} did not answer function 0x{Function:X2}: {Reason}")]
     public static partial void NoAnswer(ILogger logger, string upstream, int unit, int function, string reason);
 
+    [LoggerMessage(EventId = 628, Level = LogLevel.Warning, Message = "Upstream {Upstream}: unit {Unit} does not answer (nothing within {Timeout} while the device answered others); its requests are answered 0x0B, and the device stays in service")]
+    public static partial void UnitSilent(ILogger logger, string upstream, int unit, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 629, Level = LogLevel.Information, Message = "Upstream {Upstream}: unit {Unit} answers again")]
+    public static partial void UnitAnswers(ILogger logger, string upstream, int unit);
+
     [LoggerMessage(EventId = 627, Level = LogLevel.Debug, Message = "Upstream {Upstream}: reconnect attempt {Attempt} to {Address} failed: {Reason}")]
     public static partial void ReconnectFailed(ILogger logger, string upstream, int attempt, string address, string reason);
 }

@@ -30,11 +30,11 @@ public sealed class TcpUpstreamOptions
     /// <summary>A connection older than this takes no new requests and closes when its last one is answered; zero: no limit.</summary>
     public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromMinutes(30);
 
-    /// <summary>Retries of a read that got no answer (side-effect-free functions only; never a write).</summary>
+    /// <summary>Retries of a read that failed at once (a broken connection, say): side-effect-free functions only, never a write, within the request's deadline.</summary>
     public int ReadRetries { get; set; } = 2;
 
     /// <summary>Delay before the first retry; it doubles for each further one, with jitter.</summary>
-    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(20);
 
     /// <summary>When the device counts as failed and requests are answered 0x0B at once.</summary>
     public UpstreamBreakerOptions Breaker { get; set; } = new();

@@ -86,7 +86,10 @@ internal sealed class UpstreamConnectionPool<TConnection> : IAsyncDisposable
     /// When the connection opened for this request fails while others are open (a device may take only one), the
     /// request goes on one of those with room.
     /// </summary>
-    public async ValueTask<PoolLease<TConnection>> RentAsync(CancellationToken cancellationToken)
+    public ValueTask<PoolLease<TConnection>> RentAsync(CancellationToken cancellationToken) => RentAsync(_options.AcquireTimeout, cancellationToken);
+
+    /// <summary>As <see cref="RentAsync(CancellationToken)"/>, waiting at most <paramref name="wait"/> for a slot (a request's deadline may leave less than acquireTimeout).</summary>
+    public async ValueTask<PoolLease<TConnection>> RentAsync(TimeSpan wait, CancellationToken cancellationToken)
     {
         if (Closing.IsCancellationRequested || cancellationToken.IsCancellationRequested)
         {
@@ -98,7 +101,7 @@ internal sealed class UpstreamConnectionPool<TConnection> : IAsyncDisposable
             return new(PoolLeaseOutcome.Down, null, null);
         }
 
-        var acquired = await AcquireSlotAsync(cancellationToken);
+        var acquired = await AcquireSlotAsync(wait, cancellationToken);
         if (acquired != PoolLeaseOutcome.Connected)
         {
             return new(acquired, null, null);
@@ -133,6 +136,23 @@ internal sealed class UpstreamConnectionPool<TConnection> : IAsyncDisposable
 
         Release(connection);
         return new(outcome, null, null);
+    }
+
+    /// <summary>True when <paramref name="predicate"/> holds for an open connection of the pool.</summary>
+    public bool AnyConnection<TState>(Func<TConnection, TState, bool> predicate, TState state)
+    {
+        lock (_sync)
+        {
+            foreach (var connection in _connections)
+            {
+                if (connection.Client.IsCompletedSuccessfully && connection.Client.Result is { } client && predicate(client, state))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     /// <summary>Hands back the slot of a <see cref="PoolLeaseOutcome.Connected"/> lease; a retired connection closes with its last request.</summary>
@@ -188,7 +208,7 @@ internal sealed class UpstreamConnectionPool<TConnection> : IAsyncDisposable
     }
 
     /// <summary>Takes one of the slots: <see cref="PoolLeaseOutcome.Connected"/> (a slot), <see cref="PoolLeaseOutcome.NoSlot"/> or <see cref="PoolLeaseOutcome.Abandoned"/>.</summary>
-    private async ValueTask<PoolLeaseOutcome> AcquireSlotAsync(CancellationToken cancellationToken)
+    private async ValueTask<PoolLeaseOutcome> AcquireSlotAsync(TimeSpan wait, CancellationToken cancellationToken)
     {
         if (_slots.Wait(0, CancellationToken.None))
         {
@@ -201,11 +221,11 @@ internal sealed class UpstreamConnectionPool<TConnection> : IAsyncDisposable
             return PoolLeaseOutcome.NoSlot;
         }
 
-        using var deadline = new CancellationTokenSource(_options.AcquireTimeout, _time);
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closing, deadline.Token);
+        using var deadline = new CancellationTokenSource(wait, _time);
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closing, deadline.Token);
         try
         {
-            await _slots.WaitAsync(wait.Token);
+            await _slots.WaitAsync(waiting.Token);
             return PoolLeaseOutcome.Connected;
         }
         catch (OperationCanceledException)

@@ -9,8 +9,12 @@ public sealed class UpstreamOptions
     /// <summary>host:port of a Modbus TCP device, or of an RTU-over-TCP converter; for an RTU bus on a serial line, null.</summary>
     public string? Address { get; set; }
 
-    /// <summary>How long one request waits for the device's answer.</summary>
-    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// The deadline of one request, its retries included, from the moment the gateway takes it; then it is answered
+    /// 0x0B. Shorter by default than the timeouts of common clients (libmodbus 0.5 s, mbpoll 1 s), so that they hear
+    /// the gateway's answer instead of timing out and retrying on top.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMilliseconds(400);
 
     /// <summary>The health probe: a cheap read sent on the heartbeat interval.</summary>
     public UpstreamProbeOptions Probe { get; set; } = new();

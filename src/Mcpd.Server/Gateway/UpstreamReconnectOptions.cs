@@ -8,10 +8,13 @@ namespace Mcpd.Server.Gateway;
 public sealed class UpstreamReconnectOptions
 {
     /// <summary>Delay before the first attempt (before jitter).</summary>
-    public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Cap of the delay (before jitter).</summary>
-    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Cap of the delay (before jitter). Short by default: a connect attempt to a device that is away costs a SYN, and
+    /// a device that comes back is then used within this delay.
+    /// </summary>
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     internal void Check(string path, List<string> problems)
     {

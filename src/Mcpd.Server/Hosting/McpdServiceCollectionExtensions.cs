@@ -90,7 +90,10 @@ public static class McpdServiceCollectionExtensions
         if (transport.Effective == TransportKind.Epoll && EpollTransport.IsSupported)
         {
             // Registered after Kestrel's socket transport, so Kestrel picks it first for the TCP endpoints it can bind.
-            services.AddSingleton<IConnectionListenerFactory, EpollTransportFactory>();
+            services.AddSingleton<EpollTransportFactory>();
+            services.AddSingleton<IConnectionListenerFactory>(provider => provider.GetRequiredService<EpollTransportFactory>());
+            // The gateway's upstream connections run on the same loops.
+            services.AddSingleton<IConnectionFactory>(provider => provider.GetRequiredService<EpollTransportFactory>());
             services.AddOptions<EpollTransportOptions>().Configure<IOptions<TransportOptions>, IOptions<McpServerOptions>>((epoll, settings, mcp) =>
             {
                 epoll.IoThreads = settings.Value.EffectiveIoThreads;

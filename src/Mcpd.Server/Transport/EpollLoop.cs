@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Runtime.InteropServices;
+using Mcpd.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 
@@ -137,6 +138,9 @@ internal sealed unsafe partial class EpollLoop : IDisposable
             }
 
             var slots = Volatile.Read(ref _slots);
+            // One flush batch per wake-up: what the handlers write for other connections while these events are
+            // served (requests relayed to a device, answers relayed to clients) leaves in one send per connection.
+            using var batch = FlushBatch.Begin();
             for (var i = 0; i < count; i++)
             {
                 var id = events[i].Data;

@@ -9,12 +9,15 @@ namespace Mcpd.Server.Transport;
 /// <summary>
 /// A Kestrel transport over epoll for TCP endpoints (docs/architecture.md explains why). The event loops are shared
 /// by all listeners and started with the first bind. Other endpoint kinds fall back to Kestrel's socket transport.
+/// It also opens outbound connections (<see cref="IConnectionFactory"/>, the gateway's upstream connections), served
+/// by the same loops: an answer from a device reaches its client without a thread switch.
 /// </summary>
 internal sealed class EpollTransportFactory(IOptions<EpollTransportOptions> options, ILogger<EpollTransportFactory> logger)
-    : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
+    : IConnectionListenerFactory, IConnectionListenerFactorySelector, IConnectionFactory, IDisposable
 {
     private readonly Lock _sync = new();
     private EpollLoop[]? _loops;
+    private int _nextLoop;
 
     public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
 
@@ -50,9 +53,37 @@ internal sealed class EpollTransportFactory(IOptions<EpollTransportOptions> opti
         return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops(), options.Value, logger));
     }
 
+    /// <summary>Connects to <paramref name="endpoint"/> (TCP_NODELAY) and serves the connection on one of the loops, round-robin.</summary>
+    public async ValueTask<ConnectionContext> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(endpoint, cancellationToken);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var loops = Loops();
+        var connection = new EpollConnection(socket, loops[(uint)Interlocked.Increment(ref _nextLoop) % loops.Length], options.Value.MaxReadBufferSize, options.Value.ApplicationScheduling);
+        connection.Start();
+        return connection;
+    }
+
+    /// <summary>Stops the loops, once: the container disposes this object under each service it is registered as.</summary>
     public void Dispose()
     {
-        foreach (var loop in _loops ?? [])
+        EpollLoop[]? loops;
+        lock (_sync)
+        {
+            loops = _loops;
+            _loops = [];
+        }
+
+        foreach (var loop in loops ?? [])
         {
             loop.Dispose();
         }

@@ -7,6 +7,7 @@ using Mcpd.Client.Mcp;
 using Mcpd.Client.Modbus;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Connections;
+using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Hosting;
 using Mcpd.Testing;
@@ -159,53 +160,66 @@ public class TcpGatewayTests
     [Fact]
     public async Task A_probe_is_the_half_open_trial_that_closes_the_circuit_without_any_client()
     {
-        var silent = new GatedDevice();
+        var silent = new GatedDevice(then: new SimulatedDevice(DeviceOptions.CreateBuiltInDefault()));
         await using var device = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(2, silent));
         await using var gateway = await StartGatewayAsync(device.ModbusEndPoint.Port, new()
         {
             ["devices:0:upstreamUnit"] = "2",
             ["upstreams:dev:requestTimeout"] = "00:00:00.2",
             ["upstreams:dev:probe:interval"] = "00:00:00.2",
-            ["upstreams:dev:probe:unit"] = "1",
+            ["upstreams:dev:probe:unit"] = "2",
             ["upstreams:dev:tcp:readRetries"] = "0",
             ["upstreams:dev:tcp:breaker:minimumThroughput"] = "3",
             ["upstreams:dev:tcp:breaker:breakDuration"] = "00:00:00.5",
         });
         await using var client = await gateway.ConnectClientAsync();
 
-        // Unit 2 of the device never answers; the probe reads unit 1, which does.
+        // Unit 2 of the device answers nothing, not even the probe: the device counts as failed.
         var failures = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1))));
         Assert.All(failures, f => Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, f.Code));
         await gateway.Logs.WaitForAsync("is CircuitOpen");
+
+        // The device comes back; with no client asking, the probe is the trial that closes the circuit.
+        silent.Open();
 
         await gateway.Logs.WaitForAsync("the circuit closed: the device answered");
         await Eventually.HoldsAsync(() => Upstream(gateway).State == UpstreamState.Up, TimeSpan.FromSeconds(15));
     }
 
     [Fact]
-    public async Task Reads_are_retried_and_writes_never()
+    public async Task A_read_that_failed_at_once_is_retried_within_its_deadline_and_a_write_or_a_timed_out_read_is_sent_once()
     {
-        var silent = new GatedDevice();
-        await using var device = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(1, silent));
-        await using var gateway = await StartGatewayAsync(device.ModbusEndPoint.Port, new()
+        using var breaking = new TcpListener(IPAddress.Loopback, 0);
+        breaking.Start();
+        var requests = 0;
+        var device = ResetEveryRequestAsync(breaking, () => Interlocked.Increment(ref requests));
+        await using var gateway = await StartGatewayAsync(((IPEndPoint)breaking.LocalEndpoint).Port, new()
         {
-            ["upstreams:dev:requestTimeout"] = "00:00:00.2",
             ["upstreams:dev:tcp:readRetries"] = "2",
             ["upstreams:dev:tcp:retryDelay"] = "00:00:00.01",
             ["upstreams:dev:tcp:breaker:minimumThroughput"] = "100",
         });
         await using var client = await gateway.ConnectClientAsync();
 
+        // The device resets the connection on every request (as one that restarted): the read is tried 3 times.
         var read = await Assert.ThrowsAsync<ModbusException>(() => client.ReadInputRegistersAsync(1, 0, 1));
         Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, read.Code);
-        await Eventually.HoldsAsync(() => silent.Started >= 3, TimeSpan.FromSeconds(15));
-        Assert.Equal(3, silent.Started);
+        Assert.Equal(3, Volatile.Read(ref requests));
 
         var write = await Assert.ThrowsAsync<ModbusException>(() => client.WriteSingleRegisterAsync(1, 0, 7));
         Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, write.Code);
-        await Eventually.HoldsAsync(() => silent.Started >= 4, TimeSpan.FromSeconds(15));
-        Assert.Equal(4, silent.Started);
-        Assert.Equal(UpstreamState.Degraded, Upstream(gateway).State);
+        Assert.Equal(4, Volatile.Read(ref requests));
+        Assert.False(device.IsFaulted, device.Exception?.ToString());
+
+        // A read that got no answer has used its deadline: it is not sent again.
+        var silent = new GatedDevice();
+        await using var slow = await McpdTestServer.StartAsync(configure: builder => builder.Services.AddModbusDevice(1, silent));
+        await using var patient = await StartGatewayAsync(slow.ModbusEndPoint.Port, new() { ["upstreams:dev:requestTimeout"] = "00:00:00.2", ["upstreams:dev:tcp:readRetries"] = "2" });
+        await using var other = await patient.ConnectClientAsync();
+        var timedOut = await Assert.ThrowsAsync<ModbusException>(() => other.ReadInputRegistersAsync(1, 0, 1));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, timedOut.Code);
+        Assert.Equal(1, silent.Started);
+        Assert.Equal(UpstreamState.Degraded, Upstream(patient).State);
     }
 
     [Fact]
@@ -430,6 +444,34 @@ public class TcpGatewayTests
         while (await socket.ReceiveAsync(new byte[64], drained.Token) > 0)
         {
             // The gateway closes the connection after the wrong answer.
+        }
+    }
+
+    /// <summary>A device that resets its connection on every request it receives, counting them.</summary>
+    private static async Task ResetEveryRequestAsync(TcpListener listener, Action counted)
+    {
+        while (true)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptSocketAsync();
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            using (socket)
+            {
+                if (await socket.ReceiveAsync(new byte[260]) > 0)
+                {
+                    counted();
+                }
+
+                // Linger 0: closing sends RST, as a device that lost the connection's state does.
+                socket.LingerState = new LingerOption(true, 0);
+            }
         }
     }
 
