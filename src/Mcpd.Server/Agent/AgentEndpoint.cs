@@ -53,7 +53,7 @@ internal static class AgentEndpoint
             .WithListResourcesHandler((request, _) => AgentResources.ListAsync(request))
             .WithListResourceTemplatesHandler((_, _) => AgentResources.ListTemplatesAsync())
             .WithReadResourceHandler(AgentResources.ReadAsync)
-            .WithSubscribeToResourcesHandler((request, _) => AgentResources.SubscribeAsync(request))
+            .WithSubscribeToResourcesHandler(AgentResources.SubscribeAsync)
             .WithUnsubscribeFromResourcesHandler((request, _) => AgentResources.UnsubscribeAsync(request))
             .WithRequestFilters(filters => filters.AddCallToolFilter(next => async (request, cancellationToken) =>
             {

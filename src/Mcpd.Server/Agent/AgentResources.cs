@@ -68,18 +68,19 @@ internal static class AgentResources
         };
     }
 
-    public static ValueTask<EmptyResult> SubscribeAsync(RequestContext<SubscribeRequestParams> request)
+    public static async ValueTask<EmptyResult> SubscribeAsync(RequestContext<SubscribeRequestParams> request, CancellationToken cancellationToken)
     {
         var uri = request.Params?.Uri ?? "";
         _ = Parse(uri);
         var tools = request.Services!.GetRequiredService<AgentTools>();
         var user = request.User;
-        if (request.Services!.GetRequiredService<AgentSubscriptions>().Subscribe(request.Server, uri, token => RenderAsync(tools, uri, user, token)) is { } refusal)
+        var subscriptions = request.Services!.GetRequiredService<AgentSubscriptions>();
+        if (await subscriptions.SubscribeAsync(request.Server, uri, token => RenderAsync(tools, uri, user, token), cancellationToken) is { } refusal)
         {
             throw new McpProtocolException(refusal, McpErrorCode.InvalidParams);
         }
 
-        return ValueTask.FromResult(new EmptyResult());
+        return new EmptyResult();
     }
 
     public static ValueTask<EmptyResult> UnsubscribeAsync(RequestContext<UnsubscribeRequestParams> request)
@@ -104,7 +105,7 @@ internal static class AgentResources
             }
 
             var names = tools.DescribeDevice(unit).Registers.Select(r => r.Name).OfType<string>().ToArray();
-            var read = await tools.ReadRegistersAsync(user, unit, names.Length > 0 ? names : null, cancellationToken: cancellationToken);
+            var read = await tools.ReadRegistersAsync(unit, names.Length > 0 ? names : null, caller: user, cancellationToken: cancellationToken);
             return JsonSerializer.Serialize(read, McpJsonUtilities.DefaultOptions);
         }
         catch (AgentToolException ex)

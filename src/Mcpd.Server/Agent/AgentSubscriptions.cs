@@ -20,8 +20,11 @@ internal sealed class AgentSubscriptions(IOptionsMonitor<AgentOptions> options, 
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger = loggers.CreateLogger(AgentLog.Category);
 
-    /// <summary>Starts watching <paramref name="uri"/> for <paramref name="session"/> (again: nothing new); null, or why not.</summary>
-    public string? Subscribe(McpServer session, string uri, Func<CancellationToken, Task<string>> render)
+    /// <summary>
+    /// Starts watching <paramref name="uri"/> for <paramref name="session"/> (again: nothing new); null, or why not.
+    /// The first reading is taken before this returns, so every change after the subscription was answered is told.
+    /// </summary>
+    public async Task<string?> SubscribeAsync(McpServer session, string uri, Func<CancellationToken, Task<string>> render, CancellationToken cancellationToken)
     {
         var limit = options.CurrentValue.MaxSubscriptions;
         if (_watches.ContainsKey((session, uri)))
@@ -34,6 +37,7 @@ internal sealed class AgentSubscriptions(IOptionsMonitor<AgentOptions> options, 
             return $"this session holds {limit} subscriptions (agent.maxSubscriptions); unsubscribe from one first";
         }
 
+        var first = await ReadAsync(render, cancellationToken);
         var watch = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         if (!_watches.TryAdd((session, uri), watch))
         {
@@ -41,7 +45,7 @@ internal sealed class AgentSubscriptions(IOptionsMonitor<AgentOptions> options, 
             return null;
         }
 
-        _ = WatchAsync(session, uri, render, watch);
+        _ = WatchAsync(session, uri, render, first, watch);
         return null;
     }
 
@@ -75,12 +79,11 @@ internal sealed class AgentSubscriptions(IOptionsMonitor<AgentOptions> options, 
         _stopping.Dispose();
     }
 
-    private async Task WatchAsync(McpServer session, string uri, Func<CancellationToken, Task<string>> render, CancellationTokenSource watch)
+    private async Task WatchAsync(McpServer session, string uri, Func<CancellationToken, Task<string>> render, string last, CancellationTokenSource watch)
     {
         var token = watch.Token;
         try
         {
-            var last = await ReadAsync(render, token);
             while (true)
             {
                 await Task.Delay(options.CurrentValue.SubscriptionInterval, time, token);

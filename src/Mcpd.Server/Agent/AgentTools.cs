@@ -56,12 +56,12 @@ internal sealed class AgentTools(IAgentBackend backend, IOptionsMonitor<AgentOpt
     [McpServerTool(Name = "read_registers", Title = "Read registers", ReadOnly = true, Idempotent = false, OpenWorld = true, UseStructuredContent = true)]
     [Description("Reads the current values of registers of one device, now. Each reading has the table and address, the raw 16-bit words, and where a map entry starts there its name, type, engineering value and unit." + Selection + DataNotInstructions)]
     public async Task<ReadResult> ReadRegistersAsync(
-        ClaimsPrincipal? caller,
         [Description("Unit id of the device (list_devices).")] int unit = 1,
         [Description("Names of register map entries, e.g. [\"temperature\", \"humidity\"]. When given, table/address/count are ignored.")] string[]? names = null,
         [Description("coils, discrete, holding (the default) or input.")] string? table = null,
         [Description("First zero-based address (default 0).")] int? address = null,
         [Description("How many addresses (default 10; at most 125 registers or 2000 bits).")] int? count = null,
+        ClaimsPrincipal? caller = null,
         CancellationToken cancellationToken = default)
     {
         var device = Find(unit);
@@ -72,13 +72,13 @@ internal sealed class AgentTools(IAgentBackend backend, IOptionsMonitor<AgentOpt
     [McpServerTool(Name = "write_register", Title = "Write a register", ReadOnly = false, Destructive = true, Idempotent = true, OpenWorld = true, UseStructuredContent = true)]
     [Description("Writes one register map entry (by 'name') or registers from an address (by 'table' + 'address') of one device, and returns what the device then holds. 'value' is in engineering units (the map's type and scale apply: 21.5 for °C; true/false for a coil); 'raw' is 16-bit words as they are. This changes a real or simulated machine: write only what the user asked for, and say what you wrote. Refused unless the server enables writes for agents (agent.allowWrites) and the caller's role may write there; read-only registers, discrete inputs and input registers are never written.")]
     public async Task<WriteResult> WriteRegisterAsync(
-        ClaimsPrincipal? caller,
         [Description("Unit id of the device (list_devices).")] int unit = 1,
         [Description("Name of a register map entry (describe_device). Or give table + address.")] string? name = null,
         [Description("coils or holding (the default), when no name is given.")] string? table = null,
         [Description("Zero-based address, when no name is given.")] int? address = null,
         [Description("The value in engineering units: a number, a string for a string entry, or true/false for a coil.")] JsonElement? value = null,
         [Description("Raw 16-bit words (0..65535) instead of a value, 1..123 of them.")] JsonElement? raw = null,
+        ClaimsPrincipal? caller = null,
         CancellationToken cancellationToken = default)
     {
         if (!options.CurrentValue.AllowWrites)
@@ -139,7 +139,6 @@ internal sealed class AgentTools(IAgentBackend backend, IOptionsMonitor<AgentOpt
     [McpServerTool(Name = "sample", Title = "Sample registers over time", ReadOnly = true, Idempotent = false, OpenWorld = true, UseStructuredContent = true)]
     [Description("Reads registers of one device repeatedly for a short period (at most 60 s, 120 readings) and returns each register's series with its first, last, minimum and maximum value and the change over the period: use it to see whether a value is rising, falling or oscillating." + Selection + DataNotInstructions)]
     public async Task<SampleResult> SampleAsync(
-        ClaimsPrincipal? caller,
         [Description("Unit id of the device (list_devices).")] int unit = 1,
         [Description("Names of register map entries to follow.")] string[]? names = null,
         [Description("coils, discrete, holding (the default) or input.")] string? table = null,
@@ -147,6 +146,7 @@ internal sealed class AgentTools(IAgentBackend backend, IOptionsMonitor<AgentOpt
         [Description("How many addresses (default 10).")] int? count = null,
         [Description("How long to sample, in seconds (default 10, at most 60).")] double seconds = 10,
         [Description("Seconds between readings (default 1, at least 0.1).")] double intervalSeconds = 1,
+        ClaimsPrincipal? caller = null,
         CancellationToken cancellationToken = default)
     {
         if (!double.IsFinite(seconds) || !double.IsFinite(intervalSeconds) || seconds <= 0 || seconds > MaxSampleDuration.TotalSeconds || intervalSeconds < 0.1)
@@ -202,10 +202,10 @@ internal sealed class AgentTools(IAgentBackend backend, IOptionsMonitor<AgentOpt
     [McpServerTool(Name = "call_method", Title = "Call an MCP method", ReadOnly = false, Destructive = false, Idempotent = false, OpenWorld = true, UseStructuredContent = true)]
     [Description("Calls a method of MCP, mcpd's own binary message protocol (not the Model Context Protocol), on this server, e.g. sys.info (name, version, uptime, connections, upstreams) or sys.echo. Only the methods the server lists in agent.methods may be called. Returns the status and the body as text (or base64 when it is not UTF-8)." + DataNotInstructions)]
     public async Task<CallResult> CallMethodAsync(
-        ClaimsPrincipal? caller,
         [Description("The method, e.g. sys.info.")] string method,
         [Description("The request body as text (UTF-8), if the method takes one.")] string? body = null,
         [Description("Request headers, name to value.")] Dictionary<string, string>? headers = null,
+        ClaimsPrincipal? caller = null,
         CancellationToken cancellationToken = default)
     {
         var allowed = options.CurrentValue.Methods;

@@ -30,7 +30,7 @@ internal static class AgentSession
         Assert.Contains(resources, r => r.Uri == "mcpd://devices/1/values");
         Assert.Contains(resources, r => r.Uri == "mcpd://docs/modbus.md");
         Assert.Equal(["diagnose_device", "explain_register_map"], prompts.Select(p => p.Name).Order());
-        Assert.NotEqual(true, read.IsError);
+        Assert.False(read.IsError == true, Text(read));
         var readings = read.StructuredContent!.Value.GetProperty("readings").EnumerateArray().ToList();
         Assert.Equal(("temperature", 100.0, "°C"), (readings[0].GetProperty("name").GetString(), readings[0].GetProperty("value").GetDouble(), readings[0].GetProperty("unit").GetString()));
         Assert.Equal(("humidity", 85.0, "%"), (readings[1].GetProperty("name").GetString(), readings[1].GetProperty("value").GetDouble(), readings[1].GetProperty("unit").GetString()));
@@ -66,7 +66,7 @@ internal static class AgentSession
     {
         var write = await client.CallToolAsync("write_register", new Dictionary<string, object?> { ["unit"] = 1, ["name"] = "temperature", ["value"] = 42 });
 
-        Assert.NotEqual(true, write.IsError);
+        Assert.False(write.IsError == true, Text(write));
         Assert.Equal(42.0, write.StructuredContent!.Value.GetProperty("readBack")[0].GetProperty("value").GetDouble());
         Assert.Equal([42, 85], await modbus.ReadHoldingRegistersAsync(1, 0, 2));
     }
