@@ -123,7 +123,14 @@ internal static class AgentEndpoint
         }
     }
 
-    private static JsonSerializerOptions McpJsonOptions => ModelContextProtocol.McpJsonUtilities.DefaultOptions;
+    /// <summary>
+    /// The SDK's options, but null written out: a result property is required in the tool's output schema even when
+    /// its value is null (the SDK's own default leaves nulls out, which a client that checks the schema refuses).
+    /// </summary>
+    private static readonly JsonSerializerOptions McpJsonOptions = new(ModelContextProtocol.McpJsonUtilities.DefaultOptions)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never,
+    };
 
     private static CallToolResult Error(string message) => new() { IsError = true, Content = [new TextContentBlock { Text = message }] };
 }

@@ -4,14 +4,17 @@ using ModelContextProtocol.Server;
 
 namespace Mcpd.Server.Agent;
 
-/// <summary>The agent endpoint's prompts: ready-made requests a user picks in an assistant (docs/agents.md).</summary>
+/// <summary>
+/// The agent endpoint's prompts: ready-made requests a user picks in an assistant (docs/agents.md). Prompt arguments
+/// are strings in the protocol, the unit id too; the model passes it on to the tools.
+/// </summary>
 [McpServerPromptType]
 internal static class AgentPrompts
 {
     [McpServerPrompt(Name = "diagnose_device", Title = "Diagnose a device")]
     [Description("Investigate a device's behaviour with mcpd's tools: its map, current values, a short trend, and the health of the link to it.")]
     public static string DiagnoseDevice(
-        [Description("Unit id of the device.")] int unit = 1,
+        [Description("Unit id of the device.")] string unit = "1",
         [Description("What the user noticed, e.g. \"the boiler return temperature is falling\".")] string? symptom = null) =>
         string.Create(CultureInfo.InvariantCulture, $"""
         Diagnose the Modbus device with unit id {unit} served by mcpd{(symptom is null ? "." : $". The user noticed: {symptom}")}
@@ -29,7 +32,7 @@ internal static class AgentPrompts
 
     [McpServerPrompt(Name = "explain_register_map", Title = "Explain a register map")]
     [Description("Explain what a device's registers mean, for someone who has to work with the device.")]
-    public static string ExplainRegisterMap([Description("Unit id of the device.")] int unit = 1) =>
+    public static string ExplainRegisterMap([Description("Unit id of the device.")] string unit = "1") =>
         string.Create(CultureInfo.InvariantCulture, $"""
         Explain the register map of the Modbus device with unit id {unit} served by mcpd.
 

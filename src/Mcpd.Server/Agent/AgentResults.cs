@@ -1,10 +1,10 @@
 using System.ComponentModel;
-using System.Text.Json.Serialization;
 using Mcpd.Server.Admin;
 
 namespace Mcpd.Server.Agent;
 
-// The structured results of the agent endpoint's tools: their JSON Schemas are the tools' output schemas.
+// The structured results of the agent endpoint's tools: their JSON Schemas are the tools' output schemas, where every
+// property is required (a client checks results against them), so an absent value is written as null, never left out.
 
 /// <summary>The devices, and whether agents may write.</summary>
 internal sealed record DeviceList(
@@ -17,15 +17,15 @@ internal sealed record DeviceSummary(
     string Name,
     [property: Description("simulated, gateway (a real device behind an upstream), modbus-tcp (reached directly) or code.")] string Kind,
     [property: Description("Named entries in the register map.")] int NamedRegisters,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Upstream,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Up, Degraded or Down.")] string? UpstreamState);
+    string? Upstream,
+    [property: Description("Up, Degraded or Down.")] string? UpstreamState);
 
 /// <summary>A device's register map.</summary>
 internal sealed record DeviceDescription(
     int Unit,
     string Name,
     string Kind,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Addresses per table.")] TableSizes? Tables,
+    [property: Description("Addresses per table.")] TableSizes? Tables,
     IReadOnlyList<RegisterInfo> Registers);
 
 /// <summary>One entry of a register map.</summary>
@@ -36,12 +36,12 @@ internal sealed record RegisterInfo(
     [property: Description("The reference a manual uses: 40001 is holding address 0.")] string Reference,
     [property: Description("bit, uint16, int16, uint32, int32, float32 or string.")] string Type,
     [property: Description("Registers (or bits) the entry spans.")] int Registers,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Engineering unit, e.g. °C.")] string? Unit,
+    [property: Description("Engineering unit, e.g. °C.")] string? Unit,
     [property: Description("Engineering value = raw x scale.")] double Scale,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Least engineering value the type holds.")] double? Min,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Greatest engineering value the type holds.")] double? Max,
+    [property: Description("Least engineering value the type holds.")] double? Min,
+    [property: Description("Greatest engineering value the type holds.")] double? Max,
     [property: Description("True when clients may not write it.")] bool ReadOnly,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Description);
+    string? Description);
 
 /// <summary>Registers read now.</summary>
 internal sealed record ReadResult(int Unit, string Device, IReadOnlyList<RegisterValue> Readings);
@@ -50,13 +50,13 @@ internal sealed record ReadResult(int Unit, string Device, IReadOnlyList<Registe
 internal sealed record RegisterValue(
     string Table,
     int Address,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name,
+    string? Name,
     [property: Description("The engineering value (raw x scale, a string, or true/false for a bit); absent where no map entry starts.")] object? Value,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Unit,
+    string? Unit,
     [property: Description("The raw 16-bit words (a bit as 0 or 1).")] IReadOnlyList<ushort> Raw,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Type,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ReadOnly,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Description)
+    string? Type,
+    bool? ReadOnly,
+    string? Description)
 {
     public static RegisterValue Of(string table, RegisterReading reading, IReadOnlyList<ushort> raw) =>
         new(table, reading.Address, reading.Name, reading.Value, reading.Unit, raw, reading.Type, reading.ReadOnly, reading.Description);
@@ -76,7 +76,7 @@ internal sealed record SampleSeries(
     string Register,
     string Table,
     int Address,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Unit,
+    string? Unit,
     [property: Description("The value at each reading.")] IReadOnlyList<object> Values,
     double? Min,
     double? Max,
@@ -91,6 +91,6 @@ internal sealed record UpstreamHealthResult(IReadOnlyList<UpstreamHealth> Upstre
 internal sealed record CallResult(
     [property: Description("The MCP status code (0 is OK).")] int Status,
     string StatusName,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Body,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? BodyBase64,
+    string? Body,
+    string? BodyBase64,
     IReadOnlyDictionary<string, string> Headers);
