@@ -13,6 +13,7 @@ var root = new RootCommand("mcpd: a Modbus TCP and MCP server and device simulat
     ConfigCommand.Create(),
     CertCommand.Create(),
     TokenCommand.Create(),
+    AgentCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -55,13 +55,16 @@ internal sealed class AdminAccess(RolePolicies roles, ConnectionRegistry connect
         return AdminErrors.Json(StatusCodes.Status403Forbidden, refusal);
     }
 
-    /// <summary>The audit line of a register write: who wrote what, as every listener writes it.</summary>
-    public void Written(ClaimsPrincipal user, byte unit, RegisterTable table, int address, int count)
+    /// <summary>
+    /// The audit line of a register write: who wrote what, as every listener writes it; <paramref name="through"/>
+    /// names the way in (the admin API, or its agent endpoint).
+    /// </summary>
+    public void Written(ClaimsPrincipal user, byte unit, RegisterTable table, int address, int count, string through = ListenerNames.Admin)
     {
         if (_audit.IsEnabled(LogLevel.Information))
         {
             var caller = AdminCaller.IdentityOf(user);
-            AdminLog.Written(_audit, ListenerNames.Admin, caller.Name, caller.Role ?? "none", unit, table, address, count);
+            AdminLog.Written(_audit, through, caller.Name, caller.Role ?? "none", unit, table, address, count);
         }
     }
 

@@ -28,7 +28,9 @@ internal static class AdminCaller
     /// <summary><paramref name="identity"/> as a principal known by <paramref name="authenticationType"/>.</summary>
     public static ClaimsPrincipal Principal(ClientIdentity identity, string authenticationType)
     {
-        var claims = new List<Claim> { new(ClaimTypes.Name, identity.Name) };
+        // The name identifies the caller too: the agent endpoint's sessions (Model Context Protocol SDK) belong to it,
+        // and a request of another caller cannot use them.
+        var claims = new List<Claim> { new(ClaimTypes.Name, identity.Name), new(ClaimTypes.NameIdentifier, identity.Name) };
         if (identity.Role is not null)
         {
             claims.Add(new Claim(ClaimTypes.Role, identity.Role));

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Security;
@@ -19,6 +18,8 @@ namespace Mcpd.Server.Admin;
 internal static class DeviceEndpoints
 {
     private static readonly ModbusCaller Admin = new("admin-api");
+
+    private static readonly RegisterMap NoMap = new([]);
 
     /// <summary>The largest PUT body read: a value or 123 raw words fit many times over.</summary>
     private const int MaxWriteBodyLength = 4096;
@@ -64,7 +65,7 @@ internal static class DeviceEndpoints
 
         var start = from ?? 0;
         var length = count ?? 10;
-        var limit = RegisterDefinition.IsBitTable(registerTable) ? ModbusLimits.MaxReadBits : ModbusLimits.MaxReadRegisters;
+        var limit = DeviceRegisters.ReadLimit(registerTable);
         if (start is < 0 or > ushort.MaxValue || length < 1 || length > limit || start + length > ushort.MaxValue + 1)
         {
             return Error(StatusCodes.Status400BadRequest, $"from must be 0..65535 and count 1..{limit} inside the table");
@@ -80,55 +81,22 @@ internal static class DeviceEndpoints
 
     private static async Task<IResult> ReadRangeAsync(int unit, IModbusDevice device, RegisterTable registerTable, int start, int length, CancellationToken cancellationToken)
     {
-        var (values, failure) = await ReadValuesAsync(device, registerTable, start, length, cancellationToken);
-        if (failure is not null)
+        var (values, problem) = await DeviceRegisters.ReadAsync(device, registerTable, start, length, Admin, cancellationToken);
+        if (problem is not null)
         {
-            return failure;
+            return Error(problem);
         }
 
         var simulated = device as SimulatedDevice;
+        var map = simulated?.Map ?? NoMap;
         return Results.Json(new
         {
             unit,
-            table = registerTable.ToString().ToLowerInvariant(),
+            table = DeviceRegisters.NameOf(registerTable),
             from = start,
             count = length,
-            registers = Enumerable.Range(0, length).Select(i => Row(simulated, registerTable, start + i, values!, i)),
+            registers = Enumerable.Range(0, length).Select(i => DeviceRegisters.Reading(map, simulated is null ? null : simulated.IsReadOnly, registerTable, start, values!, i)),
         });
-    }
-
-    /// <summary>
-    /// One address: the raw value; <c>readOnly</c> when a simulated device refuses writes there (coils and holding
-    /// registers; the other tables are read-only by the protocol); and for the first address of a map entry its name,
-    /// type and engineering value.
-    /// </summary>
-    private static Dictionary<string, object?> Row(SimulatedDevice? device, RegisterTable table, int address, ushort[] values, int index)
-    {
-        var row = new Dictionary<string, object?> { ["address"] = address, ["raw"] = values[index] };
-        if (device is not null && table is RegisterTable.Coils or RegisterTable.Holding && device.IsReadOnly(table, address))
-        {
-            row["readOnly"] = true;
-        }
-
-        if (device?.Map.Find(table, address) is not { } definition)
-        {
-            return row;
-        }
-
-        row["name"] = definition.Name;
-        row["description"] = definition.Description;
-        row["type"] = RegisterDefinition.IsBitTable(definition.Table) ? "bit" : definition.Format.Type.ToString().ToLowerInvariant();
-        row["unit"] = definition.Unit;
-        if (RegisterDefinition.IsBitTable(definition.Table))
-        {
-            row["value"] = values[index] != 0;
-        }
-        else if (index + definition.Count <= values.Length)
-        {
-            row["value"] = definition.Decode(values.AsSpan(index, definition.Count));
-        }
-
-        return row;
     }
 
     /// <summary>
@@ -178,139 +146,14 @@ internal static class DeviceEndpoints
             return access.Forbidden(request.HttpContext, refusal);
         }
 
-        var failure = device is SimulatedDevice simulated
-            ? WriteSimulated(simulated, registerTable, address, words)
-            : await WriteThroughGatewayAsync(device!, registerTable, address, words, cancellationToken);
-        if (failure is not null)
+        if (await DeviceRegisters.WriteAsync(device!, registerTable, address, words, Admin, cancellationToken) is { } failure)
         {
-            return failure;
+            return Error(failure);
         }
 
         access.Written(request.HttpContext.User, (byte)unit, registerTable, address, words.Length);
         return await ReadRangeAsync(unit, device!, registerTable, address, words.Length, cancellationToken);
     }
-
-    private static IResult? WriteSimulated(SimulatedDevice device, RegisterTable table, int address, ushort[] words)
-    {
-        if (address + words.Length > device.Bank.SizeOf(table))
-        {
-            return Error(StatusCodes.Status400BadRequest, $"the {table.ToString().ToLowerInvariant()} table has {device.Bank.SizeOf(table)} addresses");
-        }
-
-        if (RegisterDefinition.IsBitTable(table))
-        {
-            device.Bank.WriteBits(table, address, Array.ConvertAll(words, w => w != 0));
-        }
-        else
-        {
-            device.Bank.WriteRegisters(table, address, words);
-        }
-
-        return null;
-    }
-
-    /// <summary>FC05 for one coil, FC06 for one holding register, FC10 for several; the other tables are read-only over Modbus.</summary>
-    private static async Task<IResult?> WriteThroughGatewayAsync(IModbusDevice device, RegisterTable table, int address, ushort[] words, CancellationToken cancellationToken)
-    {
-        var request = new byte[ModbusLimits.MaxPduLength];
-        var length = table switch
-        {
-            RegisterTable.Coils when words.Length == 1 => ModbusRequestPdu.WriteSingleCoil(request, (ushort)address, words[0] != 0),
-            RegisterTable.Holding when words.Length == 1 => ModbusRequestPdu.WriteSingleRegister(request, (ushort)address, words[0]),
-            RegisterTable.Holding => ModbusRequestPdu.WriteMultipleRegisters(request, (ushort)address, words),
-            _ => 0,
-        };
-        if (length == 0)
-        {
-            return Error(StatusCodes.Status400BadRequest, $"a real device's {table.ToString().ToLowerInvariant()} table cannot be written over Modbus");
-        }
-
-        return await ExecuteAsync(device, request.AsMemory(0, length), static (response, sent) => ModbusResponsePdu.ExpectEcho(response, sent), cancellationToken);
-    }
-
-    private static async Task<(ushort[]? Values, IResult? Failure)> ReadValuesAsync(IModbusDevice device, RegisterTable table, int start, int count, CancellationToken cancellationToken)
-    {
-        if (device is SimulatedDevice simulated)
-        {
-            if (start + count > simulated.Bank.SizeOf(table))
-            {
-                return (null, Error(StatusCodes.Status400BadRequest, $"the {table.ToString().ToLowerInvariant()} table has {simulated.Bank.SizeOf(table)} addresses"));
-            }
-
-            var values = new ushort[count];
-            if (RegisterDefinition.IsBitTable(table))
-            {
-                var bits = new bool[count];
-                simulated.Bank.ReadBits(table, start, bits);
-                values = Array.ConvertAll(bits, b => b ? (ushort)1 : (ushort)0);
-            }
-            else
-            {
-                simulated.Bank.ReadRegisters(table, start, values);
-            }
-
-            return (values, null);
-        }
-
-        var function = table switch
-        {
-            RegisterTable.Coils => ModbusFunctionCode.ReadCoils,
-            RegisterTable.Discrete => ModbusFunctionCode.ReadDiscreteInputs,
-            RegisterTable.Holding => ModbusFunctionCode.ReadHoldingRegisters,
-            _ => ModbusFunctionCode.ReadInputRegisters,
-        };
-        var request = new byte[ModbusLimits.MaxPduLength];
-        var requestLength = ModbusRequestPdu.Read(request, function, (ushort)start, count);
-        var result = new ushort[count];
-        var failure = await ExecuteAsync(device, request.AsMemory(0, requestLength), (response, _) =>
-        {
-            if (RegisterDefinition.IsBitTable(table))
-            {
-                var bits = new bool[count];
-                ModbusResponsePdu.ReadBits(response, function, bits);
-                for (var i = 0; i < count; i++)
-                {
-                    result[i] = bits[i] ? (ushort)1 : (ushort)0;
-                }
-            }
-            else
-            {
-                ModbusResponsePdu.ReadRegisters(response, function, result);
-            }
-        }, cancellationToken);
-        return failure is null ? (result, null) : (null, failure);
-    }
-
-    /// <summary>
-    /// Runs one request PDU and hands the answer to <paramref name="read"/> (the codec's response readers); an exception
-    /// PDU, no answer, or an answer that does not fit the request is a 502 saying which.
-    /// </summary>
-    private static async Task<IResult?> ExecuteAsync(IModbusDevice device, ReadOnlyMemory<byte> request, ResponseReader read, CancellationToken cancellationToken)
-    {
-        var response = new byte[ModbusLimits.MaxPduLength];
-        var length = await device.ExecuteAsync(request, response, Admin, cancellationToken);
-        if (ModbusResponsePdu.IsException(response.AsSpan(0, length), out var exception))
-        {
-            return Error(StatusCodes.Status502BadGateway, $"the device answered Modbus exception {(byte)exception:X2} ({exception})");
-        }
-
-        if (length == 0)
-        {
-            return Error(StatusCodes.Status502BadGateway, "the device did not answer");
-        }
-
-        try
-        {
-            read(response.AsSpan(0, length), request.Span);
-            return null;
-        }
-        catch (FormatException ex)
-        {
-            return Error(StatusCodes.Status502BadGateway, $"the device's answer does not fit the request: {ex.Message}");
-        }
-    }
-
-    private delegate void ResponseReader(ReadOnlySpan<byte> response, ReadOnlySpan<byte> request);
 
     private static IResult? Problem(int unit, string? table, DeviceRegistry devices, out IModbusDevice? device, out RegisterTable registerTable)
     {
@@ -321,7 +164,7 @@ internal static class DeviceEndpoints
             return Error(StatusCodes.Status404NotFound, $"no device with unit {unit.ToString(CultureInfo.InvariantCulture)}");
         }
 
-        if (table is not null && (!Enum.TryParse(table, ignoreCase: true, out registerTable) || !Enum.IsDefined(registerTable) || char.IsAsciiDigit(table[0])))
+        if (table is not null && !DeviceRegisters.TryParseTable(table, out registerTable))
         {
             return Error(StatusCodes.Status400BadRequest, $"table '{table}' is not coils, discrete, holding or input");
         }
@@ -330,4 +173,8 @@ internal static class DeviceEndpoints
     }
 
     private static IResult Error(int status, string message) => AdminErrors.Json(status, message);
+
+    /// <summary>A failed read or write: 400 for the request's fault, 502 for the device's.</summary>
+    private static IResult Error(RegisterProblem problem) =>
+        Error(problem.IsDeviceFailure ? StatusCodes.Status502BadGateway : StatusCodes.Status400BadRequest, problem.Message);
 }

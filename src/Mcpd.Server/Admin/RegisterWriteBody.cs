@@ -49,21 +49,7 @@ internal static class RegisterWriteBody
 
         if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("raw", out var raw) && raw.ValueKind == JsonValueKind.Array)
         {
-            var list = new List<ushort>();
-            foreach (var item in raw.EnumerateArray())
-            {
-                if (item.ValueKind != JsonValueKind.Number || !item.TryGetUInt16(out var word))
-                {
-                    problem = "raw values are 0..65535";
-                    return false;
-                }
-
-                list.Add(word);
-            }
-
-            words = [.. list];
-            problem = words.Length is 0 or > ModbusLimits.MaxWriteRegisters ? $"1..{ModbusLimits.MaxWriteRegisters} raw values" : null;
-            return problem is null;
+            return TryEncodeRaw(raw, out words, out problem);
         }
 
         if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("value", out var value))
@@ -72,6 +58,45 @@ internal static class RegisterWriteBody
             return false;
         }
 
+        return TryEncodeValue(value, table, definition, out words, out problem);
+    }
+
+    /// <summary>Raw words: a JSON array of 1..123 numbers 0..65535. False with the problem otherwise.</summary>
+    public static bool TryEncodeRaw(JsonElement raw, out ushort[] words, [NotNullWhen(false)] out string? problem)
+    {
+        words = [];
+        problem = null;
+        if (raw.ValueKind != JsonValueKind.Array)
+        {
+            problem = "raw values are an array of 0..65535";
+            return false;
+        }
+
+        var list = new List<ushort>();
+        foreach (var item in raw.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetUInt16(out var word))
+            {
+                problem = "raw values are 0..65535";
+                return false;
+            }
+
+            list.Add(word);
+        }
+
+        words = [.. list];
+        problem = words.Length is 0 or > ModbusLimits.MaxWriteRegisters ? $"1..{ModbusLimits.MaxWriteRegisters} raw values" : null;
+        return problem is null;
+    }
+
+    /// <summary>
+    /// One value in engineering units (a number, a string, or a bit as true/false, on/off, 1/0) as the words of the
+    /// entry <paramref name="definition"/> (null: a raw 0..65535, or a bit for the bit tables). False with the problem otherwise.
+    /// </summary>
+    public static bool TryEncodeValue(JsonElement value, RegisterTable table, RegisterDefinition? definition, out ushort[] words, [NotNullWhen(false)] out string? problem)
+    {
+        words = [];
+        problem = null;
         if (!TryReadText(value, out var text))
         {
             problem = "the value is not Unicode text (bytes that are not UTF-8, or an escaped lone surrogate)";

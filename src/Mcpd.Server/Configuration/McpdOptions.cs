@@ -1,4 +1,5 @@
 using Mcpd.Server.Admin;
+using Mcpd.Server.Agent;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Mcpd.Server.Mcp;
@@ -28,6 +29,9 @@ public sealed class McpdOptions
 
     /// <summary>The HTTP admin listener.</summary>
     public AdminOptions Admin { get; set; } = new();
+
+    /// <summary>The agent endpoint (Model Context Protocol) for AI assistants (docs/agents.md).</summary>
+    public AgentOptions Agent { get; set; } = new();
 
     /// <summary>The socket layer under the listeners.</summary>
     public TransportOptions Transport { get; set; } = new();

@@ -49,6 +49,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         CheckModbus(options, problems);
         CheckMcp(options, problems);
         AdminValidation.Check(options, problems);
+        AgentValidation.Check(options, problems);
         UpstreamValidation.Check(options, problems);
         RoutingValidation.Check(options, problems);
         SessionsValidation.Check(options, problems);

@@ -15,6 +15,9 @@ public static class McpdSections
     /// <summary>The HTTP admin listener.</summary>
     public const string Admin = "admin";
 
+    /// <summary>The agent endpoint (Model Context Protocol) on the admin listener.</summary>
+    public const string Agent = "agent";
+
     /// <summary>The socket layer under the listeners.</summary>
     public const string Transport = "transport";
 

@@ -42,12 +42,7 @@ public sealed class SimulatedDevice : IModbusDevice
     public int GeneratedCount => _live.Generated.Length;
 
     /// <summary>True when a Modbus write to <paramref name="address"/> of <paramref name="table"/> is refused as read-only.</summary>
-    public bool IsReadOnly(RegisterTable table, int address) => table switch
-    {
-        RegisterTable.Coils => _live.Protection.CoilsProtected(address, 1),
-        RegisterTable.Holding => _live.Protection.HoldingProtected(address, 1),
-        _ => true,
-    };
+    public bool IsReadOnly(RegisterTable table, int address) => _live.Protection.IsReadOnly(table, address);
 
     /// <summary>How often <see cref="UpdateGenerated"/> should run.</summary>
     public TimeSpan UpdateInterval => _live.Options.UpdateInterval;

@@ -43,6 +43,14 @@ internal sealed class WriteProtection
     /// <summary>True when any holding register in <paramref name="address"/> .. + <paramref name="count"/> - 1 is read-only.</summary>
     public bool HoldingProtected(int address, int count) => Touches(_holding, address, count);
 
+    /// <summary>True when a client may not write <paramref name="address"/> of <paramref name="table"/>: a protected coil or holding register, or any address of the read-only tables.</summary>
+    public bool IsReadOnly(RegisterTable table, int address) => table switch
+    {
+        RegisterTable.Coils => CoilsProtected(address, 1),
+        RegisterTable.Holding => HoldingProtected(address, 1),
+        _ => true,
+    };
+
     private static int WordsFor(int addresses) => (addresses + 63) >> 6;
 
     /// <summary>Tests the range word by word; the caller has checked that it lies inside the table.</summary>

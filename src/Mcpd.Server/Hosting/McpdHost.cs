@@ -1,4 +1,5 @@
 using Mcpd.Server.Admin;
+using Mcpd.Server.Agent;
 using Mcpd.Server.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -27,6 +28,7 @@ public static class McpdHost
         builder.Services.AddMcpdServer(configuration);
         builder.Services.AddRouting();
         AdminApi.AddServices(builder.Services);
+        AgentEndpoint.AddServices(builder.Services);
         builder.Services.AddHealthChecks()
             .AddCheck<ListenersHealthCheck>("listeners")
             .AddCheck<SessionStoreHealthCheck>("sessions");
@@ -35,6 +37,7 @@ public static class McpdHost
         // The admin listener is the only one speaking HTTP: the protocol listeners run their own connection handlers.
         AdminApi.UseProtection(app);
         AdminApi.Map(app);
+        AgentEndpoint.Map(app);
         return app;
     }
 }

@@ -1,5 +1,6 @@
 using Mcpd.Client.Mcp;
 using Mcpd.Server.Admin;
+using Mcpd.Server.Agent;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
@@ -39,6 +40,7 @@ public static class McpdServiceCollectionExtensions
         services.AddSectionOptions<ModbusServerOptions>(configuration.GetSection(McpdSections.Modbus));
         services.AddSectionOptions<McpServerOptions>(configuration.GetSection(McpdSections.Mcp));
         services.AddSectionOptions<AdminOptions>(configuration.GetSection(McpdSections.Admin));
+        services.AddSectionOptions<AgentOptions>(configuration.GetSection(McpdSections.Agent));
         services.AddSectionOptions<SessionsOptions>(configuration.GetSection(McpdSections.Sessions));
         services.AddSectionOptions<ClusterOptions>(configuration.GetSection(McpdSections.Cluster));
         services.AddSectionOptions<TelemetryOptions>(configuration.GetSection(McpdSections.Telemetry));

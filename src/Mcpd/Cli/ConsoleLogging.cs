@@ -14,6 +14,8 @@ internal static class ConsoleLogging
     {
         logging.SetMinimumLevel(LogLevel.Information);
         logging.AddFilter("Microsoft", LogLevel.Warning);
+        // The Model Context Protocol SDK (the agent endpoint) logs each request at Information: nothing per request is.
+        logging.AddFilter("ModelContextProtocol", LogLevel.Warning);
         if (json)
         {
             logging.AddJsonConsole(o =>
