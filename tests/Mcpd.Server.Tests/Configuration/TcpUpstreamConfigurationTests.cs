@@ -48,7 +48,7 @@ public class TcpUpstreamConfigurationTests
     [InlineData("tcp:breaker:samplingDuration", "00:00:00.1", "upstreams:plc:tcp:breaker:samplingDuration: 00:00:00.1000000 is outside 00:00:00.5..1.00:00:00")]
     [InlineData("tcp:breaker:breakDuration", "2.00:00:00", "upstreams:plc:tcp:breaker:breakDuration: 2.00:00:00 is outside 00:00:00.5..1.00:00:00")]
     [InlineData("tcp:reconnect:baseDelay", "00:00:00", "upstreams:plc:tcp:reconnect:baseDelay: 00:00:00 must be positive")]
-    [InlineData("tcp:reconnect:maxDelay", "00:00:00.1", "upstreams:plc:tcp:reconnect:maxDelay: 00:00:00.1000000 is less than baseDelay (00:00:00.5000000)")]
+    [InlineData("tcp:reconnect:maxDelay", "00:00:00.05", "upstreams:plc:tcp:reconnect:maxDelay: 00:00:00.0500000 is less than baseDelay (00:00:00.1000000)")]
     [InlineData("tcp:maxConection", "2", "upstreams:plc:tcp:maxConection: unknown setting")]
     [InlineData("tcp:breaker:failureRatio", "half", "upstreams:plc:tcp:breaker:failureRatio: 'half' is not")]
     [InlineData("requestTimeout", "00:00:00", "upstreams:plc:requestTimeout: 00:00:00 must be positive")]
