@@ -64,6 +64,15 @@ internal sealed class ModbusExchange(ModbusExchangeTable table) : IValueTaskSour
         _completion.SetException(failure);
     }
 
+    /// <summary>The caller's token fired: the exchange fails with it if it still waits for its answer.</summary>
+    public void Cancel(CancellationToken token)
+    {
+        if (table.TryTake(this))
+        {
+            Fail(new OperationCanceledException(token));
+        }
+    }
+
     int IValueTaskSource<int>.GetResult(short token)
     {
         try

@@ -265,14 +265,7 @@ public sealed class ModbusTcpClient : IAsyncDisposable, IBatchFlushable
 
         if (cancellationToken.CanBeCanceled)
         {
-            exchange.Cancellation = cancellationToken.UnsafeRegister(static (state, token) =>
-            {
-                var (client, exchange) = ((ModbusTcpClient, ModbusExchange))state!;
-                if (client._exchanges.TryTake(exchange))
-                {
-                    exchange.Fail(new OperationCanceledException(token));
-                }
-            }, (this, exchange));
+            exchange.Cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((ModbusExchange)state!).Cancel(token), exchange);
         }
 
         try
