@@ -109,20 +109,25 @@ public readonly struct ModbusFunctionDescriptor
 
     /// <summary>
     /// The length of the normal response PDU at the start of <paramref name="pdu"/>, answering
-    /// <paramref name="request"/> (empty when unknown). FC08/00 is exactly as long as its request (6.8.1); without the
-    /// request it is taken at its shortest (one data word). Exception responses are
-    /// <see cref="ModbusFunctionTable.ResponseLength"/>'s.
+    /// <paramref name="request"/> (empty when unknown). A response whose length only its request tells is measured
+    /// by it: FC08/00 is exactly as long as its request (6.8.1). With the request unknown, such a response is
+    /// open-ended like the request it echoes (<paramref name="openEnded"/>: at least <paramref name="length"/> bytes,
+    /// its end known only from the framing). Answering another request, it cannot be the answer: it is measured at
+    /// its shortest (one data word), enough to drop it, or to resynchronise when its CRC then fails.
+    /// Exception responses are <see cref="ModbusFunctionTable.ResponseLength"/>'s.
     /// </summary>
-    public OperationStatus ResponseLength(ReadOnlySpan<byte> pdu, ReadOnlySpan<byte> request, out int length)
+    public OperationStatus ResponseLength(ReadOnlySpan<byte> pdu, ReadOnlySpan<byte> request, out int length, out bool openEnded)
     {
+        openEnded = false;
         switch (ResponseLayout)
         {
             case ModbusPduLayout.Diagnostics when IsReturnQueryData(request):
                 length = request.Length;
                 return OperationStatus.Done;
             case ModbusPduLayout.Diagnostics:
-                // Without its request, an echo of sub-function 00 is taken at its shortest, one data word.
-                return DiagnosticsLength(pdu, out length, out _);
+                var status = DiagnosticsLength(pdu, out length, out openEnded);
+                openEnded &= request.IsEmpty;
+                return status;
             case ModbusPduLayout.EncapsulatedInterface:
                 return DeviceIdentificationLength(pdu, out length);
             default:
