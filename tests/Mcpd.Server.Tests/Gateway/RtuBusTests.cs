@@ -40,18 +40,16 @@ public sealed class RtuBusTests
         await using var bus = await RtuBench.StartAsync();
         await using var client = await bus.Server.ConnectClientAsync();
         bus.Slave[1].Bank.WriteRegisters(RegisterTable.Holding, 0, [42]);
-        bus.Slave.CorruptResponses(1, 2);
+        bus.Slave.CorruptResponses(1, 3);
 
-        for (var i = 0; i < 2; i++)
-        {
-            var error = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
-            Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, error.Code);
-        }
+        // A read is sent twice (readRetries 1): both answers garbled, 0x0B; then one garbled answer, and the retry's.
+        var error = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, error.Code);
 
         Assert.Equal([42], await client.ReadHoldingRegistersAsync(1, 0, 1));
         Assert.Equal([42], await client.ReadHoldingRegistersAsync(1, 0, 1));
-        Assert.Equal(2, bus.Upstream.CrcErrors);
-        Assert.Equal(2, bus.Server.Logs.Lines.Count(l => l.EventId.Id == 645));
+        Assert.Equal(3, bus.Upstream.CrcErrors);
+        Assert.Equal(3, bus.Server.Logs.Lines.Count(l => l.EventId.Id == 645));
         // Noise is not the unit's fault: a unit with CRC errors is never quarantined.
         Assert.DoesNotContain(bus.Server.Logs.Lines, l => l.EventId.Id == 643);
     }
@@ -75,7 +73,7 @@ public sealed class RtuBusTests
     [Fact]
     public async Task A_late_answer_to_a_timed_out_request_is_not_taken_for_the_next_answer()
     {
-        await using var bus = await RtuBench.StartAsync();
+        await using var bus = await RtuBench.StartAsync(new() { ["upstreams:bus:rtu:readRetries"] = "0" });
         await using var client = await bus.Server.ConnectClientAsync();
         bus.Slave[1].Bank.WriteRegisters(RegisterTable.Holding, 0, [11, 22]);
         bus.Slave.ResponseDelay = TimeSpan.FromMilliseconds(1300);
@@ -92,7 +90,7 @@ public sealed class RtuBusTests
     [Fact]
     public async Task A_late_answer_of_the_same_size_is_not_taken_for_the_answer_to_a_read_of_other_registers()
     {
-        await using var bus = await RtuBench.StartAsync();
+        await using var bus = await RtuBench.StartAsync(new() { ["upstreams:bus:rtu:readRetries"] = "0" });
         await using var client = await bus.Server.ConnectClientAsync();
         bus.Slave[1].Bank.WriteRegisters(RegisterTable.Holding, 0, [11, 22, 33, 44]);
         bus.Slave.ResponseDelay = TimeSpan.FromMilliseconds(1300);
@@ -130,6 +128,7 @@ public sealed class RtuBusTests
         {
             ["upstreams:bus:requestTimeout"] = "00:00:00.500",
             ["upstreams:bus:rtu:baudRate"] = "1200",
+            ["upstreams:bus:rtu:readRetries"] = "0",
         });
         await using var client = await converter.Server.ConnectClientAsync();
 
@@ -430,7 +429,7 @@ public sealed class RtuBusTests
         await client.WriteSingleRegisterAsync(2, 1, 555);
 
         Assert.Equal([555], await client.ReadHoldingRegistersAsync(2, 1, 1));
-        slave.CorruptResponses(2, 1);
+        slave.CorruptResponses(2, 2);
         var garbled = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(2, 0, 1));
         Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, garbled.Code);
         Assert.Equal([0, 0], await client.ReadHoldingRegistersAsync(1, 0, 2));

@@ -101,6 +101,7 @@ public sealed class RtuQueueAndQuarantineTests
     [InlineData("upstreams:bus:rtu:dataBits", "7", "upstreams:bus:rtu:dataBits: 7 is not 8")]
     [InlineData("upstreams:bus:rtu:stopBits", "3", "upstreams:bus:rtu:stopBits: 3 is not 1 or 2")]
     [InlineData("upstreams:bus:rtu:queueLimit", "0", "upstreams:bus:rtu:queueLimit: 0 is outside 1..100000")]
+    [InlineData("upstreams:bus:rtu:readRetries", "11", "upstreams:bus:rtu:readRetries: 11 is outside 0..10 (0 turns retries off)")]
     [InlineData("upstreams:bus:rtu:turnaroundDelay", "00:01:00", "upstreams:bus:rtu:turnaroundDelay: 00:01:00 is outside")]
     [InlineData("upstreams:bus:rtu:reopenDelay", "00:00:00", "upstreams:bus:rtu:reopenDelay: 00:00:00 must be positive")]
     [InlineData("upstreams:bus:rtu:maxReopenDelay", "00:00:00.100", "upstreams:bus:rtu:maxReopenDelay: 00:00:00.1000000 is shorter than reopenDelay")]
