@@ -72,7 +72,7 @@ public sealed class PythonRtuSlave : IAsyncDisposable
 
     private PythonRtuSlave(Process process) => _process = process;
 
-    /// <summary>The request ADUs heard with an intact CRC (hex, address and CRC included), in order.</summary>
+    /// <summary>The request ADUs heard with an intact CRC so far (hex, address and CRC included), in order.</summary>
     public IReadOnlyList<string> Heard => [.. _heard];
 
     /// <summary>
@@ -103,14 +103,20 @@ public sealed class PythonRtuSlave : IAsyncDisposable
         return slave;
     }
 
-    /// <summary>Waits until the slave has heard <paramref name="count"/> requests, at most 10 s.</summary>
-    public async Task WaitUntilHeardAsync(int count)
+    /// <summary>
+    /// <see cref="Heard"/> once it holds at least <paramref name="count"/> requests (at most 10 s), then
+    /// <paramref name="settle"/> later: its output may reach the test after its answer reached mcpd.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> HeardAsync(int count, TimeSpan settle = default)
     {
         var deadline = Stopwatch.StartNew();
         while (_heard.Count < count && deadline.Elapsed < TimeSpan.FromSeconds(10))
         {
             await Task.Delay(10);
         }
+
+        await Task.Delay(settle);
+        return Heard;
     }
 
     public async ValueTask DisposeAsync()

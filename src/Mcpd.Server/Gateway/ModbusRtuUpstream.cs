@@ -85,25 +85,25 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
     {
         if (!IsWellFormed(request.Span))
         {
-            return new(WriteException(request, response, ModbusExceptionCode.IllegalDataValue));
+            return new(caller.AnswerInDevicesPlace(request.Span, response.Span, ModbusExceptionCode.IllegalDataValue));
         }
 
         if (_queue.IsClosed)
         {
-            return new(WriteException(request, response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+            return new(caller.AnswerInDevicesPlace(request.Span, response.Span, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
         }
 
         if (_line is null)
         {
-            return new(WriteException(request, response, ModbusExceptionCode.GatewayPathUnavailable));
+            return new(caller.AnswerInDevicesPlace(request.Span, response.Span, ModbusExceptionCode.GatewayPathUnavailable));
         }
 
         if (_quarantine.IsQuarantined(unit))
         {
-            return new(WriteException(request, response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+            return new(caller.AnswerInDevicesPlace(request.Span, response.Span, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
         }
 
-        var pending = new RtuRequest(unit, request, response, caller.ConnectionId);
+        var pending = new RtuRequest(unit, request, response, caller);
         if (cancellationToken.CanBeCanceled)
         {
             // Registered before it is queued, so the worker always finds the registration to dispose.
@@ -123,7 +123,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
         {
             // Full, or closed by DisposeAsync since the check above: mcpd is stopping.
             pending.Cancellation.Dispose();
-            return new(WriteException(request, response, _queue.IsClosed ? ModbusExceptionCode.GatewayTargetDeviceFailedToRespond : ModbusExceptionCode.ServerDeviceBusy));
+            return new(caller.AnswerInDevicesPlace(request.Span, response.Span, _queue.IsClosed ? ModbusExceptionCode.GatewayTargetDeviceFailedToRespond : ModbusExceptionCode.ServerDeviceBusy));
         }
 
         return new(pending.Completion);
@@ -171,9 +171,6 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
             _queue.Dispose();
         }
     }
-
-    private static int WriteException(ReadOnlyMemory<byte> request, Memory<byte> response, ModbusExceptionCode code) =>
-        ModbusResponsePdu.WriteException(response.Span, request.Span[0], code);
 
     /// <summary>A failure of the wire during an exchange: the line is closed and reopened. Anything else is a bug, not the bus.</summary>
     private static bool IsLineFailure(Exception e) => e is IOException or SocketException or UnauthorizedAccessException or TimeoutException;
@@ -263,7 +260,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
     {
         if (_quarantine.IsQuarantined(request.Unit))
         {
-            request.Complete(WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+            request.AnswerInDevicesPlace(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
             return;
         }
 
@@ -276,19 +273,24 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
         catch (Exception)
         {
             // Shutting down in the middle of the exchange (or a fault): the caller still gets an answer.
-            request.Complete(WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+            request.AnswerInDevicesPlace(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
             throw;
         }
 
         // A line that broke after the request went out is a failed exchange, 0x0B; 0x0A is for a bus known to be
         // down before anything was sent (ExecuteAsync, AnswerWaiting in RunAsync).
-        var (outcome, length) = result;
-        request.Complete(outcome switch
+        switch (result)
         {
-            RtuOutcome.Answered => length,
-            RtuOutcome.Broadcast => 0,
-            _ => WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond),
-        });
+            case (RtuOutcome.Answered, var length):
+                request.Complete(length);
+                break;
+            case (RtuOutcome.Broadcast, _):
+                request.Complete(0);
+                break;
+            default:
+                request.AnswerInDevicesPlace(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
+                break;
+        }
     }
 
     /// <summary>The health probe: an FC03 read while the bus is idle; any answer, exception PDUs included, is health.</summary>
@@ -614,7 +616,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
     {
         while (_queue.TryDequeue(out var request))
         {
-            request.Complete(WriteException(request.Pdu, request.Response, code));
+            request.AnswerInDevicesPlace(code);
         }
     }
 

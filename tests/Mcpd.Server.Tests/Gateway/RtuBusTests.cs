@@ -111,9 +111,12 @@ public sealed class RtuBusTests
         var heardBefore = bus.Slave.Requests(1);
         var response = new byte[ModbusLimits.MaxPduLength];
 
-        var length = await bus.Upstream.ExecuteAsync(1, new byte[] { 0x06, 0x00 }, response, new ModbusCaller("test"), CancellationToken.None);
+        var origin = new ModbusAnswerOrigin();
+
+        var length = await bus.Upstream.ExecuteAsync(1, new byte[] { 0x06, 0x00 }, response, new ModbusCaller("test", origin), CancellationToken.None);
 
         Assert.Equal("8603", Convert.ToHexString(response, 0, length));
+        Assert.True(origin.ByGateway, "the 03 is mcpd's, not the slave's");
         Assert.Equal(heardBefore, bus.Slave.Requests(1));
         Assert.Equal([0], await client.ReadHoldingRegistersAsync(1, 0, 1));
         Assert.Equal(UpstreamState.Up, bus.Upstream.State);
@@ -400,8 +403,9 @@ public sealed class RtuBusTests
         var request = new byte[5];
         ModbusRequestPdu.Read(request, ModbusFunctionCode.ReadHoldingRegisters, 0, 1);
         var responses = new[] { new byte[ModbusLimits.MaxPduLength], new byte[ModbusLimits.MaxPduLength] };
-        var onTheLine = bus.Upstream.ExecuteAsync(2, request, responses[0], new ModbusCaller("a"), CancellationToken.None).AsTask();
-        var waiting = bus.Upstream.ExecuteAsync(1, request, responses[1], new ModbusCaller("b"), CancellationToken.None).AsTask();
+        var origins = new[] { new ModbusAnswerOrigin(), new ModbusAnswerOrigin() };
+        var onTheLine = bus.Upstream.ExecuteAsync(2, request, responses[0], new ModbusCaller("a", origins[0]), CancellationToken.None).AsTask();
+        var waiting = bus.Upstream.ExecuteAsync(1, request, responses[1], new ModbusCaller("b", origins[1]), CancellationToken.None).AsTask();
         var deadline = Stopwatch.StartNew();
         while (bus.Slave.Requests(2) == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
         {
@@ -414,6 +418,7 @@ public sealed class RtuBusTests
         Assert.Equal([2, 2], lengths);
         // mcpd is stopping: 0x0B, as for every upstream (docs/gateway.md).
         Assert.All(responses, r => Assert.Equal("830B", Convert.ToHexString(r, 0, 2)));
+        Assert.All(origins, o => Assert.True(o.ByGateway));
     }
 
     [Fact]
@@ -490,6 +495,13 @@ internal static class RtuBench
         RtuBench<RtuSlaveSimulator>.StartAsync(
             port => Task.FromResult(RtuSlaveSimulator.OnSerialPort(port, RtuSlaveSimulator.Device(1), RtuSlaveSimulator.Device(2))),
             extra);
+
+    /// <summary>
+    /// A slave process (<see cref="PythonRtuSlave"/>) as unit 1 on the bus; unit 2 is configured in mcpd and absent on
+    /// the line. The slave ignores its first <paramref name="ignoreFirst"/> requests and answers after <paramref name="slaveDelay"/>.
+    /// </summary>
+    public static Task<RtuBench<PythonRtuSlave>> StartWithSlaveProcessAsync(Dictionary<string, string?>? extra = null, int ignoreFirst = 0, TimeSpan slaveDelay = default) =>
+        RtuBench<PythonRtuSlave>.StartAsync(port => PythonRtuSlave.StartAsync(port, 1, ignoreFirst, slaveDelay), extra);
 }
 
 /// <summary>A socat pty pair, the slaves on one end (<typeparamref name="TSlave"/>), and mcpd (<see cref="RtuBench.Settings"/>) on the other.</summary>

@@ -1,5 +1,6 @@
 using Mcpd.Testing;
 using Mcpd.Server.Configuration;
+using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Time.Testing;
@@ -126,7 +127,7 @@ public sealed class RtuQueueAndQuarantineTests
         Assert.Empty(McpdOptionsValidator.CheckConfiguration(Configuration(new() { ["upstreams:bus:rtu:port"] = "/dev/ttyUSB0", ["upstreams:bus:rtu:parity"] = "none", ["upstreams:bus:rtu:stopBits"] = "2" })));
     }
 
-    private static RtuRequest Request(string client, byte unit) => new(unit, new byte[] { 3, 0, 0, 0, 1 }, new byte[253], client);
+    private static RtuRequest Request(string client, byte unit) => new(unit, new byte[] { 3, 0, 0, 0, 1 }, new byte[253], new ModbusCaller(client));
 
     private static IConfiguration Configuration(Dictionary<string, string?> settings)
     {
