@@ -8,8 +8,8 @@ namespace Mcpd.Testing;
 /// A Modbus RTU slave that is a process of its own: Debian's python3 with a small script (standard library only) on
 /// the slave end of a <see cref="SocatPtyPair"/>. It frames requests by the line's silence (Serial Line 2.5.1.1), drops
 /// those with a bad CRC or for another unit, and answers byte for byte as the Application Protocol says: FC03 from 100
-/// holding registers (02 beyond them), FC06 into them (an echo), FC08 by echoing the request whole (6.8.1), anything
-/// else 01. Faults on demand: it ignores its first requests, or answers each one late. Every request it heard with an
+/// holding registers (02 beyond them), FC06 into them (an echo), FC08 by echoing the request whole (6.8.1) except
+/// sub-function 04 Force Listen Only Mode, which it does not answer (and does not enter), anything else 01. Faults on demand: it ignores its first requests, or answers each one late. Every request it heard with an
 /// intact CRC is printed and kept (<see cref="Heard"/>). Disposing kills it by its PID.
 /// </summary>
 public sealed class PythonRtuSlave : IAsyncDisposable
@@ -43,7 +43,7 @@ public sealed class PythonRtuSlave : IAsyncDisposable
                 holding[int.from_bytes(pdu[1:3], "big")] = int.from_bytes(pdu[3:5], "big")
                 return pdu
             if function == 8:
-                return pdu
+                return None if pdu[1:3] == b"\x00\x04" else pdu
             return bytes([function | 0x80, 0x01])
 
         print("ready", flush=True)
@@ -61,8 +61,10 @@ public sealed class PythonRtuSlave : IAsyncDisposable
             if heard <= ignore:
                 continue
             time.sleep(delay)
-            reply = bytes([unit]) + answer(frame[1:-2])
-            os.write(line, reply + crc(reply).to_bytes(2, "little"))
+            pdu = answer(frame[1:-2])
+            if pdu is not None:
+                reply = bytes([unit]) + pdu
+                os.write(line, reply + crc(reply).to_bytes(2, "little"))
         """;
 
     private readonly Process _process;

@@ -14,6 +14,9 @@ public readonly struct ModbusFunctionDescriptor
     /// <summary>FC08 sub-function 00 Return Query Data (6.8.1): any data, looped back whole.</summary>
     internal const ushort ReturnQueryData = 0x0000;
 
+    /// <summary>FC08 sub-function 04 Force Listen Only Mode (6.8.1): the server goes silent and returns no response.</summary>
+    internal const ushort ForceListenOnlyMode = 0x0004;
+
     /// <summary>Function code and sub-function of FC08 (6.8).</summary>
     private const int DiagnosticsHeaderLength = 3;
 
@@ -83,6 +86,15 @@ public readonly struct ModbusFunctionDescriptor
         _sideEffectFree
         && (RequestLayout != ModbusPduLayout.EncapsulatedInterface
             || (request.Length >= MeiHeaderLength && request[1] == DeviceIdentificationObjects.MeiType));
+
+    /// <summary>
+    /// True when a server that executes <paramref name="request"/> returns no response: FC08 sub-function 04 Force
+    /// Listen Only Mode (6.8.1). (Broadcasts, to unit 0, are the other requests nothing answers.)
+    /// </summary>
+    public bool IsAnsweredBySilence(ReadOnlySpan<byte> request) =>
+        RequestLayout == ModbusPduLayout.Diagnostics
+        && request.Length >= DiagnosticsHeaderLength
+        && BinaryPrimitives.ReadUInt16BigEndian(request[1..]) == ForceListenOnlyMode;
 
     /// <summary>
     /// The length of the request PDU at the start of <paramref name="pdu"/> (function code first). When

@@ -15,7 +15,8 @@ namespace Mcpd.Server.Gateway;
 /// Reads that got no usable answer are sent again within the same request timeout (<see cref="RtuUpstreamOptions.ReadRetries"/>).
 /// Answers: the slave's PDU; 0x0B when it did not answer in time (a response with a bad CRC is no answer), when the
 /// line broke during the exchange or mcpd is stopping; 0x0A while the port is closed (nothing was sent); 06 when the
-/// queue is full; 03 for a request too short for its function (never sent); nothing (length 0) for a broadcast.
+/// queue is full; 03 for a request too short for its function (never sent); nothing (length 0) for a broadcast, and
+/// for FC08/04 Force Listen Only Mode when the slave, as it should, does not answer.
 /// </summary>
 internal sealed partial class ModbusRtuUpstream : IModbusUpstream
 {
@@ -284,7 +285,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
             case (RtuOutcome.Answered, var length):
                 request.Complete(length);
                 break;
-            case (RtuOutcome.Broadcast, _):
+            case (RtuOutcome.NoAnswerDue, _):
                 request.Complete(0);
                 break;
             default:
@@ -320,6 +321,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
         var line = _line!;
         var result = (Outcome: RtuOutcome.Timeout, Length: 0);
         var timedOut = false;
+        var answeredBySilence = ModbusFunctionTable.Get(pdu.Span[0]).IsAnsweredBySilence(pdu.Span);
         try
         {
             var stray = await DrainLateAnswerAsync(line, stop);
@@ -332,11 +334,12 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
                 stray = 0;
                 answerTime -= waited;
                 result = (outcome, length);
-                if (outcome == RtuOutcome.Timeout)
+                if (outcome == RtuOutcome.Timeout && !answeredBySilence)
                 {
-                    timedOut = true;
                     RtuLog.Timeout(_logger, Name, unit, pdu.Span[0], share, attempt, attempts);
                 }
+
+                timedOut |= outcome == RtuOutcome.Timeout;
 
                 if (outcome is not (RtuOutcome.Timeout or RtuOutcome.CrcMismatch))
                 {
@@ -351,6 +354,13 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
             _nextOpenAt = _time.GetTimestamp();
             await line.DisposeAsync();
             result = (RtuOutcome.LineFailed, 0);
+        }
+
+        if (answeredBySilence && result.Outcome == RtuOutcome.Timeout)
+        {
+            // 6.8.1: a slave in listen-only mode returns no response; the client gets none either (a slave that does
+            // not know the sub-function answers 01, passed on as any answer).
+            result = (RtuOutcome.NoAnswerDue, 0);
         }
 
         if (timedOut)
@@ -390,7 +400,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
         {
             // Broadcast (Serial Line 2.1): no answer; the slaves get the turnaround delay to act on it.
             await Task.Delay(transmission + _rtu.TurnaroundDelay, _time, stop);
-            return (RtuOutcome.Broadcast, 0, TimeSpan.Zero);
+            return (RtuOutcome.NoAnswerDue, 0, TimeSpan.Zero);
         }
 
         var (outcome, answered) = await ReceiveAsync(line, unit, pdu, response, answerTime + transmission, stop);
@@ -637,7 +647,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
     private enum RtuOutcome
     {
         Answered,
-        Broadcast,
+        NoAnswerDue,
         Timeout,
         CrcMismatch,
         LineFailed,

@@ -188,6 +188,19 @@ public class ModbusFunctionTableTests
         Assert.False(ModbusFunctionTable.Get(pdu[0]).TryDescribeResponse(pdu, out _, out _));
     }
 
+    [Theory]
+    [InlineData("0800040000", true)] // 6.8.1: Force Listen Only Mode, no response is returned
+    [InlineData("080004", true)]
+    [InlineData("0800010000", false)] // restart communications answers, and leaves listen-only mode
+    [InlineData("0800000004", false)]
+    [InlineData("0300040001", false)]
+    public void Only_force_listen_only_mode_is_answered_by_silence(string request, bool silent)
+    {
+        var pdu = Convert.FromHexString(request);
+
+        Assert.Equal(silent, ModbusFunctionTable.Get(pdu[0]).IsAnsweredBySilence(pdu));
+    }
+
     [Fact]
     public void Only_side_effect_free_functions_count_as_reads()
     {

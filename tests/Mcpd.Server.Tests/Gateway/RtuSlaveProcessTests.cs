@@ -29,6 +29,25 @@ public sealed class RtuSlaveProcessTests
     }
 
     [Fact]
+    public async Task Force_listen_only_mode_is_passed_on_unanswered_and_its_silence_is_no_failure()
+    {
+        // FC08 sub-function 04: "no response is returned" (Application Protocol 6.8.1). mcpd answers its client nothing
+        // either, as a device on TCP would, rather than a 0x0B for a slave that did what it was told.
+        await using var bus = await RtuBench.StartWithSlaveProcessAsync(new() { ["upstreams:bus:rtu:quarantine:failures"] = "1" });
+        using var socket = await bus.Server.ConnectRawAsync();
+
+        // MBAP: transaction 7, protocol 0, length 6, unit 1; FC08 sub-function 04, data 0000.
+        await socket.SendAsync(Convert.FromHexString("000700000006010800040000"));
+        Assert.Equal(["010800040000A1CA"], await bus.Slave.HeardAsync(1));
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+        Assert.Equal(0, socket.Available);
+        Assert.Equal(UpstreamState.Up, bus.Upstream.State);
+        await using var client = await bus.Server.ConnectClientAsync();
+        Assert.Equal([0], await client.ReadHoldingRegistersAsync(1, 0, 1));
+    }
+
+    [Fact]
     public async Task A_read_whose_request_the_slave_missed_is_answered_on_the_retry()
     {
         await using var bus = await RtuBench.StartWithSlaveProcessAsync(new() { ["upstreams:bus:rtu:readRetries"] = "1" }, ignoreFirst: 1);
