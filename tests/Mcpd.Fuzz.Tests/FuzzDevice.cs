@@ -64,8 +64,8 @@ internal static class FuzzDevice
         }
 
         Assert.True(ModbusResponsePdu.Answers(request, response), $"{answer}: not a response to it");
-        var framed = ModbusFunctionTable.ResponseLength(response, request, out var framedLength);
-        Assert.True(framed == OperationStatus.Done && framedLength == length, $"{answer}: its own counts say {framed} {framedLength} bytes");
+        var framed = ModbusFunctionTable.ResponseLength(response, request, out var framedLength, out var openEnded);
+        Assert.True(framed == OperationStatus.Done && framedLength == length && !openEnded, $"{answer}: its own counts say {framed} {framedLength} bytes{(openEnded ? " or more" : "")}");
         return response;
     }
 }

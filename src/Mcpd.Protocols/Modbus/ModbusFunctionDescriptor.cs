@@ -14,6 +14,9 @@ public readonly struct ModbusFunctionDescriptor
     /// <summary>FC08 sub-function 00 Return Query Data (6.8.1): any data, looped back whole.</summary>
     internal const ushort ReturnQueryData = 0x0000;
 
+    /// <summary>FC08 sub-function 04 Force Listen Only Mode (6.8.1): the server goes silent and returns no response.</summary>
+    internal const ushort ForceListenOnlyMode = 0x0004;
+
     /// <summary>Function code and sub-function of FC08 (6.8).</summary>
     private const int DiagnosticsHeaderLength = 3;
 
@@ -85,6 +88,15 @@ public readonly struct ModbusFunctionDescriptor
             || (request.Length >= MeiHeaderLength && request[1] == DeviceIdentificationObjects.MeiType));
 
     /// <summary>
+    /// True when a server that executes <paramref name="request"/> returns no response: FC08 sub-function 04 Force
+    /// Listen Only Mode (6.8.1). (Broadcasts, to unit 0, are the other requests nothing answers.)
+    /// </summary>
+    public bool IsAnsweredBySilence(ReadOnlySpan<byte> request) =>
+        RequestLayout == ModbusPduLayout.Diagnostics
+        && request.Length >= DiagnosticsHeaderLength
+        && BinaryPrimitives.ReadUInt16BigEndian(request[1..]) == ForceListenOnlyMode;
+
+    /// <summary>
     /// The length of the request PDU at the start of <paramref name="pdu"/> (function code first). When
     /// <paramref name="openEnded"/> is true the request is at least <paramref name="length"/> bytes and its end is
     /// known only from the framing (FC08/00, whose data may be any number of words). InvalidData: the length cannot
@@ -109,20 +121,25 @@ public readonly struct ModbusFunctionDescriptor
 
     /// <summary>
     /// The length of the normal response PDU at the start of <paramref name="pdu"/>, answering
-    /// <paramref name="request"/> (empty when unknown). FC08/00 is exactly as long as its request (6.8.1); without the
-    /// request it is taken at its shortest (one data word). Exception responses are
-    /// <see cref="ModbusFunctionTable.ResponseLength"/>'s.
+    /// <paramref name="request"/> (empty when unknown). A response whose length only its request tells is measured
+    /// by it: FC08/00 is exactly as long as its request (6.8.1). With the request unknown, such a response is
+    /// open-ended like the request it echoes (<paramref name="openEnded"/>: at least <paramref name="length"/> bytes,
+    /// its end known only from the framing). Answering another request, it cannot be the answer: it is measured at
+    /// its shortest (one data word), enough to drop it, or to resynchronise when its CRC then fails.
+    /// Exception responses are <see cref="ModbusFunctionTable.ResponseLength"/>'s.
     /// </summary>
-    public OperationStatus ResponseLength(ReadOnlySpan<byte> pdu, ReadOnlySpan<byte> request, out int length)
+    public OperationStatus ResponseLength(ReadOnlySpan<byte> pdu, ReadOnlySpan<byte> request, out int length, out bool openEnded)
     {
+        openEnded = false;
         switch (ResponseLayout)
         {
             case ModbusPduLayout.Diagnostics when IsReturnQueryData(request):
                 length = request.Length;
                 return OperationStatus.Done;
             case ModbusPduLayout.Diagnostics:
-                // Without its request, an echo of sub-function 00 is taken at its shortest, one data word.
-                return DiagnosticsLength(pdu, out length, out _);
+                var status = DiagnosticsLength(pdu, out length, out openEnded);
+                openEnded &= request.IsEmpty;
+                return status;
             case ModbusPduLayout.EncapsulatedInterface:
                 return DeviceIdentificationLength(pdu, out length);
             default:

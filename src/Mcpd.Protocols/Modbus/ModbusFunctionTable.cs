@@ -36,10 +36,12 @@ public static class ModbusFunctionTable
     /// <summary>
     /// The length of the response PDU starting <paramref name="pdu"/>, answering <paramref name="request"/> (empty
     /// when unknown): an exception response is always <see cref="ExceptionResponseLength"/> bytes (7), a normal one
-    /// follows its descriptor (see <see cref="ModbusFunctionDescriptor.ResponseLength"/>).
+    /// follows its descriptor (see <see cref="ModbusFunctionDescriptor.ResponseLength"/>, which says when it is
+    /// <paramref name="openEnded"/>).
     /// </summary>
-    public static OperationStatus ResponseLength(ReadOnlySpan<byte> pdu, ReadOnlySpan<byte> request, out int length)
+    public static OperationStatus ResponseLength(ReadOnlySpan<byte> pdu, ReadOnlySpan<byte> request, out int length, out bool openEnded)
     {
+        openEnded = false;
         if (pdu.IsEmpty)
         {
             length = 0;
@@ -52,7 +54,7 @@ public static class ModbusFunctionTable
             return OperationStatus.Done;
         }
 
-        return Get(pdu[0]).ResponseLength(pdu, request, out length);
+        return Get(pdu[0]).ResponseLength(pdu, request, out length, out openEnded);
     }
 
     private static ModbusFunctionDescriptor[] Build()

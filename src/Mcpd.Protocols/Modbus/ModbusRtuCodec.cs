@@ -26,7 +26,11 @@ public static class ModbusRtuCodec
     public static OperationStatus DecodeRequest(in ReadOnlySequence<byte> buffer, out ModbusRtuFrame frame, out SequencePosition consumed) =>
         Decode(buffer, isResponse: false, out frame, out consumed);
 
-    /// <summary>Decodes the first response ADU of <paramref name="buffer"/>, its request unknown (see <see cref="Decode"/>).</summary>
+    /// <summary>
+    /// Decodes the first response ADU of <paramref name="buffer"/>, its request unknown (see <see cref="Decode"/>): an
+    /// FC08/00 echo, whose length only its request tells, is then framed by its CRC as that request is. A master
+    /// knows its request and frames with it (the overload with the request).
+    /// </summary>
     public static OperationStatus DecodeResponse(in ReadOnlySequence<byte> buffer, out ModbusRtuFrame frame, out SequencePosition consumed) =>
         Decode(buffer, isResponse: true, out frame, out consumed);
 
@@ -68,9 +72,8 @@ public static class ModbusRtuCodec
             return OperationStatus.NeedMoreData;
         }
 
-        var openEnded = false;
         var status = isResponse
-            ? ModbusFunctionTable.ResponseLength(head[AddressLength..], request, out var pduLength)
+            ? ModbusFunctionTable.ResponseLength(head[AddressLength..], request, out var pduLength, out var openEnded)
             : ModbusFunctionTable.RequestLength(head[AddressLength..], out pduLength, out openEnded);
         if (status == OperationStatus.Done && openEnded)
         {
@@ -118,8 +121,8 @@ public static class ModbusRtuCodec
     }
 
     /// <summary>
-    /// The length of an open-ended request PDU (FC08/00: any number of data words, Application Protocol 6.8.1), at
-    /// least <paramref name="pduLength"/>. On a line its end is the silence t3.5 (Serial Line 2.5.1.1), which this
+    /// The length of an open-ended PDU (an FC08/00 request, or its echo when the request is unknown: any number of
+    /// data words, Application Protocol 6.8.1), at least <paramref name="pduLength"/>. On a line its end is the silence t3.5 (Serial Line 2.5.1.1), which this
     /// codec does not see: the frame ends at the first whole data word followed by a matching CRC. The
     /// CRC is carried along, so each byte is looked at once. InvalidData when no length up to the largest ADU fits.
     /// </summary>

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Devices;
+using Mcpd.Server.Gateway;
 
 namespace Mcpd.Server.Admin;
 
@@ -157,15 +158,17 @@ internal static class DeviceRegisters
 
     /// <summary>
     /// Runs one request PDU and hands the answer to <paramref name="read"/> (the codec's response readers); an exception
-    /// PDU, no answer, or an answer that does not fit the request is a device failure saying which.
+    /// PDU, no answer, or an answer that does not fit the request is a device failure saying which, and who answered:
+    /// the device, or mcpd in its place (<see cref="ModbusAnswerOrigin"/>).
     /// </summary>
     private static async Task<RegisterProblem?> ExecuteAsync(IModbusDevice device, ReadOnlyMemory<byte> request, ModbusCaller caller, ResponseReader read, CancellationToken cancellationToken)
     {
         var response = new byte[ModbusLimits.MaxPduLength];
+        var origin = new ModbusAnswerOrigin();
         int length;
         try
         {
-            length = await device.ExecuteAsync(request, response, caller, cancellationToken);
+            length = await device.ExecuteAsync(request, response, caller with { AnswerOrigin = origin }, cancellationToken);
         }
         catch (Exception ex) when (ex is IOException or TimeoutException)
         {
@@ -175,7 +178,9 @@ internal static class DeviceRegisters
 
         if (ModbusResponsePdu.IsException(response.AsSpan(0, length), out var exception))
         {
-            return RegisterProblem.DeviceFailed($"the device answered Modbus exception {(byte)exception:X2} ({exception})");
+            return RegisterProblem.DeviceFailed(origin.ByGateway
+                ? AnsweredInDevicesPlace(device, exception)
+                : $"the device answered Modbus exception {(byte)exception:X2} ({exception})");
         }
 
         if (length == 0)
@@ -195,6 +200,20 @@ internal static class DeviceRegisters
     }
 
     private delegate void ResponseReader(ReadOnlySpan<byte> response, ReadOnlySpan<byte> request);
+
+    /// <summary>An exception mcpd answered in the device's place (docs/gateway.md): through which upstream, in which state, and why.</summary>
+    private static string AnsweredInDevicesPlace(IModbusDevice device, ModbusExceptionCode code)
+    {
+        var through = device is GatewayDevice gateway ? $", through upstream '{gateway.Upstream.Name}' ({gateway.Upstream.State})" : "";
+        var why = code switch
+        {
+            ModbusExceptionCode.GatewayPathUnavailable => "mcpd has no path to the device (the upstream is down or full); nothing was sent",
+            ModbusExceptionCode.GatewayTargetDeviceFailedToRespond => "no usable answer came from the device (none in time, only garbled ones, a broken link), or the upstream holds it for dead for now (RTU quarantine, open circuit)",
+            ModbusExceptionCode.ServerDeviceBusy => "too many requests wait for the upstream; nothing was sent",
+            _ => "the request was not sent",
+        };
+        return $"mcpd answered Modbus exception {(byte)code:X2} ({code}) in the device's place{through}: {why}";
+    }
 }
 
 /// <summary>What went wrong with a register read or write: the request (<see cref="IsDeviceFailure"/> false) or the device.</summary>

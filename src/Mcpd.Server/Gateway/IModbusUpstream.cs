@@ -7,7 +7,9 @@ namespace Mcpd.Server.Gateway;
 /// connection pool, or an RTU bus (serial line, or TCP to an RTU converter) shared by the units on it. Gateway
 /// devices (<see cref="GatewayDevice"/>) send their requests through it. Implementations never throw for a device
 /// problem: a dead, slow or broken upstream is answered with a gateway exception PDU (0x0A, 0x0B) or 0x06 (busy),
-/// as Application Protocol 7 describes.
+/// as Application Protocol 7 describes. Every answer an implementation gives in the device's place is written with
+/// <see cref="ModbusCaller.AnswerInDevicesPlace"/>, so a caller that asks (<see cref="ModbusCaller.AnswerOrigin"/>)
+/// can tell mcpd's exceptions from the device's own.
 /// </summary>
 public interface IModbusUpstream : IAsyncDisposable
 {

@@ -12,9 +12,11 @@ namespace Mcpd.Server.Gateway;
 /// master. The bus is half-duplex: one worker sends one request at a time, after the silent interval t3.5, and
 /// waits for its answer. Requests wait in a queue served in round-robin over the client connections
 /// (<see cref="RtuRequestQueue"/>); units that stop answering are quarantined (<see cref="RtuUnitQuarantine"/>).
+/// Reads that got no usable answer are sent again within the same request timeout (<see cref="RtuUpstreamOptions.ReadRetries"/>).
 /// Answers: the slave's PDU; 0x0B when it did not answer in time (a response with a bad CRC is no answer), when the
 /// line broke during the exchange or mcpd is stopping; 0x0A while the port is closed (nothing was sent); 06 when the
-/// queue is full; 03 for a request too short for its function (never sent); nothing (length 0) for a broadcast.
+/// queue is full; 03 for a request too short for its function (never sent); nothing (length 0) for a broadcast, and
+/// for FC08/04 Force Listen Only Mode when the slave, as it should, does not answer.
 /// </summary>
 internal sealed partial class ModbusRtuUpstream : IModbusUpstream
 {
@@ -84,25 +86,25 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
     {
         if (!IsWellFormed(request.Span))
         {
-            return new(WriteException(request, response, ModbusExceptionCode.IllegalDataValue));
+            return new(caller.AnswerInDevicesPlace(request.Span, response.Span, ModbusExceptionCode.IllegalDataValue));
         }
 
         if (_queue.IsClosed)
         {
-            return new(WriteException(request, response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+            return new(caller.AnswerInDevicesPlace(request.Span, response.Span, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
         }
 
         if (_line is null)
         {
-            return new(WriteException(request, response, ModbusExceptionCode.GatewayPathUnavailable));
+            return new(caller.AnswerInDevicesPlace(request.Span, response.Span, ModbusExceptionCode.GatewayPathUnavailable));
         }
 
         if (_quarantine.IsQuarantined(unit))
         {
-            return new(WriteException(request, response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+            return new(caller.AnswerInDevicesPlace(request.Span, response.Span, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
         }
 
-        var pending = new RtuRequest(unit, request, response, caller.ConnectionId);
+        var pending = new RtuRequest(unit, request, response, caller);
         if (cancellationToken.CanBeCanceled)
         {
             // Registered before it is queued, so the worker always finds the registration to dispose.
@@ -122,7 +124,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
         {
             // Full, or closed by DisposeAsync since the check above: mcpd is stopping.
             pending.Cancellation.Dispose();
-            return new(WriteException(request, response, _queue.IsClosed ? ModbusExceptionCode.GatewayTargetDeviceFailedToRespond : ModbusExceptionCode.ServerDeviceBusy));
+            return new(caller.AnswerInDevicesPlace(request.Span, response.Span, _queue.IsClosed ? ModbusExceptionCode.GatewayTargetDeviceFailedToRespond : ModbusExceptionCode.ServerDeviceBusy));
         }
 
         return new(pending.Completion);
@@ -170,9 +172,6 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
             _queue.Dispose();
         }
     }
-
-    private static int WriteException(ReadOnlyMemory<byte> request, Memory<byte> response, ModbusExceptionCode code) =>
-        ModbusResponsePdu.WriteException(response.Span, request.Span[0], code);
 
     /// <summary>A failure of the wire during an exchange: the line is closed and reopened. Anything else is a bug, not the bus.</summary>
     private static bool IsLineFailure(Exception e) => e is IOException or SocketException or UnauthorizedAccessException or TimeoutException;
@@ -262,31 +261,37 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
     {
         if (_quarantine.IsQuarantined(request.Unit))
         {
-            request.Complete(WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+            request.AnswerInDevicesPlace(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
             return;
         }
 
         (RtuOutcome Outcome, int Length) result;
         try
         {
-            result = await ExchangeAsync(request.Unit, request.Pdu, request.Response, stop);
+            var retries = ModbusFunctionTable.Get(request.Pdu.Span[0]).IsSideEffectFree(request.Pdu.Span) ? _rtu.ReadRetries : 0;
+            result = await ExchangeAsync(request.Unit, request.Pdu, request.Response, retries, stop);
         }
         catch (Exception)
         {
             // Shutting down in the middle of the exchange (or a fault): the caller still gets an answer.
-            request.Complete(WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond));
+            request.AnswerInDevicesPlace(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
             throw;
         }
 
         // A line that broke after the request went out is a failed exchange, 0x0B; 0x0A is for a bus known to be
         // down before anything was sent (ExecuteAsync, AnswerWaiting in RunAsync).
-        var (outcome, length) = result;
-        request.Complete(outcome switch
+        switch (result)
         {
-            RtuOutcome.Answered => length,
-            RtuOutcome.Broadcast => 0,
-            _ => WriteException(request.Pdu, request.Response, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond),
-        });
+            case (RtuOutcome.Answered, var length):
+                request.Complete(length);
+                break;
+            case (RtuOutcome.NoAnswerDue, _):
+                request.Complete(0);
+                break;
+            default:
+                request.AnswerInDevicesPlace(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
+                break;
+        }
     }
 
     /// <summary>The health probe: an FC03 read while the bus is idle; any answer, exception PDUs included, is health.</summary>
@@ -299,38 +304,47 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
             return;
         }
 
-        await ExchangeAsync(unit, _probeRequest, _probeResponse, stop);
+        await ExchangeAsync(unit, _probeRequest, _probeResponse, retries: 0, stop);
     }
 
-    /// <summary>One request and its answer on the line, with what the outcome means for the unit's health.</summary>
-    private async Task<(RtuOutcome Outcome, int Length)> ExchangeAsync(byte unit, ReadOnlyMemory<byte> pdu, Memory<byte> response, CancellationToken stop)
+    /// <summary>
+    /// One request on the line until it is answered, with what the outcome means for the unit's health. A request that
+    /// got no usable answer (a timeout, a bad CRC) is sent again up to <paramref name="retries"/> times (reads only,
+    /// <see cref="ServeAsync"/>). The attempts share one deadline: together they wait at most
+    /// <see cref="UpstreamOptions.RequestTimeout"/> for answers, each what is left divided by the attempts left, plus
+    /// their own transmission times (and an answer that has begun arriving gets its time to end, see
+    /// <see cref="ReceiveAsync"/>). Between attempts the line is not kept quiet for late answers: the late answer to an
+    /// earlier attempt answers the same read as well as the retry's.
+    /// </summary>
+    private async Task<(RtuOutcome Outcome, int Length)> ExchangeAsync(byte unit, ReadOnlyMemory<byte> pdu, Memory<byte> response, int retries, CancellationToken stop)
     {
         var line = _line!;
-        (RtuOutcome Outcome, int Length) result;
+        var result = (Outcome: RtuOutcome.Timeout, Length: 0);
+        var timedOut = false;
+        var answeredBySilence = ModbusFunctionTable.Get(pdu.Span[0]).IsAnsweredBySilence(pdu.Span);
         try
         {
             var stray = await DrainLateAnswerAsync(line, stop);
-            await WaitForSilenceAsync(stop);
-            stray += line.DiscardInput();
-            if (stray > 0)
+            var attempts = retries + 1;
+            var answerTime = _options.RequestTimeout;
+            for (var attempt = 1; attempt <= attempts && answerTime > TimeSpan.Zero; attempt++)
             {
-                RtuLog.Flushed(_logger, Name, stray);
-            }
+                var share = answerTime / (attempts - attempt + 1);
+                var (outcome, length, waited) = await AttemptAsync(line, unit, pdu, response, share, stray, stop);
+                stray = 0;
+                answerTime -= waited;
+                result = (outcome, length);
+                if (outcome == RtuOutcome.Timeout && !answeredBySilence)
+                {
+                    RtuLog.Timeout(_logger, Name, unit, pdu.Span[0], share, attempt, attempts);
+                }
 
-            var length = ModbusRtuCodec.Encode(unit, pdu.Span, _transmit);
-            await WriteAsync(line, _transmit.AsMemory(0, length), stop);
-            // The write returns once the bytes are queued; the line is busy until they are out.
-            var transmission = _characterTime * length;
-            _quietAt = _time.GetTimestamp() + ToTimestampTicks(transmission);
-            if (unit == 0)
-            {
-                // Broadcast (Serial Line 2.1): no answer; the slaves get the turnaround delay to act on it.
-                await Task.Delay(transmission + _rtu.TurnaroundDelay, _time, stop);
-                result = (RtuOutcome.Broadcast, 0);
-            }
-            else
-            {
-                result = await ReceiveAsync(line, unit, pdu, response, _options.RequestTimeout + transmission, stop);
+                timedOut |= outcome == RtuOutcome.Timeout;
+
+                if (outcome is not (RtuOutcome.Timeout or RtuOutcome.CrcMismatch))
+                {
+                    break;
+                }
             }
         }
         catch (Exception e) when (IsLineFailure(e))
@@ -342,17 +356,55 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
             result = (RtuOutcome.LineFailed, 0);
         }
 
-        if (result.Outcome == RtuOutcome.Timeout)
+        if (answeredBySilence && result.Outcome == RtuOutcome.Timeout)
         {
-            // The slave may still answer: RTU has no transaction id, and a late answer that looks like the answer to the
-            // next request (same unit, function and size) would be taken for it. The line is listened to and what comes
-            // dropped for one more request timeout before the next request goes out (libmodbus's error recovery does
-            // the same).
+            // 6.8.1: a slave in listen-only mode returns no response; the client gets none either (a slave that does
+            // not know the sub-function answers 01, passed on as any answer).
+            result = (RtuOutcome.NoAnswerDue, 0);
+        }
+
+        if (timedOut)
+        {
+            // The slave may still answer an attempt that timed out, even when a retry was answered: RTU has no
+            // transaction id, and a late answer that looks like the answer to the next request (same unit, function and
+            // size) would be taken for it. The line is listened to and what comes dropped for one more request timeout
+            // before the next request goes out (libmodbus's error recovery does the same).
             _lateAnswerUntil = _time.GetTimestamp() + ToTimestampTicks(_options.RequestTimeout);
         }
 
-        Record(unit, pdu.Span[0], result.Outcome);
+        Record(unit, result.Outcome);
         return result;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="pdu"/> once, after the silent interval (flushing what waits on the line, counted with the
+    /// <paramref name="stray"/> bytes already dropped), and waits <paramref name="answerTime"/> plus its transmission
+    /// time for the answer; <c>Waited</c> is how long it waited beyond the transmission.
+    /// </summary>
+    private async Task<(RtuOutcome Outcome, int Length, TimeSpan Waited)> AttemptAsync(IRtuLine line, byte unit, ReadOnlyMemory<byte> pdu, Memory<byte> response, TimeSpan answerTime, int stray, CancellationToken stop)
+    {
+        await WaitForSilenceAsync(stop);
+        stray += line.DiscardInput();
+        if (stray > 0)
+        {
+            RtuLog.Flushed(_logger, Name, stray);
+        }
+
+        var length = ModbusRtuCodec.Encode(unit, pdu.Span, _transmit);
+        await WriteAsync(line, _transmit.AsMemory(0, length), stop);
+        // The write returns once the bytes are queued; the line is busy until they are out.
+        var transmission = _characterTime * length;
+        var sent = _time.GetTimestamp();
+        _quietAt = sent + ToTimestampTicks(transmission);
+        if (unit == 0)
+        {
+            // Broadcast (Serial Line 2.1): no answer; the slaves get the turnaround delay to act on it.
+            await Task.Delay(transmission + _rtu.TurnaroundDelay, _time, stop);
+            return (RtuOutcome.NoAnswerDue, 0, TimeSpan.Zero);
+        }
+
+        var (outcome, answered) = await ReceiveAsync(line, unit, pdu, response, answerTime + transmission, stop);
+        return (outcome, answered, _time.GetElapsedTime(sent) - transmission);
     }
 
     /// <summary>
@@ -504,7 +556,8 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
         return answer;
     }
 
-    private void Record(byte unit, byte function, RtuOutcome outcome)
+    /// <summary>What the outcome of a request (all its attempts) means for its unit and the bus.</summary>
+    private void Record(byte unit, RtuOutcome outcome)
     {
         _lastExchangeAt = _time.GetTimestamp();
         switch (outcome)
@@ -517,7 +570,6 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
 
                 break;
             case RtuOutcome.Timeout:
-                RtuLog.Timeout(_logger, Name, unit, function, _options.RequestTimeout);
                 _health.RecordFailure();
                 if (_quarantine.RecordTimeout(unit) is { } backoff)
                 {
@@ -574,7 +626,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
     {
         while (_queue.TryDequeue(out var request))
         {
-            request.Complete(WriteException(request.Pdu, request.Response, code));
+            request.AnswerInDevicesPlace(code);
         }
     }
 
@@ -595,7 +647,7 @@ internal sealed partial class ModbusRtuUpstream : IModbusUpstream
     private enum RtuOutcome
     {
         Answered,
-        Broadcast,
+        NoAnswerDue,
         Timeout,
         CrcMismatch,
         LineFailed,

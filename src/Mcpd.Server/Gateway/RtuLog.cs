@@ -29,6 +29,6 @@ internal static partial class RtuLog
     [LoggerMessage(EventId = 647, Level = LogLevel.Debug, Message = "RTU bus {Bus}: dropped a frame from unit {Unit}, function {Function}, that does not answer the request to unit {Expected} (a late answer?)")]
     public static partial void UnexpectedFrame(ILogger logger, string bus, byte unit, byte function, byte expected);
 
-    [LoggerMessage(EventId = 648, Level = LogLevel.Debug, Message = "RTU bus {Bus}: unit {Unit} did not answer function {Function} within {Timeout}")]
-    public static partial void Timeout(ILogger logger, string bus, byte unit, byte function, TimeSpan timeout);
+    [LoggerMessage(EventId = 648, Level = LogLevel.Debug, Message = "RTU bus {Bus}: unit {Unit} did not answer function {Function} within {Timeout} (attempt {Attempt} of {Attempts})")]
+    public static partial void Timeout(ILogger logger, string bus, byte unit, byte function, TimeSpan timeout, int attempt, int attempts);
 }

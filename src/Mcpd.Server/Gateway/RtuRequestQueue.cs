@@ -1,7 +1,10 @@
+using Mcpd.Protocols.Modbus;
+using Mcpd.Server.Devices;
+
 namespace Mcpd.Server.Gateway;
 
 /// <summary>One request waiting for, or on, an RTU bus.</summary>
-internal sealed class RtuRequest(byte unit, ReadOnlyMemory<byte> pdu, Memory<byte> response, string clientId)
+internal sealed class RtuRequest(byte unit, ReadOnlyMemory<byte> pdu, Memory<byte> response, ModbusCaller caller)
 {
     private readonly TaskCompletionSource<int> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -12,7 +15,7 @@ internal sealed class RtuRequest(byte unit, ReadOnlyMemory<byte> pdu, Memory<byt
     public Memory<byte> Response { get; } = response;
 
     /// <summary>The client connection the request came from: the queue's unit of fairness.</summary>
-    public string ClientId { get; } = clientId;
+    public string ClientId => caller.ConnectionId;
 
     public Task<int> Completion => _completion.Task;
 
@@ -27,6 +30,9 @@ internal sealed class RtuRequest(byte unit, ReadOnlyMemory<byte> pdu, Memory<byt
         Cancellation.Dispose();
         _completion.TrySetResult(length);
     }
+
+    /// <summary>Completes with exception <paramref name="code"/>, mcpd's own answer in the slave's place (marked so for the caller).</summary>
+    public void AnswerInDevicesPlace(ModbusExceptionCode code) => Complete(caller.AnswerInDevicesPlace(Pdu.Span, Response.Span, code));
 
     public void Cancel(CancellationToken cancellationToken) => _completion.TrySetCanceled(cancellationToken);
 }

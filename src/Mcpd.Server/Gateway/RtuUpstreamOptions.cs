@@ -21,6 +21,12 @@ public sealed class RtuUpstreamOptions
     /// <summary>Requests waiting for the bus; beyond it a request is answered 06 (busy).</summary>
     public int QueueLimit { get; set; } = 64;
 
+    /// <summary>
+    /// Retries of a read that got no usable answer (no answer, or a bad CRC): side-effect-free functions only, never a
+    /// write. The attempts of a request share its <see cref="UpstreamOptions.RequestTimeout"/>.
+    /// </summary>
+    public int ReadRetries { get; set; } = 1;
+
     /// <summary>After a broadcast (unit 0), how long the bus stays quiet so the slaves can act on it (Serial Line 2.4.1).</summary>
     public TimeSpan TurnaroundDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -71,6 +77,11 @@ public sealed class RtuUpstreamOptions
         if (QueueLimit is < 1 or > 100000)
         {
             problems.Add($"{path}:queueLimit: {QueueLimit} is outside 1..100000");
+        }
+
+        if (ReadRetries is < 0 or > 10)
+        {
+            problems.Add($"{path}:readRetries: {ReadRetries} is outside 0..10 (0 turns retries off)");
         }
 
         if (TurnaroundDelay < TimeSpan.Zero || TurnaroundDelay > TimeSpan.FromSeconds(10))

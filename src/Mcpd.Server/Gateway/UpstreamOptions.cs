@@ -10,9 +10,10 @@ public sealed class UpstreamOptions
     public string? Address { get; set; }
 
     /// <summary>
-    /// The deadline of one request, its retries included, from the moment the gateway takes it; then it is answered
-    /// 0x0B. Shorter by default than the timeouts of common clients (libmodbus 0.5 s, mbpoll 1 s), so that they hear
-    /// the gateway's answer instead of timing out and retrying on top.
+    /// The deadline of one request, its retries included, from the moment the gateway takes it (on an RTU bus, from
+    /// the moment the bus is the request's: before, it waits its turn in the queue); then it is answered 0x0B.
+    /// Shorter by default than the timeouts of common clients (libmodbus 0.5 s, mbpoll 1 s), so that they hear the
+    /// gateway's answer instead of timing out and retrying on top.
     /// </summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMilliseconds(400);
 

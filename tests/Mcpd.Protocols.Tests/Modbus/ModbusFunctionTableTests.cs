@@ -112,7 +112,6 @@ public class ModbusFunctionTableTests
     [InlineData("08000B", "", 5)] // 6.8: a counter
     [InlineData("080000", "08000012345678", 7)] // 6.8.1: as long as the request
     [InlineData("080000", "0800000000", 5)]
-    [InlineData("080000", "", 5)] // 6.8.1 without the request: taken at its shortest
     [InlineData("0B", "", 5)] // 6.9
     [InlineData("0C08", "", 10)] // 6.10: no event
     [InlineData("0F", "", 5)] // 6.11
@@ -131,8 +130,19 @@ public class ModbusFunctionTableTests
     [InlineData("C1", "", 2)]
     public void Response_lengths_follow_the_layouts_of_section_6_and_7(string head, string request, int expected)
     {
-        Assert.Equal(OperationStatus.Done, ModbusFunctionTable.ResponseLength(Convert.FromHexString(head), Convert.FromHexString(request), out var length));
+        Assert.Equal(OperationStatus.Done, ModbusFunctionTable.ResponseLength(Convert.FromHexString(head), Convert.FromHexString(request), out var length, out var openEnded));
         Assert.Equal(expected, length);
+        Assert.False(openEnded);
+    }
+
+    [Theory]
+    [InlineData("", true)] // 6.8.1: only the request tells how many data words the echo carries; the framing must find its end
+    [InlineData("0300000001", false)] // a stray echo while a read waits: not its answer, measured at its shortest to be dropped
+    public void An_echo_of_return_query_data_is_open_ended_when_its_request_is_unknown(string request, bool openEnded)
+    {
+        Assert.Equal(OperationStatus.Done, ModbusFunctionTable.ResponseLength(Convert.FromHexString("08000012345678"), Convert.FromHexString(request), out var length, out var actualOpenEnded));
+        Assert.Equal(5, length);
+        Assert.Equal(openEnded, actualOpenEnded);
     }
 
     [Theory]
@@ -176,6 +186,19 @@ public class ModbusFunctionTableTests
 
         Assert.True(pdu.Length < ModbusFunctionTable.Get(pdu[0]).MinRequestLength);
         Assert.False(ModbusFunctionTable.Get(pdu[0]).TryDescribeResponse(pdu, out _, out _));
+    }
+
+    [Theory]
+    [InlineData("0800040000", true)] // 6.8.1: Force Listen Only Mode, no response is returned
+    [InlineData("080004", true)]
+    [InlineData("0800010000", false)] // restart communications answers, and leaves listen-only mode
+    [InlineData("0800000004", false)]
+    [InlineData("0300040001", false)]
+    public void Only_force_listen_only_mode_is_answered_by_silence(string request, bool silent)
+    {
+        var pdu = Convert.FromHexString(request);
+
+        Assert.Equal(silent, ModbusFunctionTable.Get(pdu[0]).IsAnsweredBySilence(pdu));
     }
 
     [Fact]

@@ -41,6 +41,7 @@ public class ModbusRtuCodecTests
         "010600010003980B",
         "01076DE3DD",
         "01080000A537DA8D",
+        "01080000123456787333", // 6.8.1: an echo of two data words, framed by its CRC without its request
         "010BFFFF0108A479",
         "010C0800000108012120000DC1",
         "010F0013000A2409",
@@ -110,6 +111,19 @@ public class ModbusRtuCodecTests
     }
 
     [Fact]
+    public void Return_query_data_echo_decoded_without_its_request_is_framed_by_its_crc()
+    {
+        // The gateway once framed responses without their request: the echo was cut after one data word, failed its
+        // CRC, and the client got 0x0B although the slave had answered. Framed by its CRC, it comes out whole.
+        var adu = Convert.FromHexString("01080000123456787333");
+        var buffer = new ReadOnlySequence<byte>([.. adu, .. Convert.FromHexString("010402000A3937")]);
+
+        Assert.Equal(OperationStatus.Done, ModbusRtuCodec.DecodeResponse(buffer, out var frame, out var consumed));
+        Assert.Equal("08000012345678", Convert.ToHexString(frame.Pdu.ToArray()));
+        Assert.Equal(adu.Length, buffer.Slice(0, consumed).Length);
+    }
+
+    [Fact]
     public void Return_query_data_that_no_crc_ends_within_256_bytes_is_invalid()
     {
         var adu = new byte[ModbusRtuCodec.MaxAduLength];
@@ -131,16 +145,28 @@ public class ModbusRtuCodecTests
         Assert.Equal(adu[1..^2], frame.Pdu.ToArray());
     }
 
+    /// <summary>The responses whose length their own bytes tell: all but the FC08/00 echo, which only its request measures.</summary>
+    public static TheoryData<string> SelfDelimitedResponses => [.. Responses.Select(r => (string)r.Data).Where(hex => !hex.StartsWith("01080000", StringComparison.Ordinal))];
+
     [Theory]
-    [MemberData(nameof(Responses))]
-    public void A_corrupted_byte_fails_the_crc_and_the_next_frame_still_decodes(string hex)
+    [MemberData(nameof(SelfDelimitedResponses))]
+    public void A_corrupted_byte_fails_the_crc_and_the_next_frame_still_decodes(string hex) => AssertCorruptedThenNext(hex, request: []);
+
+    [Theory]
+    [InlineData("01080000A537DA8D")]
+    [InlineData("01080000123456787333")]
+    public void A_corrupted_echo_of_return_query_data_fails_the_crc_when_decoded_with_its_request(string hex) =>
+        // Without its request a damaged echo has no end to find (no CRC matches); the master that sent it knows it.
+        AssertCorruptedThenNext(hex, request: Convert.FromHexString(hex)[1..^2]);
+
+    private static void AssertCorruptedThenNext(string hex, byte[] request)
     {
         var damaged = Convert.FromHexString(hex);
         damaged[^1] ^= 0x01;
         var next = Convert.FromHexString("010402000A3937");
         var buffer = new ReadOnlySequence<byte>([.. damaged, .. next]);
 
-        var status = ModbusRtuCodec.DecodeResponse(buffer, out var frame, out var consumed);
+        var status = ModbusRtuCodec.DecodeResponse(buffer, request, out var frame, out var consumed);
 
         Assert.Equal(OperationStatus.InvalidData, status);
         Assert.Equal(ModbusRtuError.CrcMismatch, frame.Error);

@@ -40,18 +40,16 @@ public sealed class RtuBusTests
         await using var bus = await RtuBench.StartAsync();
         await using var client = await bus.Server.ConnectClientAsync();
         bus.Slave[1].Bank.WriteRegisters(RegisterTable.Holding, 0, [42]);
-        bus.Slave.CorruptResponses(1, 2);
+        bus.Slave.CorruptResponses(1, 3);
 
-        for (var i = 0; i < 2; i++)
-        {
-            var error = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
-            Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, error.Code);
-        }
+        // A read is sent twice (readRetries 1): both answers garbled, 0x0B; then one garbled answer, and the retry's.
+        var error = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(1, 0, 1));
+        Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, error.Code);
 
         Assert.Equal([42], await client.ReadHoldingRegistersAsync(1, 0, 1));
         Assert.Equal([42], await client.ReadHoldingRegistersAsync(1, 0, 1));
-        Assert.Equal(2, bus.Upstream.CrcErrors);
-        Assert.Equal(2, bus.Server.Logs.Lines.Count(l => l.EventId.Id == 645));
+        Assert.Equal(3, bus.Upstream.CrcErrors);
+        Assert.Equal(3, bus.Server.Logs.Lines.Count(l => l.EventId.Id == 645));
         // Noise is not the unit's fault: a unit with CRC errors is never quarantined.
         Assert.DoesNotContain(bus.Server.Logs.Lines, l => l.EventId.Id == 643);
     }
@@ -75,7 +73,7 @@ public sealed class RtuBusTests
     [Fact]
     public async Task A_late_answer_to_a_timed_out_request_is_not_taken_for_the_next_answer()
     {
-        await using var bus = await RtuBench.StartAsync();
+        await using var bus = await RtuBench.StartAsync(new() { ["upstreams:bus:rtu:readRetries"] = "0" });
         await using var client = await bus.Server.ConnectClientAsync();
         bus.Slave[1].Bank.WriteRegisters(RegisterTable.Holding, 0, [11, 22]);
         bus.Slave.ResponseDelay = TimeSpan.FromMilliseconds(1300);
@@ -92,7 +90,7 @@ public sealed class RtuBusTests
     [Fact]
     public async Task A_late_answer_of_the_same_size_is_not_taken_for_the_answer_to_a_read_of_other_registers()
     {
-        await using var bus = await RtuBench.StartAsync();
+        await using var bus = await RtuBench.StartAsync(new() { ["upstreams:bus:rtu:readRetries"] = "0" });
         await using var client = await bus.Server.ConnectClientAsync();
         bus.Slave[1].Bank.WriteRegisters(RegisterTable.Holding, 0, [11, 22, 33, 44]);
         bus.Slave.ResponseDelay = TimeSpan.FromMilliseconds(1300);
@@ -113,29 +111,17 @@ public sealed class RtuBusTests
         var heardBefore = bus.Slave.Requests(1);
         var response = new byte[ModbusLimits.MaxPduLength];
 
-        var length = await bus.Upstream.ExecuteAsync(1, new byte[] { 0x06, 0x00 }, response, new ModbusCaller("test"), CancellationToken.None);
+        var origin = new ModbusAnswerOrigin();
+
+        var length = await bus.Upstream.ExecuteAsync(1, new byte[] { 0x06, 0x00 }, response, new ModbusCaller("test", origin), CancellationToken.None);
 
         Assert.Equal("8603", Convert.ToHexString(response, 0, length));
+        Assert.True(origin.ByGateway, "the 03 is mcpd's, not the slave's");
         Assert.Equal(heardBefore, bus.Slave.Requests(1));
         Assert.Equal([0], await client.ReadHoldingRegistersAsync(1, 0, 1));
         Assert.Equal(UpstreamState.Up, bus.Upstream.State);
         // And an answer is never matched by reading past the end of a short request.
         Assert.False(ModbusResponsePdu.Answers([0x06], [0x06, 0x00, 0x01, 0x00, 0x02]));
-    }
-
-    [Fact]
-    public async Task Return_query_data_with_two_data_words_is_answered_with_the_slaves_echo()
-    {
-        // On the line: 01 08 00 00 12 34 56 78 73 33, and the slave echoes it byte for byte (Application Protocol
-        // 6.8.1). The answer is as long as the request, not the 5 bytes of the other sub-functions.
-        await using var bus = await RtuBench.StartAsync();
-        await using var client = await bus.Server.ConnectClientAsync();
-
-        var answer = await client.SendAsync(1, Convert.FromHexString("08000012345678"));
-
-        Assert.Equal("08000012345678", Convert.ToHexString(answer));
-        Assert.Equal(0, bus.Upstream.CrcErrors);
-        Assert.Equal(UpstreamState.Up, bus.Upstream.State);
     }
 
     [Fact]
@@ -145,6 +131,7 @@ public sealed class RtuBusTests
         {
             ["upstreams:bus:requestTimeout"] = "00:00:00.500",
             ["upstreams:bus:rtu:baudRate"] = "1200",
+            ["upstreams:bus:rtu:readRetries"] = "0",
         });
         await using var client = await converter.Server.ConnectClientAsync();
 
@@ -416,8 +403,9 @@ public sealed class RtuBusTests
         var request = new byte[5];
         ModbusRequestPdu.Read(request, ModbusFunctionCode.ReadHoldingRegisters, 0, 1);
         var responses = new[] { new byte[ModbusLimits.MaxPduLength], new byte[ModbusLimits.MaxPduLength] };
-        var onTheLine = bus.Upstream.ExecuteAsync(2, request, responses[0], new ModbusCaller("a"), CancellationToken.None).AsTask();
-        var waiting = bus.Upstream.ExecuteAsync(1, request, responses[1], new ModbusCaller("b"), CancellationToken.None).AsTask();
+        var origins = new[] { new ModbusAnswerOrigin(), new ModbusAnswerOrigin() };
+        var onTheLine = bus.Upstream.ExecuteAsync(2, request, responses[0], new ModbusCaller("a", origins[0]), CancellationToken.None).AsTask();
+        var waiting = bus.Upstream.ExecuteAsync(1, request, responses[1], new ModbusCaller("b", origins[1]), CancellationToken.None).AsTask();
         var deadline = Stopwatch.StartNew();
         while (bus.Slave.Requests(2) == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
         {
@@ -430,6 +418,7 @@ public sealed class RtuBusTests
         Assert.Equal([2, 2], lengths);
         // mcpd is stopping: 0x0B, as for every upstream (docs/gateway.md).
         Assert.All(responses, r => Assert.Equal("830B", Convert.ToHexString(r, 0, 2)));
+        Assert.All(origins, o => Assert.True(o.ByGateway));
     }
 
     [Fact]
@@ -445,7 +434,7 @@ public sealed class RtuBusTests
         await client.WriteSingleRegisterAsync(2, 1, 555);
 
         Assert.Equal([555], await client.ReadHoldingRegistersAsync(2, 1, 1));
-        slave.CorruptResponses(2, 1);
+        slave.CorruptResponses(2, 2);
         var garbled = await Assert.ThrowsAsync<ModbusException>(() => client.ReadHoldingRegistersAsync(2, 0, 1));
         Assert.Equal(ModbusExceptionCode.GatewayTargetDeviceFailedToRespond, garbled.Code);
         Assert.Equal([0, 0], await client.ReadHoldingRegistersAsync(1, 0, 2));
@@ -477,24 +466,9 @@ public sealed class RtuBusTests
     }
 }
 
-/// <summary>A socat pty pair, simulated slaves (units 1 and 2) on one end, and mcpd on the other.</summary>
-internal sealed class RtuBench : IAsyncDisposable
+/// <summary>The RTU bus of the gateway tests: settings, and a bench with simulated slaves (units 1 and 2).</summary>
+internal static class RtuBench
 {
-    private readonly SocatPtyPair _pair;
-
-    private RtuBench(SocatPtyPair pair, RtuSlaveSimulator slave, McpdTestServer server)
-    {
-        _pair = pair;
-        Slave = slave;
-        Server = server;
-    }
-
-    public RtuSlaveSimulator Slave { get; }
-
-    public McpdTestServer Server { get; }
-
-    public ModbusRtuUpstream Upstream => (ModbusRtuUpstream)Server.Services.GetRequiredService<UpstreamRegistry>()["bus"];
-
     /// <summary>Upstream "bus" (kind rtu, 1 s timeout, no probe) serving units 1 and 2, with <paramref name="extra"/> over it.</summary>
     public static Dictionary<string, string?> Settings(Dictionary<string, string?>? extra = null)
     {
@@ -516,16 +490,50 @@ internal sealed class RtuBench : IAsyncDisposable
         return settings;
     }
 
-    public static async Task<RtuBench> StartAsync(Dictionary<string, string?>? extra = null)
+    /// <summary>Simulated slaves (units 1 and 2) in this process on the bus.</summary>
+    public static Task<RtuBench<RtuSlaveSimulator>> StartAsync(Dictionary<string, string?>? extra = null) =>
+        RtuBench<RtuSlaveSimulator>.StartAsync(
+            port => Task.FromResult(RtuSlaveSimulator.OnSerialPort(port, RtuSlaveSimulator.Device(1), RtuSlaveSimulator.Device(2))),
+            extra);
+
+    /// <summary>
+    /// A slave process (<see cref="PythonRtuSlave"/>) as unit 1 on the bus; unit 2 is configured in mcpd and absent on
+    /// the line. The slave ignores its first <paramref name="ignoreFirst"/> requests and answers after <paramref name="slaveDelay"/>.
+    /// </summary>
+    public static Task<RtuBench<PythonRtuSlave>> StartWithSlaveProcessAsync(Dictionary<string, string?>? extra = null, int ignoreFirst = 0, TimeSpan slaveDelay = default) =>
+        RtuBench<PythonRtuSlave>.StartAsync(port => PythonRtuSlave.StartAsync(port, 1, ignoreFirst, slaveDelay), extra);
+}
+
+/// <summary>A socat pty pair, the slaves on one end (<typeparamref name="TSlave"/>), and mcpd (<see cref="RtuBench.Settings"/>) on the other.</summary>
+internal sealed class RtuBench<TSlave> : IAsyncDisposable
+    where TSlave : IAsyncDisposable
+{
+    private readonly SocatPtyPair _pair;
+
+    private RtuBench(SocatPtyPair pair, TSlave slave, McpdTestServer server)
+    {
+        _pair = pair;
+        Slave = slave;
+        Server = server;
+    }
+
+    public TSlave Slave { get; }
+
+    public McpdTestServer Server { get; }
+
+    public ModbusRtuUpstream Upstream => (ModbusRtuUpstream)Server.Services.GetRequiredService<UpstreamRegistry>()["bus"];
+
+    /// <summary>Starts socat, the slaves on its slave end (<paramref name="startSlave"/>), then mcpd with <paramref name="extra"/>.</summary>
+    public static async Task<RtuBench<TSlave>> StartAsync(Func<string, Task<TSlave>> startSlave, Dictionary<string, string?>? extra = null)
     {
         var pair = await SocatPtyPair.StartAsync();
-        RtuSlaveSimulator? slave = null;
+        TSlave? slave = default;
         try
         {
-            slave = RtuSlaveSimulator.OnSerialPort(pair.SlaveEnd, RtuSlaveSimulator.Device(1), RtuSlaveSimulator.Device(2));
-            var settings = Settings(extra);
+            slave = await startSlave(pair.SlaveEnd);
+            var settings = RtuBench.Settings(extra);
             settings["upstreams:bus:rtu:port"] = pair.MasterEnd;
-            return new RtuBench(pair, slave, await McpdTestServer.StartAsync(settings));
+            return new RtuBench<TSlave>(pair, slave, await McpdTestServer.StartAsync(settings));
         }
         catch
         {
@@ -541,15 +549,21 @@ internal sealed class RtuBench : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // socat is ended whatever happens before: a test must not leave processes behind.
+        // The slaves and socat are ended whatever happens before: a test must not leave processes behind.
         try
         {
             await Server.DisposeAsync();
-            await Slave.DisposeAsync();
         }
         finally
         {
-            await _pair.DisposeAsync();
+            try
+            {
+                await Slave.DisposeAsync();
+            }
+            finally
+            {
+                await _pair.DisposeAsync();
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 using Mcpd.Testing;
 using Mcpd.Server.Configuration;
+using Mcpd.Server.Devices;
 using Mcpd.Server.Gateway;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Time.Testing;
@@ -101,6 +102,7 @@ public sealed class RtuQueueAndQuarantineTests
     [InlineData("upstreams:bus:rtu:dataBits", "7", "upstreams:bus:rtu:dataBits: 7 is not 8")]
     [InlineData("upstreams:bus:rtu:stopBits", "3", "upstreams:bus:rtu:stopBits: 3 is not 1 or 2")]
     [InlineData("upstreams:bus:rtu:queueLimit", "0", "upstreams:bus:rtu:queueLimit: 0 is outside 1..100000")]
+    [InlineData("upstreams:bus:rtu:readRetries", "11", "upstreams:bus:rtu:readRetries: 11 is outside 0..10 (0 turns retries off)")]
     [InlineData("upstreams:bus:rtu:turnaroundDelay", "00:01:00", "upstreams:bus:rtu:turnaroundDelay: 00:01:00 is outside")]
     [InlineData("upstreams:bus:rtu:reopenDelay", "00:00:00", "upstreams:bus:rtu:reopenDelay: 00:00:00 must be positive")]
     [InlineData("upstreams:bus:rtu:maxReopenDelay", "00:00:00.100", "upstreams:bus:rtu:maxReopenDelay: 00:00:00.1000000 is shorter than reopenDelay")]
@@ -125,7 +127,7 @@ public sealed class RtuQueueAndQuarantineTests
         Assert.Empty(McpdOptionsValidator.CheckConfiguration(Configuration(new() { ["upstreams:bus:rtu:port"] = "/dev/ttyUSB0", ["upstreams:bus:rtu:parity"] = "none", ["upstreams:bus:rtu:stopBits"] = "2" })));
     }
 
-    private static RtuRequest Request(string client, byte unit) => new(unit, new byte[] { 3, 0, 0, 0, 1 }, new byte[253], client);
+    private static RtuRequest Request(string client, byte unit) => new(unit, new byte[] { 3, 0, 0, 0, 1 }, new byte[253], new ModbusCaller(client));
 
     private static IConfiguration Configuration(Dictionary<string, string?> settings)
     {
