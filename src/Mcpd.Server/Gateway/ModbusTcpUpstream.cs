@@ -143,7 +143,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     }
 
     public ValueTask<int> ExecuteAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken) =>
-        unit == 0 ? BroadcastAsync(request, response, cancellationToken) : ExchangeAsync(unit, request, response, cancellationToken);
+        unit == 0 ? BroadcastAsync(request, response, caller, cancellationToken) : ExchangeAsync(unit, request, response, caller, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -168,7 +168,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     /// sent once.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> ExchangeAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, CancellationToken cancellationToken)
+    private async ValueTask<int> ExchangeAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken)
     {
         var attempt = new Attempt(this, unit, request, response, _time.GetTimestamp() + _requestTimeoutTicks);
         var retries = ModbusFunctionTable.Get(request.Span[0]).IsSideEffectFree(request.Span) ? _options.Tcp.ReadRetries : 0;
@@ -191,7 +191,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
 
         return result >= 0
             ? result
-            : ModbusResponsePdu.WriteException(response.Span, request.Span[0], result == NoPath ? ModbusExceptionCode.GatewayPathUnavailable : ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
+            : caller.AnswerInDevicesPlace(request.Span, response.Span, result == NoPath ? ModbusExceptionCode.GatewayPathUnavailable : ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
     }
 
     /// <summary>The delay before retry <paramref name="retry"/> (1-based): retryDelay doubling, scaled by a random factor in [0.5, 1).</summary>
@@ -323,12 +323,12 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     }
 
     /// <summary>Unit 0 is a broadcast (Application Protocol 4.1): queued on any connection, never answered, never retried.</summary>
-    private async ValueTask<int> BroadcastAsync(ReadOnlyMemory<byte> request, Memory<byte> response, CancellationToken cancellationToken)
+    private async ValueTask<int> BroadcastAsync(ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken)
     {
         var lease = await _pool.RentAsync(cancellationToken);
         if (lease.Outcome == PoolLeaseOutcome.NoSlot)
         {
-            return ModbusResponsePdu.WriteException(response.Span, request.Span[0], ModbusExceptionCode.GatewayPathUnavailable);
+            return caller.AnswerInDevicesPlace(request.Span, response.Span, ModbusExceptionCode.GatewayPathUnavailable);
         }
 
         if (lease is { Client: { } client, Connection: { } connection })
@@ -348,7 +348,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
             }
         }
 
-        return ModbusResponsePdu.WriteException(response.Span, request.Span[0], ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
+        return caller.AnswerInDevicesPlace(request.Span, response.Span, ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
     }
 
     /// <summary>Every probe interval, the configured cheap read through the breaker (never retried): any answer proves the device alive.</summary>

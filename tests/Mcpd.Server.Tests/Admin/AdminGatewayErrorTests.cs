@@ -49,6 +49,28 @@ public sealed class AdminGatewayErrorTests
         Assert.StartsWith("mcpd answered Modbus exception 0B", await ErrorOf(write), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_TCP_device_that_cannot_be_reached_is_mcpds_0B()
+    {
+        using var closed = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        await using var server = await McpdTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["upstreams:plc:address"] = $"127.0.0.1:{port}",
+            ["upstreams:plc:probe:interval"] = "00:00:00",
+            ["devices:0:unit"] = "1",
+            ["devices:0:upstream"] = "plc",
+        });
+        using var http = new HttpClient { BaseAddress = server.AdminUri };
+
+        var (status, error) = await ReadAsync(http, "api/devices/1/registers?table=holding&from=0&count=1");
+
+        Assert.Equal(HttpStatusCode.BadGateway, status);
+        Assert.StartsWith("mcpd answered Modbus exception 0B (GatewayTargetDeviceFailedToRespond) in the device's place, through upstream 'plc' (", error, StringComparison.Ordinal);
+    }
+
     private static async Task<(HttpStatusCode Status, string Error)> ReadAsync(HttpClient http, string path)
     {
         using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
