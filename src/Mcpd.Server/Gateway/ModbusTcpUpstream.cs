@@ -143,7 +143,13 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     }
 
     public ValueTask<int> ExecuteAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken) =>
-        unit == 0 ? BroadcastAsync(request, response, caller, cancellationToken) : ExchangeAsync(unit, request, response, caller, cancellationToken);
+        unit == 0 ? BroadcastAsync(request, response, caller, cancellationToken)
+        : ExchangeAsync(
+            new Attempt(this, unit, request, response, _time.GetTimestamp() + _requestTimeoutTicks),
+            // A write whose answer was lost may have happened: it is sent once.
+            ModbusFunctionTable.Get(request.Span[0]).IsSideEffectFree(request.Span) ? _options.Tcp.ReadRetries : 0,
+            caller,
+            cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -162,20 +168,40 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         result is Broke or Silent or Down || (result is NoPath or Abandoned or UnitSilent && _circuit.CircuitState == CircuitState.HalfOpen);
 
     /// <summary>
-    /// One request within one deadline: attempts through the breaker; a side-effect-free request that failed fast
-    /// (a broken connection, say, after the device restarted) is tried again after <see cref="TcpUpstreamOptions.RetryDelay"/>
-    /// (doubling, with jitter) while the deadline leaves room. A write whose answer was lost may have happened: it is
-    /// sent once.
+    /// One request within one deadline: attempts through the breaker (an open circuit answers at once); a
+    /// side-effect-free request that failed fast (a broken connection, say, after the device restarted) is tried again,
+    /// up to <paramref name="retries"/> times, after <see cref="TcpUpstreamOptions.RetryDelay"/> (doubling, with
+    /// jitter) while the deadline leaves room. One state machine for the whole request: each async method on the way
+    /// is an allocation once many requests are in flight (the pooling builder keeps only a few per thread).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> ExchangeAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken)
+    private async ValueTask<int> ExchangeAsync(Attempt attempt, int retries, ModbusCaller caller, CancellationToken cancellationToken)
     {
-        var attempt = new Attempt(this, unit, request, response, _time.GetTimestamp() + _requestTimeoutTicks);
-        var retries = ModbusFunctionTable.Get(request.Span[0]).IsSideEffectFree(request.Span) ? _options.Tcp.ReadRetries : 0;
-        var result = await AttemptThroughBreakerAsync(attempt, cancellationToken);
-        for (var retry = 1; result == Broke && retry <= retries; retry++)
+        int result;
+        for (var retry = 0; ; retry++)
         {
-            var delay = RetryDelay(retry);
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            try
+            {
+                var outcome = await _breaker.ExecuteOutcomeAsync(
+                    static (context, attempt) => attempt.Upstream.AttemptAsync(attempt, context.CancellationToken),
+                    context,
+                    attempt);
+
+                // An exception here is the breaker's BrokenCircuitException: the circuit is open, answer at once.
+                result = outcome.Exception is null ? outcome.Result : Down;
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+
+            if (result != Broke || retry == retries)
+            {
+                break;
+            }
+
+            var delay = RetryDelay(retry + 1);
             if (_time.GetTimestamp() + (long)(delay.TotalSeconds * _time.TimestampFrequency) >= attempt.Deadline)
             {
                 break;
@@ -185,39 +211,16 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
             {
                 await Task.Delay(delay, _time, CancellationToken.None);
             }
-
-            result = await AttemptThroughBreakerAsync(attempt, cancellationToken);
         }
 
         return result >= 0
             ? result
-            : caller.AnswerInDevicesPlace(request.Span, response.Span, result == NoPath ? ModbusExceptionCode.GatewayPathUnavailable : ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
+            : caller.AnswerInDevicesPlace(attempt.Request.Span, attempt.Response.Span, result == NoPath ? ModbusExceptionCode.GatewayPathUnavailable : ModbusExceptionCode.GatewayTargetDeviceFailedToRespond);
     }
 
     /// <summary>The delay before retry <paramref name="retry"/> (1-based): retryDelay doubling, scaled by a random factor in [0.5, 1).</summary>
     private TimeSpan RetryDelay(int retry) =>
         _options.Tcp.RetryDelay * Math.Pow(2, retry - 1) * (0.5 + (0.5 * Random.Shared.NextDouble()));
-
-    /// <summary>One attempt through the circuit breaker; an open circuit is answered at once.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> AttemptThroughBreakerAsync(Attempt attempt, CancellationToken cancellationToken)
-    {
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        try
-        {
-            var outcome = await _breaker.ExecuteOutcomeAsync(
-                static (context, attempt) => attempt.Upstream.AttemptAsync(attempt, context.CancellationToken),
-                context,
-                attempt);
-
-            // An exception here is the breaker's BrokenCircuitException: the circuit is open, answer at once.
-            return outcome.Exception is null ? outcome.Result : Down;
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
-    }
 
     /// <summary>One try at the device: a slot on a connection, the request, its answer.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -244,19 +247,6 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
             });
         }
 
-        try
-        {
-            return Outcome.FromResult(await SendAsync(connection, client, attempt, cancellationToken));
-        }
-        finally
-        {
-            _pool.Return(lease);
-        }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> SendAsync(PooledConnection<ModbusTcpClient> connection, ModbusTcpClient client, Attempt attempt, CancellationToken cancellationToken)
-    {
         var sentAt = _time.GetTimestamp();
         try
         {
@@ -268,30 +258,34 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
             }
 
             Succeeded();
-            return length;
+            return Outcome.FromResult(length);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return Abandoned;
+            return Outcome.FromResult(Abandoned);
         }
         catch (Exception) when (_closing.IsCancellationRequested)
         {
-            return Abandoned;
+            return Outcome.FromResult(Abandoned);
         }
         catch (TimeoutException ex)
         {
-            return TimedOut(connection, client, attempt, sentAt, ex.Message);
+            return Outcome.FromResult(TimedOut(connection, client, attempt, sentAt, ex.Message));
         }
         catch (ModbusProtocolException ex)
         {
             _pool.Discard(connection, ex.Message, broken: true);
-            return Failed(Broke);
+            return Outcome.FromResult(Failed(Broke));
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
             // ObjectDisposedException: the connection was closed (by another request's failure) while this one started.
             _pool.Discard(connection, ex.Message, broken: true);
-            return Failed(Broke);
+            return Outcome.FromResult(Failed(Broke));
+        }
+        finally
+        {
+            _pool.Return(lease);
         }
     }
 
@@ -361,7 +355,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         using var timer = new PeriodicTimer(probe.Interval, _time);
         do
         {
-            await AttemptThroughBreakerAsync(new Attempt(this, (byte)probe.Unit, request, response, _time.GetTimestamp() + _requestTimeoutTicks), _closing);
+            await ExchangeAsync(new Attempt(this, (byte)probe.Unit, request, response, _time.GetTimestamp() + _requestTimeoutTicks), retries: 0, new ModbusCaller("probe"), _closing);
         }
         while (await UpstreamTimers.WaitForTickAsync(timer, _closing));
     }
