@@ -19,5 +19,6 @@ internal static class DashboardEndpoints
     {
         DashboardPage.Map(endpoints);
         LiveEndpoint.Map(endpoints);
+        ConfigEndpoint.Map(endpoints);
     }
 }

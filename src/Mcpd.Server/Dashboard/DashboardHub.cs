@@ -17,8 +17,11 @@ internal sealed class DashboardHub(
     /// <summary>How often the request log is read and its budget renewed; streams send at this pace too.</summary>
     public static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Requests the log may record per tick: 800 a second at most.</summary>
-    public const int RequestsPerTick = 200;
+    /// <summary>
+    /// Requests the log may record per tick: 200 a second at most, more than a person reads; decoding and sending
+    /// more cost the Modbus path measurably on a small machine (docs/performance.md).
+    /// </summary>
+    public const int RequestsPerTick = 50;
 
     /// <summary>Decoded requests kept for streams that open later or read later.</summary>
     public const int KeptRequests = 500;

@@ -216,10 +216,11 @@ function trafficCharts(compact) {
   draw();
   const legend = h("p", { class: "legend" },
     h("span", { class: "key s1" }, "Modbus"), h("span", { class: "key s2" }, "MCP"), compact ? "" : h("span", { class: "key dashed" }, "p99 (dashed), p50 (solid)"));
-  const element = h("div", { class: compact ? "charts compact" : "charts" },
+  const element = h("div", { class: "charts" },
     figures,
-    h("figure", {}, h("figcaption", {}, "Requests per second"), rate),
-    h("figure", {}, h("figcaption", {}, "Latency, p50 and p99"), latency),
+    h("div", { class: "plots" },
+      h("figure", {}, h("figcaption", {}, "Requests per second"), rate),
+      h("figure", {}, h("figcaption", {}, "Latency, p50 and p99"), latency)),
     legend);
   return { element, draw };
 }
@@ -358,21 +359,27 @@ function device(unit, params) {
     // A simulated device is written in its tables directly, any table; a real one over Modbus, coils and holding only.
     const kind = state.devices.find((x) => x.unit === unit)?.kind;
     const canWrite = state.hello?.write === true && (kind === "simulated" || data.table === "coils" || data.table === "holding");
+    let entryName = null;
+    let entryLeft = 0;
     for (const reading of data.registers) {
+      // The second register of a 32-bit entry belongs to the entry above it.
+      const continued = reading.name == null && entryLeft > 0;
+      entryLeft = reading.name != null ? { uint32: 1, int32: 1, float32: 1 }[reading.type] ?? 0 : entryLeft - 1;
+      entryName = reading.name ?? entryName;
       const valueCell = h("td", { class: "value" });
       const rawCell = h("td", { class: "mono raw" });
       const sparkCell = h("td", { class: "sparkcell" });
-      const row = h("tr", { "data-address": reading.address },
+      const row = h("tr", { "data-address": reading.address, class: continued ? "continued" : null },
         h("td", { class: "num mono" }, String(reading.address), h("span", { class: "ref" }, reference(data.table, reading.address))),
-        h("td", { class: "name" }, reading.name ?? "", reading.readOnly ? h("span", { class: "badge ro", title: "clients may not write it" }, "read-only") : ""),
+        h("td", { class: "name" }, continued ? `↳ ${entryName}` : reading.name ?? "", reading.readOnly ? h("span", { class: "badge ro", title: "clients may not write it" }, "read-only") : ""),
         valueCell,
         rawCell,
         sparkCell,
         h("td", { class: "description" }, reading.description ?? ""));
-      const entry = { row, valueCell, rawCell, sparkCell, raw: null, search: `${reading.name ?? ""} ${reading.description ?? ""} ${reading.address}`.toLowerCase() };
+      const entry = { row, valueCell, rawCell, sparkCell, raw: null, search: `${continued ? entryName : reading.name ?? ""} ${reading.description ?? ""} ${reading.address}`.toLowerCase() };
       rows.set(reading.address, entry);
       body.append(row);
-      if (canWrite) {
+      if (canWrite && !continued) {
         valueCell.classList.add("writable");
         valueCell.title = "click to write a new value";
         valueCell.addEventListener("click", () => edit(entry, reading.address));
@@ -400,7 +407,7 @@ function device(unit, params) {
         entry.row.classList.add("changed");
       }
       entry.raw = reading.raw;
-      entry.valueCell.textContent = text;
+      entry.valueCell.textContent = entry.row.classList.contains("continued") ? "" : text;
       entry.valueCell.dataset.value = text;
       entry.rawCell.textContent = hex(reading.raw, data.table);
     }
@@ -411,6 +418,7 @@ function device(unit, params) {
       return;
     }
     entry.editing = true;
+    entry.valueCell.classList.add("editing");
     const reading = entry.reading;
     const input = h("input", { type: "text", value: reading.value ?? reading.raw, "aria-label": `new value of ${reading.name ?? address}`, class: "edit" });
     const error = h("span", { class: "error-text", role: "alert" });
@@ -420,6 +428,7 @@ function device(unit, params) {
     let armed = false;
     function close() {
       entry.editing = false;
+      entry.valueCell.classList.remove("editing");
       entry.valueCell.replaceChildren(formatValue(entry.reading));
     }
     cancel.addEventListener("click", (e) => { e.stopPropagation(); close(); });
@@ -517,7 +526,7 @@ function device(unit, params) {
         filter),
       message,
       h("div", { class: "scroll" }, h("table", { class: "grid registers" },
-        h("thead", {}, h("tr", {}, h("th", { class: "num" }, "Address"), h("th", {}, "Name"), h("th", {}, "Value"), h("th", {}, "Raw"), h("th", {}, "Last 2 min"), h("th", { class: "description" }, "Description"))),
+        h("thead", {}, h("tr", {}, h("th", { class: "num" }, "Address"), h("th", {}, "Name"), h("th", {}, "Value"), h("th", { class: "raw" }, "Raw"), h("th", {}, "Last 2 min"), h("th", { class: "description" }, "Description"))),
         body))),
     panel("Last requests to this unit", log.element));
 
@@ -631,7 +640,7 @@ function config() {
     settings = c.settings;
     const r = c.lastReload;
     reload.replaceChildren(r == null
-      ? h("p", { class: "muted" }, c.watched ? "No change of the configuration file since the start." : "Not watching a configuration file (no --config).")
+      ? h("p", { class: "muted" }, c.file ? `Watching ${c.file}: no change since the start.` : "No configuration file is watched (mcpd runs on its defaults and flags).")
       : h("div", {}, h("p", {}, badge(r.accepted ? "applied" : "rejected", r.accepted ? "ok" : "bad"), ` ${clock(r.at)} (${ago(r.at)} ago)`),
         r.problems.length ? h("ul", { class: "problems" }, ...r.problems.map((p) => h("li", {}, p))) : ""));
     fill();

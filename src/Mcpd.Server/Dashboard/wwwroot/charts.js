@@ -38,7 +38,6 @@ export function lineChart(svg, series, { points, format = (v) => `${v}` }) {
   const bottom = 20;
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("preserveAspectRatio", "none");
   const all = series.flatMap((s) => s.values).filter((v) => v != null);
   const max = niceCeiling(Math.max(0, ...all));
   const x = (i) => left + ((width - left - right) * i) / Math.max(1, points - 1);
@@ -69,12 +68,16 @@ export function lineChart(svg, series, { points, format = (v) => `${v}` }) {
       path += `${pen}${x(offset + i).toFixed(1)},${y(value).toFixed(1)} `;
       pen = "L";
     });
-    svg.append(node("path", { d: path, class: `line ${s.className}`, "vector-effect": "non-scaling-stroke" }));
+    svg.append(node("path", { d: path, class: `line ${s.className}` }));
   }
 }
 
-/** A small line of `values` (numbers or null), scaled to its own range, newest at the right. */
+/**
+ * A small line of `values` (numbers or null), scaled to its own range, newest at the right. The x axis holds at least
+ * 30 samples and at most `capacity`, so a short history is not squeezed into the right edge.
+ */
 export function sparkline(values, capacity) {
+  capacity = Math.min(capacity, Math.max(30, values.length));
   const width = 96;
   const height = 22;
   const svg = node("svg", { viewBox: `0 0 ${width} ${height}`, class: "spark", "aria-hidden": "true", preserveAspectRatio: "none" });
