@@ -106,12 +106,19 @@ public sealed class DashboardPage : IAsyncDisposable
         }
     }
 
-    /// <summary>Saves the whole page as a PNG in the test output folder (<see cref="Screenshots"/>) and returns its path.</summary>
-    public async Task<string> ScreenshotAsync(string name)
+    /// <summary>
+    /// Saves the whole page as a PNG in the test output folder (<see cref="Screenshots"/>) and returns its path; one
+    /// the docs show (<paramref name="forDocs"/>) goes to docs/images too when asked.
+    /// </summary>
+    public async Task<string> ScreenshotAsync(string name, bool forDocs = true)
     {
         var path = Screenshots.PathOf(name);
         await Page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
-        Screenshots.Publish(path);
+        if (forDocs)
+        {
+            Screenshots.Publish(path);
+        }
+
         return path;
     }
 

@@ -84,6 +84,8 @@ internal sealed class DashboardHub(
     {
         using var timer = new PeriodicTimer(Tick, time);
         long ticks = 0;
+        registers.Sample();
+        upstreams.Sample();
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
