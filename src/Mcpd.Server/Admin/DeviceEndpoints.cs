@@ -27,10 +27,14 @@ internal static class DeviceEndpoints
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/api/devices", ([FromServices] IOptions<DevicesOptions> options, [FromServices] DeviceRegistry devices) =>
-            Results.Json(options.Value.Effective.Select(d => Describe(d, devices.Resolve((byte)d.Unit))))).RequireAuthorization(AdminAccess.ReadPolicy);
+            Results.Json(List(options.Value, devices))).RequireAuthorization(AdminAccess.ReadPolicy);
         endpoints.MapGet("/api/devices/{unit:int}/registers", ReadAsync).RequireAuthorization(AdminAccess.ReadPolicy);
         endpoints.MapPut("/api/devices/{unit:int}/registers/{address:int}", WriteAsync).RequireAuthorization(AdminAccess.WritePolicy);
     }
+
+    /// <summary>The devices as <c>GET /api/devices</c> answers them (the dashboard's live stream sends the same).</summary>
+    public static IEnumerable<object> List(DevicesOptions options, DeviceRegistry devices) =>
+        options.Effective.Select(d => Describe(d, devices.Resolve((byte)d.Unit)));
 
     private static object Describe(DeviceOptions options, IModbusDevice? device) => device switch
     {
@@ -41,6 +45,7 @@ internal static class DeviceEndpoints
             kind = "simulated",
             tables = new { coils = options.Coils, discreteInputs = options.DiscreteInputs, holdingRegisters = options.HoldingRegisters, inputRegisters = options.InputRegisters },
             registers = simulated.Map.Definitions.Count,
+            mapped = Mapped(simulated.Map),
             generated = simulated.GeneratedCount,
         },
         GatewayDevice gateway => (object)new
@@ -56,8 +61,17 @@ internal static class DeviceEndpoints
     };
 
     /// <summary>GET: the caller's role must allow reading the range, as a Modbus read of it would need.</summary>
-    private static async Task<IResult> ReadAsync(int unit, string? table, int? from, int? count, HttpContext context, [FromServices] DeviceRegistry devices, [FromServices] AdminAccess access, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadAsync(int unit, string? table, int? from, int? count, HttpContext context, [FromServices] DeviceRegistry devices, [FromServices] AdminAccess access, CancellationToken cancellationToken) =>
+        ReadProblem(unit, table, from, count, context, devices, access, out var range) ?? await ReadRangeAsync(unit, range.Device, range.Table, range.From, range.Count, cancellationToken);
+
+    /// <summary>
+    /// The answer to a read of <paramref name="count"/> addresses of <paramref name="table"/> from <paramref name="from"/>
+    /// (defaults: holding, 0, 10) that cannot be made: no such unit or table, a range outside the table or the read
+    /// limit, or one the caller's role may not read (403). Null when it can; then <paramref name="range"/> is what to read.
+    /// </summary>
+    public static IResult? ReadProblem(int unit, string? table, int? from, int? count, HttpContext context, DeviceRegistry devices, AdminAccess access, out RegisterRange range)
     {
+        range = default;
         if (Problem(unit, table, devices, out var device, out var registerTable) is { } problem)
         {
             return problem;
@@ -76,27 +90,35 @@ internal static class DeviceEndpoints
             return access.Forbidden(context, refusal);
         }
 
-        return await ReadRangeAsync(unit, device!, registerTable, start, length, cancellationToken);
+        range = new RegisterRange(device!, registerTable, start, length);
+        return null;
     }
 
     private static async Task<IResult> ReadRangeAsync(int unit, IModbusDevice device, RegisterTable registerTable, int start, int length, CancellationToken cancellationToken)
     {
+        var (readings, problem) = await ReadingsAsync(unit, device, registerTable, start, length, cancellationToken);
+        return problem is null ? Results.Json(readings) : Error(problem);
+    }
+
+    /// <summary>The body of <c>GET /api/devices/{unit}/registers</c> for the range (the dashboard's live stream sends the same), or what went wrong.</summary>
+    public static async Task<(object? Readings, RegisterProblem? Problem)> ReadingsAsync(int unit, IModbusDevice device, RegisterTable registerTable, int start, int length, CancellationToken cancellationToken)
+    {
         var (values, problem) = await DeviceRegisters.ReadAsync(device, registerTable, start, length, Admin, cancellationToken);
         if (problem is not null)
         {
-            return Error(problem);
+            return (null, problem);
         }
 
         var simulated = device as SimulatedDevice;
         var map = simulated?.Map ?? NoMap;
-        return Results.Json(new
+        return (new
         {
             unit,
             table = DeviceRegisters.NameOf(registerTable),
             from = start,
             count = length,
-            registers = Enumerable.Range(0, length).Select(i => DeviceRegisters.Reading(map, simulated is null ? null : simulated.IsReadOnly, registerTable, start, values!, i)),
-        });
+            registers = Enumerable.Range(0, length).Select(i => DeviceRegisters.Reading(map, simulated is null ? null : simulated.IsReadOnly, registerTable, start, values!, i)).ToList(),
+        }, null);
     }
 
     /// <summary>
@@ -172,9 +194,18 @@ internal static class DeviceEndpoints
         return null;
     }
 
+    /// <summary>Per table that has map entries, the first and last address they cover: where a reader of the map starts.</summary>
+    private static Dictionary<string, int[]> Mapped(RegisterMap map) =>
+        map.Definitions.GroupBy(d => d.Table).OrderBy(g => g.Key).ToDictionary(
+            g => DeviceRegisters.NameOf(g.Key),
+            g => new[] { g.Min(d => d.Address), g.Max(d => d.Address + d.Count - 1) });
+
     private static IResult Error(int status, string message) => AdminErrors.Json(status, message);
 
     /// <summary>A failed read or write: 400 for the request's fault, 502 for the device's.</summary>
-    private static IResult Error(RegisterProblem problem) =>
+    public static IResult Error(RegisterProblem problem) =>
         Error(problem.IsDeviceFailure ? StatusCodes.Status502BadGateway : StatusCodes.Status400BadRequest, problem.Message);
 }
+
+/// <summary>A checked register range of one device: what <see cref="DeviceEndpoints.ReadProblem"/> found readable.</summary>
+internal readonly record struct RegisterRange(IModbusDevice Device, RegisterTable Table, int From, int Count);

@@ -25,6 +25,7 @@ public sealed partial class ConfigurationFileWatcher : IDisposable
     private readonly Func<Exception, string?> _describeLoadFailure;
     private readonly ReloadGate _gate;
     private readonly McpdMetrics _metrics;
+    private readonly ReloadStatus _status;
     private readonly ILogger _logger;
     private readonly FileSystemWatcher _watcher;
     private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -33,15 +34,18 @@ public sealed partial class ConfigurationFileWatcher : IDisposable
     /// <summary>
     /// Watches <paramref name="path"/>; <paramref name="load"/> builds the layered configuration from it anew, and
     /// <paramref name="describeLoadFailure"/> says in one line why it could not (null: not a load failure, a bug).
+    /// Each change's result goes to <paramref name="status"/>.
     /// </summary>
-    public ConfigurationFileWatcher(string path, Func<IConfigurationRoot> load, Func<Exception, string?> describeLoadFailure, ReloadGate gate, McpdMetrics metrics, ILogger<ConfigurationFileWatcher> logger)
+    public ConfigurationFileWatcher(string path, Func<IConfigurationRoot> load, Func<Exception, string?> describeLoadFailure, ReloadGate gate, McpdMetrics metrics, ReloadStatus status, ILogger<ConfigurationFileWatcher> logger)
     {
         ArgumentNullException.ThrowIfNull(path);
         _path = Path.GetFullPath(path);
+        status.Watching(_path);
         _load = load;
         _describeLoadFailure = describeLoadFailure;
         _gate = gate;
         _metrics = metrics;
+        _status = status;
         _logger = logger;
         // The directory is watched, not the file: editors and atomic writers replace it (a new file renamed over it).
         _watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!, Path.GetFileName(_path))
@@ -81,6 +85,7 @@ public sealed partial class ConfigurationFileWatcher : IDisposable
                 {
                     // A bug, not a bad file: said loudly, and the file is still watched.
                     _metrics.ConfigReloaded(accepted: false);
+                    _status.Record([$"the reload failed on a bug (event 9): {ex.Message}"]);
                     LogReloadFailed(_logger, ex);
                 }
             }
@@ -118,6 +123,7 @@ public sealed partial class ConfigurationFileWatcher : IDisposable
         }
 
         _metrics.ConfigReloaded(accepted: problems.Count == 0);
+        _status.Record(problems);
         if (problems.Count == 0)
         {
             ConfigurationLog.Applied(_logger, watch.ElapsedMilliseconds);

@@ -1,6 +1,7 @@
 using Mcpd.Server.Admin;
 using Mcpd.Server.Agent;
 using Mcpd.Server.Configuration;
+using Mcpd.Server.Dashboard;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -29,6 +30,7 @@ public static class McpdHost
         builder.Services.AddRouting();
         AdminApi.AddServices(builder.Services);
         AgentEndpoint.AddServices(builder.Services);
+        DashboardEndpoints.AddServices(builder.Services);
         builder.Services.AddHealthChecks()
             .AddCheck<ListenersHealthCheck>("listeners")
             .AddCheck<SessionStoreHealthCheck>("sessions");
@@ -38,6 +40,7 @@ public static class McpdHost
         AdminApi.UseProtection(app);
         AdminApi.Map(app);
         AgentEndpoint.Map(app);
+        DashboardEndpoints.Map(app);
         return app;
     }
 }

@@ -36,6 +36,7 @@ public static class McpdServiceCollectionExtensions
         // The whole configuration: validated at start (sections refer to each other), read by the command line.
         services.AddOptions<McpdOptions>().BindChecked(configuration).ValidateOnStart();
         services.AddSingleton<IValidateOptions<McpdOptions>, McpdOptionsValidator>();
+        services.AddSingleton<ReloadStatus>();
         // Each class takes the sections it reads.
         services.AddSectionOptions<ModbusServerOptions>(configuration.GetSection(McpdSections.Modbus));
         services.AddSectionOptions<McpServerOptions>(configuration.GetSection(McpdSections.Mcp));

@@ -25,6 +25,7 @@ internal static class TelemetryRegistration
         services.AddMetrics();
         services.AddSingleton<McpdMetrics>();
         services.AddSingleton<McpdTracing>();
+        services.AddSingleton<ModbusRequestLog>();
         var options = section.Get<TelemetryOptions>() ?? new TelemetryOptions();
         // An endpoint that does not parse is reported by the validation at start (TelemetryValidation).
         var endpoint = Uri.TryCreate(options.Otlp.Endpoint, UriKind.Absolute, out var parsed) ? parsed : null;

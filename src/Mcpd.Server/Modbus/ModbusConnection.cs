@@ -19,7 +19,7 @@ namespace Mcpd.Server.Modbus;
 /// </summary>
 internal sealed class ModbusConnection(
     ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, DeviceRegistry devices,
-    ModbusServerOptions settings, ClientAuthorization? authorization, McpdMetrics metrics, McpdTracing tracing, TimeProvider time, ILogger logger)
+    ModbusServerOptions settings, ClientAuthorization? authorization, McpdMetrics metrics, McpdTracing tracing, ModbusRequestLog requestLog, TimeProvider time, ILogger logger)
     : ProtocolConnection(context, tracked, connections, time, settings.MaxInFlightPerConnection)
 {
     /// <summary>Modbus answers the excess with exception 06 (server busy) instead of pausing.</summary>
@@ -88,14 +88,14 @@ internal sealed class ModbusConnection(
     /// </summary>
     private bool Answer(MbapHeader header, ref byte[] scratch, int requestLength)
     {
-        var request = new RequestStart(header, scratch[0], Stopwatch.GetTimestamp(), tracing.StartModbusRequest(header.UnitId, scratch[0]));
+        var request = new RequestStart(header, scratch[0], requestLength, Stopwatch.GetTimestamp(), tracing.StartModbusRequest(header.UnitId, scratch[0]));
         using var scope = request.Span is null ? null : TraceScope.Begin(logger, request.Span.TraceId.ToHexString());
         var response = scratch.AsMemory(ModbusPduExecution.ScratchHalf, ModbusPduExecution.ScratchHalf);
         // Modbus/TCP Security: a request the client's role does not allow is answered exception 01 (ILLEGAL FUNCTION),
         // before anything else, so a client learns nothing from what it may not do (not even which units exist).
         if (authorization is not null && !authorization.AllowsModbus(header.UnitId, scratch.AsSpan(0, requestLength)))
         {
-            return WriteResponse(request, response.Span[..ModbusResponsePdu.WriteException(response.Span, request.Function, ModbusExceptionCode.IllegalFunction)]);
+            return WriteResponse(request, scratch, response.Span[..ModbusResponsePdu.WriteException(response.Span, request.Function, ModbusExceptionCode.IllegalFunction)]);
         }
 
         var device = devices.Resolve(header.UnitId);
@@ -104,23 +104,23 @@ internal sealed class ModbusConnection(
             ModbusLog.UnknownUnit(logger, Context.ConnectionId, header.UnitId);
             if (settings.UnknownUnit == UnknownUnitPolicy.Ignore)
             {
-                return WriteResponse(request, []);
+                return WriteResponse(request, scratch, []);
             }
 
             var exception = settings.UnknownUnit == UnknownUnitPolicy.PathUnavailable
                 ? ModbusExceptionCode.GatewayPathUnavailable
                 : ModbusExceptionCode.GatewayTargetDeviceFailedToRespond;
-            return WriteResponse(request, response.Span[..ModbusResponsePdu.WriteException(response.Span, request.Function, exception)]);
+            return WriteResponse(request, scratch, response.Span[..ModbusResponsePdu.WriteException(response.Span, request.Function, exception)]);
         }
 
         if (!HasFreeSlot)
         {
-            return WriteResponse(request, response.Span[..ModbusResponsePdu.WriteException(response.Span, request.Function, ModbusExceptionCode.ServerDeviceBusy)]);
+            return WriteResponse(request, scratch, response.Span[..ModbusResponsePdu.WriteException(response.Span, request.Function, ModbusExceptionCode.ServerDeviceBusy)]);
         }
 
         var length = ModbusPduExecution.Execute(this, device, scratch, requestLength, (Connection: this, Request: request),
             static (state, ex) => state.Connection.LogDeviceFailed(state.Request.Header, state.Request.Function, ex),
-            static (state, block, answer) => state.Connection.WriteResponse(state.Request, block.AsSpan(ModbusPduExecution.ScratchHalf, answer)));
+            static (state, block, answer) => state.Connection.WriteResponse(state.Request, block, block.AsSpan(ModbusPduExecution.ScratchHalf, answer)));
         if (length < 0)
         {
             // The pending request owns the block and the span now; the read loop goes on outside the span.
@@ -129,7 +129,7 @@ internal sealed class ModbusConnection(
             return false;
         }
 
-        return WriteResponse(request, response.Span[..length]);
+        return WriteResponse(request, scratch, response.Span[..length]);
     }
 
     private void LogDeviceFailed(MbapHeader header, byte function, Exception exception) =>
@@ -137,11 +137,17 @@ internal sealed class ModbusConnection(
 
     /// <summary>
     /// Writes the response ADU and ends the request's measurement and span; an empty PDU is a broadcast's (unit 0
-    /// behind an RTU bus) or an ignored unit's, which has no answer.
+    /// behind an RTU bus) or an ignored unit's, which has no answer. <paramref name="block"/> holds the request PDU,
+    /// which the request log copies the head of while the dashboard watches (one volatile read otherwise).
     /// </summary>
-    private bool WriteResponse(in RequestStart request, ReadOnlySpan<byte> pdu)
+    private bool WriteResponse(in RequestStart request, byte[] block, ReadOnlySpan<byte> pdu)
     {
         metrics.ModbusRequest(request.Function, pdu, request.Started);
+        if (requestLog.IsWatched)
+        {
+            requestLog.Record(Context.ConnectionId, Context.RemoteEndPoint, request.Header.UnitId, block.AsSpan(0, request.RequestLength), pdu, request.Started);
+        }
+
         request.Span?.Stop();
         if (pdu.IsEmpty)
         {
@@ -152,6 +158,6 @@ internal sealed class ModbusConnection(
         return true;
     }
 
-    /// <summary>What the answer of a request needs to know about its start: header, function, timestamp, span (or null).</summary>
-    private readonly record struct RequestStart(MbapHeader Header, byte Function, long Started, Activity? Span);
+    /// <summary>What the answer of a request needs to know about its start: header, function, PDU length, timestamp, span (or null).</summary>
+    private readonly record struct RequestStart(MbapHeader Header, byte Function, int RequestLength, long Started, Activity? Span);
 }

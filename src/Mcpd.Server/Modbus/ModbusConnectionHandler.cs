@@ -20,6 +20,7 @@ internal sealed class ModbusConnectionHandler(
     RolePolicies policies,
     McpdMetrics metrics,
     McpdTracing tracing,
+    ModbusRequestLog requestLog,
     TimeProvider time,
     ILoggerFactory loggers)
 {
@@ -45,6 +46,6 @@ internal sealed class ModbusConnectionHandler(
         var authorization = identity is null ? null : new ClientAuthorization(identity, listener, policies, metrics, _denials, _logger, _audit);
         ModbusLog.Connected(_logger, connection.ConnectionId, connection.RemoteEndPoint);
         // One state machine per connection: RunAsync owns the rest of the connection's life, registry removal included.
-        return new ModbusConnection(connection, tracked, connections, devices, settings, authorization, metrics, tracing, time, _logger).RunAsync();
+        return new ModbusConnection(connection, tracked, connections, devices, settings, authorization, metrics, tracing, requestLog, time, _logger).RunAsync();
     }
 }

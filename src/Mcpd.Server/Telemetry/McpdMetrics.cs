@@ -27,6 +27,12 @@ public sealed partial class McpdMetrics : IDisposable
 
     internal const string OtherMethod = "other";
 
+    /// <summary>The Modbus latency histogram's name (seconds, one untagged series).</summary>
+    public const string ModbusDurationName = "mcpd.modbus.request.duration";
+
+    /// <summary>The MCP latency histogram's name (seconds, one untagged series).</summary>
+    public const string McpDurationName = "mcpd.mcp.request.duration";
+
     private const string ModbusProtocol = "modbus";
     private const string McpProtocol = "mcp";
 
@@ -76,9 +82,9 @@ public sealed partial class McpdMetrics : IDisposable
         // Latency has one series per protocol, without tags: the series takes the exporter's fast path, while a lookup
         // by function (or method) and status cost more than a pipelined request itself (docs/performance.md);
         // mcpd.requests has that breakdown, and spans have the latency of each request.
-        _mcpDuration = Meter.CreateHistogram("mcpd.mcp.request.duration", "s", "Time from reading an MCP request to writing its answer.", tags: null,
+        _mcpDuration = Meter.CreateHistogram(McpDurationName, "s", "Time from reading an MCP request to writing its answer.", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
-        _modbusDuration = Meter.CreateHistogram("mcpd.modbus.request.duration", "s", "Time from reading a Modbus request to writing its answer.", tags: null,
+        _modbusDuration = Meter.CreateHistogram(ModbusDurationName, "s", "Time from reading a Modbus request to writing its answer.", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _crcResyncs = Meter.CreateCounter<long>("mcpd.mcp.crc.resyncs", "{resync}", "Times a CRC-framed MCP listener skipped bytes to find the next 0x5A frame.");
         _crcDroppedBytes = Meter.CreateCounter<long>("mcpd.mcp.crc.dropped", "By", "Bytes skipped while resynchronising CRC-framed MCP input.");

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using Mcpd.Server.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
@@ -14,59 +11,9 @@ namespace Mcpd.Cli;
 /// </summary>
 internal static class EffectiveConfiguration
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DictionaryKeyPolicy = null,
-        IgnoreReadOnlyProperties = true,
-        Converters = { new JsonStringEnumConverter() },
-    };
-
-    /// <summary>One line per key: the effective value and its source.</summary>
-    public static IReadOnlyList<(string Key, string Value, string Source)> Describe(IConfigurationRoot configuration)
-    {
-        var options = ConfigurationTree.Of(configuration).Bound.Options;
-        var tree = JsonSerializer.SerializeToNode(options, Json)!.AsObject();
-        // Computed views are not settings; with no devices configured, the built-in default device is what runs.
-        tree.Remove("maxInputBuffer");
-        tree["devices"] = tree["effectiveDevices"]?.DeepClone();
-        tree.Remove("effectiveDevices");
-        var rows = new List<(string, string, string)>();
-        Flatten(tree, "", (key, value) => rows.Add((key, Mask(key, value), SourceOf(configuration, key))));
-        // Sections mcpd's options do not bind (logging) come from the layers alone.
-        foreach (var (key, value) in configuration.GetSection(McpdConfiguration.LoggingSection).AsEnumerable().Where(p => p.Value is not null).OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            rows.Add((key, value!, SourceOf(configuration, key)));
-        }
-
-        return rows;
-    }
-
-    private static void Flatten(JsonNode? node, string prefix, Action<string, string> add)
-    {
-        switch (node)
-        {
-            case JsonObject map:
-                foreach (var (name, child) in map)
-                {
-                    Flatten(child, prefix.Length == 0 ? name : $"{prefix}:{name}", add);
-                }
-
-                break;
-            case JsonArray list:
-                for (var i = 0; i < list.Count; i++)
-                {
-                    Flatten(list[i], $"{prefix}:{i}", add);
-                }
-
-                break;
-            case null:
-                break;
-            default:
-                add(prefix, node.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : node.ToJsonString());
-                break;
-        }
-    }
+    /// <summary>One line per key: the effective value (<see cref="EffectiveSettings"/>) and its source.</summary>
+    public static IReadOnlyList<(string Key, string Value, string Source)> Describe(IConfigurationRoot configuration) =>
+        [.. EffectiveSettings.Of(configuration).Select(setting => (setting.Key, setting.Value, SourceOf(configuration, setting.Key)))];
 
     /// <summary>The source of a value set by a flag of <c>mcpd serve</c>.</summary>
     public const string CommandLine = "command line";
@@ -90,10 +37,4 @@ internal static class EffectiveConfiguration
 
         return "default";
     }
-
-    private static string Mask(string key, string value) =>
-        key.StartsWith("sessions:tokens:", StringComparison.OrdinalIgnoreCase)
-        || (key.Equals("sessions:redis:connectionString", StringComparison.OrdinalIgnoreCase) && value.Contains("password", StringComparison.OrdinalIgnoreCase))
-            ? "***"
-            : value;
 }
