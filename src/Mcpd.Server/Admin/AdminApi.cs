@@ -76,6 +76,7 @@ internal static class AdminApi
                     remote = c.RemoteEndPoint?.ToString(),
                     connectedAt = c.ConnectedAt,
                     idleSeconds = Math.Round(time.GetElapsedTime(c.LastActivityTimestamp).TotalSeconds, 3),
+                    requests = c.Requests,
                     session = c.Mcp?.BoundSession?.Id is { } session ? SessionIds.Redact(session) : null,
                 }))).RequireAuthorization(AdminAccess.ReadPolicy);
         endpoints.MapGet("/api/sessions", async ([FromServices] ISessionStore store, int? limit, CancellationToken cancellationToken) =>

@@ -23,6 +23,9 @@ public sealed class TrackedConnection
 
     /// <summary>Set by <see cref="RequestRead"/>, turned into <see cref="LastRequestTimestamp"/> by the next <see cref="Touch"/>.</summary>
     private volatile bool _requestRead;
+
+    /// <summary>Complete requests read; only the connection's read loop writes it.</summary>
+    private long _requests;
     private volatile bool _completedRequest;
 
     internal TrackedConnection(ConnectionContext context, string listener, IPAddress? address, TimeSpan idleTimeout, TimeProvider time)
@@ -84,7 +87,14 @@ public sealed class TrackedConnection
     }
 
     /// <summary>A complete request was read; the <see cref="Touch"/> that ends its batch stamps it.</summary>
-    internal void RequestRead() => _requestRead = true;
+    internal void RequestRead()
+    {
+        _requestRead = true;
+        Volatile.Write(ref _requests, _requests + 1);
+    }
+
+    /// <summary>Complete requests read on this connection so far.</summary>
+    public long Requests => Volatile.Read(ref _requests);
 
 
     /// <summary>

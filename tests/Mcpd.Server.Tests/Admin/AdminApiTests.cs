@@ -123,6 +123,8 @@ public class AdminApiTests
         await using var server = await McpdTestServer.StartAsync();
         using var http = new HttpClient { BaseAddress = server.AdminUri };
         await using var modbus = await server.ConnectClientAsync();
+        await modbus.ReadHoldingRegistersAsync(1, 0, 1);
+        await modbus.ReadHoldingRegistersAsync(1, 0, 1);
         await using var mcp = await McpClient.ConnectAsync("127.0.0.1", server.McpEndPoint.Port);
         var sessionId = await Sessions.SessionTests.OpenAsync(mcp, "plc-9");
 
@@ -131,7 +133,7 @@ public class AdminApiTests
 
         // A whole session id resumes the session: the API shows its first 6 characters, as logs do.
         var shown = $"{sessionId[..6]}…";
-        Assert.Contains(connections.EnumerateArray(), c => c.GetProperty("listener").GetString() == "modbus");
+        Assert.Contains(connections.EnumerateArray(), c => c.GetProperty("listener").GetString() == "modbus" && c.GetProperty("requests").GetInt64() == 2);
         Assert.Contains(connections.EnumerateArray(), c => c.GetProperty("listener").GetString() == "mcp" && c.GetProperty("session").GetString() == shown);
         Assert.Equal("memory", sessions.GetProperty("store").GetString());
         Assert.Contains(sessions.GetProperty("sessions").EnumerateArray(), s => s.GetProperty("id").GetString() == shown && s.GetProperty("clientId").GetString() == "plc-9");

@@ -568,12 +568,13 @@ function connections() {
     try {
       const [list, sessions] = await Promise.all([getJson("/api/connections"), getJson("/api/sessions?limit=200")]);
       message.replaceChildren();
-      connectionsBody.replaceChildren(...(list.length === 0 ? [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No Modbus or MCP connection."))] : list.map((c) =>
+      connectionsBody.replaceChildren(...(list.length === 0 ? [h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No Modbus or MCP connection."))] : list.map((c) =>
         h("tr", {},
           h("td", { class: "mono" }, c.remote ?? ""),
           h("td", {}, badge(c.listener, c.listener)),
           h("td", { class: "num" }, ago(c.connectedAt)),
           h("td", { class: "num" }, `${number.format(c.idleSeconds)} s`),
+          h("td", { class: "num" }, number.format(c.requests)),
           h("td", { class: "mono" }, c.session ?? ""),
           h("td", { class: "mono muted" }, c.id)))));
       sessionsNote.textContent = `store: ${sessions.store}`;
@@ -595,7 +596,7 @@ function connections() {
   main.replaceChildren(
     message,
     panel("Connections", h("div", { class: "scroll" }, h("table", { class: "grid" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Remote"), h("th", {}, "Protocol"), h("th", { class: "num" }, "Age"), h("th", { class: "num" }, "Idle"), h("th", {}, "Session"), h("th", {}, "Id"))),
+      h("thead", {}, h("tr", {}, h("th", {}, "Remote"), h("th", {}, "Protocol"), h("th", { class: "num" }, "Age"), h("th", { class: "num" }, "Idle"), h("th", { class: "num" }, "Requests"), h("th", {}, "Session"), h("th", {}, "Id"))),
       connectionsBody))),
     panel("Sessions", sessionsNote, h("div", { class: "scroll" }, h("table", { class: "grid" },
       h("thead", {}, h("tr", {}, h("th", {}, "Id (prefix)"), h("th", {}, "Client"), h("th", { class: "num" }, "TTL"), h("th", { class: "num" }, "Age"), h("th", {}, "Held by"))),
