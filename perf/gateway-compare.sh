@@ -14,38 +14,9 @@
 # PID when it exits; each load run is bounded by --seconds (and killed 30 s after).
 set -euo pipefail
 
-rounds=5
-seconds=5
-loads="1x1 16x1 64x1 16x8"
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/loopback.sh"
-dll=$here/../src/Mcpd/bin/Release/net10.0/mcpd.dll
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) rounds=$2; shift 2 ;;
-    --seconds) seconds=$2; shift 2 ;;
-    --loads) loads=$2; shift 2 ;;
-    *.dll) dll=$1; shift ;;
-    *) echo "usage: $0 [--rounds N] [--seconds S] [--loads \"1x1 16x1 64x1 16x8\"] [mcpd.dll]" >&2; exit 2 ;;
-  esac
-done
-[ -f "$dll" ] || { echo "no $dll: dotnet build -c Release src/Mcpd first" >&2; exit 2; }
-dll=$(cd "$(dirname "$dll")" && pwd)/$(basename "$dll")
-
-kit=${MCPD_BENCH_KIT:-/tmp/mcpd-bench}
-[ -x "$kit/limit_server" ] || bash "$here/../../shared/bench/build.sh" "$kit" >/dev/null
-if ! command -v haproxy >/dev/null; then
-  apt-get install -y -q haproxy >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q haproxy >/dev/null; }
-fi
-
-work=$(mktemp -d /tmp/mcpd-gateway-compare.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+compare_setup gateway-compare haproxy "1x1 16x1 64x1 16x8" "$@"
 
 device_port=15730 relay_port=15731 gateway_port=15732
 cat >"$work/mcpd.yaml" <<EOF

@@ -16,38 +16,9 @@
 # load run is bounded by --seconds (and killed 30 s after).
 set -euo pipefail
 
-rounds=5
-seconds=5
-loads="64x1 16x8"
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/loopback.sh"
-dll=$here/../src/Mcpd/bin/Release/net10.0/mcpd.dll
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) rounds=$2; shift 2 ;;
-    --seconds) seconds=$2; shift 2 ;;
-    --loads) loads=$2; shift 2 ;;
-    *.dll) dll=$1; shift ;;
-    *) echo "usage: $0 [--rounds N] [--seconds S] [--loads \"64x1 16x8\"] [mcpd.dll]" >&2; exit 2 ;;
-  esac
-done
-[ -f "$dll" ] || { echo "no $dll: dotnet build -c Release src/Mcpd first" >&2; exit 2; }
-dll=$(cd "$(dirname "$dll")" && pwd)/$(basename "$dll")
-
-kit=${MCPD_BENCH_KIT:-/tmp/mcpd-bench}
-[ -x "$kit/limit_server" ] || bash "$here/../../shared/bench/build.sh" "$kit" >/dev/null
-if ! command -v stunnel4 >/dev/null; then
-  apt-get install -y -q stunnel4 >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q stunnel4 >/dev/null; }
-fi
-
-work=$(mktemp -d /tmp/mcpd-tls-compare.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+compare_setup tls-compare stunnel4 "64x1 16x8" "$@"
 
 mcpd() { dotnet "$dll" "$@"; }
 cd "$work"
