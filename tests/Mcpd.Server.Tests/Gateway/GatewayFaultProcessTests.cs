@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Mcpd.Client.Modbus;
 using Mcpd.Protocols.Modbus;
 using Mcpd.Server.Gateway;
@@ -142,7 +140,7 @@ public sealed class GatewayFaultProcessTests(ITestOutputHelper output) : IDispos
         return times;
     }
 
-    private static IModbusUpstream Upstream(McpdTestServer gateway) => gateway.Services.GetRequiredService<UpstreamRegistry>()["dev"];
+    private static IModbusUpstream Upstream(McpdTestServer gateway) => TcpGatewayTests.Upstream(gateway);
 
     /// <summary><c>mcpd serve</c> as the device, its built-in default device on unit 1 (holding register 0 holds 100), ignoring other units.</summary>
     private async Task<McpdProcess> StartDeviceAsync(int port)
@@ -153,27 +151,8 @@ public sealed class GatewayFaultProcessTests(ITestOutputHelper output) : IDispos
         return device;
     }
 
-    private static Task<McpdTestServer> StartGatewayAsync(int devicePort, Dictionary<string, string?>? settings = null)
-    {
-        var values = new Dictionary<string, string?>
-        {
-            ["upstreams:dev:address"] = $"127.0.0.1:{devicePort}",
-            ["upstreams:dev:probe:interval"] = "00:00:00",
-            ["devices:0:unit"] = "1",
-            ["devices:0:upstream"] = "dev",
-        };
-        foreach (var (key, value) in settings ?? [])
-        {
-            values[key] = value;
-        }
+    private static Task<McpdTestServer> StartGatewayAsync(int devicePort, Dictionary<string, string?>? settings = null) =>
+        TcpGatewayTests.StartGatewayAsync(devicePort, settings);
 
-        return McpdTestServer.StartAsync(values);
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    private static int FreePort() => TcpGatewayTests.FreePort();
 }

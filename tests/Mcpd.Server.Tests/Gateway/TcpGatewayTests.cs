@@ -384,9 +384,10 @@ public class TcpGatewayTests
         await gateway.Logs.WaitForAsync("reconnected after 1 attempt(s)");
     }
 
-    private static IModbusUpstream Upstream(McpdTestServer gateway) => gateway.Services.GetRequiredService<UpstreamRegistry>()["dev"];
+    internal static IModbusUpstream Upstream(McpdTestServer gateway) => gateway.Services.GetRequiredService<UpstreamRegistry>()["dev"];
 
-    private static Task<McpdTestServer> StartGatewayAsync(int devicePort, Dictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
+    /// <summary>A gateway whose unit 1 is unit 1 of the device on <paramref name="devicePort"/> through upstream <c>dev</c> (no probe), <paramref name="settings"/> on top.</summary>
+    internal static Task<McpdTestServer> StartGatewayAsync(int devicePort, Dictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var values = new Dictionary<string, string?>
         {
@@ -403,7 +404,7 @@ public class TcpGatewayTests
         return McpdTestServer.StartAsync(values, configure);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
