@@ -1,30 +1,29 @@
-using System.Collections;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Mcpd.Server.Transport;
 
 /// <summary>
-/// The features of an <see cref="EpollConnection"/>, in slots inside this one object: Kestrel sets five or so on every
-/// connection, and a FeatureCollection (with its dictionary) would cost each idle connection ~200 bytes more.
-/// Past <see cref="SlotCount"/> features a FeatureCollection takes the rest.
+/// The features of an <see cref="EpollConnection"/>, in slots inside the connection itself (a field, not an object of
+/// its own): Kestrel sets four on every connection (heartbeat, completion, lifetime, metrics; a fifth when its
+/// connection-duration metric is listened to) and MCP one more, and a FeatureCollection (with its dictionary) would
+/// cost each idle connection ~200 bytes more. Past <see cref="SlotCount"/> features (TLS sets several) a
+/// FeatureCollection takes the rest.
 /// </summary>
-internal sealed class ConnectionFeatures : IFeatureCollection
+internal struct ConnectionFeatures
 {
-    private const int SlotCount = 8;
+    private const int SlotCount = 6;
 
     private Slots _slots;
     private int _count;
     private FeatureCollection? _overflow;
     private int _revision;
 
-    public bool IsReadOnly => false;
-
-    public int Revision => _revision + (_overflow?.Revision ?? 0);
+    public readonly int Revision => _revision + (_overflow?.Revision ?? 0);
 
     public object? this[Type key]
     {
-        get
+        readonly get
         {
             for (var i = 0; i < _count; i++)
             {
@@ -60,11 +59,8 @@ internal sealed class ConnectionFeatures : IFeatureCollection
         }
     }
 
-    public TFeature? Get<TFeature>() => (TFeature?)this[typeof(TFeature)];
-
-    public void Set<TFeature>(TFeature? instance) => this[typeof(TFeature)] = instance;
-
-    public IEnumerator<KeyValuePair<Type, object>> GetEnumerator()
+    /// <summary>The features set (not null), as they are when enumeration starts.</summary>
+    public readonly IEnumerator<KeyValuePair<Type, object>> GetEnumerator()
     {
         for (var i = 0; i < _count; i++)
         {
@@ -79,8 +75,6 @@ internal sealed class ConnectionFeatures : IFeatureCollection
             yield return feature;
         }
     }
-
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     [InlineArray(SlotCount)]
     private struct Slots

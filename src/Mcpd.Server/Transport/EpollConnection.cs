@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Net;
 using System.IO.Pipelines;
 using System.Net.Sockets;
@@ -19,40 +20,56 @@ namespace Mcpd.Server.Transport;
 /// writer's closed flag is set first), the socket is disposed only after <see cref="_disposed"/> is set, and each call
 /// holds a reference on the socket's SafeHandle (<see cref="EpollInterop"/>): no call reaches a reused descriptor.
 /// </summary>
-internal sealed class EpollConnection : ConnectionContext
+internal sealed class EpollConnection : ConnectionContext, IDuplexPipe, IFeatureCollection, IEpollTarget
 {
     /// <summary>How long disposal waits for unsent output before it aborts (a peer that stopped reading).</summary>
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
 
     private static long s_lastId;
 
-    private readonly Socket _socket;
+    private readonly EpollSocketHandle _handle;
     private readonly EpollLoop _loop;
     private readonly EpollSocketReader _input;
     private readonly EpollSocketWriter _output;
-    private readonly CancellationTokenSource _closed = new();
+
+    /// <summary>
+    /// The source of <see cref="ConnectionClosed"/>, made the first time someone asks for the token: Kestrel does not
+    /// for connection handlers, so an idle connection keeps none.
+    /// </summary>
+    private CancellationTokenSource? _closed;
+
+    /// <summary>1 once the input has ended (<see cref="FireClosed"/>): a source made after that is cancelled at once.</summary>
+    private byte _closedFired;
     private IDictionary<object, object?>? _items;
+    private ConnectionFeatures _features;
     private uint _watched;
     private bool _receiving = true;
     private bool _aborted;
     private bool _disposed;
 
-    public EpollConnection(Socket socket, EpollLoop loop, int maxInputBuffer, ApplicationScheduling scheduling)
+    /// <param name="handle">The accepted socket, non-blocking.</param>
+    /// <param name="remote">The peer.</param>
+    /// <param name="local">This end, when the listener's address is it; null: asked of the socket when first wanted.</param>
+    /// <param name="loop">The loop that serves the connection.</param>
+    /// <param name="maxInputBuffer">Unconsumed input at which receiving stops (<see cref="EpollSocketReader"/>).</param>
+    /// <param name="scheduling">Where the handler's reads and flushes continue.</param>
+    public EpollConnection(EpollSocketHandle handle, EndPoint? remote, EndPoint? local, EpollLoop loop, int maxInputBuffer, ApplicationScheduling scheduling)
     {
-        _socket = socket;
+        _handle = handle;
         _loop = loop;
         _input = new EpollSocketReader(this, maxInputBuffer, scheduling);
         _output = new EpollSocketWriter(this, scheduling);
-        Transport = new DuplexPipe(_input, _output);
+        Transport = this;
+        _features = new ConnectionFeatures(); // empty: Kestrel and the handlers set what they need
         ConnectionId = $"E{Interlocked.Increment(ref s_lastId):X8}";
-        LocalEndPoint = Unmapped(socket.LocalEndPoint);
-        RemoteEndPoint = Unmapped(socket.RemoteEndPoint);
-        ConnectionClosed = _closed.Token;
+        LocalEndPoint = local;
+        RemoteEndPoint = remote;
     }
 
     public override string ConnectionId { get; set; }
 
-    public override IFeatureCollection Features { get; } = new ConnectionFeatures();
+    /// <summary>The connection is its own feature collection, as Kestrel's transports are: the slots are a field of it.</summary>
+    public override IFeatureCollection Features => this;
 
     public override IDictionary<object, object?> Items
     {
@@ -62,16 +79,71 @@ internal sealed class EpollConnection : ConnectionContext
 
     public override IDuplexPipe Transport { get; set; }
 
+    /// <summary>The connection is its own pipe (one object less per connection): <see cref="Transport"/>, until a layer wraps it.</summary>
+    PipeReader IDuplexPipe.Input => _input;
+
+    PipeWriter IDuplexPipe.Output => _output;
+
+    bool IFeatureCollection.IsReadOnly => false;
+
+    int IFeatureCollection.Revision => _features.Revision;
+
+    object? IFeatureCollection.this[Type key]
+    {
+        get => _features[key];
+        set => _features[key] = value;
+    }
+
+    TFeature? IFeatureCollection.Get<TFeature>() where TFeature : default => (TFeature?)_features[typeof(TFeature)];
+
+    void IFeatureCollection.Set<TFeature>(TFeature? instance) where TFeature : default => _features[typeof(TFeature)] = instance;
+
+    IEnumerator<KeyValuePair<Type, object>> IEnumerable<KeyValuePair<Type, object>>.GetEnumerator() => _features.GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => _features.GetEnumerator();
+
+    /// <summary>Cancelled (on the thread pool) when the input ends: the peer's FIN, a reset, an abort or disposal.</summary>
+    public override CancellationToken ConnectionClosed
+    {
+        get
+        {
+            if (Volatile.Read(ref _closed) is { } existing)
+            {
+                return existing.Token;
+            }
+
+            var source = Interlocked.CompareExchange(ref _closed, new CancellationTokenSource(), null) ?? _closed;
+            // After publishing the source (a full fence): if the input ended before FireClosed could see it, cancel it here.
+            if (Volatile.Read(ref _closedFired) == 1)
+            {
+                CancelOnThreadPool(source);
+            }
+
+            return source.Token;
+        }
+
+        set => throw new NotSupportedException("The epoll transport's ConnectionClosed cannot be replaced.");
+    }
+
     /// <summary>The loop's id of this connection (slot and generation); set by <see cref="EpollLoop.Register"/>.</summary>
-    internal ulong Id { get; set; }
+    public ulong Id { get; set; }
 
-    /// <summary>Guards receive and send state, the epoll registration and the socket's lifetime.</summary>
-    internal Lock Sync { get; } = new();
+    /// <summary>
+    /// Guards receive and send state, the epoll registration and the socket's lifetime. It is the socket handle, an
+    /// object private to the transport (no lock object of its own: 40 bytes less per connection).
+    /// </summary>
+    internal object Sync => _handle;
 
-    /// <summary>Puts the socket in non-blocking mode and starts watching it.</summary>
+    /// <summary>This end; for a listener on a wildcard address, read from the socket the first time someone asks.</summary>
+    public override EndPoint? LocalEndPoint
+    {
+        get => base.LocalEndPoint ??= ReadLocalEndPoint();
+        set => base.LocalEndPoint = value;
+    }
+
+    /// <summary>Starts watching the socket.</summary>
     public void Start()
     {
-        _socket.Blocking = false;
         lock (Sync)
         {
             _loop.Register(this);
@@ -139,7 +211,7 @@ internal sealed class EpollConnection : ConnectionContext
 
         var wanted = (_receiving && _input.CanReceive ? EpollInterop.EpollIn | EpollInterop.EpollRdHup : 0)
             | (_output.WaitingForWritable ? EpollInterop.EpollOut : 0);
-        _loop.Watch(_socket.SafeHandle, Id, _watched, wanted);
+        _loop.Watch(_handle, Id, _watched, wanted);
         _watched = wanted;
     }
 
@@ -154,14 +226,8 @@ internal sealed class EpollConnection : ConnectionContext
             }
 
             _aborted = true;
-            try
-            {
-                _socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (SocketException)
-            {
-                // Already disconnected.
-            }
+            // A failure (already disconnected) changes nothing: the peer sees the end either way.
+            _ = EpollInterop.shutdown(_handle, EpollInterop.ShutRdWr);
 
             signals = new Signals { Flush = _output.OnClosed(), Read = EndReceiving(abortReason) };
         }
@@ -194,7 +260,7 @@ internal sealed class EpollConnection : ConnectionContext
 
         Fire(signals);
 
-        _socket.Dispose();
+        _handle.Dispose();
         FireClosed();
         await base.DisposeAsync();
     }
@@ -211,7 +277,7 @@ internal sealed class EpollConnection : ConnectionContext
             nint sent;
             fixed (byte* pointer = bytes)
             {
-                sent = EpollInterop.send(_socket.SafeHandle, pointer, bytes.Length, EpollInterop.MsgNoSignal);
+                sent = EpollInterop.send(_handle, pointer, bytes.Length, EpollInterop.MsgNoSignal);
             }
 
             var errno = sent < 0 ? Marshal.GetLastPInvokeError() : 0;
@@ -230,7 +296,7 @@ internal sealed class EpollConnection : ConnectionContext
         nint received;
         fixed (byte* pointer = memory.Span)
         {
-            received = EpollInterop.recv(_socket.SafeHandle, pointer, memory.Length, 0);
+            received = EpollInterop.recv(_handle, pointer, memory.Length, 0);
         }
 
         if (received > 0)
@@ -292,11 +358,15 @@ internal sealed class EpollConnection : ConnectionContext
     /// </summary>
     private void FireClosed()
     {
-        if (!_closed.IsCancellationRequested)
+        // The flag before reading the source (Dekker, with the getter's publish-then-read): one of the two cancels it.
+        if (Interlocked.Exchange(ref _closedFired, (byte)1) == 0 && Volatile.Read(ref _closed) is { } source)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static source => source.Cancel(), _closed, preferLocal: false);
+            CancelOnThreadPool(source);
         }
     }
+
+    private static void CancelOnThreadPool(CancellationTokenSource source) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static source => source.Cancel(), source, preferLocal: false);
 
     /// <summary>Completions to deliver once the lock is released.</summary>
     private struct Signals
@@ -305,17 +375,18 @@ internal sealed class EpollConnection : ConnectionContext
         public bool Flush;
     }
 
-    /// <summary>
-    /// An IPv4 peer of a dual-mode listener (bind <c>*</c>) as the IPv4 address it is, not <c>[::ffff:127.0.0.1]</c>:
-    /// logs, the admin API and <c>sys.info</c> show what the operator typed and what firewalls show.
-    /// </summary>
-    private static EndPoint? Unmapped(EndPoint? endPoint) =>
-        endPoint is IPEndPoint { Address.IsIPv4MappedToIPv6: true } mapped ? new IPEndPoint(mapped.Address.MapToIPv4(), mapped.Port) : endPoint;
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    private unsafe IPEndPoint? ReadLocalEndPoint()
     {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
+        var address = stackalloc byte[EpollInterop.SockAddrStorageSize];
+        var length = EpollInterop.SockAddrStorageSize;
+        try
+        {
+            return EpollInterop.getsockname(_handle, address, &length) == 0 ? EpollInterop.ReadEndPoint(address, length) : null;
+        }
+        catch (ObjectDisposedException)
+        {
+            // Asked after the connection was disposed.
+            return null;
+        }
     }
 }

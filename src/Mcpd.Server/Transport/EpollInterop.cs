@@ -1,9 +1,12 @@
+using System.ComponentModel;
+using System.Net;
 using System.Runtime.InteropServices;
 
 namespace Mcpd.Server.Transport;
 
 /// <summary>
-/// The few Linux system calls the epoll transport needs (epoll(7), eventfd(2), recv(2), send(2)).
+/// The few Linux system calls the epoll transport needs (epoll(7), eventfd(2), accept4(2), recv(2), send(2),
+/// shutdown(2), setsockopt(2), getsockname(2), fcntl(2)).
 /// Invariants: used on Linux x86-64 only, where <c>struct epoll_event</c> is packed to 12 bytes
 /// (<see cref="EpollTransport.IsSupported"/> checks it); a socket's descriptor is passed as its SafeHandle, whose
 /// marshaller holds a reference (DangerousAddRef/DangerousRelease) across the call, so a socket disposed meanwhile
@@ -16,20 +19,39 @@ internal static unsafe partial class EpollInterop
     public const uint EpollErr = 0x008;
     public const uint EpollHup = 0x010;
     public const uint EpollRdHup = 0x2000;
+    public const uint EpollOneShot = 1u << 30;
 
     public const int CtlAdd = 1;
     public const int CtlDel = 2;
     public const int CtlMod = 3;
 
     public const int CloseOnExec = 0x80000;
+    public const int SockNonBlock = 0x800;
     public const int EventFdNonBlocking = 0x800;
     public const int MsgNoSignal = 0x4000;
 
+    public const int FGetFl = 3;
+    public const int FSetFl = 4;
+    public const int FDupFdCloExec = 1030;
+    public const int ONonBlock = 0x800;
+
     public const int SolSocket = 1;
     public const int SoReuseAddr = 2;
+    public const int IpProtoTcp = 6;
+    public const int TcpNoDelay = 1;
+    public const int ShutRdWr = 2;
 
+    public const int AfInet = 2;
+    public const int AfInet6 = 10;
+
+    /// <summary>Size of <c>struct sockaddr_storage</c>: room for any address accept4 and getsockname return.</summary>
+    public const int SockAddrStorageSize = 128;
+
+    public const int EPerm = 1;
     public const int EIntr = 4;
     public const int EAgain = 11;
+    public const int EProto = 71;
+    public const int EConnAborted = 103;
 
     [StructLayout(LayoutKind.Sequential, Pack = 4)]
     public struct EpollEvent
@@ -50,6 +72,19 @@ internal static unsafe partial class EpollInterop
     [LibraryImport("libc", SetLastError = true)]
     public static partial int eventfd(uint initialValue, int flags);
 
+    /// <summary>accept4(2); the descriptor it returns is to be owned by an <see cref="EpollSocketHandle"/> at once.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int accept4(SafeHandle fd, byte* address, int* addressLength, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int getsockname(SafeHandle fd, byte* address, int* addressLength);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setsockopt(SafeHandle fd, int level, int name, int* value, int valueLength);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int shutdown(SafeHandle fd, int how);
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint recv(SafeHandle fd, byte* buffer, nint length, int flags);
 
@@ -61,4 +96,60 @@ internal static unsafe partial class EpollInterop
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
+
+    /// <summary>
+    /// fcntl(2) with one integer argument. fcntl is variadic; on x86-64 (System V) a variadic callee takes its integer
+    /// arguments from the same registers as a fixed-argument one, so this declaration calls it correctly there.
+    /// </summary>
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(SafeHandle fd, int command, int argument);
+
+    /// <summary>
+    /// Sets O_NONBLOCK on the socket itself. Not <c>Socket.Blocking = false</c>: on Linux that also gives the socket a
+    /// SocketAsyncContext (with its operation queues and locks, about 240 bytes that each idle connection would keep),
+    /// which this transport never uses, since it calls recv and send itself.
+    /// </summary>
+    /// <exception cref="Win32Exception">fcntl failed.</exception>
+    public static void SetNonBlocking(SafeHandle socket)
+    {
+        var flags = fcntl(socket, FGetFl, 0);
+        if (flags < 0 || fcntl(socket, FSetFl, flags | ONonBlock) < 0)
+        {
+            throw new Win32Exception(Marshal.GetLastPInvokeError());
+        }
+    }
+
+    /// <summary>
+    /// A descriptor of the transport's own for <paramref name="socket"/>'s open socket (fcntl F_DUPFD_CLOEXEC: the same
+    /// socket, its flags included), so that whatever opened it (a <see cref="System.Net.Sockets.Socket"/>) can be disposed.
+    /// </summary>
+    /// <exception cref="Win32Exception">fcntl failed.</exception>
+    public static EpollSocketHandle Duplicate(SafeHandle socket)
+    {
+        var descriptor = fcntl(socket, FDupFdCloExec, 0);
+        return descriptor >= 0 ? new EpollSocketHandle(descriptor) : throw new Win32Exception(Marshal.GetLastPInvokeError());
+    }
+
+    /// <summary>
+    /// The IP endpoint in a <c>struct sockaddr</c> of <paramref name="length"/> bytes, or null for another family. An
+    /// IPv4 peer of a dual-mode socket (bind <c>*</c>) comes back as the IPv4 address it is, not <c>[::ffff:127.0.0.1]</c>:
+    /// logs, the admin API and <c>sys.info</c> show what the operator typed and what firewalls show.
+    /// </summary>
+    public static IPEndPoint? ReadEndPoint(byte* address, int length)
+    {
+        var family = *(ushort*)address;
+        var port = address[2] << 8 | address[3];
+        if (family == AfInet && length >= 8)
+        {
+            return new IPEndPoint(new IPAddress(new ReadOnlySpan<byte>(address + 4, 4)), port);
+        }
+
+        if (family == AfInet6 && length >= 28)
+        {
+            var ip = new IPAddress(new ReadOnlySpan<byte>(address + 8, 16), *(uint*)(address + 24));
+            return new IPEndPoint(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip, port);
+        }
+
+        return null;
+    }
 }

@@ -7,11 +7,11 @@ using Microsoft.Win32.SafeHandles;
 namespace Mcpd.Server.Transport;
 
 /// <summary>
-/// One event-loop thread over one epoll instance (level-triggered). Readiness is dispatched to the connection
-/// registered under the event's id, on this thread: the connection reads, and the connection handler runs inline,
-/// so a request is read, answered and written without a thread switch. Ids, not file descriptors, identify
-/// connections: an id is a slot index plus a generation, so an event that races a close can never reach a socket
-/// that reused the descriptor or the slot.
+/// One event-loop thread over one epoll instance (level-triggered). Readiness is dispatched to the connection (or the
+/// listener) registered under the event's id, on this thread: the connection reads, and the connection handler runs
+/// inline, so a request is read, answered and written without a thread switch. Ids, not file descriptors, identify
+/// targets: an id is a slot index plus a generation, so an event that races a close can never reach a socket that
+/// reused the descriptor or the slot.
 /// </summary>
 internal sealed unsafe partial class EpollLoop : IDisposable
 {
@@ -26,7 +26,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
     private readonly Lock _slotsLock = new();
     private readonly Stack<int> _freeSlots = new();
     private readonly ILogger _logger;
-    private EpollConnection?[] _slots = new EpollConnection?[64];
+    private IEpollTarget?[] _slots = new IEpollTarget?[64];
     private int _usedSlots;
     private uint _generation;
     private volatile bool _stopping;
@@ -41,8 +41,8 @@ internal sealed unsafe partial class EpollLoop : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Makes <paramref name="connection"/> reachable from events; returns its id.</summary>
-    public ulong Register(EpollConnection connection)
+    /// <summary>Makes <paramref name="target"/> reachable from events; returns its id.</summary>
+    public ulong Register(IEpollTarget target)
     {
         lock (_slotsLock)
         {
@@ -51,7 +51,7 @@ internal sealed unsafe partial class EpollLoop : IDisposable
                 slot = _usedSlots++;
                 if (slot == _slots.Length)
                 {
-                    var larger = new EpollConnection?[_slots.Length * 2];
+                    var larger = new IEpollTarget?[_slots.Length * 2];
                     _slots.CopyTo(larger, 0);
                     Volatile.Write(ref _slots, larger);
                 }
@@ -64,13 +64,13 @@ internal sealed unsafe partial class EpollLoop : IDisposable
             }
 
             var id = (ulong)_generation << 32 | (uint)slot;
-            connection.Id = id;
-            Volatile.Write(ref _slots[slot], connection);
+            target.Id = id;
+            Volatile.Write(ref _slots[slot], target);
             return id;
         }
     }
 
-    /// <summary>Forgets a connection; events already fetched for it find another id and are dropped.</summary>
+    /// <summary>Forgets a target; events already fetched for it find another id and are dropped.</summary>
     public void Unregister(ulong id)
     {
         lock (_slotsLock)
@@ -104,6 +104,13 @@ internal sealed unsafe partial class EpollLoop : IDisposable
 
         Control(current == 0 ? EpollInterop.CtlAdd : EpollInterop.CtlMod, fd, id, wanted);
     }
+
+    /// <summary>
+    /// Watches <paramref name="fd"/> for one event of <paramref name="events"/> (EPOLLONESHOT: then it stays in the set,
+    /// disarmed): added to the set the first time (<paramref name="added"/> false), re-armed after.
+    /// </summary>
+    public void WatchOnce(SafeHandle fd, ulong id, uint events, bool added) =>
+        Control(added ? EpollInterop.CtlMod : EpollInterop.CtlAdd, fd, id, events | EpollInterop.EpollOneShot);
 
     public void Dispose()
     {
@@ -144,9 +151,9 @@ internal sealed unsafe partial class EpollLoop : IDisposable
             for (var i = 0; i < count; i++)
             {
                 var id = events[i].Data;
-                if (id != WakeId && slots[(int)(uint)id] is { } connection && connection.Id == id)
+                if (id != WakeId && slots[(int)(uint)id] is { } target && target.Id == id)
                 {
-                    connection.OnEvents(events[i].Events);
+                    target.OnEvents(events[i].Events);
                 }
             }
         }

@@ -19,8 +19,13 @@ namespace Mcpd.Server.Transport;
 /// </summary>
 internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResult>
 {
-    /// <summary>First buffer size; a Modbus ADU is at most 260 bytes.</summary>
-    private const int InitialBufferSize = 4096;
+    /// <summary>
+    /// First buffer size: a Modbus ADU is at most 260 bytes, and a batch of pipelined requests or small MCP frames
+    /// fits; more input grows it by doubling. Small on purpose: when many clients connect at once, bytes often arrive
+    /// before a connection's handler first reads, and each such connection holds its buffer meanwhile; what the shared
+    /// pool cannot keep afterwards is garbage (4 KiB buffers made about 0.5 KB of it per connection at 10,000).
+    /// </summary>
+    private const int InitialBufferSize = 1024;
 
     private readonly EpollConnection _connection;
     private readonly int _maxBufferSize;
@@ -33,8 +38,19 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
     private Exception? _error;
     private bool _completed;
     private bool _cancelNext;
-    private ReadOnlySequence<byte> _held;
-    private PendingCompletion<ReadResult> _read;
+
+    /// <summary>
+    /// While the application holds a result: the end of its bytes, <c>[_start, _heldEnd)</c> of <see cref="_buffer"/>
+    /// (neither moves until its AdvanceTo), or -1 when it holds an empty result without a buffer. The sequence itself
+    /// is made again where needed (<see cref="Held"/>): an int, not 24 bytes, in every connection.
+    /// </summary>
+    private int _heldEnd;
+
+    /// <summary>
+    /// The pending read. It carries only the result's two flags: the buffer of the result is <see cref="Held"/>, set
+    /// with them under the lock, so the waiting read of an idle connection does not keep a second copy of it.
+    /// </summary>
+    private PendingCompletion<ReadFlags> _read;
 
     public EpollSocketReader(EpollConnection connection, int maxBufferSize, ApplicationScheduling scheduling)
     {
@@ -84,15 +100,15 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
             }
 
             // A position outside the held buffer (past its end, or from an earlier read) throws ArgumentOutOfRangeException here.
-            var consumedOffset = _start + (int)_held.Slice(_held.Start, consumed).Length;
-            var examinedOffset = _start + (int)_held.Slice(_held.Start, examined).Length;
+            var held = Held;
+            var consumedOffset = _start + (int)held.Slice(held.Start, consumed).Length;
+            var examinedOffset = _start + (int)held.Slice(held.Start, examined).Length;
             if (examinedOffset < consumedOffset)
             {
                 ThrowExaminedBeforeConsumed();
             }
 
             _holding = false;
-            _held = default;
             _start = consumedOffset;
             _examined = examinedOffset;
             if (_start == _end)
@@ -125,7 +141,6 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
         {
             _completed = true;
             _holding = false;
-            _held = default;
             Release();
             _connection.UpdateWatch();
         }
@@ -183,7 +198,12 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
     /// </summary>
     public void SignalRead() => _read.Signal();
 
-    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _read.GetResult(token);
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token)
+    {
+        // What is held stays as prepared until the application's AdvanceTo, which comes after this.
+        var flags = _read.GetResult(token);
+        return new ReadResult(Held, flags.IsCanceled, flags.IsCompleted);
+    }
 
     ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _read.GetStatus(token);
 
@@ -203,7 +223,8 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
         {
             var canceled = _cancelNext;
             _cancelNext = false;
-            result = TakeResult(canceled);
+            var flags = Hold(canceled);
+            result = new ReadResult(Held, flags.IsCanceled, flags.IsCompleted);
             return true;
         }
 
@@ -211,7 +232,12 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
         return false;
     }
 
-    private ReadResult TakeResult(bool isCanceled)
+    /// <summary>The bytes the application holds (see <see cref="_heldEnd"/>). Under the lock, or after its read completed.</summary>
+    private ReadOnlySequence<byte> Held =>
+        _heldEnd < 0 ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_buffer!, _start, _heldEnd - _start);
+
+    /// <summary>Hands the unconsumed bytes to the application (<see cref="Held"/>) until its AdvanceTo; returns the result's flags.</summary>
+    private ReadFlags Hold(bool isCanceled)
     {
         if (_error is not null && !isCanceled)
         {
@@ -219,15 +245,15 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
         }
 
         _holding = true;
-        _held = _buffer is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_buffer, _start, _end - _start);
+        _heldEnd = _buffer is null ? -1 : _end;
         // Holding may leave no room to receive into: stop watching input, or level-triggered EPOLLIN would spin.
         _connection.UpdateWatch();
-        return new ReadResult(_held, isCanceled, isCompleted: _ended);
+        return new ReadFlags(isCanceled, IsCompleted: _ended);
     }
 
     /// <summary>Under the lock: takes the pending read's outcome; <see cref="SignalRead"/> delivers it. Always true.</summary>
     private bool PrepareRead(bool isCanceled) =>
-        _error is not null && !isCanceled ? _read.PrepareError(_error) : _read.Prepare(TakeResult(isCanceled));
+        _error is not null && !isCanceled ? _read.PrepareError(_error) : _read.Prepare(Hold(isCanceled));
 
     private void CancelRead(CancellationToken token)
     {
@@ -258,6 +284,9 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
     [DoesNotReturn]
     private static void ThrowExaminedBeforeConsumed() =>
         throw new InvalidOperationException("The examined position must be greater than or equal to the consumed position.");
+
+    /// <summary>What a read result says besides its buffer.</summary>
+    private readonly record struct ReadFlags(bool IsCanceled, bool IsCompleted);
 
     private void Release()
     {

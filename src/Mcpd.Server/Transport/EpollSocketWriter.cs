@@ -30,16 +30,24 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
     private bool _closed;
     private bool _cancelNext;
     private TaskCompletionSource? _drained;
-    private PendingCompletion<FlushResult> _flush;
+    private readonly bool _continueOnThreadPool;
+
+    /// <summary>
+    /// The flush that waits for the socket to become writable, made the first time one has to (a peer that reads more
+    /// slowly than it is answered): an idle connection, or one whose answers always fit the socket buffer, keeps none.
+    /// </summary>
+    private PendingFlush? _flush;
 
     public EpollSocketWriter(EpollConnection connection, ApplicationScheduling scheduling)
     {
         _connection = connection;
-        _flush.RunContinuationsAsynchronously = scheduling == ApplicationScheduling.ThreadPool;
+        _continueOnThreadPool = scheduling == ApplicationScheduling.ThreadPool;
     }
 
     /// <summary>True while unsent output waits for the socket to become writable (a pending flush or the final drain).</summary>
-    public bool WaitingForWritable => _flush.IsPending || _drained is not null;
+    public bool WaitingForWritable => IsFlushPending || _drained is not null;
+
+    private bool IsFlushPending => _flush is { Completion.IsPending: true };
 
     public override bool CanGetUnflushedBytes => true;
 
@@ -67,7 +75,7 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
     {
         lock (_connection.Sync)
         {
-            if (_flush.IsPending)
+            if (IsFlushPending)
             {
                 ThrowFlushPending();
             }
@@ -98,9 +106,10 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
                 return ValueTask.FromCanceled<FlushResult>(cancellationToken);
             }
 
-            _flush.Begin(static (state, token) => ((EpollSocketWriter)state!).CancelFlush(token), this, cancellationToken);
+            _flush ??= new PendingFlush(_continueOnThreadPool);
+            _flush.Completion.Begin(static (state, token) => ((EpollSocketWriter)state!).CancelFlush(token), this, cancellationToken);
             _connection.UpdateWatch();
-            return new ValueTask<FlushResult>(this, _flush.Version);
+            return new ValueTask<FlushResult>(this, _flush.Completion.Version);
         }
     }
 
@@ -132,7 +141,7 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
     }
 
     /// <summary>Completes the flush prepared under the lock; outside the lock, since the application may continue inline.</summary>
-    public void SignalFlush() => _flush.Signal();
+    public void SignalFlush() => _flush!.Completion.Signal();
 
     /// <summary>
     /// After <see cref="Complete"/>: sends what is still unsent, completing when nothing is left (or nothing more
@@ -143,7 +152,7 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
         lock (_connection.Sync)
         {
             // A pending flush is already waiting for writability; otherwise the unsent rest is sent now.
-            if (!_flush.IsPending && SendLocked() != SendOutcome.WouldBlock)
+            if (!IsFlushPending && SendLocked() != SendOutcome.WouldBlock)
             {
                 return Task.CompletedTask;
             }
@@ -159,7 +168,7 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
         bool signal;
         lock (_connection.Sync)
         {
-            signal = _flush.IsPending && _flush.Prepare(new FlushResult(isCanceled: true, isCompleted: false));
+            signal = IsFlushPending && _flush!.Completion.Prepare(new FlushResult(isCanceled: true, isCompleted: false));
             _cancelNext |= !signal && !_completed;
             _connection.UpdateWatch();
         }
@@ -174,7 +183,7 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
 
     FlushResult IValueTaskSource<FlushResult>.GetResult(short token)
     {
-        var result = _flush.GetResult(token);
+        var result = _flush!.Completion.GetResult(token);
         lock (_connection.Sync)
         {
             // The application is back from its flush and holds no span: the buffer may go back to the pool.
@@ -187,17 +196,17 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
         return result;
     }
 
-    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _flush.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _flush!.Completion.GetStatus(token);
 
     void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _flush.OnCompleted(continuation, state, token, flags);
+        _flush!.Completion.OnCompleted(continuation, state, token, flags);
 
     /// <summary>Under the lock: nothing waits for writability any more; prepares a pending flush's result. True when one is to be signalled.</summary>
     private bool EndWaiting(bool canceled, bool isCompleted)
     {
         _drained?.TrySetResult();
         _drained = null;
-        var signal = _flush.IsPending && _flush.Prepare(new FlushResult(canceled, isCompleted));
+        var signal = IsFlushPending && _flush!.Completion.Prepare(new FlushResult(canceled, isCompleted));
         _connection.UpdateWatch();
         return signal;
     }
@@ -206,12 +215,12 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
     {
         lock (_connection.Sync)
         {
-            if (!_flush.IsPending)
+            if (!IsFlushPending)
             {
                 return;
             }
 
-            _flush.PrepareError(new OperationCanceledException(token));
+            _flush!.Completion.PrepareError(new OperationCanceledException(token));
             _connection.UpdateWatch();
         }
 
@@ -296,6 +305,14 @@ internal sealed class EpollSocketWriter : PipeWriter, IValueTaskSource<FlushResu
 
     [DoesNotReturn]
     private static void ThrowFlushPending() => throw new InvalidOperationException("A flush is already pending; await it before flushing again.");
+
+    /// <summary>A flush's completion, in an object of its own so that a connection that never waits to send keeps none.</summary>
+    private sealed class PendingFlush
+    {
+        public PendingCompletion<FlushResult> Completion;
+
+        public PendingFlush(bool continueOnThreadPool) => Completion.RunContinuationsAsynchronously = continueOnThreadPool;
+    }
 
     private enum SendOutcome
     {

@@ -53,23 +53,36 @@ internal sealed class EpollTransportFactory(IOptions<EpollTransportOptions> opti
         return new ValueTask<IConnectionListener>(new EpollConnectionListener(socket, Loops(), options.Value, logger));
     }
 
-    /// <summary>Connects to <paramref name="endpoint"/> (TCP_NODELAY) and serves the connection on one of the loops, round-robin.</summary>
+    /// <summary>
+    /// Connects to <paramref name="endpoint"/> (TCP_NODELAY) and serves the connection on one of the loops, round-robin.
+    /// A <see cref="Socket"/> connects; the connection then runs on a descriptor of its own (as an accepted one does),
+    /// and that Socket is disposed.
+    /// </summary>
     public async ValueTask<ConnectionContext> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
+        EpollSocketHandle handle;
+        EndPoint? remote;
+        EndPoint? local;
+        using (var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true })
         {
             await socket.ConnectAsync(endpoint, cancellationToken);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
+            handle = EpollInterop.Duplicate(socket.SafeHandle);
+            (remote, local) = (socket.RemoteEndPoint, socket.LocalEndPoint);
         }
 
         var loops = Loops();
-        var connection = new EpollConnection(socket, loops[(uint)Interlocked.Increment(ref _nextLoop) % loops.Length], options.Value.MaxReadBufferSize, options.Value.ApplicationScheduling);
-        connection.Start();
+        var connection = new EpollConnection(handle, remote, local, loops[(uint)Interlocked.Increment(ref _nextLoop) % loops.Length], options.Value.MaxReadBufferSize, options.Value.ApplicationScheduling);
+        try
+        {
+            EpollInterop.SetNonBlocking(handle);
+            connection.Start();
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
         return connection;
     }
 
