@@ -4,13 +4,16 @@ using Mcpd.Protocols.Framing;
 namespace Mcpd.Protocols.Mcp;
 
 /// <summary>
-/// The MCP channel of one connection, the same on server and client: the MCP frame codec stacked on a frame layer
+/// The MCP channel of a connection, the same on server and client: the MCP frame codec stacked on a frame layer
 /// (<see cref="IMcpFrameLayer"/>). Decoding follows the codec contract (architecture guide): Done, NeedMoreData and
 /// InvalidData are different outcomes, and a frame borrows the reader's memory until it advances. Encoding: write
 /// one frame to <see cref="BeginFrame"/>, then <see cref="TryEndFrame"/>; one frame at a time (callers hold their write lock).
 /// </summary>
 public sealed class McpChannelCodec
 {
+    /// <summary>The plain channel <see cref="For"/> made last, shared while the payload limit stays the same.</summary>
+    private static McpChannelCodec? s_lastPlain;
+
     private readonly IMcpFrameLayer _layer;
 
     /// <summary>A channel of MCP frames of at most <paramref name="maxPayloadLength"/> payload bytes over <paramref name="layer"/>.</summary>
@@ -26,10 +29,25 @@ public sealed class McpChannelCodec
 
     /// <summary>
     /// The channel for a listener's (or a client's) <paramref name="framing"/>: the one place a framing becomes a layer.
-    /// <paramref name="maxNoise"/>: the CRC layer's noise budget (<see cref="CrcFrameLayer"/>).
+    /// <paramref name="maxNoise"/>: the CRC layer's noise budget (<see cref="CrcFrameLayer"/>). A plain channel has no
+    /// state, so connections with the same payload limit share one (an idle connection keeps no channel of its own).
     /// </summary>
-    public static McpChannelCodec For(McpFraming framing, int maxPayloadLength, long maxNoise = long.MaxValue) =>
-        new(framing == McpFraming.Crc ? new CrcFrameLayer(maxPayloadLength, maxNoise) : PlainFrameLayer.Instance, maxPayloadLength);
+    public static McpChannelCodec For(McpFraming framing, int maxPayloadLength, long maxNoise = long.MaxValue)
+    {
+        if (framing == McpFraming.Crc)
+        {
+            return new(new CrcFrameLayer(maxPayloadLength, maxNoise), maxPayloadLength);
+        }
+
+        var plain = Volatile.Read(ref s_lastPlain);
+        if (plain is null || plain.MaxPayloadLength != maxPayloadLength)
+        {
+            plain = new(PlainFrameLayer.Instance, maxPayloadLength);
+            Volatile.Write(ref s_lastPlain, plain);
+        }
+
+        return plain;
+    }
 
     /// <summary>What the layer has thrown away since the last good frame (<see cref="IMcpFrameLayer.Noise"/>).</summary>
     public long Noise => _layer.Noise;

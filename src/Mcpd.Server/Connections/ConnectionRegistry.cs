@@ -1,6 +1,6 @@
 using System.Net;
 using Mcpd.Server.Telemetry;
-using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Connections;
@@ -9,14 +9,20 @@ namespace Mcpd.Server.Connections;
 /// Every live protocol connection, per listener: enforces the connection limits at admission and closes idle
 /// connections (Kestrel has no idle timeout for non-HTTP connections, aspnetcore#16899).
 /// </summary>
-public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics metrics, ILogger<ConnectionRegistry> logger)
+public sealed partial class ConnectionRegistry
 {
-    /// <summary>How many protocol connections the process's open-file limit leaves room for, all listeners together.</summary>
-    public OpenFileLimit OpenFiles { get; } = OpenFileLimit.OfThisProcess();
-
+    private readonly TimeProvider _time;
+    private readonly McpdMetrics _metrics;
+    private readonly ILogger<ConnectionRegistry> _logger;
     private readonly Lock _sync = new();
-    private readonly Dictionary<string, HashSet<TrackedConnection>> _byListener = [];
+
+    /// <summary>Set (under <see cref="_sync"/>) when the host begins to stop: see <see cref="OnStopping"/>.</summary>
+    private bool _stopping;
+    /// <summary>Every live connection, by Kestrel's id: one index, no set per listener (each entry is memory an idle connection keeps).</summary>
     private readonly Dictionary<string, TrackedConnection> _byId = [];
+
+    /// <summary>Live connections per listener; a listener without connections may have an entry of 0.</summary>
+    private readonly Dictionary<string, int> _countByListener = [];
 
     /// <summary>Connections per listener and remote address; an address without connections has no entry.</summary>
     private readonly Dictionary<(string Listener, IPAddress Address), int> _byAddress = [];
@@ -26,75 +32,85 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
     /// MCP frame, an impossible MBAP length). A flood of them writes at most <see cref="LogThrottle.Limit"/> lines per
     /// <see cref="LogThrottle.Interval"/>, then one line with the count.
     /// </summary>
-    public LogThrottle Rejections { get; } = new("refused connection or rejected frame", time, logger);
+    public LogThrottle Rejections { get; }
+
+    public ConnectionRegistry(TimeProvider time, McpdMetrics metrics, IHostApplicationLifetime lifetime, ILogger<ConnectionRegistry> logger)
+    {
+        ArgumentNullException.ThrowIfNull(lifetime);
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+        Rejections = new("refused connection or rejected frame", time, logger);
+        lifetime.ApplicationStopping.UnsafeRegister(static registry => ((ConnectionRegistry)registry!).OnStopping(), this);
+    }
+
+    /// <summary>How many protocol connections the process's open-file limit leaves room for, all listeners together.</summary>
+    public OpenFileLimit OpenFiles { get; } = OpenFileLimit.OfThisProcess();
 
     /// <summary>
-    /// Admits <paramref name="context"/> under <paramref name="limits"/>, or returns null when it is refused: its
+    /// Admits <paramref name="connection"/> under <paramref name="limits"/>, or returns false when it is refused: its
     /// address already has <see cref="ConnectionLimits.MaxConnectionsPerAddress"/> connections, or the listener is full
     /// and its policy is <see cref="ConnectionLimitPolicy.Refuse"/> or finds no connection to close. With
     /// <see cref="ConnectionLimitPolicy.CloseOldestIdle"/> a full listener closes the connection least in use (see
     /// <see cref="EvictionCandidate"/>) to make room (Implementation Guide 4.2.1).
     /// </summary>
-    public TrackedConnection? TryAdmit(ConnectionContext context, string listener, ConnectionLimits limits)
+    public bool TryAdmit(TrackedConnection connection, ConnectionLimits limits)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var address = RemoteAddress.Of(context.RemoteEndPoint);
+        ArgumentNullException.ThrowIfNull(connection);
+        var listener = connection.Listener;
+        var address = connection.Address;
         TrackedConnection? evicted = null;
-        TrackedConnection admitted;
+        bool stopping;
         lock (_sync)
         {
-            if (!_byListener.TryGetValue(listener, out var connections))
-            {
-                _byListener[listener] = connections = [];
-            }
-
+            var ofListener = _countByListener.GetValueOrDefault(listener);
             if (_byId.Count >= OpenFiles.MaxConnections)
             {
                 // Refused while a descriptor is still there to accept with: at the limit itself nothing could be accepted any more.
-                metrics.ConnectionRefused(listener, "open_files");
+                _metrics.ConnectionRefused(listener, "open_files");
                 if (Rejections.ShouldLog())
                 {
-                    LogRefusedForOpenFiles(logger, listener, context.RemoteEndPoint, _byId.Count, OpenFiles.Limit, OpenFileLimit.Headroom + OpenFiles.OpenAtStart);
+                    LogRefusedForOpenFiles(_logger, listener, connection.RemoteEndPoint, _byId.Count, OpenFiles.Limit, OpenFileLimit.Headroom + OpenFiles.OpenAtStart);
                 }
 
-                return null;
+                return false;
             }
 
             var fromAddress = address is null ? 0 : _byAddress.GetValueOrDefault((listener, address));
             if (limits.MaxConnectionsPerAddress > 0 && fromAddress >= limits.MaxConnectionsPerAddress)
             {
-                metrics.ConnectionRefused(listener, "per_address");
+                _metrics.ConnectionRefused(listener, "per_address");
                 if (Rejections.ShouldLog())
                 {
-                    LogRefusedForAddress(logger, listener, context.RemoteEndPoint, fromAddress, address!);
+                    LogRefusedForAddress(_logger, listener, connection.RemoteEndPoint, fromAddress, address!);
                 }
 
-                return null;
+                return false;
             }
 
-            if (connections.Count >= limits.MaxConnections)
+            if (ofListener >= limits.MaxConnections)
             {
-                evicted = limits.Policy == ConnectionLimitPolicy.CloseOldestIdle ? EvictionCandidate(connections, limits.ProtectAfterRequest) : null;
+                evicted = limits.Policy == ConnectionLimitPolicy.CloseOldestIdle ? EvictionCandidate(listener, limits.ProtectAfterRequest) : null;
                 if (evicted is null)
                 {
-                    metrics.ConnectionRefused(listener, "limit");
+                    _metrics.ConnectionRefused(listener, "limit");
                     if (Rejections.ShouldLog())
                     {
                         var reason = limits.Policy == ConnectionLimitPolicy.Refuse
                             ? "policy Refuse"
                             : $"policy CloseOldestIdle, and every connection completed a request within {limits.ProtectAfterRequest}";
-                        LogRefused(logger, listener, context.RemoteEndPoint, limits.MaxConnections, reason);
+                        LogRefused(_logger, listener, connection.RemoteEndPoint, limits.MaxConnections, reason);
                     }
 
-                    return null;
+                    return false;
                 }
 
                 Forget(evicted);
             }
 
-            admitted = new TrackedConnection(context, listener, address, limits.IdleTimeout, time);
-            connections.Add(admitted);
-            _byId[admitted.Id] = admitted;
+            stopping = _stopping;
+            _byId[connection.Id] = connection;
+            _countByListener[listener] = _countByListener.GetValueOrDefault(listener) + 1;
             if (address is not null)
             {
                 _byAddress[(listener, address)] = _byAddress.GetValueOrDefault((listener, address)) + 1;
@@ -103,20 +119,46 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
 
         if (evicted is not null)
         {
-            metrics.ConnectionRefused(listener, "evicted");
+            _metrics.ConnectionRefused(listener, "evicted");
             // A stream of newcomers evicts one connection each: these lines share the budget of what peers cause.
             if (Rejections.ShouldLog())
             {
                 var use = evicted.CompletedRequest
-                    ? $"last request {time.GetElapsedTime(evicted.LastRequestTimestamp)} ago"
-                    : $"no request since it connected {time.GetElapsedTime(evicted.LastRequestTimestamp)} ago";
-                LogEvicted(logger, listener, evicted.Id, evicted.RemoteEndPoint, use, limits.MaxConnections);
+                    ? $"last request {_time.GetElapsedTime(evicted.LastRequestTimestamp)} ago"
+                    : $"no request since it connected {_time.GetElapsedTime(evicted.LastRequestTimestamp)} ago";
+                LogEvicted(_logger, listener, evicted.Id, evicted.RemoteEndPoint, use, limits.MaxConnections);
             }
 
             evicted.Abort($"closed to admit a new connection at the limit of {limits.MaxConnections}");
         }
 
-        return admitted;
+        if (stopping)
+        {
+            // Admitted after OnStopping took its snapshot (Kestrel accepts until it unbinds).
+            connection.WakeOnCloseRequest();
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The host begins to stop, before Kestrel asks its connections to close: from now on that request wakes each
+    /// connection's read loop (<see cref="TrackedConnection.WakeOnCloseRequest"/>), for the connections open now and
+    /// for those admitted later.
+    /// </summary>
+    private void OnStopping()
+    {
+        TrackedConnection[] open;
+        lock (_sync)
+        {
+            _stopping = true;
+            open = [.. _byId.Values];
+        }
+
+        foreach (var connection in open)
+        {
+            connection.WakeOnCloseRequest();
+        }
     }
 
     /// <summary>Forgets a connection whose handler has returned.</summary>
@@ -125,7 +167,7 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
         ArgumentNullException.ThrowIfNull(connection);
         lock (_sync)
         {
-            if (_byListener[connection.Listener].Contains(connection))
+            if (_byId.GetValueOrDefault(connection.Id) == connection)
             {
                 Forget(connection);
             }
@@ -137,7 +179,7 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
     {
         lock (_sync)
         {
-            return _byListener.TryGetValue(listener, out var connections) ? [.. connections] : [];
+            return [.. _byId.Values.Where(c => c.Listener == listener)];
         }
     }
 
@@ -155,7 +197,7 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
     {
         lock (_sync)
         {
-            return _byListener.TryGetValue(listener, out var connections) ? connections.Count : 0;
+            return _countByListener.GetValueOrDefault(listener);
         }
     }
 
@@ -164,7 +206,7 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
     {
         lock (_sync)
         {
-            return _byListener.Values.Sum(connections => connections.Count);
+            return _byId.Count;
         }
     }
 
@@ -174,19 +216,16 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
         List<TrackedConnection> idle = [];
         lock (_sync)
         {
-            foreach (var connections in _byListener.Values)
-            {
-                idle.AddRange(connections.Where(c => c.IdleTimeout > TimeSpan.Zero && time.GetElapsedTime(c.LastActivityTimestamp) > c.IdleTimeout));
-            }
+            idle.AddRange(_byId.Values.Where(c => c.IdleTimeout > TimeSpan.Zero && _time.GetElapsedTime(c.LastActivityTimestamp) > c.IdleTimeout));
         }
 
         foreach (var connection in idle)
         {
-            LogIdleClosed(logger, connection.Listener, connection.Id, connection.RemoteEndPoint, connection.IdleTimeout);
+            LogIdleClosed(_logger, connection.Listener, connection.Id, connection.RemoteEndPoint, connection.IdleTimeout);
             if (connection.Listener is ListenerNames.Mcp or ListenerNames.McpCrc)
             {
                 // An MCP connection's idle timeout is 3 heartbeat intervals: its silence is a heartbeat timeout.
-                metrics.HeartbeatTimedOut(connection.Listener);
+                _metrics.HeartbeatTimedOut(connection.Listener);
             }
 
             connection.Abort($"idle for more than {connection.IdleTimeout}");
@@ -202,19 +241,19 @@ public sealed partial class ConnectionRegistry(TimeProvider time, McpdMetrics me
     /// requests count (a frame that is no request, or bytes of a request that never completes, keep nobody in), so a
     /// peer cannot make a polling client look idler than itself. Under <see cref="_sync"/>.
     /// </summary>
-    private TrackedConnection? EvictionCandidate(HashSet<TrackedConnection> connections, TimeSpan protectAfterRequest)
+    private TrackedConnection? EvictionCandidate(string listener, TimeSpan protectAfterRequest)
     {
-        var now = time.GetTimestamp();
-        return connections
-            .Where(c => !c.CompletedRequest || time.GetElapsedTime(c.LastRequestTimestamp, now) >= protectAfterRequest)
+        var now = _time.GetTimestamp();
+        return _byId.Values
+            .Where(c => c.Listener == listener && (!c.CompletedRequest || _time.GetElapsedTime(c.LastRequestTimestamp, now) >= protectAfterRequest))
             .MinBy(c => (c.CompletedRequest, c.LastRequestTimestamp));
     }
 
     /// <summary>Takes a tracked connection out of every index. Under <see cref="_sync"/>.</summary>
     private void Forget(TrackedConnection connection)
     {
-        _byListener[connection.Listener].Remove(connection);
         _byId.Remove(connection.Id);
+        _countByListener[connection.Listener]--;
         if (connection.Address is { } address)
         {
             var key = (connection.Listener, address);

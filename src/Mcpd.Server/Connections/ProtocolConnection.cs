@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using Mcpd.Client;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -11,62 +12,58 @@ namespace Mcpd.Server.Connections;
 /// read in one batch, one flush, one AdvanceTo. Requests that complete synchronously are answered inside the batch;
 /// asynchronous ones hold an in-flight slot and write their answer later under the same write lock. On shutdown
 /// the loop answers what it has read, waits for the in-flight work, then says goodbye if the protocol has a way to.
+/// It is the registry's <see cref="TrackedConnection"/> too: admitted (<see cref="ConnectionRegistry.TryAdmit"/>) before
+/// it runs.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The write lock is never disposed, on purpose: see _writeLock.")]
-internal abstract class ProtocolConnection : IBatchFlushable
+internal abstract class ProtocolConnection : TrackedConnection, IBatchFlushable
 {
-    private readonly TrackedConnection _tracked;
     private readonly ConnectionRegistry _connections;
-    private readonly int _maxInFlight;
 
     /// <summary>
-    /// Serialises writes of the read loop and of asynchronous completions to the output. Never disposed: a late writer
-    /// (a server call racing the close) must still be able to take and release it; the output then refuses the write.
+    /// Serialises writes of the read loop and of asynchronous completions to the output. A late writer (a server call
+    /// racing the close) can still take and leave it; the output then refuses the write (<see cref="_outputClosed"/>).
     /// </summary>
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private TaskCompletionSource? _drained;
+    private WriteLock _writeLock;
 
     /// <summary>
     /// Set under the write lock once the connection is over: a writer that comes later (a server call or an answer
     /// racing the close) is refused there, before it touches an output the transport may complete at any moment.
     /// </summary>
     private bool _outputClosed;
-    private TaskCompletionSource? _slotFreed;
     private int _inFlight;
     private bool _frameSeen;
-    private int _draining;
 
-    /// <summary>Wakes the read loop for <see cref="RevisitInputAfter"/>; created the first time a protocol asks.</summary>
-    private ITimer? _revisitTimer;
-    private int _revisitDue;
+    /// <summary>The last read was cancelled by Kestrel's request to close: the connection ends with the protocol's goodbye.</summary>
+    private bool _shuttingDown;
 
-    protected ProtocolConnection(ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, TimeProvider time, int maxInFlight)
+    /// <summary>Made the first time the loop has to wait for something other than input (see <see cref="Waits"/>).</summary>
+    private Waits? _waits;
+
+    /// <param name="context">The Kestrel connection.</param>
+    /// <param name="listener">The listener that accepted it (<see cref="ListenerNames"/>).</param>
+    /// <param name="idleTimeout">Silence after which the registry closes it; zero: never.</param>
+    /// <param name="connections">The registry that admits it.</param>
+    /// <param name="time">The clock of its timestamps and timers.</param>
+    protected ProtocolConnection(ConnectionContext context, string listener, TimeSpan idleTimeout, ConnectionRegistry connections, TimeProvider time)
+        : base(context, listener, idleTimeout, time)
     {
-        Context = context;
         Output = context.Transport.Output;
-        _tracked = tracked;
         _connections = connections;
         Clock = time;
-        _maxInFlight = maxInFlight;
     }
-
-    protected ConnectionContext Context { get; }
 
     /// <summary>Kestrel's connection id, the one in log lines.</summary>
     internal string ConnectionId => Context.ConnectionId;
-
-    /// <summary>The token for request work: cancelled when nobody is left to answer, not at a half-close (<see cref="TrackedConnection.RequestsAborted"/>).</summary>
-    internal CancellationToken RequestsAborted => _tracked.RequestsAborted;
 
     protected PipeWriter Output { get; }
 
     protected TimeProvider Clock { get; }
 
     /// <summary>Requests that may run asynchronously at once (the in-flight limit).</summary>
-    internal int MaxInFlight => _maxInFlight;
+    internal abstract int MaxInFlight { get; }
 
     /// <summary>True when another request may start (asynchronous requests running below the limit).</summary>
-    protected bool HasFreeSlot => Volatile.Read(ref _inFlight) < _maxInFlight;
+    protected bool HasFreeSlot => Volatile.Read(ref _inFlight) < MaxInFlight;
 
     /// <summary>
     /// True: at the in-flight limit the loop stops reading until a request completes (MCP backpressure).
@@ -76,12 +73,10 @@ internal abstract class ProtocolConnection : IBatchFlushable
 
     public async Task RunAsync()
     {
-        var input = Context.Transport.Input;
-        var lifetime = Context.Features.Get<IConnectionLifetimeNotificationFeature>();
-        using var closing = lifetime?.ConnectionClosedRequested.UnsafeRegister(static state => ((PipeReader)state!).CancelPendingRead(), input);
-        var shuttingDown = false;
         try
         {
+            // While idle the connection waits here, and this method's state is what it keeps: little besides the pending
+            // read (no local that lives across it), since the batch's state lives in AnswerAsync, which completes first.
             while (true)
             {
                 if (PausesReadingWhenBusy && !HasFreeSlot && !ReadsWhileBusy)
@@ -94,52 +89,7 @@ internal abstract class ProtocolConnection : IBatchFlushable
                     await Task.Delay(ReadPause, Clock);
                 }
 
-                var result = await input.ReadAsync();
-                var buffer = result.Buffer;
-
-                await _writeLock.WaitAsync();
-                bool keepOpen;
-                bool paused;
-                bool answeredNow;
-                SequencePosition consumed;
-                try
-                {
-                    // Requests sent on to upstream devices while answering leave together, at the end of the batch.
-                    using (FlushBatch.Begin())
-                    {
-                        keepOpen = AnswerBatch(buffer, out consumed, out var answered, out paused);
-                        answeredNow = answered;
-                    }
-
-                    if (_frameSeen)
-                    {
-                        // Alive by complete frames, not by bytes: a peer trickling a frame that never completes is idle.
-                        _frameSeen = false;
-                        _tracked.Touch(Clock);
-                    }
-
-                    shuttingDown = result.IsCanceled && lifetime?.ConnectionClosedRequested.IsCancellationRequested == true;
-                    if (answeredNow)
-                    {
-                        await Output.FlushAsync();
-                    }
-                }
-                finally
-                {
-                    _writeLock.Release();
-                }
-
-                // Stopped for a free slot, the rest of the read is still to answer: examine only what was consumed, so
-                // the next read returns it at once (even when the slot freed meanwhile).
-                if (paused)
-                {
-                    input.AdvanceTo(consumed);
-                }
-                else
-                {
-                    input.AdvanceTo(consumed, buffer.End);
-                }
-                if (!keepOpen || result.IsCompleted || (result.IsCanceled && (shuttingDown || Interlocked.Exchange(ref _revisitDue, 0) == 0)))
+                if (!await AnswerAsync(await Context.Transport.Input.ReadAsync()))
                 {
                     break;
                 }
@@ -147,39 +97,101 @@ internal abstract class ProtocolConnection : IBatchFlushable
         }
         catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException)
         {
-            _tracked.AbortRequests();
+            AbortRequests();
             OnTransportEnded(ex.Message);
         }
         finally
         {
-            _revisitTimer?.Dispose();
-
-            // End of input (a half-close included) ends reading, not the connection: what was read is answered. The
-            // drain is bounded by the requests' own deadlines, the idle timeout (the sweep aborts the requests) and, on
-            // shutdown, by Kestrel's abort at the end of its shutdown timeout.
-            OnInputEnded();
-            using (shuttingDown ? Context.ConnectionClosed.UnsafeRegister(static tracked => ((TrackedConnection)tracked!).AbortRequests(), _tracked) : default)
-            {
-                await DrainAsync();
-            }
-
-            if (shuttingDown)
-            {
-                // After the requests in flight have answered: the goodbye is the last frame.
-                await SayGoodbyeAsync();
-            }
-
-            await CloseOutputAsync();
-            _connections.Remove(_tracked);
-            OnClosed();
+            await EndAsync();
         }
+    }
+
+    /// <summary>
+    /// Answers what one read returned (under the write lock, one flush) and advances the input; false when the loop
+    /// must end. Completes synchronously unless the write lock or the flush waits (pooled then: nothing allocated).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> AnswerAsync(ReadResult result)
+    {
+        var input = Context.Transport.Input;
+        var buffer = result.Buffer;
+        bool keepOpen;
+        bool paused;
+        SequencePosition consumed;
+        await _writeLock.EnterAsync();
+        try
+        {
+            bool answered;
+            // Requests sent on to upstream devices while answering leave together, at the end of the batch.
+            using (FlushBatch.Begin())
+            {
+                keepOpen = AnswerBatch(buffer, out consumed, out answered, out paused);
+            }
+
+            if (_frameSeen)
+            {
+                // Alive by complete frames, not by bytes: a peer trickling a frame that never completes is idle.
+                _frameSeen = false;
+                Touch(Clock);
+            }
+
+            // A cancelled read is Kestrel's request to close (graceful shutdown, TrackedConnection.WakeOnCloseRequest), or RevisitInputAfter.
+            _shuttingDown = result.IsCanceled && Context.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested.IsCancellationRequested == true;
+            if (answered)
+            {
+                await Output.FlushAsync();
+            }
+        }
+        finally
+        {
+            _writeLock.Exit();
+        }
+
+        // Stopped for a free slot, the rest of the read is still to answer: examine only what was consumed, so
+        // the next read returns it at once (even when the slot freed meanwhile).
+        if (paused)
+        {
+            input.AdvanceTo(consumed);
+        }
+        else
+        {
+            input.AdvanceTo(consumed, buffer.End);
+        }
+
+        return keepOpen && !result.IsCompleted
+            && !(result.IsCanceled && (_shuttingDown || Volatile.Read(ref _waits) is not { } waits || Interlocked.Exchange(ref waits.RevisitDue, 0) == 0));
+    }
+
+    /// <summary>
+    /// After the read loop: end of input (a half-close included) ends reading, not the connection, so what was read is
+    /// answered. The drain is bounded by the requests' own deadlines, the idle timeout (the sweep aborts the requests)
+    /// and, on shutdown, by Kestrel's abort at the end of its shutdown timeout.
+    /// </summary>
+    private async Task EndAsync()
+    {
+        Volatile.Read(ref _waits)?.RevisitTimer?.Dispose();
+        OnInputEnded();
+        using (_shuttingDown ? Context.ConnectionClosed.UnsafeRegister(static connection => ((ProtocolConnection)connection!).AbortRequests(), this) : default)
+        {
+            await DrainAsync();
+        }
+
+        if (_shuttingDown)
+        {
+            // After the requests in flight have answered: the goodbye is the last frame.
+            await SayGoodbyeAsync();
+        }
+
+        await CloseOutputAsync();
+        _connections.Remove(this);
+        OnClosed();
     }
 
     private async Task CloseOutputAsync()
     {
-        await _writeLock.WaitAsync();
+        await _writeLock.EnterAsync();
         _outputClosed = true;
-        _writeLock.Release();
+        _writeLock.Exit();
     }
 
     /// <summary>
@@ -210,17 +222,18 @@ internal abstract class ProtocolConnection : IBatchFlushable
     /// </summary>
     protected void RevisitInputAfter(TimeSpan delay)
     {
-        _revisitTimer ??= Clock.CreateTimer(
+        var waits = WaitsNow;
+        waits.RevisitTimer ??= Clock.CreateTimer(
             static state =>
             {
                 var connection = (ProtocolConnection)state!;
-                Volatile.Write(ref connection._revisitDue, 1);
+                Volatile.Write(ref connection._waits!.RevisitDue, 1);
                 connection.Context.Transport.Input.CancelPendingRead();
             },
             this,
             Timeout.InfiniteTimeSpan,
             Timeout.InfiniteTimeSpan);
-        _revisitTimer.Change(delay, Timeout.InfiniteTimeSpan);
+        waits.RevisitTimer.Change(delay, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>
@@ -231,14 +244,20 @@ internal abstract class ProtocolConnection : IBatchFlushable
     protected void RequestRead()
     {
         _frameSeen = true;
-        _tracked.RequestRead();
+        NoteRequest();
     }
 
     /// <summary>True when a line about this peer's misbehaviour may be written now (see <see cref="ConnectionRegistry.Rejections"/>).</summary>
     protected internal bool MayLogRejection() => _connections.Rejections.ShouldLog();
 
     /// <summary>Wakes a read loop waiting for a slot, so it re-checks <see cref="ReadsWhileBusy"/>.</summary>
-    internal void WakeReader() => Volatile.Read(ref _slotFreed)?.TrySetResult();
+    internal void WakeReader()
+    {
+        if (Volatile.Read(ref _waits) is { } waits)
+        {
+            Volatile.Read(ref waits.SlotFreed)?.TrySetResult();
+        }
+    }
 
     /// <summary>Writes the protocol's goodbye on graceful shutdown; returns true if it wrote anything.</summary>
     protected virtual bool WriteGoodbye() => false;
@@ -256,7 +275,7 @@ internal abstract class ProtocolConnection : IBatchFlushable
 
     private async Task SayGoodbyeAsync()
     {
-        await _writeLock.WaitAsync();
+        await _writeLock.EnterAsync();
         try
         {
             if (WriteGoodbye())
@@ -270,7 +289,7 @@ internal abstract class ProtocolConnection : IBatchFlushable
         }
         finally
         {
-            _writeLock.Release();
+            _writeLock.Exit();
         }
     }
 
@@ -281,7 +300,7 @@ internal abstract class ProtocolConnection : IBatchFlushable
     /// </summary>
     internal async Task WriteAsync<TState>(TState state, Action<TState> write, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken);
+        await _writeLock.EnterAsync(cancellationToken);
         try
         {
             if (_outputClosed)
@@ -299,12 +318,12 @@ internal abstract class ProtocolConnection : IBatchFlushable
         catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException)
         {
             // The peer is gone: the other requests in flight have nobody to answer either.
-            _tracked.AbortRequests();
+            AbortRequests();
             throw;
         }
         finally
         {
-            _writeLock.Release();
+            _writeLock.Exit();
         }
     }
 
@@ -313,7 +332,7 @@ internal abstract class ProtocolConnection : IBatchFlushable
 
     private async Task FlushDeferredAsync()
     {
-        await _writeLock.WaitAsync();
+        await _writeLock.EnterAsync();
         try
         {
             if (!_outputClosed)
@@ -323,12 +342,12 @@ internal abstract class ProtocolConnection : IBatchFlushable
         }
         catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or InvalidOperationException)
         {
-            _tracked.AbortRequests();
+            AbortRequests();
             OnTransportEnded(ex.Message);
         }
         finally
         {
-            _writeLock.Release();
+            _writeLock.Exit();
         }
     }
 
@@ -339,14 +358,22 @@ internal abstract class ProtocolConnection : IBatchFlushable
     internal void EndInFlight()
     {
         // The connection is busy, not idle, while its requests run (heartbeat timeout counts silence of the peer).
-        _tracked.Touch(Clock);
+        Touch(Clock);
         var remaining = Interlocked.Decrement(ref _inFlight);
-        Volatile.Read(ref _slotFreed)?.TrySetResult();
-        if (remaining == 0 && Volatile.Read(ref _draining) == 1)
+        // Nobody waits when there are no waits yet: a waiter publishes them (a full fence) before it reads the count.
+        if (Volatile.Read(ref _waits) is not { } waits)
         {
-            Volatile.Read(ref _drained)?.TrySetResult();
+            return;
+        }
+
+        Volatile.Read(ref waits.SlotFreed)?.TrySetResult();
+        if (remaining == 0 && Volatile.Read(ref waits.Draining) == 1)
+        {
+            Volatile.Read(ref waits.Drained)?.TrySetResult();
         }
     }
+
+    private Waits WaitsNow => Volatile.Read(ref _waits) ?? Interlocked.CompareExchange(ref _waits, new Waits(), null) ?? _waits;
 
     private async Task WaitForSlotAsync()
     {
@@ -354,7 +381,7 @@ internal abstract class ProtocolConnection : IBatchFlushable
         {
             var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             // A full fence (Dekker): EndInFlight decrements, then reads the waiter; this publishes it, then re-reads the count.
-            Interlocked.Exchange(ref _slotFreed, waiter);
+            Interlocked.Exchange(ref WaitsNow.SlotFreed, waiter);
             if (HasFreeSlot || ReadsWhileBusy)
             {
                 return;
@@ -367,19 +394,34 @@ internal abstract class ProtocolConnection : IBatchFlushable
     /// <summary>Waits for asynchronous requests still running; Kestrel's shutdown timeout bounds the wait.</summary>
     private Task DrainAsync()
     {
-        Interlocked.Exchange(ref _draining, 1);
+        // No request can start any more (only the read loop starts them, and it has ended).
         if (Volatile.Read(ref _inFlight) == 0)
         {
             return Task.CompletedTask;
         }
 
         // Allocated only when requests are still running; the second check closes the race with the last one.
-        Interlocked.CompareExchange(ref _drained, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+        var waits = WaitsNow;
+        Interlocked.Exchange(ref waits.Draining, 1);
+        Interlocked.CompareExchange(ref waits.Drained, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
         if (Volatile.Read(ref _inFlight) == 0)
         {
-            _drained.TrySetResult();
+            waits.Drained.TrySetResult();
         }
 
-        return _drained.Task;
+        return waits.Drained.Task;
+    }
+
+    /// <summary>
+    /// What the read loop waits for now and then besides input: a free in-flight slot, the drain at the end, a timed
+    /// revisit of its input (<see cref="RevisitInputAfter"/>). Made the first time: an idle connection keeps none of it.
+    /// </summary>
+    private sealed class Waits
+    {
+        public TaskCompletionSource? SlotFreed;
+        public TaskCompletionSource? Drained;
+        public int Draining;
+        public ITimer? RevisitTimer;
+        public int RevisitDue;
     }
 }

@@ -37,7 +37,11 @@ internal static class ModbusPduExecution
         ValueTask<int> execution;
         try
         {
-            execution = device.ExecuteAsync(scratch.AsMemory(0, requestLength), scratch.AsMemory(ScratchHalf, ScratchHalf), new ModbusCaller(connection.ConnectionId), connection.RequestsAborted);
+            // A simulated device answers at once: there is nothing to cancel, so the connection's token (made on first
+            // use) is not asked for, and an idle connection that was served this way keeps no token source.
+            execution = device is SimulatedDevice simulated
+                ? new ValueTask<int>(simulated.Execute(scratch.AsSpan(0, requestLength), scratch.AsSpan(ScratchHalf, ScratchHalf)))
+                : device.ExecuteAsync(scratch.AsMemory(0, requestLength), scratch.AsMemory(ScratchHalf, ScratchHalf), new ModbusCaller(connection.ConnectionId), connection.RequestsAborted);
         }
         catch (Exception ex)
         {

@@ -81,6 +81,7 @@ public static class McpdServiceCollectionExtensions
         services.AddSingleton<McpServices>();
         services.AddHostedService<IncompleteFrameMemoryTrimmer>();
         services.AddSingleton<McpConnectionHandler>();
+        services.AddSingleton<ModbusServices>();
         services.AddSingleton<ModbusConnectionHandler>();
         services.AddSingleton<RolePolicies>();
         services.AddSingleton<TlsListeners>();

@@ -9,7 +9,8 @@ namespace Mcpd.Server.Mcp;
 /// <summary>
 /// The server's calls to the client of one connection (docs/protocol.md, "Requests from the server to a client"):
 /// REQ out with ids of the server's own, RESP or ACK matched by id. The whole call, writing included, is bounded by
-/// the call timeout, so a client that stops reading cannot hold it; calls still waiting fail when input ends.
+/// the call timeout, so a client that stops reading cannot hold it; calls still waiting fail when input ends. Made
+/// by a connection's first call (or when its input ends): a connection the server never calls keeps none.
 /// </summary>
 internal sealed class McpClientCalls(McpConnection connection, TimeSpan callTimeout, TimeProvider clock)
 {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Net;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Connections;
@@ -22,17 +21,14 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
 {
     private readonly McpServices _services;
     private readonly McpChannelCodec _channel;
-    private readonly McpClientCalls _calls;
-    private readonly OverloadBackoff _backoff;
     private readonly McpRequestAnswerer _answerer;
-    private readonly ILogger _logger;
+
+    /// <summary>The server's calls to this client (<see cref="IMcpPeer"/>), made by the first (or at the end of input).</summary>
+    private McpClientCalls? _calls;
+
+    /// <summary>The listener's settings when the connection was accepted (shared by its connections).</summary>
+    private readonly McpServerOptions _settings;
     private ISessionState? _boundSession;
-
-    /// <summary>The CRC listener's noise budget (<c>mcp.maxCrcNoiseBytes</c>), for the error text; the layer keeps the count.</summary>
-    private readonly int _maxNoise;
-
-    /// <summary>CRC listener: how long a frame's remainder may take before its start byte is given up (zero: plain listener).</summary>
-    private readonly TimeSpan _crcFrameTimeout;
 
     /// <summary><see cref="TimeProvider.GetTimestamp"/> since when the frame at the start of the input has waited for its remainder; 0: none waits.</summary>
     private long _stalledSince;
@@ -41,23 +37,20 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     private long _incompleteFrameBytes;
 
     public McpConnection(
-        ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, McpServices services,
-        McpServerOptions settings, McpFraming framing, ClientAuthorization? authorization, TimeProvider clock, ILogger logger)
-        : base(context, tracked, connections, clock, settings.MaxInFlightPerConnection)
+        ConnectionContext context, string listener, ConnectionRegistry connections, McpServices services,
+        McpServerOptions settings, McpFraming framing, ClientAuthorization? authorization, TimeProvider clock)
+        : base(context, listener, settings.ConnectionLimits.IdleTimeout, connections, clock)
     {
         _services = services;
         Authorization = authorization;
-        _logger = logger;
         // The listener's framing is chosen here, once: frames are read and written only through this codec.
         _channel = McpChannelCodec.For(framing, settings.MaxPayloadLength, settings.MaxCrcNoiseBytes);
-        _maxNoise = settings.MaxCrcNoiseBytes;
-        _crcFrameTimeout = framing == McpFraming.Crc ? settings.CrcFrameTimeout : TimeSpan.Zero;
-        _calls = new McpClientCalls(this, settings.CallTimeout, clock);
-        _backoff = new OverloadBackoff(services.Dispatcher);
-        _answerer = new McpRequestAnswerer(this, services.Metrics, services.RunningRequests, _backoff, clock, logger);
+        _settings = settings;
+        _answerer = new McpRequestAnswerer(this);
     }
 
-    public EndPoint? RemoteEndPoint => Context.RemoteEndPoint;
+    /// <summary>CRC listener: how long a frame's remainder may take before its start byte is given up (zero: plain listener).</summary>
+    private TimeSpan CrcFrameTimeout => Listener == ListenerNames.McpCrc ? _settings.CrcFrameTimeout : TimeSpan.Zero;
 
     /// <summary>The decisions for a client that presented a TLS client certificate; null: the client proved no identity, and nothing is checked.</summary>
     public ClientAuthorization? Authorization { get; }
@@ -65,15 +58,26 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     /// <summary>The <see cref="Authorization"/> of the connection <paramref name="request"/> arrived on, if any.</summary>
     public static ClientAuthorization? AuthorizationOf(McpIncomingRequest request) => (request.Peer as McpConnection)?.Authorization;
 
-    public string Id => Context.ConnectionId;
-
     public ISessionState? BoundSession => Volatile.Read(ref _boundSession);
 
     protected override bool PausesReadingWhenBusy => true;
 
-    protected override bool ReadsWhileBusy => _calls.AnyWaiting;
+    internal override int MaxInFlight => _settings.MaxInFlightPerConnection;
 
-    protected override TimeSpan ReadPause => _backoff.Pause;
+    protected override bool ReadsWhileBusy => Volatile.Read(ref _calls)?.AnyWaiting == true;
+
+    protected override TimeSpan ReadPause => _answerer.ReadPause;
+
+    /// <summary>What every MCP connection uses (dispatcher, metrics, budgets).</summary>
+    internal McpServices Services => _services;
+
+    /// <summary>The connection's logger: lines about its requests carry its category.</summary>
+    internal ILogger Logger => _services.Logger;
+
+    internal TimeProvider Time => Clock;
+
+    private McpClientCalls Calls =>
+        Volatile.Read(ref _calls) ?? Interlocked.CompareExchange(ref _calls, new McpClientCalls(this, _settings.CallTimeout, Clock), null) ?? _calls;
 
     public void Bind(ISessionState session) => Volatile.Write(ref _boundSession, session);
 
@@ -87,10 +91,10 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     }
 
     public Task<McpResponse> CallAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
-        _calls.SendAsync(method, McpRequestFlags.None, body, headers, cancellationToken);
+        Calls.SendAsync(method, McpRequestFlags.None, body, headers, cancellationToken);
 
     public async Task<McpStatus> SendOneWayAsync(string method, ReadOnlyMemory<byte> body = default, IReadOnlyList<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default) =>
-        (await _calls.SendAsync(method, McpRequestFlags.OneWay, body, headers, cancellationToken)).Status;
+        (await Calls.SendAsync(method, McpRequestFlags.OneWay, body, headers, cancellationToken)).Status;
 
     /// <summary>Where the next outgoing frame is written (under the write lock); <see cref="TryEndFrame"/> sends it through the framing.</summary>
     internal IBufferWriter<byte> BeginFrame() => _channel.BeginFrame(Output);
@@ -98,14 +102,14 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     /// <summary>Ends the frame written to <see cref="BeginFrame"/>; false when the framing cannot carry it (nothing was written).</summary>
     internal bool TryEndFrame() => _channel.TryEndFrame(Output);
 
-    protected override void OnInputEnded() => _calls.FailAll();
+    protected override void OnInputEnded() => Calls.FailAll();
 
-    protected internal override void OnTransportEnded(string reason) => McpLog.TransportEnded(_logger, Id, reason);
+    protected internal override void OnTransportEnded(string reason) => McpLog.TransportEnded(Logger, Id, reason);
 
     protected override void OnClosed()
     {
         _services.IncompleteFrames.Release(ref _incompleteFrameBytes);
-        McpLog.Disconnected(_logger, Id, RemoteEndPoint);
+        McpLog.Disconnected(Logger, Id, RemoteEndPoint);
         if (BoundSession is { } session)
         {
             _services.Dispatcher.ReleaseSession(session, Id);
@@ -211,7 +215,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
             case McpFrameType.Ack:
                 RequestRead();
                 answered = true;
-                if (!_calls.TryComplete(frame, out var problem))
+                if (!Calls.TryComplete(frame, out var problem))
                 {
                     // The client's answer to a call of the server is malformed: the stream cannot be trusted.
                     _answerer.WriteConnectionError(McpStatus.BadRequest, problem!);
@@ -222,7 +226,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
             case McpFrameType.Error:
                 if (McpPayload.TryParseError(frame.Payload, out var peerStatus, out var peerMessage))
                 {
-                    McpLog.PeerError(_logger, Id, peerStatus, peerMessage);
+                    McpLog.PeerError(Logger, Id, peerStatus, peerMessage);
                 }
 
                 return false;
@@ -236,7 +240,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
 
     private void Resynchronised(long dropped)
     {
-        McpLog.CrcResynchronised(_logger, Id, dropped);
+        McpLog.CrcResynchronised(Logger, Id, dropped);
         _services.Metrics.CrcResynchronised(dropped);
     }
 
@@ -247,7 +251,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     /// </summary>
     private bool HasStalled(in ReadOnlySequence<byte> waiting, bool newCandidate)
     {
-        if (_crcFrameTimeout == TimeSpan.Zero || waiting.IsEmpty)
+        if (CrcFrameTimeout == TimeSpan.Zero || waiting.IsEmpty)
         {
             _stalledSince = 0;
             return false;
@@ -257,15 +261,15 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
         {
             // Looked at again then, even if the peer sends nothing more: the frames behind are not left waiting.
             _stalledSince = Clock.GetTimestamp();
-            RevisitInputAfter(_crcFrameTimeout);
+            RevisitInputAfter(CrcFrameTimeout);
             return false;
         }
 
         var waited = Clock.GetElapsedTime(_stalledSince);
-        if (waited < _crcFrameTimeout)
+        if (waited < CrcFrameTimeout)
         {
             // Timers count milliseconds and may fire a little early: look again when the rest has passed.
-            RevisitInputAfter(_crcFrameTimeout - waited + TimeSpan.FromMilliseconds(1));
+            RevisitInputAfter(CrcFrameTimeout - waited + TimeSpan.FromMilliseconds(1));
             return false;
         }
 
@@ -280,7 +284,7 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
             McpFrameError.UnsupportedVersion => (McpStatus.UnsupportedVersion, $"version {header.Version} is not supported (only 1)"),
             McpFrameError.FrameTooLarge => (McpStatus.FrameTooLarge, $"a payload of {header.PayloadLength} bytes exceeds the maximum of {_channel.MaxPayloadLength}"),
             McpFrameError.BadMagic => (McpStatus.BadRequest, "the frame does not start with the magic 0x4D43"),
-            McpFrameError.TooMuchNoise => (McpStatus.BadRequest, $"{_channel.Noise} bytes of noise without one good frame (bytes dropped and bytes checksummed in vain; mcp.maxCrcNoiseBytes is {_maxNoise})"),
+            McpFrameError.TooMuchNoise => (McpStatus.BadRequest, $"{_channel.Noise} bytes of noise without one good frame (bytes dropped and bytes checksummed in vain; mcp.maxCrcNoiseBytes is {_settings.MaxCrcNoiseBytes})"),
             _ => (McpStatus.BadRequest, "the CRC frame does not hold exactly one MCP frame"),
         };
         _answerer.WriteConnectionError(status, problem);

@@ -17,7 +17,6 @@ internal sealed class McpConnectionHandler(
     TimeProvider time,
     ILoggerFactory loggers)
 {
-    private readonly ILogger _logger = loggers.CreateLogger<McpConnectionHandler>();
     private readonly ILogger _audit = loggers.CreateLogger(SecurityLog.AuditCategory);
     private readonly LogThrottle _denials = new("refused MCP request", time, loggers.CreateLogger<McpConnectionHandler>());
 
@@ -25,20 +24,18 @@ internal sealed class McpConnectionHandler(
     {
         var settings = options.CurrentValue;
         var listener = framing == McpFraming.Plain ? ListenerNames.Mcp : ListenerNames.McpCrc;
-        var tracked = connections.TryAdmit(connection, listener, settings.ConnectionLimits);
-        if (tracked is null)
-        {
-            return Task.CompletedTask;
-        }
-
-        McpLog.Connected(_logger, connection.ConnectionId, connection.RemoteEndPoint, framing);
         // A client that presented a certificate (mcp:tls:clientCa) is allowed what its role allows; one that did not, what
         // mcp:anonymousRole allows, or everything when it is not set.
         var identity = connection.Features.Get<IClientIdentityFeature>()?.Identity
             ?? (settings.AnonymousRole is { } role ? ClientIdentity.Anonymous(role) : null);
-        var authorization = identity is null ? null : new ClientAuthorization(identity, listener, policies, services.Metrics, _denials, _logger, _audit);
-        var mcp = new McpConnection(connection, tracked, connections, services, settings, framing, authorization, time, _logger);
-        tracked.Peer = mcp;
+        var authorization = identity is null ? null : new ClientAuthorization(identity, listener, policies, services.Metrics, _denials, services.Logger, _audit);
+        var mcp = new McpConnection(connection, listener, connections, services, settings, framing, authorization, time);
+        if (!connections.TryAdmit(mcp, settings.ConnectionLimits))
+        {
+            return Task.CompletedTask;
+        }
+
+        McpLog.Connected(services.Logger, connection.ConnectionId, connection.RemoteEndPoint, framing);
         connection.Features.Set<IMcpConnectionFeature>(mcp);
         return mcp.RunAsync();
     }

@@ -11,11 +11,17 @@ namespace Mcpd.Server.Mcp;
 /// <summary>
 /// Writes what one MCP connection answers (docs/protocol.md): RESP to a request (ACK, status only, to a one-way one),
 /// now inside the read loop's batch or later from an in-flight slot, and ERROR before a close. Every answer to a
-/// request ends its measurement and span and feeds the connection's <see cref="OverloadBackoff"/>.
+/// request ends its measurement and span and feeds the connection's <see cref="OverloadBackoff"/>. What it uses besides
+/// (metrics, budgets, clock, logger) it takes from its connection: one per connection, it keeps no more than it must.
 /// </summary>
-internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics metrics, RunningRequestBudget runningRequests, OverloadBackoff backoff, TimeProvider clock, ILogger logger)
+internal sealed class McpRequestAnswerer(McpConnection connection)
 {
     private static readonly KeyValuePair<string, string>[] NoHeaders = [];
+
+    private OverloadBackoff _backoff;
+
+    /// <summary>How long the read loop waits before its next read (<see cref="OverloadBackoff"/>).</summary>
+    public TimeSpan ReadPause => _backoff.Pause;
 
     /// <summary>
     /// Holds <paramref name="bodyLength"/> bytes of <see cref="RunningRequestBudget"/> for a request about to copy its
@@ -24,25 +30,25 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
     /// </summary>
     public bool TryHoldBody(in McpRequestStart start, uint id, bool oneWay, int bodyLength, string traceId)
     {
-        if (runningRequests.TryHold(bodyLength))
+        if (connection.Services.RunningRequests.TryHold(bodyLength))
         {
             return true;
         }
 
-        AnswerError(start, id, oneWay, McpStatus.Overloaded, $"requests still running hold {runningRequests.InUse} bytes of bodies, the most of mcp.maxRunningRequestBytes ({runningRequests.Limit}); retry when some are answered", traceId);
+        AnswerError(start, id, oneWay, McpStatus.Overloaded, $"requests still running hold {connection.Services.RunningRequests.InUse} bytes of bodies, the most of mcp.maxRunningRequestBytes ({connection.Services.RunningRequests.Limit}); retry when some are answered", traceId);
         return false;
     }
 
     /// <summary>Gives back what <see cref="TryHoldBody"/> held.</summary>
-    public void ReleaseBody(int bodyLength) => runningRequests.Release(bodyLength);
+    public void ReleaseBody(int bodyLength) => connection.Services.RunningRequests.Release(bodyLength);
 
     /// <summary>The connection answered on.</summary>
     public McpConnection Connection => connection;
 
     /// <summary>The connection's logger: lines about its requests carry its category.</summary>
-    public ILogger Logger => logger;
+    public ILogger Logger => connection.Logger;
 
-    public DateTimeOffset Now => clock.GetUtcNow();
+    public DateTimeOffset Now => connection.Time.GetUtcNow();
 
     /// <summary>RESP for a request, ACK for a one-way one; ends the request.</summary>
     public void WriteAnswer(in McpRequestStart start, uint id, bool oneWay, McpStatus status, in ReadOnlySequence<byte> body)
@@ -94,7 +100,7 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
     {
         if (connection.MayLogRejection())
         {
-            McpLog.FrameRejected(logger, connection.Id, connection.RemoteEndPoint, problem, status);
+            McpLog.FrameRejected(connection.Logger, connection.Id, connection.RemoteEndPoint, problem, status);
         }
 
         McpPayload.WriteError(connection.BeginFrame(), status, problem);
@@ -116,7 +122,7 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
         catch (Exception ex)
         {
             // Every target answers its own failures; this is the net under a bug, so the request is still answered.
-            McpLog.MethodFailed(logger, ex, connection.Id, request.Method);
+            McpLog.MethodFailed(connection.Logger, ex, connection.Id, request.Method);
             outcome = McpReply.Error(McpStatus.Internal, $"'{request.Method}' failed");
         }
 
@@ -155,8 +161,8 @@ internal sealed class McpRequestAnswerer(McpConnection connection, McpdMetrics m
     /// <summary>A request was answered <paramref name="status"/>: count it, record its latency, end its span.</summary>
     private void Finish(in McpRequestStart start, McpStatus status)
     {
-        metrics.McpRequest(start.MethodTag, status, start.Started);
-        backoff.Record(status);
+        connection.Services.Metrics.McpRequest(start.MethodTag, status, start.Started);
+        _backoff.Record(status, connection.Services.Dispatcher);
         if (start.Span is { } span)
         {
             span.SetTag("mcp.status", McpStatusNames.Of(status));

@@ -6,7 +6,6 @@ using Mcpd.Server.Devices;
 using Mcpd.Server.Security;
 using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Modbus;
 
@@ -18,16 +17,18 @@ namespace Mcpd.Server.Modbus;
 /// transaction id, at most <see cref="ModbusServerOptions.MaxInFlightPerConnection"/> at a time (then exception 06).
 /// </summary>
 internal sealed class ModbusConnection(
-    ConnectionContext context, TrackedConnection tracked, ConnectionRegistry connections, DeviceRegistry devices,
-    ModbusServerOptions settings, ClientAuthorization? authorization, McpdMetrics metrics, McpdTracing tracing, ModbusRequestLog requestLog, TimeProvider time, ILogger logger)
-    : ProtocolConnection(context, tracked, connections, time, settings.MaxInFlightPerConnection)
+    ConnectionContext context, string listener, ConnectionRegistry connections, ModbusServices services,
+    ModbusServerOptions settings, ClientAuthorization? authorization, TimeProvider time)
+    : ProtocolConnection(context, listener, settings.IdleTimeout, connections, time)
 {
+    internal override int MaxInFlight => settings.MaxInFlightPerConnection;
+
     /// <summary>Modbus answers the excess with exception 06 (server busy) instead of pausing.</summary>
     protected override bool PausesReadingWhenBusy => false;
 
-    protected internal override void OnTransportEnded(string reason) => ModbusLog.TransportEnded(logger, Context.ConnectionId, reason);
+    protected internal override void OnTransportEnded(string reason) => ModbusLog.TransportEnded(services.Logger, Context.ConnectionId, reason);
 
-    protected override void OnClosed() => ModbusLog.Disconnected(logger, Context.ConnectionId, Context.RemoteEndPoint);
+    protected override void OnClosed() => ModbusLog.Disconnected(services.Logger, Context.ConnectionId, Context.RemoteEndPoint);
 
     /// <summary>
     /// Answers every complete ADU in <paramref name="buffer"/>; returns false when the connection must close
@@ -54,7 +55,7 @@ internal sealed class ModbusConnection(
                 {
                     if (MayLogRejection())
                     {
-                        ModbusLog.InvalidLength(logger, Context.ConnectionId, Context.RemoteEndPoint, frame.Header.Length, frame.Header.TransactionId);
+                        ModbusLog.InvalidLength(services.Logger, Context.ConnectionId, Context.RemoteEndPoint, frame.Header.Length, frame.Header.TransactionId);
                     }
 
                     consumed = buffer.Start;
@@ -66,7 +67,7 @@ internal sealed class ModbusConnection(
                 {
                     // Implementation Guide 4.4.2.2: a frame of another protocol is discarded without an answer.
                     FrameRead();
-                    ModbusLog.ForeignProtocol(logger, Context.ConnectionId, frame.Header.ProtocolId);
+                    ModbusLog.ForeignProtocol(services.Logger, Context.ConnectionId, frame.Header.ProtocolId);
                     continue;
                 }
 
@@ -88,8 +89,8 @@ internal sealed class ModbusConnection(
     /// </summary>
     private bool Answer(MbapHeader header, ref byte[] scratch, int requestLength)
     {
-        var request = new RequestStart(header, scratch[0], requestLength, Stopwatch.GetTimestamp(), tracing.StartModbusRequest(header.UnitId, scratch[0]));
-        using var scope = request.Span is null ? null : TraceScope.Begin(logger, request.Span.TraceId.ToHexString());
+        var request = new RequestStart(header, scratch[0], requestLength, Stopwatch.GetTimestamp(), services.Tracing.StartModbusRequest(header.UnitId, scratch[0]));
+        using var scope = request.Span is null ? null : TraceScope.Begin(services.Logger, request.Span.TraceId.ToHexString());
         var response = scratch.AsMemory(ModbusPduExecution.ScratchHalf, ModbusPduExecution.ScratchHalf);
         // Modbus/TCP Security: a request the client's role does not allow is answered exception 01 (ILLEGAL FUNCTION),
         // before anything else, so a client learns nothing from what it may not do (not even which units exist).
@@ -98,10 +99,10 @@ internal sealed class ModbusConnection(
             return WriteResponse(request, scratch, response.Span[..ModbusResponsePdu.WriteException(response.Span, request.Function, ModbusExceptionCode.IllegalFunction)]);
         }
 
-        var device = devices.Resolve(header.UnitId);
+        var device = services.Devices.Resolve(header.UnitId);
         if (device is null)
         {
-            ModbusLog.UnknownUnit(logger, Context.ConnectionId, header.UnitId);
+            ModbusLog.UnknownUnit(services.Logger, Context.ConnectionId, header.UnitId);
             if (settings.UnknownUnit == UnknownUnitPolicy.Ignore)
             {
                 return WriteResponse(request, scratch, []);
@@ -133,7 +134,7 @@ internal sealed class ModbusConnection(
     }
 
     private void LogDeviceFailed(MbapHeader header, byte function, Exception exception) =>
-        ModbusLog.DeviceFailed(logger, exception, Context.ConnectionId, header.UnitId, function);
+        ModbusLog.DeviceFailed(services.Logger, exception, Context.ConnectionId, header.UnitId, function);
 
     /// <summary>
     /// Writes the response ADU and ends the request's measurement and span; an empty PDU is a broadcast's (unit 0
@@ -142,10 +143,10 @@ internal sealed class ModbusConnection(
     /// </summary>
     private bool WriteResponse(in RequestStart request, byte[] block, ReadOnlySpan<byte> pdu)
     {
-        metrics.ModbusRequest(request.Function, pdu, request.Started);
-        if (requestLog.IsWatched)
+        services.Metrics.ModbusRequest(request.Function, pdu, request.Started);
+        if (services.RequestLog.IsWatched)
         {
-            requestLog.Record(Context.ConnectionId, Context.RemoteEndPoint, request.Header.UnitId, block.AsSpan(0, request.RequestLength), pdu, request.Started);
+            services.RequestLog.Record(Context.ConnectionId, Context.RemoteEndPoint, request.Header.UnitId, block.AsSpan(0, request.RequestLength), pdu, request.Started);
         }
 
         request.Span?.Stop();

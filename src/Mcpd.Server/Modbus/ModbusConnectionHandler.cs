@@ -1,5 +1,4 @@
 using Mcpd.Server.Connections;
-using Mcpd.Server.Devices;
 using Mcpd.Server.Security;
 using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
@@ -14,17 +13,13 @@ namespace Mcpd.Server.Modbus;
 /// listener nothing is checked, and nothing is spent on checking.
 /// </summary>
 internal sealed class ModbusConnectionHandler(
-    DeviceRegistry devices,
+    ModbusServices services,
     ConnectionRegistry connections,
     IOptionsMonitor<ModbusServerOptions> options,
     RolePolicies policies,
-    McpdMetrics metrics,
-    McpdTracing tracing,
-    ModbusRequestLog requestLog,
     TimeProvider time,
     ILoggerFactory loggers)
 {
-    private readonly ILogger _logger = loggers.CreateLogger<ModbusConnectionHandler>();
     private readonly ILogger _audit = loggers.CreateLogger(SecurityLog.AuditCategory);
     private readonly LogThrottle _denials = new("refused Modbus request", time, loggers.CreateLogger<ModbusConnectionHandler>());
 
@@ -32,20 +27,20 @@ internal sealed class ModbusConnectionHandler(
     public Task OnConnectedAsync(ConnectionContext connection, string listener)
     {
         var settings = options.CurrentValue;
-        var tracked = connections.TryAdmit(connection, listener, settings.ConnectionLimits);
-        if (tracked is null)
-        {
-            return Task.CompletedTask;
-        }
-
         // Modbus/TCP Security checks every client (one without a role is allowed nothing); the plain listener only
         // when modbus:anonymousRole names the role of its clients.
         var identity = listener == ListenerNames.ModbusSecure
             ? connection.Features.Get<IClientIdentityFeature>()?.Identity ?? ClientIdentity.Anonymous(null)
             : settings.AnonymousRole is { } role ? ClientIdentity.Anonymous(role) : null;
-        var authorization = identity is null ? null : new ClientAuthorization(identity, listener, policies, metrics, _denials, _logger, _audit);
-        ModbusLog.Connected(_logger, connection.ConnectionId, connection.RemoteEndPoint);
+        var authorization = identity is null ? null : new ClientAuthorization(identity, listener, policies, services.Metrics, _denials, services.Logger, _audit);
+        var modbus = new ModbusConnection(connection, listener, connections, services, settings, authorization, time);
+        if (!connections.TryAdmit(modbus, settings.ConnectionLimits))
+        {
+            return Task.CompletedTask;
+        }
+
+        ModbusLog.Connected(services.Logger, connection.ConnectionId, connection.RemoteEndPoint);
         // One state machine per connection: RunAsync owns the rest of the connection's life, registry removal included.
-        return new ModbusConnection(connection, tracked, connections, devices, settings, authorization, metrics, tracing, requestLog, time, _logger).RunAsync();
+        return modbus.RunAsync();
     }
 }

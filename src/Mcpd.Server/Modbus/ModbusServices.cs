@@ -1,0 +1,12 @@
+using Mcpd.Server.Devices;
+using Mcpd.Server.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace Mcpd.Server.Modbus;
+
+/// <summary>
+/// What every Modbus TCP connection uses: the devices, metrics, tracing, the request log the dashboard watches and the
+/// logger of connections (one reference in each connection for all of them).
+/// </summary>
+internal sealed record ModbusServices(
+    DeviceRegistry Devices, McpdMetrics Metrics, McpdTracing Tracing, ModbusRequestLog RequestLog, ILogger<ModbusConnectionHandler> Logger);
