@@ -199,8 +199,9 @@ internal sealed class EpollConnection : ConnectionContext, IDuplexPipe, IFeature
     }
 
     /// <summary>
-    /// Watches input while receiving and the reader has room, output while a flush waits; nothing otherwise (an idle
-    /// or finished socket then costs the loop nothing, not even a hang-up event). Under <see cref="Sync"/>.
+    /// Watches input while receiving, once the handler reads, and while the reader has room; output while a flush
+    /// waits; nothing otherwise (an idle or finished socket then costs the loop nothing, not even a hang-up event).
+    /// Under <see cref="Sync"/>.
     /// </summary>
     internal void UpdateWatch()
     {

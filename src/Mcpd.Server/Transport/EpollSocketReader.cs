@@ -40,6 +40,13 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
     private bool _cancelNext;
 
     /// <summary>
+    /// Set by the application's first read. Until then nothing is received: bytes that arrive before the connection's
+    /// handler runs wait in the socket, not in a buffer of ours (many clients connecting at once would otherwise each
+    /// hold one, and leave it to the GC afterwards).
+    /// </summary>
+    private bool _reading;
+
+    /// <summary>
     /// While the application holds a result: the end of its bytes, <c>[_start, _heldEnd)</c> of <see cref="_buffer"/>
     /// (neither moves until its AdvanceTo), or -1 when it holds an empty result without a buffer. The sequence itself
     /// is made again where needed (<see cref="Held"/>): an int, not 24 bytes, in every connection.
@@ -59,8 +66,8 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
         _read.RunContinuationsAsynchronously = scheduling == ApplicationScheduling.ThreadPool;
     }
 
-    /// <summary>True when the loop may receive: the application still reads and there is, or can be made, room.</summary>
-    public bool CanReceive => !_completed && !_ended
+    /// <summary>True when the loop may receive: the application reads, and there is, or can be made, room.</summary>
+    public bool CanReceive => _reading && !_completed && !_ended
         && (_buffer is null || _end < _buffer.Length || (!_holding && (_start > 0 || _buffer.Length < _maxBufferSize)));
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
@@ -74,6 +81,7 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
 
             cancellationToken.ThrowIfCancellationRequested();
             _read.Begin(static (state, token) => ((EpollSocketReader)state!).CancelRead(token), this, cancellationToken);
+            _reading = true;
             _connection.UpdateWatch();
             return new ValueTask<ReadResult>(this, _read.Version);
         }
@@ -83,6 +91,12 @@ internal sealed class EpollSocketReader : PipeReader, IValueTaskSource<ReadResul
     {
         lock (_connection.Sync)
         {
+            if (!_reading)
+            {
+                _reading = true;
+                _connection.UpdateWatch();
+            }
+
             return TryTakeResult(out result);
         }
     }
