@@ -17,7 +17,6 @@ namespace Mcpd.Server.Connections;
 /// </summary>
 internal abstract class ProtocolConnection : TrackedConnection, IBatchFlushable
 {
-    private readonly ConnectionRegistry _connections;
 
     /// <summary>
     /// Serialises writes of the read loop and of asynchronous completions to the output. A late writer (a server call
@@ -42,14 +41,11 @@ internal abstract class ProtocolConnection : TrackedConnection, IBatchFlushable
     /// <param name="context">The Kestrel connection.</param>
     /// <param name="listener">The listener that accepted it (<see cref="ListenerNames"/>).</param>
     /// <param name="idleTimeout">Silence after which the registry closes it; zero: never.</param>
-    /// <param name="connections">The registry that admits it.</param>
-    /// <param name="time">The clock of its timestamps and timers.</param>
-    protected ProtocolConnection(ConnectionContext context, string listener, TimeSpan idleTimeout, ConnectionRegistry connections, TimeProvider time)
-        : base(context, listener, idleTimeout, time)
+    /// <param name="services">What the protocol's connections share (the registry that admits it, the clock).</param>
+    protected ProtocolConnection(ConnectionContext context, string listener, TimeSpan idleTimeout, ProtocolServices services)
+        : base(context, listener, idleTimeout, services.Time)
     {
         Output = context.Transport.Output;
-        _connections = connections;
-        Clock = time;
     }
 
     /// <summary>Kestrel's connection id, the one in log lines.</summary>
@@ -57,7 +53,10 @@ internal abstract class ProtocolConnection : TrackedConnection, IBatchFlushable
 
     protected PipeWriter Output { get; }
 
-    protected TimeProvider Clock { get; }
+    /// <summary>What the protocol's connections share; the protocol's own type, one reference in each connection.</summary>
+    internal abstract ProtocolServices Services { get; }
+
+    protected TimeProvider Clock => Services.Time;
 
     /// <summary>Requests that may run asynchronously at once (the in-flight limit).</summary>
     internal abstract int MaxInFlight { get; }
@@ -183,7 +182,7 @@ internal abstract class ProtocolConnection : TrackedConnection, IBatchFlushable
         }
 
         await CloseOutputAsync();
-        _connections.Remove(this);
+        Services.Connections.Remove(this);
         OnClosed();
     }
 
@@ -248,7 +247,7 @@ internal abstract class ProtocolConnection : TrackedConnection, IBatchFlushable
     }
 
     /// <summary>True when a line about this peer's misbehaviour may be written now (see <see cref="ConnectionRegistry.Rejections"/>).</summary>
-    protected internal bool MayLogRejection() => _connections.Rejections.ShouldLog();
+    protected internal bool MayLogRejection() => Services.Connections.Rejections.ShouldLog();
 
     /// <summary>Wakes a read loop waiting for a slot, so it re-checks <see cref="ReadsWhileBusy"/>.</summary>
     internal void WakeReader()

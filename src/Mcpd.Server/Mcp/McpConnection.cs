@@ -37,9 +37,9 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
     private long _incompleteFrameBytes;
 
     public McpConnection(
-        ConnectionContext context, string listener, ConnectionRegistry connections, McpServices services,
-        McpServerOptions settings, McpFraming framing, ClientAuthorization? authorization, TimeProvider clock)
-        : base(context, listener, settings.ConnectionLimits.IdleTimeout, connections, clock)
+        ConnectionContext context, string listener, McpServices services,
+        McpServerOptions settings, McpFraming framing, ClientAuthorization? authorization)
+        : base(context, listener, settings.ConnectionLimits.IdleTimeout, services)
     {
         _services = services;
         Authorization = authorization;
@@ -68,13 +68,11 @@ internal sealed class McpConnection : ProtocolConnection, IMcpPeer, IMcpConnecti
 
     protected override TimeSpan ReadPause => _answerer.ReadPause;
 
-    /// <summary>What every MCP connection uses (dispatcher, metrics, budgets).</summary>
-    internal McpServices Services => _services;
+    /// <summary>What every MCP connection uses (dispatcher, metrics, budgets, logger, registry, clock).</summary>
+    internal override McpServices Services => _services;
 
     /// <summary>The connection's logger: lines about its requests carry its category.</summary>
     internal ILogger Logger => _services.Logger;
-
-    internal TimeProvider Time => Clock;
 
     private McpClientCalls Calls =>
         Volatile.Read(ref _calls) ?? Interlocked.CompareExchange(ref _calls, new McpClientCalls(this, _settings.CallTimeout, Clock), null) ?? _calls;

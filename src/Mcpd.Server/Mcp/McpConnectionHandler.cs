@@ -11,14 +11,12 @@ namespace Mcpd.Server.Mcp;
 /// <summary>Kestrel entry point of the MCP listeners: admits the connection, then serves it with its framing.</summary>
 internal sealed class McpConnectionHandler(
     McpServices services,
-    ConnectionRegistry connections,
     IOptionsMonitor<McpServerOptions> options,
     RolePolicies policies,
-    TimeProvider time,
     ILoggerFactory loggers)
 {
     private readonly ILogger _audit = loggers.CreateLogger(SecurityLog.AuditCategory);
-    private readonly LogThrottle _denials = new("refused MCP request", time, loggers.CreateLogger<McpConnectionHandler>());
+    private readonly LogThrottle _denials = new("refused MCP request", services.Time, loggers.CreateLogger<McpConnectionHandler>());
 
     public Task OnConnectedAsync(ConnectionContext connection, McpFraming framing)
     {
@@ -29,8 +27,8 @@ internal sealed class McpConnectionHandler(
         var identity = connection.Features.Get<IClientIdentityFeature>()?.Identity
             ?? (settings.AnonymousRole is { } role ? ClientIdentity.Anonymous(role) : null);
         var authorization = identity is null ? null : new ClientAuthorization(identity, listener, policies, services.Metrics, _denials, services.Logger, _audit);
-        var mcp = new McpConnection(connection, listener, connections, services, settings, framing, authorization, time);
-        if (!connections.TryAdmit(mcp, settings.ConnectionLimits))
+        var mcp = new McpConnection(connection, listener, services, settings, framing, authorization);
+        if (!services.Connections.TryAdmit(mcp, settings.ConnectionLimits))
         {
             return Task.CompletedTask;
         }

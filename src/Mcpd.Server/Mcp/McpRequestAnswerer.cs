@@ -48,7 +48,7 @@ internal sealed class McpRequestAnswerer(McpConnection connection)
     /// <summary>The connection's logger: lines about its requests carry its category.</summary>
     public ILogger Logger => connection.Logger;
 
-    public DateTimeOffset Now => connection.Time.GetUtcNow();
+    public DateTimeOffset Now => connection.Services.Time.GetUtcNow();
 
     /// <summary>RESP for a request, ACK for a one-way one; ends the request.</summary>
     public void WriteAnswer(in McpRequestStart start, uint id, bool oneWay, McpStatus status, in ReadOnlySequence<byte> body)

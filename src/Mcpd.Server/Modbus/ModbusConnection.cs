@@ -17,10 +17,11 @@ namespace Mcpd.Server.Modbus;
 /// transaction id, at most <see cref="ModbusServerOptions.MaxInFlightPerConnection"/> at a time (then exception 06).
 /// </summary>
 internal sealed class ModbusConnection(
-    ConnectionContext context, string listener, ConnectionRegistry connections, ModbusServices services,
-    ModbusServerOptions settings, ClientAuthorization? authorization, TimeProvider time)
-    : ProtocolConnection(context, listener, settings.IdleTimeout, connections, time)
+    ConnectionContext context, string listener, ModbusServices services, ModbusServerOptions settings, ClientAuthorization? authorization)
+    : ProtocolConnection(context, listener, settings.IdleTimeout, services)
 {
+    internal override ModbusServices Services => services;
+
     internal override int MaxInFlight => settings.MaxInFlightPerConnection;
 
     /// <summary>Modbus answers the excess with exception 06 (server busy) instead of pausing.</summary>

@@ -14,14 +14,12 @@ namespace Mcpd.Server.Modbus;
 /// </summary>
 internal sealed class ModbusConnectionHandler(
     ModbusServices services,
-    ConnectionRegistry connections,
     IOptionsMonitor<ModbusServerOptions> options,
     RolePolicies policies,
-    TimeProvider time,
     ILoggerFactory loggers)
 {
     private readonly ILogger _audit = loggers.CreateLogger(SecurityLog.AuditCategory);
-    private readonly LogThrottle _denials = new("refused Modbus request", time, loggers.CreateLogger<ModbusConnectionHandler>());
+    private readonly LogThrottle _denials = new("refused Modbus request", services.Time, loggers.CreateLogger<ModbusConnectionHandler>());
 
     /// <summary>Serves <paramref name="connection"/>, accepted by listener <paramref name="listener"/>.</summary>
     public Task OnConnectedAsync(ConnectionContext connection, string listener)
@@ -33,8 +31,8 @@ internal sealed class ModbusConnectionHandler(
             ? connection.Features.Get<IClientIdentityFeature>()?.Identity ?? ClientIdentity.Anonymous(null)
             : settings.AnonymousRole is { } role ? ClientIdentity.Anonymous(role) : null;
         var authorization = identity is null ? null : new ClientAuthorization(identity, listener, policies, services.Metrics, _denials, services.Logger, _audit);
-        var modbus = new ModbusConnection(connection, listener, connections, services, settings, authorization, time);
-        if (!connections.TryAdmit(modbus, settings.ConnectionLimits))
+        var modbus = new ModbusConnection(connection, listener, services, settings, authorization);
+        if (!services.Connections.TryAdmit(modbus, settings.ConnectionLimits))
         {
             return Task.CompletedTask;
         }
