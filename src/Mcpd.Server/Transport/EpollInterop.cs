@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.ComponentModel;
 using System.Net;
 using System.Runtime.InteropServices;
@@ -5,8 +6,8 @@ using System.Runtime.InteropServices;
 namespace Mcpd.Server.Transport;
 
 /// <summary>
-/// The few Linux system calls the epoll transport needs (epoll(7), eventfd(2), accept4(2), recv(2), send(2),
-/// shutdown(2), setsockopt(2), getsockname(2), fcntl(2)).
+/// The few Linux system calls the epoll transport needs (epoll(7), eventfd(2), socket(2), connect(2), accept4(2),
+/// recv(2), send(2), shutdown(2), setsockopt(2), getsockopt(2), getsockname(2), fcntl(2)).
 /// Invariants: used on Linux x86-64 only, where <c>struct epoll_event</c> is packed to 12 bytes
 /// (<see cref="EpollTransport.IsSupported"/> checks it); a socket's descriptor is passed as its SafeHandle, whose
 /// marshaller holds a reference (DangerousAddRef/DangerousRelease) across the call, so a socket disposed meanwhile
@@ -32,11 +33,13 @@ internal static unsafe partial class EpollInterop
 
     public const int FGetFl = 3;
     public const int FSetFl = 4;
-    public const int FDupFdCloExec = 1030;
     public const int ONonBlock = 0x800;
+
+    public const int SockStream = 1;
 
     public const int SolSocket = 1;
     public const int SoReuseAddr = 2;
+    public const int SoError = 4;
     public const int IpProtoTcp = 6;
     public const int TcpNoDelay = 1;
     public const int ShutRdWr = 2;
@@ -52,6 +55,7 @@ internal static unsafe partial class EpollInterop
     public const int EAgain = 11;
     public const int EProto = 71;
     public const int EConnAborted = 103;
+    public const int EInProgress = 115;
 
     [StructLayout(LayoutKind.Sequential, Pack = 4)]
     public struct EpollEvent
@@ -75,6 +79,16 @@ internal static unsafe partial class EpollInterop
     /// <summary>accept4(2); the descriptor it returns is to be owned by an <see cref="EpollSocketHandle"/> at once.</summary>
     [LibraryImport("libc", SetLastError = true)]
     public static partial int accept4(SafeHandle fd, byte* address, int* addressLength, int flags);
+
+    /// <summary>socket(2); the descriptor it returns is to be owned by an <see cref="EpollSocketHandle"/> at once.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int connect(SafeHandle fd, byte* address, int addressLength);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int getsockopt(SafeHandle fd, int level, int name, int* value, int* valueLength);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int getsockname(SafeHandle fd, byte* address, int* addressLength);
@@ -120,17 +134,6 @@ internal static unsafe partial class EpollInterop
     }
 
     /// <summary>
-    /// A descriptor of the transport's own for <paramref name="socket"/>'s open socket (fcntl F_DUPFD_CLOEXEC: the same
-    /// socket, its flags included), so that whatever opened it (a <see cref="System.Net.Sockets.Socket"/>) can be disposed.
-    /// </summary>
-    /// <exception cref="Win32Exception">fcntl failed.</exception>
-    public static EpollSocketHandle Duplicate(SafeHandle socket)
-    {
-        var descriptor = fcntl(socket, FDupFdCloExec, 0);
-        return descriptor >= 0 ? new EpollSocketHandle(descriptor) : throw new Win32Exception(Marshal.GetLastPInvokeError());
-    }
-
-    /// <summary>
     /// The IP endpoint in a <c>struct sockaddr</c> of <paramref name="length"/> bytes, or null for another family. An
     /// IPv4 peer of a dual-mode socket (bind <c>*</c>) comes back as the IPv4 address it is, not <c>[::ffff:127.0.0.1]</c>:
     /// logs, the admin API and <c>sys.info</c> show what the operator typed and what firewalls show.
@@ -151,5 +154,27 @@ internal static unsafe partial class EpollInterop
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="endPoint"/> as a <c>struct sockaddr_in</c> (16 bytes) or <c>sockaddr_in6</c> (28 bytes)
+    /// into <paramref name="address"/> (at least <see cref="SockAddrStorageSize"/> bytes) and returns its length: the
+    /// family in host order, the port in network order (ip(7), ipv6(7)).
+    /// </summary>
+    public static int WriteEndPoint(IPEndPoint endPoint, Span<byte> address)
+    {
+        address[..SockAddrStorageSize].Clear();
+        BinaryPrimitives.WriteUInt16BigEndian(address[2..], (ushort)endPoint.Port);
+        if (endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            MemoryMarshal.Write(address, (ushort)AfInet);
+            endPoint.Address.TryWriteBytes(address.Slice(4, 4), out _);
+            return 16;
+        }
+
+        MemoryMarshal.Write(address, (ushort)AfInet6);
+        endPoint.Address.TryWriteBytes(address.Slice(8, 16), out _);
+        MemoryMarshal.Write(address[24..], (uint)endPoint.Address.ScopeId);
+        return 28;
     }
 }

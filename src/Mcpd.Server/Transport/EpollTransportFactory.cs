@@ -54,36 +54,43 @@ internal sealed class EpollTransportFactory(IOptions<EpollTransportOptions> opti
     }
 
     /// <summary>
-    /// Connects to <paramref name="endpoint"/> (TCP_NODELAY) and serves the connection on one of the loops, round-robin.
-    /// A <see cref="Socket"/> connects; the connection then runs on a descriptor of its own (as an accepted one does),
-    /// and that Socket is disposed.
+    /// Connects to <paramref name="endpoint"/> (TCP_NODELAY; a <see cref="DnsEndPoint"/>'s addresses in turn, as a
+    /// <see cref="Socket"/> would) and serves the connection on one of the loops, round-robin. The loop itself watches
+    /// the handshake (<see cref="EpollConnect"/>): no runtime socket ever holds the descriptor.
     /// </summary>
     public async ValueTask<ConnectionContext> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        EpollSocketHandle handle;
-        EndPoint? remote;
-        EndPoint? local;
-        using (var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true })
-        {
-            await socket.ConnectAsync(endpoint, cancellationToken);
-            handle = EpollInterop.Duplicate(socket.SafeHandle);
-            (remote, local) = (socket.RemoteEndPoint, socket.LocalEndPoint);
-        }
-
         var loops = Loops();
-        var connection = new EpollConnection(handle, remote, local, loops[(uint)Interlocked.Increment(ref _nextLoop) % loops.Length], options.Value.MaxReadBufferSize, options.Value.ApplicationScheduling);
-        try
+        var loop = loops[(uint)Interlocked.Increment(ref _nextLoop) % loops.Length];
+        SocketException? failure = null;
+        foreach (var remote in await AddressesOf(endpoint, cancellationToken))
         {
-            EpollInterop.SetNonBlocking(handle);
-            connection.Start();
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
+            EpollSocketHandle handle;
+            try
+            {
+                handle = await EpollConnect.ConnectAsync(remote, loop, cancellationToken);
+            }
+            catch (SocketException ex)
+            {
+                failure = ex;
+                continue;
+            }
+
+            var connection = new EpollConnection(handle, remote, null, loop, options.Value.MaxReadBufferSize, options.Value.ApplicationScheduling);
+            try
+            {
+                connection.Start();
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+
+            return connection;
         }
 
-        return connection;
+        throw failure ?? new SocketException((int)SocketError.HostNotFound);
     }
 
     /// <summary>Stops the loops, once: the container disposes this object under each service it is registered as.</summary>
@@ -109,4 +116,12 @@ internal sealed class EpollTransportFactory(IOptions<EpollTransportOptions> opti
             return _loops ??= [.. Enumerable.Range(0, options.Value.IoThreads).Select(i => new EpollLoop($"mcpd epoll {i}", logger))];
         }
     }
+
+    private static async ValueTask<IEnumerable<IPEndPoint>> AddressesOf(EndPoint endpoint, CancellationToken cancellationToken) => endpoint switch
+    {
+        IPEndPoint ip => [ip],
+        DnsEndPoint { Host: var host, Port: var port } when IPAddress.TryParse(host, out var literal) => [new IPEndPoint(literal, port)],
+        DnsEndPoint { Host: var host, Port: var port } => (await Dns.GetHostAddressesAsync(host, cancellationToken)).Select(address => new IPEndPoint(address, port)),
+        _ => throw new ArgumentException($"Cannot connect to {endpoint}: only IP and DNS endpoints are supported.", nameof(endpoint)),
+    };
 }
