@@ -6,15 +6,13 @@ using Mcpd.Server.Devices;
 using Mcpd.Server.Security;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
-using Polly;
-using Polly.CircuitBreaker;
 
 namespace Mcpd.Server.Gateway;
 
 /// <summary>
 /// A Modbus TCP device reached over a pool of connections (docs/gateway.md): one deadline per request
 /// (<see cref="UpstreamOptions.RequestTimeout"/>), attempts on the <see cref="UpstreamConnectionPool{TConnection}"/>
-/// through a Polly circuit breaker, and retries of reads that failed fast while the deadline leaves room. The
+/// through the upstream's circuit breaker (<see cref="UpstreamCircuit"/>), and retries of reads that failed fast while the deadline leaves room. The
 /// client's transaction id stays with the client connection; upstream each request gets the pooled connection's own
 /// id (<see cref="ModbusTcpClient"/>), so requests of many clients share a connection and a late answer can only be
 /// dropped. Reads (side-effect-free functions of <see cref="ModbusFunctionTable"/>) are retried, writes never; a Down
@@ -23,7 +21,7 @@ namespace Mcpd.Server.Gateway;
 /// </summary>
 internal sealed class ModbusTcpUpstream : IModbusUpstream
 {
-    // Outcomes of one attempt below zero: failures travel through the Polly pipeline as results, not exceptions.
+    // Outcomes of one attempt below zero: failures travel as results, not exceptions.
     /// <summary>The exchange failed at once (broken connection, refused connect): counted by the breaker; a read is retried within its deadline; answered 0x0B.</summary>
     private const int Broke = -1;
 
@@ -53,9 +51,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     private readonly ILogger _logger;
     private readonly UpstreamConnectionPool<ModbusTcpClient> _pool;
     private readonly UpstreamHealth _health;
-    private readonly CircuitBreakerStateProvider _circuit = new();
-    private readonly CircuitBreakerManualControl _circuitControl = new();
-    private readonly ResiliencePipeline<int> _breaker;
+    private readonly UpstreamCircuit _circuit;
     private readonly SilentUnits _silentUnits = new();
     private readonly TimeProvider _time;
     private readonly long _requestTimeoutTicks;
@@ -82,19 +78,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         _pool = new UpstreamConnectionPool<ModbusTcpClient>(name, _addressText, tcp, connector, time, _logger, ReachabilityChanged);
         _closing = _pool.Closing;
 
-        _breaker = new ResiliencePipelineBuilder<int> { TimeProvider = time }.AddCircuitBreaker(new CircuitBreakerStrategyOptions<int>
-        {
-            FailureRatio = tcp.Breaker.FailureRatio,
-            MinimumThroughput = tcp.Breaker.MinimumThroughput,
-            SamplingDuration = tcp.Breaker.SamplingDuration,
-            BreakDuration = tcp.Breaker.BreakDuration,
-            StateProvider = _circuit,
-            ManualControl = _circuitControl,
-            ShouldHandle = args => ValueTask.FromResult(IsBreakerFailure(args.Outcome.Result)),
-            OnOpened = args => ReportAsync($"the circuit opened for {args.BreakDuration} after repeated failures"),
-            OnHalfOpened = _ => ReportAsync("the circuit is half-open: the next request is a trial"),
-            OnClosed = _ => ReportAsync("the circuit closed: the device answered"),
-        }).Build();
+        _circuit = new UpstreamCircuit(tcp.Breaker, time, Report);
     }
 
     /// <summary>The client side of TLS to the upstream, its files read now; a file that cannot be used is a <see cref="TlsFileException"/> naming its key.</summary>
@@ -124,10 +108,10 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     public string? Address => _options.Address;
 
     public UpstreamState State => _pool.IsDown ? UpstreamState.Down
-        : _circuit.CircuitState switch
+        : _circuit.Position switch
         {
-            CircuitState.Open or CircuitState.Isolated => UpstreamState.CircuitOpen,
-            CircuitState.HalfOpen => UpstreamState.Degraded,
+            CircuitPosition.Open => UpstreamState.CircuitOpen,
+            CircuitPosition.HalfOpen => UpstreamState.Degraded,
             _ => _health.LastFailed ? UpstreamState.Degraded : UpstreamState.Up,
         };
 
@@ -159,13 +143,15 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     }
 
     /// <summary>
-    /// What the breaker counts as a failure: the device did not answer. A silent unit, a request abandoned by its
-    /// client or refused for want of a slot proves nothing about the device; Polly knows only failure and success,
-    /// so it counts as a success, except as the half-open trial, where it must not close the circuit: the circuit
-    /// opens again and the next trial decides.
+    /// What an attempt's result proves about the device: an answer, or its failure (no answer, a broken connection, a
+    /// refused connect, Down); a silent unit, a request abandoned by its client or refused for want of a slot prove nothing.
     /// </summary>
-    private bool IsBreakerFailure(int result) =>
-        result is Broke or Silent or Down || (result is NoPath or Abandoned or UnitSilent && _circuit.CircuitState == CircuitState.HalfOpen);
+    private static AttemptVerdict VerdictOf(int result) => result switch
+    {
+        >= 0 => AttemptVerdict.Answered,
+        Broke or Silent or Down => AttemptVerdict.Failed,
+        _ => AttemptVerdict.Unproven,
+    };
 
     /// <summary>
     /// One request within one deadline: attempts through the breaker (an open circuit answers at once); a
@@ -180,20 +166,23 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         int result;
         for (var retry = 0; ; retry++)
         {
-            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            if (!_circuit.TryEnter(out var trial))
+            {
+                // The circuit is open: answered at once, without touching the device.
+                result = Down;
+                break;
+            }
+
+            var verdict = AttemptVerdict.Unproven;
             try
             {
-                var outcome = await _breaker.ExecuteOutcomeAsync(
-                    static (context, attempt) => attempt.Upstream.AttemptAsync(attempt, context.CancellationToken),
-                    context,
-                    attempt);
-
-                // An exception here is the breaker's BrokenCircuitException: the circuit is open, answer at once.
-                result = outcome.Exception is null ? outcome.Result : Down;
+                result = await AttemptAsync(attempt, cancellationToken);
+                verdict = VerdictOf(result);
             }
             finally
             {
-                ResilienceContextPool.Shared.Return(context);
+                // An attempt that ended in an exception proves nothing, and hands a trial on.
+                _circuit.Record(verdict, trial);
             }
 
             if (result != Broke || retry == retries)
@@ -224,18 +213,18 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
 
     /// <summary>One try at the device: a slot on a connection, the request, its answer.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Outcome<int>> AttemptAsync(Attempt attempt, CancellationToken cancellationToken)
+    private async ValueTask<int> AttemptAsync(Attempt attempt, CancellationToken cancellationToken)
     {
         var remaining = _time.GetElapsedTime(_time.GetTimestamp(), attempt.Deadline);
         if (remaining <= TimeSpan.Zero)
         {
-            return Outcome.FromResult(Silent);
+            return Silent;
         }
 
         var lease = await _pool.RentAsync(remaining < _options.Tcp.AcquireTimeout ? remaining : _options.Tcp.AcquireTimeout, cancellationToken);
         if (lease is not { Client: { } client, Connection: { } connection })
         {
-            return Outcome.FromResult(lease.Outcome switch
+            return lease.Outcome switch
             {
                 PoolLeaseOutcome.Abandoned => Abandoned,
                 // The extra connection opened for this request failed while others work but are full (a device may
@@ -244,7 +233,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
                 // Down: fail fast while the pool reconnects (docs/gateway.md, "Health").
                 PoolLeaseOutcome.Down => Failed(Down),
                 _ => Failed(Broke),
-            });
+            };
         }
 
         var sentAt = _time.GetTimestamp();
@@ -258,30 +247,30 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
             }
 
             Succeeded();
-            return Outcome.FromResult(length);
+            return length;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return Outcome.FromResult(Abandoned);
+            return Abandoned;
         }
         catch (Exception) when (_closing.IsCancellationRequested)
         {
-            return Outcome.FromResult(Abandoned);
+            return Abandoned;
         }
         catch (TimeoutException ex)
         {
-            return Outcome.FromResult(TimedOut(connection, client, attempt, sentAt, ex.Message));
+            return TimedOut(connection, client, attempt, sentAt, ex.Message);
         }
         catch (ModbusProtocolException ex)
         {
             _pool.Discard(connection, ex.Message, broken: true);
-            return Outcome.FromResult(Failed(Broke));
+            return Failed(Broke);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
             // ObjectDisposedException: the connection was closed (by another request's failure) while this one started.
             _pool.Discard(connection, ex.Message, broken: true);
-            return Outcome.FromResult(Failed(Broke));
+            return Failed(Broke);
         }
         finally
         {
@@ -377,9 +366,9 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     /// </summary>
     private void ReachabilityChanged(string reason)
     {
-        if (!_pool.IsDown && _circuit.CircuitState != CircuitState.Closed)
+        if (!_pool.IsDown)
         {
-            _ = _circuitControl.CloseAsync();
+            _circuit.Close();
         }
 
         Report(reason);
@@ -391,12 +380,6 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         {
             Report("the device answered");
         }
-    }
-
-    private ValueTask ReportAsync(string reason)
-    {
-        Report(reason);
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>Logs a line when the state differs from the one last reported.</summary>

@@ -39,7 +39,7 @@ public sealed class UpstreamBreakerOptions
 
     private static void CheckAtLeastHalfSecond(TimeSpan value, string path, List<string> problems)
     {
-        // Polly's circuit breaker measures in windows no finer than half a second.
+        // The window is counted in tenths (UpstreamCircuit): under half a second they hold too few attempts to judge.
         if (value < TimeSpan.FromMilliseconds(500) || value > TimeSpan.FromDays(1))
         {
             problems.Add($"{path}: {value} is outside 00:00:00.5..1.00:00:00");
