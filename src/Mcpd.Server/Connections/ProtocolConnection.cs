@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Mcpd.Client;
@@ -106,6 +107,12 @@ internal abstract class ProtocolConnection : TrackedConnection, IBatchFlushable
     }
 
     /// <summary>
+    /// The <see cref="Stopwatch"/> timestamp at which the batch being answered began: the start of every request in
+    /// it (the bytes had all arrived by then), so a batch costs one clock read for its requests' latency, not one each.
+    /// </summary>
+    internal long BatchStarted { get; private set; }
+
+    /// <summary>
     /// Answers what one read returned (under the write lock, one flush) and advances the input; false when the loop
     /// must end. Completes synchronously unless the write lock or the flush waits (pooled then: nothing allocated).
     /// </summary>
@@ -124,6 +131,7 @@ internal abstract class ProtocolConnection : TrackedConnection, IBatchFlushable
             // Requests sent on to upstream devices while answering leave together, at the end of the batch.
             using (FlushBatch.Begin())
             {
+                BatchStarted = Stopwatch.GetTimestamp();
                 keepOpen = AnswerBatch(buffer, out consumed, out answered, out paused);
             }
 

@@ -90,7 +90,7 @@ internal sealed class ModbusConnection(
     /// </summary>
     private bool Answer(MbapHeader header, ref byte[] scratch, int requestLength)
     {
-        var request = new RequestStart(header, scratch[0], requestLength, Stopwatch.GetTimestamp(), services.Tracing.StartModbusRequest(header.UnitId, scratch[0]));
+        var request = new RequestStart(header, scratch[0], requestLength, BatchStarted, services.Tracing.StartModbusRequest(header.UnitId, scratch[0]));
         using var scope = request.Span is null ? null : TraceScope.Begin(services.Logger, request.Span.TraceId.ToHexString());
         var response = scratch.AsMemory(ModbusPduExecution.ScratchHalf, ModbusPduExecution.ScratchHalf);
         // Modbus/TCP Security: a request the client's role does not allow is answered exception 01 (ILLEGAL FUNCTION),

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Text;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
@@ -24,7 +23,7 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
 
     public bool Dispatch(in ReadOnlySequence<byte> payload, bool atLimit, McpRequestAnswerer answerer)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = answerer.Connection.BatchStarted;
         var parse = McpPayload.ParseRequest(payload, out var request, out var id, out var problem);
         if (parse == McpParseStatus.Unreadable)
         {
