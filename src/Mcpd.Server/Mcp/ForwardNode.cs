@@ -49,10 +49,13 @@ internal sealed class ForwardNode : IAsyncDisposable
     public string Address => _options.Address;
 
     /// <summary>Forwards <paramref name="request"/> and returns the node's answer, or TIMEOUT / UNAVAILABLE; never throws for the node's failures.</summary>
-    public async Task<McpReply> SendAsync(McpIncomingRequest request, CancellationToken cancellationToken)
+    public Task<McpReply> SendAsync(McpIncomingRequest request, CancellationToken cancellationToken) => SendAsync(request, null, cancellationToken);
+
+    /// <summary>As <see cref="SendAsync(McpIncomingRequest, CancellationToken)"/>, with <paramref name="addedHeader"/> set (replacing the caller's of that name).</summary>
+    public async Task<McpReply> SendAsync(McpIncomingRequest request, KeyValuePair<string, string>? addedHeader, CancellationToken cancellationToken)
     {
         using var span = McpdTracing.StartStep("mcpd.forward", ActivityKind.Client, "mcpd.node", Name);
-        var headers = ForwardedHeaders(request, out var hops);
+        var headers = ForwardedHeaders(request, addedHeader, out var hops);
         if (hops > MaxHops)
         {
             return McpReply.Error(McpStatus.Unavailable, $"forwarding loop: the request has passed {MaxHops} nodes");
@@ -106,12 +109,17 @@ internal sealed class ForwardNode : IAsyncDisposable
     }
 
     /// <summary>The headers as received, plus the caller's trace context and one more hop.</summary>
-    private static List<KeyValuePair<string, string>> ForwardedHeaders(McpIncomingRequest request, out int hops)
+    private static List<KeyValuePair<string, string>> ForwardedHeaders(McpIncomingRequest request, KeyValuePair<string, string>? addedHeader, out int hops)
     {
-        var headers = new List<KeyValuePair<string, string>>(request.Headers.Count + 2);
+        var headers = new List<KeyValuePair<string, string>>(request.Headers.Count + 3);
         hops = 1;
         foreach (var header in request.Headers)
         {
+            if (header.Key == addedHeader?.Key)
+            {
+                continue;
+            }
+
             if (header.Key == HopsHeader)
             {
                 // A value that is not a plain count cannot reset the loop guard: it counts as the limit.
@@ -125,6 +133,11 @@ internal sealed class ForwardNode : IAsyncDisposable
         AddTraceParentIfMissing(headers, request);
         McpdTracing.ContinueIn(headers);
         headers.Add(new(HopsHeader, hops.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (addedHeader is { } added)
+        {
+            headers.Add(added);
+        }
+
         return headers;
     }
 

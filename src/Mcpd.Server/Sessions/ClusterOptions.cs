@@ -3,7 +3,7 @@ namespace Mcpd.Server.Sessions;
 /// <summary>This node among several sharing sessions through Redis (config section <c>cluster</c>).</summary>
 public sealed class ClusterOptions
 {
-    /// <summary>The node's unique name; default: the machine name and the process id.</summary>
+    /// <summary>The node's unique name; default: the machine name and 6 random hex digits, new at every start (never the process id: in containers every node is PID 1).</summary>
     public string? NodeId { get; set; }
 
     /// <summary>host:port where other nodes reach this node's MCP listener; default: 127.0.0.1 and the MCP port.</summary>

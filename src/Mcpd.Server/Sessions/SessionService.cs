@@ -45,6 +45,13 @@ internal sealed class SessionService(
     /// <summary>device.call: the method called on that connection.</summary>
     public const string TargetMethodHeader = "target-method";
 
+    /// <summary>
+    /// device.call forwarded by another node: the binding it read, "connection incarnation node". The receiving node
+    /// delivers the call to that connection of that incarnation, bound to the target session, or answers UNAVAILABLE;
+    /// it never forwards it again.
+    /// </summary>
+    public const string ExpectedBindingHeader = "mcpd-binding";
+
     public static ReadOnlySpan<byte> SessionHeaderUtf8 => "session"u8;
 
     public static ReadOnlySpan<byte> KeyHeaderUtf8 => "key"u8;
@@ -82,7 +89,7 @@ internal sealed class SessionService(
     {
         try
         {
-            await store.UnbindAsync(sessionId, new SessionBinding(cluster.NodeId, connectionId), CancellationToken.None);
+            await store.UnbindAsync(sessionId, cluster.BindingOf(connectionId), CancellationToken.None);
         }
         catch (SessionStoreUnavailableException ex)
         {
@@ -263,11 +270,22 @@ internal sealed class SessionService(
     /// device.call: calls <c>target-method</c> on the live connection of session <c>target-session</c>, here or
     /// through the node that holds it; its answer comes back unchanged.
     /// </summary>
+    /// <remarks>
+    /// Invariant: a call reaches only the connection the session is bound to, in the incarnation that bound it. A
+    /// binding of another incarnation (the node restarted since) is dead and answered UNAVAILABLE at once; a forwarded
+    /// call names the binding it was sent for (<see cref="ExpectedBindingHeader"/>), and the receiving node checks
+    /// it and never forwards again, so there is no forwarding loop.
+    /// </remarks>
     private async ValueTask<McpReply> DeviceCallAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
         if (request.Header(TargetSessionHeader) is not { } targetSession || request.Header(TargetMethodHeader) is not { } method)
         {
             return McpReply.Error(McpStatus.BadRequest, "device.call needs the headers 'target-session' and 'target-method'");
+        }
+
+        if (request.Header(ExpectedBindingHeader) is { } expected)
+        {
+            return await CallForwardedAsync(request, targetSession, expected, method, cancellationToken);
         }
 
         return await Guard(request, async () =>
@@ -284,28 +302,59 @@ internal sealed class SessionService(
 
             if (binding.NodeId == cluster.NodeId)
             {
-                return await CallLocalAsync(request, binding, method, cancellationToken);
+                return cluster.IsHere(binding)
+                    ? await CallLocalAsync(request, targetSession, binding.ConnectionId, method, cancellationToken)
+                    : Restarted(binding.NodeId);
             }
 
-            if (await store.GetNodeAddressAsync(binding.NodeId, cancellationToken) is not { } address || !Mcpd.Client.HostPort.TryParse(address, out _))
+            if (await store.GetNodeAsync(binding.NodeId, cancellationToken) is not { } node || !Mcpd.Client.HostPort.TryParse(node.Address, out _))
             {
                 return McpReply.Error(McpStatus.Unavailable, $"node {binding.NodeId}, which held the target's connection, is gone");
             }
 
-            SessionLog.DeviceCallForwarded(logger, targetSession, method, binding.NodeId, address, request.TraceId);
-            return await cluster.PeerAt(binding.NodeId, address).SendAsync(request, cancellationToken);
+            if (node.Incarnation != binding.Incarnation)
+            {
+                return Restarted(binding.NodeId);
+            }
+
+            SessionLog.DeviceCallForwarded(logger, targetSession, method, binding.NodeId, node.Address, request.TraceId);
+            var expectation = new KeyValuePair<string, string>(ExpectedBindingHeader, $"{binding.ConnectionId} {binding.Incarnation} {binding.NodeId}");
+            return await cluster.PeerAt(binding.NodeId, node).SendAsync(request, expectation, cancellationToken);
         });
     }
 
-    /// <summary>Calls the target's connection on this node, passing on the caller's headers and trace context.</summary>
-    private async Task<McpReply> CallLocalAsync(McpIncomingRequest request, SessionBinding binding, string method, CancellationToken cancellationToken)
+    /// <summary>
+    /// A device.call another node forwarded here for the binding <paramref name="expected"/> ("connection incarnation
+    /// node"): delivered only if that is this process and the connection is still bound to the target session.
+    /// </summary>
+    private Task<McpReply> CallForwardedAsync(McpIncomingRequest request, string targetSession, string expected, string method, CancellationToken cancellationToken)
     {
-        if (connections.Find(binding.ConnectionId)?.Peer is not { } peer)
+        var parts = expected.Split(' ', 3);
+        if (parts.Length != 3)
+        {
+            return Task.FromResult(McpReply.Error(McpStatus.BadRequest, $"'{ExpectedBindingHeader}' must be \"connection incarnation node\""));
+        }
+
+        return cluster.IsHere(new SessionBinding(parts[2], parts[1], parts[0]))
+            ? CallLocalAsync(request, targetSession, parts[0], method, cancellationToken)
+            : Task.FromResult(Restarted(parts[2]));
+    }
+
+    private static McpReply Restarted(string nodeId) => McpReply.Error(
+        McpStatus.Unavailable, $"node {nodeId} restarted since the target session's connection was made there: that connection is gone");
+
+    /// <summary>
+    /// Calls connection <paramref name="connectionId"/> of this process, if it is still bound to
+    /// <paramref name="targetSession"/>, passing on the caller's headers and trace context.
+    /// </summary>
+    private async Task<McpReply> CallLocalAsync(McpIncomingRequest request, string targetSession, string connectionId, string method, CancellationToken cancellationToken)
+    {
+        if (connections.Find(connectionId) is not { Peer: { } peer } target || !IsBoundTo(target.Mcp, targetSession))
         {
             return McpReply.Error(McpStatus.Unavailable, "the target session's connection has closed");
         }
 
-        var headers = request.Headers.Where(h => h.Key is not (TargetSessionHeader or TargetMethodHeader or SessionHeader or ForwardNode.HopsHeader)).ToList();
+        var headers = request.Headers.Where(h => h.Key is not (TargetSessionHeader or TargetMethodHeader or SessionHeader or ExpectedBindingHeader or ForwardNode.HopsHeader)).ToList();
         ForwardNode.AddTraceParentIfMissing(headers, request);
         try
         {
@@ -402,7 +451,7 @@ internal sealed class SessionService(
         ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId));
     }
 
-    private SessionBinding Binding(McpIncomingRequest request) => new(cluster.NodeId, ConnectionOf(request)?.Id ?? "");
+    private SessionBinding Binding(McpIncomingRequest request) => cluster.BindingOf(ConnectionOf(request)?.Id ?? "");
 
     private static IMcpConnectionFeature? ConnectionOf(McpIncomingRequest request) => IMcpConnectionFeature.Of(request);
 

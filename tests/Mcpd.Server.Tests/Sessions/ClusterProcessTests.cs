@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using Mcpd.Client;
+using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Tests.Gateway;
+using Mcpd.Testing;
+
+namespace Mcpd.Server.Tests.Sessions;
+
+/// <summary>
+/// Cluster faults with real processes (issue 17): mcpd nodes as processes of their own on a real redis-server,
+/// killed (SIGKILL) and restarted by PID, and real MCP clients as devices and callers.
+/// </summary>
+public sealed class ClusterProcessTests : IAsyncLifetime
+{
+    private static readonly string McpdDll = typeof(Mcpd.Cli.ExitCodes).Assembly.Location;
+
+    /// <summary>A device that must not come back by itself: the test decides where it connects.</summary>
+    private static readonly ReconnectPolicy NoReconnect = ReconnectPolicy.Default with { MaxAttempts = 0 };
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("mcpd-cluster-").FullName;
+    private readonly string _keyPrefix = $"mcpd-test-{Guid.NewGuid():N}:";
+    private readonly List<McpdProcess> _nodes = [];
+    private RedisServer _redis = null!;
+
+    public async ValueTask InitializeAsync() => _redis = await RedisServer.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task After_a_node_is_killed_and_restarted_with_its_node_id_a_device_call_for_a_session_it_held_never_reaches_a_new_connection()
+    {
+        var (a, aPort) = await StartNodeAsync("a", "node-a");
+        var (_, bPort) = await StartNodeAsync("b", "node-b");
+        await using var victim = await DeviceAsync(aPort, "OK victim");
+        var victimSession = await SessionTests.OpenAsync(victim.Client, "victim");
+        await using var callerOnB = await McpClient.ConnectAsync("127.0.0.1", bPort);
+        Assert.Equal("OK victim", (await DeviceCallAsync(callerOnB, victimSession)).BodyText);
+
+        await KillAsync(a);
+        var (_, restartedPort) = await StartNodeAsync("a", "node-a");
+        // The first connection of the new process: the connection id the victim had in the old one.
+        await using var intruder = await DeviceAsync(restartedPort, "OK intruder1@A OPENED THE VALVE");
+        await using var callerOnA = await McpClient.ConnectAsync("127.0.0.1", restartedPort);
+        var fromB = await DeviceCallAsync(callerOnB, victimSession);
+        var fromA = await DeviceCallAsync(callerOnA, victimSession);
+
+        Assert.Equal(0, intruder.Calls);
+        Assert.Equal((McpStatus.Unavailable, McpStatus.Unavailable), (fromB.Status, fromA.Status));
+        Assert.Contains("restarted", fromB.BodyText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_node_with_the_default_id_restarted_on_its_port_answers_a_device_call_for_its_old_session_at_once_without_a_forwarding_loop()
+    {
+        // The old default heartbeat: the dead node's announcement outlives it, and the new process listens at its address.
+        var port = TcpGatewayTests.FreePort();
+        var (a, _) = await StartNodeAsync("a", nodeId: null, mcpPort: port, heartbeat: "00:00:10");
+        var (_, bPort) = await StartNodeAsync("b", "node-b", heartbeat: "00:00:10");
+        await using var victim = await DeviceAsync(port, "OK victim");
+        var victimSession = await SessionTests.OpenAsync(victim.Client, "victim");
+        await using var callerOnB = await McpClient.ConnectAsync("127.0.0.1", bPort, new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(60) });
+
+        await KillAsync(a);
+        await StartNodeAsync("a", nodeId: null, mcpPort: port, heartbeat: "00:00:10");
+        await using var intruder = await DeviceAsync(port, "OK intruder");
+        var clock = Stopwatch.StartNew();
+        var answer = await DeviceCallAsync(callerOnB, victimSession);
+        clock.Stop();
+
+        // Before node incarnations, every call went round A's own address until the hop limit, for the announcement's TTL.
+        Assert.Equal(McpStatus.Unavailable, answer.Status);
+        Assert.DoesNotContain("loop", answer.BodyText, StringComparison.Ordinal);
+        Assert.Contains("restarted", answer.BodyText, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"answered after {clock.Elapsed}: {answer.BodyText}");
+        Assert.Equal(0, intruder.Calls);
+    }
+
+    [Fact]
+    public async Task A_second_live_node_with_the_same_node_id_stops_with_exit_code_4_and_a_node_restarted_after_SIGKILL_waits_then_starts()
+    {
+        var (a, _) = await StartNodeAsync("a", "node-a");
+
+        var (twin, _) = await StartNodeAsync("twin", "node-a", announced: false);
+        using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await twin.Process.WaitForExitAsync(exited.Token);
+
+        Assert.Equal(4, twin.Process.ExitCode);
+        Assert.Contains(twin.Output, line => line.Contains("node id node-a is held by another live mcpd", StringComparison.Ordinal));
+        Assert.False(a.Process.HasExited);
+
+        await KillAsync(a);
+        var (restarted, _) = await StartNodeAsync("a", "node-a");
+
+        Assert.Contains(restarted.Output, line => line.Contains("waiting up to", StringComparison.Ordinal));
+        Assert.False(restarted.Process.HasExited);
+    }
+
+    private static Task<McpResponse> DeviceCallAsync(McpClient caller, string targetSession) =>
+        caller.CallAsync("device.call", headers: [new("target-session", targetSession), new("target-method", "valve.open")]);
+
+    /// <summary>A real MCP client as a device: it answers <c>valve.open</c> with <paramref name="answer"/> and counts the calls.</summary>
+    private static async Task<Device> DeviceAsync(int port, string answer)
+    {
+        var device = new Device();
+        var options = new McpClientOptions { Reconnect = NoReconnect }.MapMethod("valve.open", (_, _) =>
+        {
+            device.Count();
+            return ValueTask.FromResult(McpReply.Ok(answer));
+        });
+        device.Client = await McpClient.ConnectAsync("127.0.0.1", port, options);
+        return device;
+    }
+
+    private static async Task KillAsync(McpdProcess node)
+    {
+        node.Process.Kill(); // SIGKILL: no unbinding, no goodbye; the announcement stays until its TTL
+        await node.Process.WaitForExitAsync();
+    }
+
+    /// <summary>
+    /// Starts <c>mcpd serve</c> as node <paramref name="nodeId"/> (null: the default id) on this test's Redis and waits
+    /// until it announced itself (unless <paramref name="announced"/> is false); the MCP port it listens on.
+    /// </summary>
+    private async Task<(McpdProcess Node, int McpPort)> StartNodeAsync(string name, string? nodeId, int mcpPort = 0, string heartbeat = "00:00:01", bool announced = true)
+    {
+        var config = Path.Combine(_directory, $"{name}.yaml");
+        await File.WriteAllTextAsync(config, $"""
+            modbus:
+              port: 0
+            mcp:
+              port: {mcpPort}
+            admin:
+              port: 0
+            sessions:
+              store: redis
+              redis:
+                connectionString: "{_redis.ConnectionString}"
+                keyPrefix: "{_keyPrefix}"
+            cluster:
+              {(nodeId is null ? "" : $"nodeId: {nodeId}")}
+              heartbeatInterval: "{heartbeat}"
+            """);
+        var (node, _) = await McpdProcess.StartAsync(McpdDll, config);
+        _nodes.Add(node);
+        var port = McpdProcess.ListenerPort(await node.WaitForOutputAsync("mcp listening on"));
+        if (announced)
+        {
+            await node.WaitForOutputAsync("announces itself", timeout: TimeSpan.FromSeconds(60));
+        }
+
+        return (node, port);
+    }
+
+    private sealed class Device : IAsyncDisposable
+    {
+        private int _calls;
+
+        public McpClient Client { get; set; } = null!;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public void Count() => Interlocked.Increment(ref _calls);
+
+        public ValueTask DisposeAsync() => Client.DisposeAsync();
+    }
+}
