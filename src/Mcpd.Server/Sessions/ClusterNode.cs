@@ -30,6 +30,9 @@ internal sealed class ClusterNode : BackgroundService
     private readonly ILogger<ClusterNode> _logger;
     private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
 
+    /// <summary>Completed to announce at once, without waiting for the next heartbeat: the store is reachable again.</summary>
+    private TaskCompletionSource _announceNow = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public ClusterNode(ISessionStore store, ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, IOptions<ClusterOptions> options, IOptions<McpServerOptions> mcp, TimeProvider time, ILogger<ClusterNode> logger)
     {
         _lifetime = lifetime;
@@ -73,7 +76,8 @@ internal sealed class ClusterNode : BackgroundService
             }
 
             // A pool connects on first use, so one that loses this race costs nothing.
-            var fresh = new Peer(announcement, new ForwardNode(nodeId, new NodeOptions { Address = announcement.Address, RequestTimeout = _peerCallTimeout }, _time, _logger));
+            var settings = new NodeOptions { Address = announcement.Address, Connections = _options.PeerConnections, RequestTimeout = _peerCallTimeout };
+            var fresh = new Peer(announcement, new ForwardNode(nodeId, settings, _time, _logger));
             if (known is null ? _peers.TryAdd(nodeId, fresh) : _peers.TryUpdate(nodeId, fresh, known))
             {
                 if (known is not null)
@@ -114,14 +118,35 @@ internal sealed class ClusterNode : BackgroundService
 
         var announcement = new NodeAnnouncement(_options.Advertise ?? $"127.0.0.1:{_endpoints[ListenerNames.Mcp].Port}", Incarnation);
         var ttl = 3 * _options.HeartbeatInterval;
-        using var timer = new PeriodicTimer(_options.HeartbeatInterval, _time);
-        var announced = false;
-        long? refusedSince = null;
-        do
+        // A Redis restarted without persistence forgot every announcement: each node says it is there again at once.
+        _store.Restored += AnnounceNow;
+        try
         {
+            await AnnounceAsync(announcement, ttl, stoppingToken);
+        }
+        finally
+        {
+            _store.Restored -= AnnounceNow;
+        }
+    }
+
+    private void AnnounceNow(object? sender, EventArgs e) => Volatile.Read(ref _announceNow).TrySetResult();
+
+    /// <summary>Announces this incarnation every heartbeat interval, and at once when the store comes back.</summary>
+    private async Task AnnounceAsync(NodeAnnouncement announcement, TimeSpan ttl, CancellationToken stoppingToken)
+    {
+        var announced = false;
+        var failing = false;
+        long? refusedSince = null;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var announceNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _announceNow, announceNow);
             try
             {
-                if (await _store.PublishNodeAsync(NodeId, announcement, ttl, stoppingToken) is not { } holder)
+                var holder = await _store.PublishNodeAsync(NodeId, announcement, ttl, stoppingToken);
+                failing = false;
+                if (holder is null)
                 {
                     refusedSince = null;
                     if (!announced && _store.Kind != SessionStoreKinds.Memory)
@@ -135,12 +160,12 @@ internal sealed class ClusterNode : BackgroundService
                 else if (refusedSince is not { } since)
                 {
                     refusedSince = _time.GetTimestamp();
-                    SessionLog.WaitingForNodeId(_logger, NodeId, holder.Incarnation, holder.Address, ttl);
+                    SessionLog.WaitingForNodeId(_logger, NodeId, holder.Value.Incarnation, holder.Value.Address, ttl);
                 }
                 else if (_time.GetElapsedTime(since) > ttl + _options.HeartbeatInterval)
                 {
                     // A dead incarnation's announcement has expired by now: this one was renewed, by a live process.
-                    SessionLog.NodeIdTaken(_logger, NodeId, holder.Incarnation, holder.Address);
+                    SessionLog.NodeIdTaken(_logger, NodeId, holder.Value.Incarnation, holder.Value.Address);
                     NodeIdTaken = true;
                     _lifetime.StopApplication();
                     return;
@@ -148,10 +173,17 @@ internal sealed class ClusterNode : BackgroundService
             }
             catch (SessionStoreUnavailableException ex)
             {
-                SessionLog.AnnounceFailed(_logger, NodeId, ex.Message);
+                // Once per outage: the store logs its own state, and the node tries again every heartbeat.
+                if (!failing)
+                {
+                    SessionLog.AnnounceFailed(_logger, NodeId, ex.Message);
+                }
+
+                failing = true;
             }
+
+            await Task.WhenAny(Task.Delay(_options.HeartbeatInterval, _time, stoppingToken), announceNow.Task);
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     /// <summary>The pool to a node's incarnation, and the announcement it was made for.</summary>

@@ -10,5 +10,8 @@ public sealed class ClusterOptions
     public string? Advertise { get; set; }
 
     /// <summary>How often the node announces itself; a node silent for 3 intervals counts as gone.</summary>
-    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Connections this node keeps to each other node it forwards to; calls are spread over them.</summary>
+    public int PeerConnections { get; set; } = 4;
 }

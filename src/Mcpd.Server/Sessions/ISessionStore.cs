@@ -11,6 +11,9 @@ public interface ISessionStore
     /// <summary>"memory" or "redis", for logs and status.</summary>
     string Kind { get; }
 
+    /// <summary>Raised when the store's backend can be reached again after it could not (never, in memory).</summary>
+    event EventHandler? Restored;
+
     /// <summary>Stores a new session; false when the store is full.</summary>
     ValueTask<bool> CreateAsync(SessionInfo session, CancellationToken cancellationToken);
 

@@ -175,6 +175,13 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         return ValueTask.FromResult<IReadOnlyList<SessionInfo>>([.. _sessions.Values.Where(e => e.ExpiresAt > now).Take(limit).Select(e => e.Snapshot())]);
     }
 
+    /// <summary>Never raised: memory is always reachable.</summary>
+    public event EventHandler? Restored
+    {
+        add { }
+        remove { }
+    }
+
     /// <inheritdoc />
     public ValueTask<NodeAnnouncement?> PublishNodeAsync(string nodeId, NodeAnnouncement announcement, TimeSpan ttl, CancellationToken cancellationToken)
     {

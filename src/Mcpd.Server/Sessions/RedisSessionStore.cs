@@ -173,6 +173,9 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <inheritdoc />
     public string Kind => SessionStoreKinds.Redis;
 
+    /// <summary>Raised when the multiplexer restored its connection (Redis restarted, or the network came back).</summary>
+    public event EventHandler? Restored;
+
     /// <summary>Reports what is wrong with <paramref name="options"/>, each problem prefixed with <paramref name="path"/> (e.g. <c>sessions:redis</c>).</summary>
     public static void Check(RedisSessionOptions options, string path, List<string> problems)
     {
@@ -484,6 +487,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         if (e.ConnectionType == ConnectionType.Interactive)
         {
             MarkReachable();
+            Restored?.Invoke(this, EventArgs.Empty);
         }
     }
 

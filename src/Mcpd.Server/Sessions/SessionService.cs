@@ -62,6 +62,8 @@ internal sealed class SessionService(
     /// <summary>Refusals are caused by peers: a flood of them writes a few lines.</summary>
     private readonly LogThrottle _refusals = new("refused session use", time, logger);
 
+    private readonly CallsInFlight _callsInFlight = new();
+
     public ISessionStore Store => store;
 
     /// <summary>Methods that read the <c>session</c> header themselves, and check its owner before they act on it.</summary>
@@ -283,12 +285,32 @@ internal sealed class SessionService(
             return McpReply.Error(McpStatus.BadRequest, "device.call needs the headers 'target-session' and 'target-method'");
         }
 
-        if (request.Header(ExpectedBindingHeader) is { } expected)
+        if (McpDeadline.Of(request) is { } deadline && deadline <= time.GetUtcNow())
         {
-            return await CallForwardedAsync(request, targetSession, expected, method, cancellationToken);
+            return McpDeadline.Passed($"node {cluster.NodeId} read it");
         }
 
-        return await Guard(request, async () =>
+        var limit = options.CurrentValue.MaxCallsPerTarget;
+        if (!_callsInFlight.TryEnter(targetSession, limit))
+        {
+            return McpReply.Error(McpStatus.Overloaded, $"{limit} calls to the target session are in flight through node {cluster.NodeId} (sessions.maxCallsPerTarget)");
+        }
+
+        try
+        {
+            return request.Header(ExpectedBindingHeader) is { } expected
+                ? await CallForwardedAsync(request, targetSession, expected, method, cancellationToken)
+                : await FindAndCallAsync(request, targetSession, method, cancellationToken);
+        }
+        finally
+        {
+            _callsInFlight.Exit(targetSession);
+        }
+    }
+
+    /// <summary>Reads the target session's binding and calls its connection, here or through the node that holds it.</summary>
+    private ValueTask<McpReply> FindAndCallAsync(McpIncomingRequest request, string targetSession, string method, CancellationToken cancellationToken) =>
+        Guard(request, async () =>
         {
             if (await store.TouchAsync(targetSession, cancellationToken) is not { } target)
             {
@@ -321,7 +343,6 @@ internal sealed class SessionService(
             var expectation = new KeyValuePair<string, string>(ExpectedBindingHeader, $"{binding.ConnectionId} {binding.Incarnation} {binding.NodeId}");
             return await cluster.PeerAt(binding.NodeId, node).SendAsync(request, expectation, cancellationToken);
         });
-    }
 
     /// <summary>
     /// A device.call another node forwarded here for the binding <paramref name="expected"/> ("connection incarnation
@@ -354,15 +375,28 @@ internal sealed class SessionService(
             return McpReply.Error(McpStatus.Unavailable, "the target session's connection has closed");
         }
 
+        // The deadline stays among the headers: the device may drop work that can no longer be answered in time too.
         var headers = request.Headers.Where(h => h.Key is not (TargetSessionHeader or TargetMethodHeader or SessionHeader or ExpectedBindingHeader or ForwardNode.HopsHeader)).ToList();
         ForwardNode.AddTraceParentIfMissing(headers, request);
+        var remaining = McpDeadline.Of(request) - time.GetUtcNow();
+        if (remaining <= TimeSpan.Zero)
+        {
+            return McpDeadline.Passed("the target session's connection was called");
+        }
+
+        using var expiry = remaining is { } left ? new CancellationTokenSource(left, time) : null;
+        using var answerBy = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry?.Token ?? CancellationToken.None);
         try
         {
-            return McpReply.From(await peer.CallAsync(method, request.Body, headers, cancellationToken));
+            return McpReply.From(await peer.CallAsync(method, request.Body, headers, answerBy.Token));
         }
         catch (TimeoutException ex)
         {
             return McpReply.Error(McpStatus.Timeout, ex.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return McpReply.Error(McpStatus.Timeout, "the target session's connection did not answer by the caller's deadline");
         }
         catch (IOException ex)
         {

@@ -105,6 +105,66 @@ public sealed class ClusterProcessTests : IAsyncLifetime
         Assert.False(restarted.Process.HasExited);
     }
 
+    [Fact]
+    public async Task Calls_to_a_killed_node_fail_at_once_and_reach_it_again_as_soon_as_it_announces_itself_after_a_restart()
+    {
+        var bPort = TcpGatewayTests.FreePort();
+        var (_, aPort) = await StartNodeAsync("a", "node-a");
+        var (b, _) = await StartNodeAsync("b", "node-b", mcpPort: bPort);
+        await using var device = await DeviceAsync(bPort, "OK device");
+        var deviceSession = await SessionTests.OpenAsync(device.Client, "pump-1");
+        await using var caller = await McpClient.ConnectAsync("127.0.0.1", aPort, new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(30) });
+        Assert.Equal(McpStatus.Ok, (await DeviceCallAsync(caller, deviceSession)).Status);
+
+        await KillAsync(b);
+        var failures = new List<(McpStatus Status, TimeSpan Took)>();
+        for (var i = 0; i < 10; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var answer = await DeviceCallAsync(caller, deviceSession);
+            failures.Add((answer.Status, clock.Elapsed));
+            await Task.Delay(100);
+        }
+
+        var (restarted, _) = await StartNodeAsync("b", "node-b", mcpPort: bPort);
+        var announced = Stopwatch.StartNew();
+        await using var back = await DeviceAsync(bPort, "OK device again");
+        Assert.Equal(McpStatus.Ok, (await back.Client.CallAsync("session.resume", headers: [new("session", deviceSession)])).Status);
+        McpResponse? again = null;
+        while (again?.Status != McpStatus.Ok && announced.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            again = await DeviceCallAsync(caller, deviceSession);
+        }
+
+        var reachedAfter = announced.Elapsed;
+        TestContext.Current.TestOutputHelper?.WriteLine($"killed node: calls answered in {string.Join(", ", failures.Select(f => $"{f.Status} {f.Took.TotalMilliseconds:F0} ms"))}; reached again {reachedAfter.TotalMilliseconds:F0} ms after its announcement");
+        Assert.All(failures, f => Assert.Equal(McpStatus.Unavailable, f.Status));
+        Assert.All(failures, f => Assert.True(f.Took < TimeSpan.FromMilliseconds(500), $"a call to the killed node took {f.Took}"));
+        Assert.Equal("OK device again", again?.BodyText);
+        Assert.True(reachedAfter < TimeSpan.FromSeconds(1.5), $"reached the restarted node {reachedAfter} after it announced itself");
+        Assert.False(restarted.Process.HasExited);
+    }
+
+    [Fact]
+    public async Task After_a_Redis_restart_that_lost_every_key_the_nodes_announce_themselves_again_within_about_a_second()
+    {
+        // A heartbeat far longer than the outage: only the announcement on the store's return brings the node back in time.
+        await StartNodeAsync("a", "node-a", heartbeat: "00:00:20");
+        var key = $"{_keyPrefix}node:node-a";
+        Assert.NotEmpty((await _redis.CliAsync("GET", key)).Trim());
+
+        await _redis.StopAsync();
+        await _redis.StartAgainAsync();
+        var restarted = Stopwatch.StartNew();
+        while ((await _redis.CliAsync("GET", key)).Trim().Length == 0 && restarted.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(20);
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"node re-announced {restarted.Elapsed.TotalMilliseconds:F0} ms after Redis answered again");
+        Assert.True(restarted.Elapsed < TimeSpan.FromSeconds(1.5), $"re-announced {restarted.Elapsed} after Redis came back");
+    }
+
     private static Task<McpResponse> DeviceCallAsync(McpClient caller, string targetSession) =>
         caller.CallAsync("device.call", headers: [new("target-session", targetSession), new("target-method", "valve.open")]);
 
