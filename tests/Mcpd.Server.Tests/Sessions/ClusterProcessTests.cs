@@ -165,6 +165,81 @@ public sealed class ClusterProcessTests : IAsyncLifetime
         Assert.True(restarted.Elapsed < TimeSpan.FromSeconds(1.5), $"re-announced {restarted.Elapsed} after Redis came back");
     }
 
+    [Fact]
+    public async Task A_node_stopped_past_its_callers_deadlines_executes_none_of_their_calls_when_it_resumes()
+    {
+        var (_, aPort) = await StartNodeAsync("a", "node-a");
+        var (b, bPort) = await StartNodeAsync("b", "node-b");
+        await using var device = await DeviceAsync(bPort, "OK valve");
+        var deviceSession = await SessionTests.OpenAsync(device.Client, "valve-1");
+        await using var caller = await McpClient.ConnectAsync("127.0.0.1", aPort, new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(30) });
+        Assert.Equal(McpStatus.Ok, (await DeviceCallAsync(caller, deviceSession)).Status);
+
+        await SignalAsync(b, "STOP");
+        var stopped = Stopwatch.StartNew();
+        var calls = new List<Task<McpResponse>>();
+        // Every call is made while B is stopped, and every deadline (5 s) passes before B resumes at 9 s.
+        while (stopped.Elapsed < TimeSpan.FromSeconds(3.5))
+        {
+            calls.Add(DeviceCallAsync(caller, deviceSession));
+            await Task.Delay(250);
+        }
+
+        var answers = await Task.WhenAll(calls);
+        var answeredBy = stopped.Elapsed;
+        await Task.Delay(TimeSpan.FromSeconds(9) - stopped.Elapsed);
+        await SignalAsync(b, "CONT");
+        // B reads what waited in its socket, and drops it; a call it passed on would reach the device at once.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var after = await DeviceCallAsync(caller, deviceSession);
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"stopped node: {answers.Length} calls answered {string.Join(", ", answers.GroupBy(x => x.Status).Select(g => $"{g.Count()} {g.Key}"))} by {answeredBy.TotalSeconds:F1} s; device calls: {device.Calls}");
+        Assert.All(answers, answer => Assert.Contains(answer.Status, new[] { McpStatus.Timeout, McpStatus.Unavailable }));
+        Assert.Contains(answers, answer => answer.Status == McpStatus.Timeout);
+        Assert.Equal(McpStatus.Ok, after.Status);
+        Assert.Equal(2, device.Calls); // the call before B stopped and the one after it resumed: none of the timed-out ones
+    }
+
+    [Fact]
+    public async Task A_hundred_calls_to_a_device_that_does_not_answer_do_not_hold_up_calls_to_a_fast_device_on_the_same_node()
+    {
+        var (_, aPort) = await StartNodeAsync("a", "node-a");
+        var (_, cPort) = await StartNodeAsync("c", "node-c");
+        var silentOptions = new McpClientOptions { Reconnect = NoReconnect }.MapMethod("valve.open", async (_, cancellationToken) =>
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return McpReply.Ok();
+        });
+        await using var silent = await McpClient.ConnectAsync("127.0.0.1", aPort, silentOptions);
+        var silentSession = await SessionTests.OpenAsync(silent, "silent-1");
+        await using var fast = await DeviceAsync(aPort, "OK fast");
+        var fastSession = await SessionTests.OpenAsync(fast.Client, "fast-1");
+        await using var flooder = await McpClient.ConnectAsync("127.0.0.1", cPort, new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(30) });
+        await using var caller = await McpClient.ConnectAsync("127.0.0.1", cPort, new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(30) });
+        Assert.Equal(McpStatus.Ok, (await DeviceCallAsync(caller, fastSession)).Status);
+
+        var flood = Enumerable.Range(0, 100).Select(_ => DeviceCallAsync(flooder, silentSession)).ToList();
+        await Task.Delay(200);
+        var times = new List<TimeSpan>();
+        for (var i = 0; i < 20; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            Assert.Equal("OK fast", (await DeviceCallAsync(caller, fastSession)).BodyText);
+            times.Add(clock.Elapsed);
+        }
+
+        var flooded = await Task.WhenAll(flood);
+        TestContext.Current.TestOutputHelper?.WriteLine($"fast device under a flood: slowest of 20 calls {times.Max().TotalMilliseconds:F0} ms, median {times.Order().ElementAt(10).TotalMilliseconds:F0} ms; flood answered {string.Join(", ", flooded.GroupBy(x => x.Status).Select(g => $"{g.Count()} {g.Key}"))}");
+        Assert.True(times.Max() < TimeSpan.FromMilliseconds(500), $"a call to the fast device took {times.Max()}");
+        Assert.Equal(100 - 16, flooded.Count(answer => answer.Status == McpStatus.Overloaded));
+    }
+
+    private static async Task SignalAsync(McpdProcess node, string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", node.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
     private static Task<McpResponse> DeviceCallAsync(McpClient caller, string targetSession) =>
         caller.CallAsync("device.call", headers: [new("target-session", targetSession), new("target-method", "valve.open")]);
 
