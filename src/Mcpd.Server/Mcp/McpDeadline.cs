@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
@@ -14,6 +16,31 @@ namespace Mcpd.Server.Mcp;
 internal static class McpDeadline
 {
     public const string Header = "mcpd-deadline";
+
+    /// <summary>The answer's text when a node reads a request whose deadline has passed.</summary>
+    public const string PassedOnArrival = "the caller's deadline passed before this node read the request: the call was dropped";
+
+    /// <summary>The longest deadline value: the digits of <see cref="long.MaxValue"/>.</summary>
+    private const int MaxDigits = 19;
+
+    public static ReadOnlySpan<byte> HeaderUtf8 => "mcpd-deadline"u8;
+
+    /// <summary>True when <paramref name="headers"/> carry a deadline that has passed; reads them without allocating.</summary>
+    public static bool HasPassed(in McpHeaders headers, TimeProvider time)
+    {
+        if (headers.Count == 0 || !headers.TryFind(HeaderUtf8, out var value) || value.IsEmpty || value.Length > MaxDigits)
+        {
+            return false;
+        }
+
+        Span<byte> digits = stackalloc byte[MaxDigits];
+        value.CopyTo(digits);
+        digits = digits[..(int)value.Length];
+        // Digits only, as Of reads them: a value that is not a deadline is none.
+        return digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0
+            && Utf8Parser.TryParse(digits, out long milliseconds, out _)
+            && milliseconds <= time.GetUtcNow().ToUnixTimeMilliseconds();
+    }
 
     /// <summary>The request's deadline; null when it has none (or one that is not a count of milliseconds).</summary>
     public static DateTimeOffset? Of(McpIncomingRequest request) =>

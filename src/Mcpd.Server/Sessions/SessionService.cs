@@ -285,11 +285,6 @@ internal sealed class SessionService(
             return McpReply.Error(McpStatus.BadRequest, "device.call needs the headers 'target-session' and 'target-method'");
         }
 
-        if (McpDeadline.Of(request) is { } deadline && deadline <= time.GetUtcNow())
-        {
-            return McpDeadline.Passed($"node {cluster.NodeId} read it");
-        }
-
         var limit = options.CurrentValue.MaxCallsPerTarget;
         if (!_callsInFlight.TryEnter(targetSession, limit))
         {
