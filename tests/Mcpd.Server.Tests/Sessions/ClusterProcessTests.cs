@@ -88,7 +88,8 @@ public sealed class ClusterProcessTests : IAsyncLifetime
     [Fact]
     public async Task A_second_live_node_with_the_same_node_id_stops_with_exit_code_4_and_a_node_restarted_after_SIGKILL_waits_then_starts()
     {
-        var (a, _) = await StartNodeAsync("a", "node-a");
+        // A's announcement lives 9 s: a process started after A is killed surely finds it. The twin waits 3 s and 1.
+        var (a, _) = await StartNodeAsync("a", "node-a", heartbeat: "00:00:03");
 
         var (twin, _) = await StartNodeAsync("twin", "node-a", announced: false);
         using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
@@ -99,7 +100,7 @@ public sealed class ClusterProcessTests : IAsyncLifetime
         Assert.False(a.Process.HasExited);
 
         await KillAsync(a);
-        var (restarted, _) = await StartNodeAsync("a", "node-a");
+        var (restarted, _) = await StartNodeAsync("a", "node-a", heartbeat: "00:00:03");
 
         Assert.Contains(restarted.Output, line => line.Contains("waiting up to", StringComparison.Ordinal));
         Assert.False(restarted.Process.HasExited);
