@@ -64,6 +64,11 @@ internal static class SessionsValidation
             problems.Add($"sessions:openInterval: {sessions.OpenInterval} must be positive");
         }
 
+        if (sessions.MaxCallsPerTarget < 1)
+        {
+            problems.Add($"sessions:maxCallsPerTarget: {sessions.MaxCallsPerTarget} must be at least 1");
+        }
+
         if (sessions.SweepInterval <= TimeSpan.Zero)
         {
             problems.Add($"sessions:sweepInterval: {sessions.SweepInterval} must be positive");
@@ -93,6 +98,11 @@ internal static class SessionsValidation
         if (cluster.HeartbeatInterval <= TimeSpan.Zero)
         {
             problems.Add($"cluster:heartbeatInterval: {cluster.HeartbeatInterval} must be positive");
+        }
+
+        if (cluster.PeerConnections is < 1 or > 64)
+        {
+            problems.Add($"cluster:peerConnections: {cluster.PeerConnections} is outside 1..64");
         }
     }
 }

@@ -6,15 +6,26 @@ using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.CircuitBreaker;
 
 namespace Mcpd.Server.Mcp;
 
 /// <summary>
 /// Another mcpd node (docs/routing.md: region=south -> the regional node), reached over a small pool of
-/// <see cref="McpClient"/> connections, each with heartbeat and reconnect. A forwarded request keeps its method,
-/// headers and body; its trace id travels in <c>traceparent</c> (added when the caller sent none), and a hop count
-/// stops forwarding loops. The answer goes back to the caller under the caller's id.
+/// <see cref="McpClient"/> connections, each with heartbeat. A forwarded request keeps its method, headers and body;
+/// its trace id travels in <c>traceparent</c> (added when the caller sent none), its deadline in
+/// <see cref="McpDeadline.Header"/>, and a hop count stops forwarding loops. The answer goes back to the caller under
+/// the caller's id.
 /// </summary>
+/// <remarks>
+/// Failing fast: a connection that breaks is not re-made on a back-off timer (calls would wait for it); the next call
+/// connects anew, a refused connect fails at once and so does every call for <see cref="RetryAfterFailedConnect"/>
+/// after it. A circuit breaker counts the node's failures (no answer by the deadline plus <see cref="AnswerGrace"/>, a
+/// broken or refused connection; never an answer, whatever its status): at half of at least
+/// <see cref="BreakerMinimumThroughput"/> calls within <see cref="BreakerSamplingDuration"/> it opens, and calls answer
+/// UNAVAILABLE at once for <see cref="BreakerBreakDuration"/>, then one call tries the node.
+/// </remarks>
 internal sealed class ForwardNode : IAsyncDisposable
 {
     /// <summary>Header counting the nodes a request has passed; at <see cref="MaxHops"/> it is refused (a forwarding loop).</summary>
@@ -22,14 +33,29 @@ internal sealed class ForwardNode : IAsyncDisposable
 
     private const int MaxHops = 8;
 
+    private static readonly ReconnectPolicy NoReconnect = ReconnectPolicy.Default with { MaxAttempts = 0 };
+
+    private const int BreakerMinimumThroughput = 4;
+
     /// <summary>After a failed connect, calls fail fast for this long before the next attempt (no connect storm on a dead node).</summary>
     private static readonly TimeSpan RetryAfterFailedConnect = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long past the deadline this node waits for the other's answer: a live node answers TIMEOUT itself at the
+    /// deadline (the device was slow), so only a node that does not answer at all counts as failing.
+    /// </summary>
+    private static readonly TimeSpan AnswerGrace = TimeSpan.FromMilliseconds(250);
+
+    private static readonly TimeSpan BreakerSamplingDuration = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan BreakerBreakDuration = TimeSpan.FromSeconds(1);
 
     private readonly NodeOptions _options;
     private readonly HostPort _address;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Slot?[] _slots;
+    private readonly ResiliencePipeline<Attempt> _breaker;
     private int _next;
     private volatile bool _disposed;
 
@@ -41,6 +67,14 @@ internal sealed class ForwardNode : IAsyncDisposable
         _time = time;
         _logger = logger;
         _slots = new Slot?[options.Connections];
+        _breaker = new ResiliencePipelineBuilder<Attempt> { TimeProvider = time }.AddCircuitBreaker(new CircuitBreakerStrategyOptions<Attempt>
+        {
+            FailureRatio = 0.5,
+            MinimumThroughput = BreakerMinimumThroughput,
+            SamplingDuration = BreakerSamplingDuration,
+            BreakDuration = BreakerBreakDuration,
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result.NodeFailed),
+        }).Build();
     }
 
     public string Name { get; }
@@ -49,35 +83,67 @@ internal sealed class ForwardNode : IAsyncDisposable
     public string Address => _options.Address;
 
     /// <summary>Forwards <paramref name="request"/> and returns the node's answer, or TIMEOUT / UNAVAILABLE; never throws for the node's failures.</summary>
-    public async Task<McpReply> SendAsync(McpIncomingRequest request, CancellationToken cancellationToken)
+    public Task<McpReply> SendAsync(McpIncomingRequest request, CancellationToken cancellationToken) => SendAsync(request, null, cancellationToken);
+
+    /// <summary>As <see cref="SendAsync(McpIncomingRequest, CancellationToken)"/>, with <paramref name="addedHeader"/> set (replacing the caller's of that name).</summary>
+    public async Task<McpReply> SendAsync(McpIncomingRequest request, KeyValuePair<string, string>? addedHeader, CancellationToken cancellationToken)
     {
         using var span = McpdTracing.StartStep("mcpd.forward", ActivityKind.Client, "mcpd.node", Name);
-        var headers = ForwardedHeaders(request, out var hops);
+        var deadline = McpDeadline.Within(request, _options.RequestTimeout, _time);
+        var remaining = deadline - _time.GetUtcNow();
+        if (remaining <= TimeSpan.Zero)
+        {
+            return McpDeadline.Passed($"it was forwarded to node {Name}");
+        }
+
+        var headers = ForwardedHeaders(request, addedHeader, deadline, out var hops);
         if (hops > MaxHops)
         {
             return McpReply.Error(McpStatus.Unavailable, $"forwarding loop: the request has passed {MaxHops} nodes");
         }
 
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
-            var client = await ClientAsync(cancellationToken);
+            var outcome = await _breaker.ExecuteOutcomeAsync(
+                static async (context, call) => Outcome.FromResult(await call.Node.AttemptAsync(call.Request, call.Headers, call.Remaining, context.CancellationToken)),
+                context,
+                (Node: this, Request: request, Headers: headers, Remaining: remaining));
+            return outcome.Exception is null
+                ? outcome.Result.Reply
+                : McpReply.Error(McpStatus.Unavailable, $"node {Name} is failing (circuit open): calls to it fail at once for {BreakerBreakDuration}");
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>One try at the node: its answer, or the failure that counts against it.</summary>
+    private async Task<Attempt> AttemptAsync(McpIncomingRequest request, List<KeyValuePair<string, string>> headers, TimeSpan remaining, CancellationToken cancellationToken)
+    {
+        using var expiry = new CancellationTokenSource(remaining + AnswerGrace, _time);
+        using var answerBy = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
+        try
+        {
+            var client = await ClientAsync(answerBy.Token);
             if (request.IsOneWay)
             {
-                var status = await client.SendOneWayAsync(request.Method, request.Body, headers, cancellationToken);
-                return status == McpStatus.Ok ? McpReply.Ok() : McpReply.Error(status, $"node {Name} refused the message");
+                var status = await client.SendOneWayAsync(request.Method, request.Body, headers, answerBy.Token);
+                return new(status == McpStatus.Ok ? McpReply.Ok() : McpReply.Error(status, $"node {Name} refused the message"), NodeFailed: false);
             }
 
-            return McpReply.From(await client.CallAsync(request.Method, request.Body, headers, cancellationToken));
+            return new(McpReply.From(await client.CallAsync(request.Method, request.Body, headers, answerBy.Token)), NodeFailed: false);
         }
-        catch (TimeoutException ex)
+        catch (Exception ex) when (ex is TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             ForwardLog.ForwardFailed(_logger, request.Method, Name, request.TraceId, ex.Message);
-            return McpReply.Error(McpStatus.Timeout, $"node {Name} did not answer within {_options.RequestTimeout}");
+            return new(McpReply.Error(McpStatus.Timeout, $"node {Name} did not answer within {remaining}"), NodeFailed: true);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
             ForwardLog.ForwardFailed(_logger, request.Method, Name, request.TraceId, ex.Message);
-            return McpReply.Error(McpStatus.Unavailable, $"node {Name} is unreachable: {ex.Message}");
+            return new(McpReply.Error(McpStatus.Unavailable, $"node {Name} is unreachable: {ex.Message}"), NodeFailed: true);
         }
     }
 
@@ -105,13 +171,18 @@ internal sealed class ForwardNode : IAsyncDisposable
         }
     }
 
-    /// <summary>The headers as received, plus the caller's trace context and one more hop.</summary>
-    private static List<KeyValuePair<string, string>> ForwardedHeaders(McpIncomingRequest request, out int hops)
+    /// <summary>The headers as received, plus the caller's trace context, the deadline and one more hop.</summary>
+    private static List<KeyValuePair<string, string>> ForwardedHeaders(McpIncomingRequest request, KeyValuePair<string, string>? addedHeader, DateTimeOffset deadline, out int hops)
     {
-        var headers = new List<KeyValuePair<string, string>>(request.Headers.Count + 2);
+        var headers = new List<KeyValuePair<string, string>>(request.Headers.Count + 4);
         hops = 1;
         foreach (var header in request.Headers)
         {
+            if (header.Key == addedHeader?.Key || header.Key == McpDeadline.Header)
+            {
+                continue;
+            }
+
             if (header.Key == HopsHeader)
             {
                 // A value that is not a plain count cannot reset the loop guard: it counts as the limit.
@@ -125,6 +196,12 @@ internal sealed class ForwardNode : IAsyncDisposable
         AddTraceParentIfMissing(headers, request);
         McpdTracing.ContinueIn(headers);
         headers.Add(new(HopsHeader, hops.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        headers.Add(new(McpDeadline.Header, McpDeadline.Format(deadline)));
+        if (addedHeader is { } added)
+        {
+            headers.Add(added);
+        }
+
         return headers;
     }
 
@@ -166,9 +243,11 @@ internal sealed class ForwardNode : IAsyncDisposable
         {
             var client = await McpClient.ConnectAsync(_address.Host, _address.Port, new McpClientOptions
             {
-                RequestTimeout = _options.RequestTimeout,
+                // Each call is bounded by its deadline (plus the grace); the client's own timeout only backs that up.
+                RequestTimeout = _options.RequestTimeout + AnswerGrace,
                 ConnectTimeout = _options.RequestTimeout,
                 HeartbeatInterval = _options.HeartbeatInterval,
+                Reconnect = NoReconnect,
                 Logger = _logger,
                 Time = _time,
             });
@@ -179,7 +258,7 @@ internal sealed class ForwardNode : IAsyncDisposable
                 throw new ObjectDisposedException(nameof(ForwardNode), $"node {Name} is closed");
             }
 
-            // The client reconnects by itself; once it gives up, the next call makes a new one.
+            // A broken connection fails its calls and leaves the slot; the next call makes a new one.
             client.ConnectionLost += (_, _) =>
             {
                 if (Interlocked.CompareExchange(ref _slots[index], null, slot) == slot)
@@ -194,6 +273,9 @@ internal sealed class ForwardNode : IAsyncDisposable
             slot.Completion.TrySetException(ex);
         }
     }
+
+    /// <summary>What one try at the node gave, and whether it counts against the node (<see cref="_breaker"/>).</summary>
+    private readonly record struct Attempt(McpReply Reply, bool NodeFailed);
 
     /// <summary>One connection of the pool: when its connect started, and the client once connected.</summary>
     private sealed class Slot(long startedAt)

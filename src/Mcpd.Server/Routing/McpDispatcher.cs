@@ -16,7 +16,7 @@ namespace Mcpd.Server.Routing;
 /// a request that names a session) takes its own copy and runs through <see cref="RouteTarget.InvokeAsync"/>,
 /// answered in the batch when it completes at once, else later from an in-flight slot.
 /// </summary>
-internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, SessionService sessions, McpServerInfo info, McpdMetrics metrics, McpdTracing tracing)
+internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, SessionService sessions, McpServerInfo info, McpdMetrics metrics, McpdTracing tracing, TimeProvider time)
     : IMcpRequestDispatcher
 {
     public TimeSpan OverloadBackoff => router.OverloadBackoff;
@@ -76,6 +76,14 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
     /// <summary>Runs one parsed request; returns true when it was answered now, false when it answers later (in flight).</summary>
     private bool Run(in McpRequest request, ReadOnlySpan<char> method, McpRequestStart start, McpRequestAnswerer answerer)
     {
+        // A request another node forwarded, read after its caller's deadline (this node was stopped or overloaded):
+        // its caller has been told TIMEOUT already, so it must not run.
+        if (McpDeadline.HasPassed(request.Headers, time))
+        {
+            answerer.AnswerError(start, request.Id, request.IsOneWay, McpStatus.Timeout, McpDeadline.PassedOnArrival, start.TraceIdOf(request));
+            return true;
+        }
+
         var table = router.Table;
         var routed = table.Match(method, request.Headers);
         var namesSession = request.Headers.TryFind(SessionService.SessionHeaderUtf8, out _);

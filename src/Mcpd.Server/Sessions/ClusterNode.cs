@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Mcp;
 using Microsoft.Extensions.Hosting;
@@ -8,10 +9,16 @@ using Microsoft.Extensions.Options;
 namespace Mcpd.Server.Sessions;
 
 /// <summary>
-/// This node in a cluster sharing one session store: its id, the address other nodes reach it at, an announcement
+/// This node in a cluster sharing one session store: its id, the incarnation of this process (a random boot id: the
+/// bindings of an earlier run of the same node id are dead), the address other nodes reach it at, an announcement
 /// refreshed every heartbeat interval with a TTL of 3 intervals (a node that dies simply stops being announced), and
-/// pooled MCP clients to the other nodes, made on first use.
+/// pooled MCP clients to the other nodes, one pool per incarnation, made on first use.
 /// </summary>
+/// <remarks>
+/// Invariant: at most one live incarnation announces a node id. The store writes an announcement only when no other
+/// incarnation's is live; a node that finds one waits for it to expire (the node it belonged to was killed) for one TTL
+/// and a heartbeat, and stops the host when it is renewed meanwhile (<see cref="NodeIdTaken"/>).
+/// </remarks>
 internal sealed class ClusterNode : BackgroundService
 {
     private readonly ISessionStore _store;
@@ -21,7 +28,10 @@ internal sealed class ClusterNode : BackgroundService
     private readonly TimeSpan _peerCallTimeout;
     private readonly TimeProvider _time;
     private readonly ILogger<ClusterNode> _logger;
-    private readonly ConcurrentDictionary<string, ForwardNode> _peers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
+
+    /// <summary>Completed to announce at once, without waiting for the next heartbeat: the store is reachable again.</summary>
+    private TaskCompletionSource _announceNow = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ClusterNode(ISessionStore store, ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, IOptions<ClusterOptions> options, IOptions<McpServerOptions> mcp, TimeProvider time, ILogger<ClusterNode> logger)
     {
@@ -32,35 +42,50 @@ internal sealed class ClusterNode : BackgroundService
         _peerCallTimeout = mcp.Value.CallTimeout;
         _time = time;
         _logger = logger;
-        NodeId = _options.NodeId ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+        // Not the process id: in a container every node is PID 1, and a restarted node would take its old id.
+        NodeId = _options.NodeId ?? $"{Environment.MachineName}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
     }
 
     public string NodeId { get; }
 
+    /// <summary>This process's boot id: 64 random bits in hex, new at every start.</summary>
+    public string Incarnation { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>True once the node stopped the host because another live incarnation holds its node id.</summary>
+    public bool NodeIdTaken { get; private set; }
+
+    /// <summary>The binding of connection <paramref name="connectionId"/> of this process.</summary>
+    public SessionBinding BindingOf(string connectionId) => new(NodeId, Incarnation, connectionId);
+
+    /// <summary>True when <paramref name="binding"/> names a connection of this process (not of an earlier run of this node id).</summary>
+    public bool IsHere(SessionBinding binding) => binding.NodeId == NodeId && binding.Incarnation == Incarnation;
+
     /// <summary>
-    /// A pooled client to node <paramref name="nodeId"/> at <paramref name="address"/>: one pool per node, replaced
-    /// (and the old one retired) when the node comes back at another address.
+    /// A pooled client to node <paramref name="nodeId"/> as announced: one pool per node, replaced (and the old one
+    /// retired) when the node comes back as another incarnation or at another address, so a restarted node is
+    /// reached at once, without waiting out the old pool's reconnect back-off.
     /// </summary>
-    public ForwardNode PeerAt(string nodeId, string address)
+    public ForwardNode PeerAt(string nodeId, NodeAnnouncement announcement)
     {
         while (true)
         {
             var known = _peers.GetValueOrDefault(nodeId);
-            if (known?.Address == address)
+            if (known?.Announcement == announcement)
             {
-                return known;
+                return known.Pool;
             }
 
             // A pool connects on first use, so one that loses this race costs nothing.
-            var fresh = new ForwardNode(nodeId, new NodeOptions { Address = address, RequestTimeout = _peerCallTimeout }, _time, _logger);
+            var settings = new NodeOptions { Address = announcement.Address, Connections = _options.PeerConnections, RequestTimeout = _peerCallTimeout };
+            var fresh = new Peer(announcement, new ForwardNode(nodeId, settings, _time, _logger));
             if (known is null ? _peers.TryAdd(nodeId, fresh) : _peers.TryUpdate(nodeId, fresh, known))
             {
                 if (known is not null)
                 {
-                    _ = known.RetireAsync();
+                    _ = known.Pool.RetireAsync();
                 }
 
-                return fresh;
+                return fresh.Pool;
             }
         }
     }
@@ -70,7 +95,7 @@ internal sealed class ClusterNode : BackgroundService
         await base.StopAsync(cancellationToken);
         foreach (var peer in _peers.Values)
         {
-            await peer.DisposeAsync();
+            await peer.Pool.DisposeAsync();
         }
     }
 
@@ -91,24 +116,76 @@ internal sealed class ClusterNode : BackgroundService
             }
         }
 
-        var address = _options.Advertise ?? $"127.0.0.1:{_endpoints[ListenerNames.Mcp].Port}";
-        if (_store.Kind != SessionStoreKinds.Memory)
+        var announcement = new NodeAnnouncement(_options.Advertise ?? $"127.0.0.1:{_endpoints[ListenerNames.Mcp].Port}", Incarnation);
+        var ttl = 3 * _options.HeartbeatInterval;
+        // A Redis restarted without persistence forgot every announcement: each node says it is there again at once.
+        _store.Restored += AnnounceNow;
+        try
         {
-            // With sessions in this process alone there is no cluster to speak of; the announcement stays internal.
-            SessionLog.NodeStarted(_logger, NodeId, address, _options.HeartbeatInterval, _store.Kind);
+            await AnnounceAsync(announcement, ttl, stoppingToken);
         }
-        using var timer = new PeriodicTimer(_options.HeartbeatInterval, _time);
-        do
+        finally
         {
+            _store.Restored -= AnnounceNow;
+        }
+    }
+
+    private void AnnounceNow(object? sender, EventArgs e) => Volatile.Read(ref _announceNow).TrySetResult();
+
+    /// <summary>Announces this incarnation every heartbeat interval, and at once when the store comes back.</summary>
+    private async Task AnnounceAsync(NodeAnnouncement announcement, TimeSpan ttl, CancellationToken stoppingToken)
+    {
+        var announced = false;
+        var failing = false;
+        long? refusedSince = null;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var announceNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _announceNow, announceNow);
             try
             {
-                await _store.PublishNodeAsync(NodeId, address, 3 * _options.HeartbeatInterval, stoppingToken);
+                var holder = await _store.PublishNodeAsync(NodeId, announcement, ttl, stoppingToken);
+                failing = false;
+                if (holder is null)
+                {
+                    refusedSince = null;
+                    if (!announced && _store.Kind != SessionStoreKinds.Memory)
+                    {
+                        // With sessions in this process alone there is no cluster to speak of; the announcement stays internal.
+                        SessionLog.NodeStarted(_logger, NodeId, announcement.Address, _options.HeartbeatInterval, _store.Kind);
+                    }
+
+                    announced = true;
+                }
+                else if (refusedSince is not { } since)
+                {
+                    refusedSince = _time.GetTimestamp();
+                    SessionLog.WaitingForNodeId(_logger, NodeId, holder.Value.Incarnation, holder.Value.Address, ttl);
+                }
+                else if (_time.GetElapsedTime(since) > ttl + _options.HeartbeatInterval)
+                {
+                    // A dead incarnation's announcement has expired by now: this one was renewed, by a live process.
+                    SessionLog.NodeIdTaken(_logger, NodeId, holder.Value.Incarnation, holder.Value.Address);
+                    NodeIdTaken = true;
+                    _lifetime.StopApplication();
+                    return;
+                }
             }
             catch (SessionStoreUnavailableException ex)
             {
-                SessionLog.AnnounceFailed(_logger, NodeId, ex.Message);
+                // Once per outage: the store logs its own state, and the node tries again every heartbeat.
+                if (!failing)
+                {
+                    SessionLog.AnnounceFailed(_logger, NodeId, ex.Message);
+                }
+
+                failing = true;
             }
+
+            await Task.WhenAny(Task.Delay(_options.HeartbeatInterval, _time, stoppingToken), announceNow.Task);
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    /// <summary>The pool to a node's incarnation, and the announcement it was made for.</summary>
+    private sealed record Peer(NodeAnnouncement Announcement, ForwardNode Pool);
 }

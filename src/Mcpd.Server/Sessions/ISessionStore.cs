@@ -11,6 +11,9 @@ public interface ISessionStore
     /// <summary>"memory" or "redis", for logs and status.</summary>
     string Kind { get; }
 
+    /// <summary>Raised when the store's backend can be reached again after it could not (never, in memory).</summary>
+    event EventHandler? Restored;
+
     /// <summary>Stores a new session; false when the store is full.</summary>
     ValueTask<bool> CreateAsync(SessionInfo session, CancellationToken cancellationToken);
 
@@ -49,11 +52,15 @@ public interface ISessionStore
     /// <summary>Up to <paramref name="limit"/> live sessions, for operators.</summary>
     ValueTask<IReadOnlyList<SessionInfo>> ListAsync(int limit, CancellationToken cancellationToken);
 
-    /// <summary>Announces that <paramref name="nodeId"/> is alive at <paramref name="address"/> (host:port of its MCP listener) for <paramref name="ttl"/>.</summary>
-    ValueTask PublishNodeAsync(string nodeId, string address, TimeSpan ttl, CancellationToken cancellationToken);
+    /// <summary>
+    /// Announces that this incarnation of <paramref name="nodeId"/> is alive (<paramref name="announcement"/>) for
+    /// <paramref name="ttl"/>, in one atomic step: unless another incarnation's announcement of the same node id is
+    /// still live. Then nothing is written and that announcement is returned; null when this one was written.
+    /// </summary>
+    ValueTask<NodeAnnouncement?> PublishNodeAsync(string nodeId, NodeAnnouncement announcement, TimeSpan ttl, CancellationToken cancellationToken);
 
-    /// <summary>The address of a node that is alive, or null when its announcement expired (the node is gone).</summary>
-    ValueTask<string?> GetNodeAddressAsync(string nodeId, CancellationToken cancellationToken);
+    /// <summary>The live announcement of a node, or null when it expired (the node is gone).</summary>
+    ValueTask<NodeAnnouncement?> GetNodeAsync(string nodeId, CancellationToken cancellationToken);
 
     /// <summary>
     /// The allocation-free fast path of <see cref="GetValueAsync"/> for a store that can answer at once (in memory):
@@ -77,10 +84,19 @@ public interface ISessionStore
 /// <param name="Owner">What proves the client that opened it; null: none, the id alone is the bearer secret.</param>
 public sealed record SessionInfo(string Id, string ClientId, TimeSpan Ttl, DateTimeOffset CreatedAt, SessionBinding? Binding = null, SessionOwner? Owner = null);
 
-/// <summary>Where a session's live connection is: a node and a connection on it.</summary>
+/// <summary>
+/// Where a session's live connection is: a node, the run of its process (connection ids start again in every
+/// process), and a connection of that run. A binding whose incarnation is not the node's live one is dead.
+/// </summary>
 /// <param name="NodeId">The node (cluster:nodeId).</param>
-/// <param name="ConnectionId">Kestrel's connection id on that node.</param>
-public readonly record struct SessionBinding(string NodeId, string ConnectionId);
+/// <param name="Incarnation">The node process's boot id (<see cref="ClusterNode.Incarnation"/>), random per process.</param>
+/// <param name="ConnectionId">Kestrel's connection id in that process.</param>
+public readonly record struct SessionBinding(string NodeId, string Incarnation, string ConnectionId);
+
+/// <summary>A node's announcement: where its MCP listener is, and which run of the process is there.</summary>
+/// <param name="Address">host:port of the node's MCP listener.</param>
+/// <param name="Incarnation">The process's boot id (<see cref="ClusterNode.Incarnation"/>).</param>
+public readonly record struct NodeAnnouncement(string Address, string Incarnation);
 
 /// <summary>The result of reading one context value.</summary>
 /// <param name="SessionFound">False when the session is unknown or expired.</param>

@@ -28,7 +28,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
 
     private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
-    private readonly ConcurrentDictionary<string, (string Address, long ExpiresAt)> _nodes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (NodeAnnouncement Announcement, long ExpiresAt)> _nodes = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly int _maxSessions;
     private readonly long _maxBytes;
@@ -175,16 +175,33 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         return ValueTask.FromResult<IReadOnlyList<SessionInfo>>([.. _sessions.Values.Where(e => e.ExpiresAt > now).Take(limit).Select(e => e.Snapshot())]);
     }
 
-    /// <inheritdoc />
-    public ValueTask PublishNodeAsync(string nodeId, string address, TimeSpan ttl, CancellationToken cancellationToken)
+    /// <summary>Never raised: memory is always reachable.</summary>
+    public event EventHandler? Restored
     {
-        _nodes[nodeId] = (address, Now + Ticks(ttl));
-        return ValueTask.CompletedTask;
+        add { }
+        remove { }
     }
 
     /// <inheritdoc />
-    public ValueTask<string?> GetNodeAddressAsync(string nodeId, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_nodes.TryGetValue(nodeId, out var node) && node.ExpiresAt > Now ? node.Address : null);
+    public ValueTask<NodeAnnouncement?> PublishNodeAsync(string nodeId, NodeAnnouncement announcement, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        NodeAnnouncement? holder = null;
+        _nodes.AddOrUpdate(
+            nodeId,
+            static (_, fresh) => fresh,
+            (_, current, fresh) =>
+            {
+                // The update may run more than once under contention: holder is set by the run that counts.
+                holder = current.Announcement.Incarnation != fresh.Announcement.Incarnation && current.ExpiresAt > Now ? current.Announcement : null;
+                return holder is null ? fresh : current;
+            },
+            (Announcement: announcement, ExpiresAt: Now + Ticks(ttl)));
+        return ValueTask.FromResult(holder);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<NodeAnnouncement?> GetNodeAsync(string nodeId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_nodes.TryGetValue(nodeId, out var node) && node.ExpiresAt > Now ? node.Announcement : (NodeAnnouncement?)null);
 
     /// <inheritdoc />
     public void Dispose() => _sweep.Dispose();

@@ -13,10 +13,10 @@ namespace Mcpd.Server.Sessions;
 /// <para>
 /// Layout (docs/sessions.md): a session is the hash <c>{prefix}session:{id}</c> with the fields <c>clientId</c>,
 /// <c>ttl</c> (milliseconds), <c>created</c> (Unix milliseconds), <c>owner</c> (<see cref="SessionOwner.Bytes"/>; none
-/// when the session has no owner, as in sessions stored before owners existed), <c>node</c> and <c>conn</c> (the
-/// binding, both or neither) and one field <c>ctx:{key}</c> per context value. Redis keeps the expiry itself: every operation that finds
+/// when the session has no owner, as in sessions stored before owners existed), <c>node</c>, <c>boot</c> and <c>conn</c> (the
+/// binding: all or none) and one field <c>ctx:{key}</c> per context value. Redis keeps the expiry itself: every operation that finds
 /// the session runs <c>PEXPIRE key ttl</c> in the same script, so expiry slides with use and mcpd runs no timer. A node
-/// announcement is the string <c>{prefix}node:{nodeId}</c> = host:port, set with its expiry. Needs Redis 4.0 or newer.
+/// announcement is the string <c>{prefix}node:{nodeId}</c> = "incarnation host:port", set with its expiry. Needs Redis 4.0 or newer.
 /// </para>
 /// <para>
 /// One round trip per operation: each reads-and-touches in one Lua script sent by <c>EVALSHA</c> (the SHA-1 is
@@ -38,7 +38,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <summary>Keys SCAN examines per call while listing: small enough not to stall Redis.</summary>
     private const int ScanPageSize = 250;
 
-    private static readonly RedisValue[] InfoFields = ["clientId", "ttl", "created", "node", "conn", "owner"];
+    private static readonly RedisValue[] InfoFields = ["clientId", "ttl", "created", "node", "conn", "owner", "boot"];
 
     /// <summary>
     /// The preamble of every script that finds and touches a session (KEYS[1]): a key without its <c>ttl</c> field is no
@@ -49,18 +49,18 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         + "if not ttl then return false end\n"
         + "redis.call('PEXPIRE', KEYS[1], ttl)\n";
 
-    /// <summary>ARGV: clientId, ttl ms, created ms, owner (empty: none)[, node, conn]. 1 when created, 0 when the id exists.</summary>
+    /// <summary>ARGV: clientId, ttl ms, created ms, owner (empty: none)[, node, boot, conn]. 1 when created, 0 when the id exists.</summary>
     private static readonly Script CreateScript = new(
         "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
         + "redis.call('HSET', KEYS[1], 'clientId', ARGV[1], 'ttl', ARGV[2], 'created', ARGV[3], 'keys', 0, 'bytes', 0)\n"
         + "if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[4]) end\n"
-        + "if ARGV[6] then redis.call('HSET', KEYS[1], 'node', ARGV[5], 'conn', ARGV[6]) end\n"
+        + "if ARGV[7] then redis.call('HSET', KEYS[1], 'node', ARGV[5], 'boot', ARGV[6], 'conn', ARGV[7]) end\n"
         + "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
         + "return 1");
 
     /// <summary>The <see cref="InfoFields"/>, or nil.</summary>
     private static readonly Script TouchScript = new(
-        FindAndTouch + "return redis.call('HMGET', KEYS[1], 'clientId', 'ttl', 'created', 'node', 'conn', 'owner')");
+        FindAndTouch + "return redis.call('HMGET', KEYS[1], 'clientId', 'ttl', 'created', 'node', 'conn', 'owner', 'boot')");
 
     /// <summary>ARGV: the field. A one-element array (the value, nil when unset), or nil when there is no session.</summary>
     private static readonly Script GetValueScript = new(FindAndTouch + "return { redis.call('HGET', KEYS[1], ARGV[1]) }");
@@ -103,19 +103,30 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         + "redis.call('HSET', KEYS[1], 'keys', keys, 'bytes', bytes, unpack(set))\n"
         + "return {1, keys, bytes}");
 
-    /// <summary>ARGV: node, conn. 1, or nil.</summary>
+    /// <summary>ARGV: node, boot, conn. 1, or nil.</summary>
     private static readonly Script BindScript = new(
-        FindAndTouch + "redis.call('HSET', KEYS[1], 'node', ARGV[1], 'conn', ARGV[2])\nreturn 1");
+        FindAndTouch + "redis.call('HSET', KEYS[1], 'node', ARGV[1], 'boot', ARGV[2], 'conn', ARGV[3])\nreturn 1");
 
     /// <summary>
-    /// ARGV: node, conn. Compare-and-delete: the binding goes only if it is still this one, so a connection that ends
-    /// late cannot erase the newer binding of a reconnect on another node. Like the in-memory store it does not touch:
-    /// a connection ending is no use of the session.
+    /// ARGV: node, boot, conn. Compare-and-delete: the binding goes only if it is still this one, so a connection that
+    /// ends late cannot erase the newer binding of a reconnect on another node. Like the in-memory store it does not
+    /// touch: a connection ending is no use of the session.
     /// </summary>
     private static readonly Script UnbindScript = new(
-        "local bound = redis.call('HMGET', KEYS[1], 'node', 'conn')\n"
-        + "if bound[1] == ARGV[1] and bound[2] == ARGV[2] then redis.call('HDEL', KEYS[1], 'node', 'conn') end\n"
+        "local bound = redis.call('HMGET', KEYS[1], 'node', 'boot', 'conn')\n"
+        + "if bound[1] == ARGV[1] and bound[2] == ARGV[2] and bound[3] == ARGV[3] then redis.call('HDEL', KEYS[1], 'node', 'boot', 'conn') end\n"
         + "return 0");
+
+    /// <summary>
+    /// KEYS[1]: the node's key. ARGV: incarnation, address, ttl ms. Sets "incarnation address" with its expiry unless
+    /// another incarnation's announcement is there (a live one: Redis removes expired keys before a script sees them);
+    /// then answers that announcement and writes nothing. Nil when written.
+    /// </summary>
+    private static readonly Script PublishNodeScript = new(
+        "local current = redis.call('GET', KEYS[1])\n"
+        + "if current and string.sub(current, 1, #ARGV[1] + 1) ~= ARGV[1] .. ' ' then return current end\n"
+        + "redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', ARGV[3])\n"
+        + "return false");
 
     private readonly ILogger _logger;
     private readonly SessionContextLimits _limits;
@@ -162,6 +173,9 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <inheritdoc />
     public string Kind => SessionStoreKinds.Redis;
 
+    /// <summary>Raised when the multiplexer restored its connection (Redis restarted, or the network came back).</summary>
+    public event EventHandler? Restored;
+
     /// <summary>Reports what is wrong with <paramref name="options"/>, each problem prefixed with <paramref name="path"/> (e.g. <c>sessions:redis</c>).</summary>
     public static void Check(RedisSessionOptions options, string path, List<string> problems)
     {
@@ -189,7 +203,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(ttl, 1, nameof(session));
         RedisValue owner = session.Owner?.Bytes ?? ReadOnlyMemory<byte>.Empty;
         RedisValue[] arguments = session.Binding is { } binding
-            ? [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds(), owner, binding.NodeId, binding.ConnectionId]
+            ? [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds(), owner, binding.NodeId, binding.Incarnation, binding.ConnectionId]
             : [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds(), owner];
         return (long)await EvaluateAsync(CreateScript, SessionKey(session.Id), arguments, cancellationToken) == 1;
     }
@@ -281,11 +295,11 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
 
     /// <inheritdoc />
     public async ValueTask<bool> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken) =>
-        !(await EvaluateAsync(BindScript, SessionKey(sessionId), [binding.NodeId, binding.ConnectionId], cancellationToken)).IsNull;
+        !(await EvaluateAsync(BindScript, SessionKey(sessionId), [binding.NodeId, binding.Incarnation, binding.ConnectionId], cancellationToken)).IsNull;
 
     /// <inheritdoc />
     public async ValueTask UnbindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken) =>
-        await EvaluateAsync(UnbindScript, SessionKey(sessionId), [binding.NodeId, binding.ConnectionId], cancellationToken);
+        await EvaluateAsync(UnbindScript, SessionKey(sessionId), [binding.NodeId, binding.Incarnation, binding.ConnectionId], cancellationToken);
 
     /// <summary>
     /// Up to <paramref name="limit"/> sessions found by <c>SCAN</c> (never <c>KEYS</c>): one SCAN per page of
@@ -325,18 +339,25 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask PublishNodeAsync(string nodeId, string address, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<NodeAnnouncement?> PublishNodeAsync(string nodeId, NodeAnnouncement announcement, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        var database = await DatabaseAsync(cancellationToken);
-        await CallAsync(database.StringSetAsync(_nodeKeyPrefix + nodeId, address, ttl), cancellationToken);
+        var holder = await EvaluateAsync(PublishNodeScript, _nodeKeyPrefix + nodeId, [announcement.Incarnation, announcement.Address, (long)ttl.TotalMilliseconds], cancellationToken);
+        return holder.IsNull ? null : ToAnnouncement((string)holder!);
     }
 
     /// <inheritdoc />
-    public async ValueTask<string?> GetNodeAddressAsync(string nodeId, CancellationToken cancellationToken)
+    public async ValueTask<NodeAnnouncement?> GetNodeAsync(string nodeId, CancellationToken cancellationToken)
     {
         var database = await DatabaseAsync(cancellationToken);
-        return await CallAsync(database.StringGetAsync(_nodeKeyPrefix + nodeId), cancellationToken);
+        var value = await CallAsync(database.StringGetAsync(_nodeKeyPrefix + nodeId), cancellationToken);
+        return value.IsNull ? null : ToAnnouncement((string)value!);
     }
+
+    /// <summary>"incarnation host:port"; a bare address (written by an mcpd without incarnations) has none, and matches no binding.</summary>
+    private static NodeAnnouncement ToAnnouncement(string value) =>
+        value.IndexOf(' ', StringComparison.Ordinal) is var space and >= 0
+            ? new NodeAnnouncement(value[(space + 1)..], value[..space])
+            : new NodeAnnouncement(value, "");
 
     /// <summary>Closes the connection (after the first connection attempt, which lasts at most the connect timeout).</summary>
     public async ValueTask DisposeAsync()
@@ -370,7 +391,8 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <summary>A session from the <see cref="InfoFields"/> in their order.</summary>
     private static SessionInfo ToSessionInfo(string sessionId, RedisResult fields)
     {
-        var binding = fields[3].IsNull || fields[4].IsNull ? (SessionBinding?)null : new SessionBinding((string)fields[3]!, (string)fields[4]!);
+        // A binding stored before incarnations existed has no boot: it matches no live incarnation, so it is dead.
+        var binding = fields[3].IsNull || fields[4].IsNull ? (SessionBinding?)null : new SessionBinding((string)fields[3]!, (string?)fields[6] ?? "", (string)fields[4]!);
         return new SessionInfo(
             sessionId,
             (string)fields[0]!,
@@ -465,6 +487,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         if (e.ConnectionType == ConnectionType.Interactive)
         {
             MarkReachable();
+            Restored?.Invoke(this, EventArgs.Empty);
         }
     }
 

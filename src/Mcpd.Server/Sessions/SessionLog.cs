@@ -44,6 +44,12 @@ internal static partial class SessionLog
     [LoggerMessage(EventId = 655, Level = LogLevel.Warning, Message = "Cluster node {NodeId} could not announce itself: {Reason}")]
     public static partial void AnnounceFailed(ILogger logger, string nodeId, string reason);
 
+    [LoggerMessage(EventId = 670, Level = LogLevel.Warning, Message = "Cluster node {NodeId}: another incarnation ({Holder} at {Address}) holds this node id; waiting up to {Ttl} for its announcement to expire (a node restarted after it was killed), else this node refuses to start (two live nodes with one cluster.nodeId)")]
+    public static partial void WaitingForNodeId(ILogger logger, string nodeId, string holder, string address, TimeSpan ttl);
+
+    [LoggerMessage(EventId = 671, Level = LogLevel.Critical, Message = "Cluster node id {NodeId} is held by another live mcpd (incarnation {Holder} at {Address}), which keeps announcing itself: this node stops. Give every node its own cluster.nodeId")]
+    public static partial void NodeIdTaken(ILogger logger, string nodeId, string holder, string address);
+
     public static void DeviceCallForwarded(ILogger logger, string targetSession, string method, string nodeId, string address, string traceId)
     {
         if (logger.IsEnabled(LogLevel.Debug))

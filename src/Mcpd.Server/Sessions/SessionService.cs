@@ -45,6 +45,13 @@ internal sealed class SessionService(
     /// <summary>device.call: the method called on that connection.</summary>
     public const string TargetMethodHeader = "target-method";
 
+    /// <summary>
+    /// device.call forwarded by another node: the binding it read, "connection incarnation node". The receiving node
+    /// delivers the call to that connection of that incarnation, bound to the target session, or answers UNAVAILABLE;
+    /// it never forwards it again.
+    /// </summary>
+    public const string ExpectedBindingHeader = "mcpd-binding";
+
     public static ReadOnlySpan<byte> SessionHeaderUtf8 => "session"u8;
 
     public static ReadOnlySpan<byte> KeyHeaderUtf8 => "key"u8;
@@ -54,6 +61,8 @@ internal sealed class SessionService(
 
     /// <summary>Refusals are caused by peers: a flood of them writes a few lines.</summary>
     private readonly LogThrottle _refusals = new("refused session use", time, logger);
+
+    private readonly CallsInFlight _callsInFlight = new();
 
     public ISessionStore Store => store;
 
@@ -82,7 +91,7 @@ internal sealed class SessionService(
     {
         try
         {
-            await store.UnbindAsync(sessionId, new SessionBinding(cluster.NodeId, connectionId), CancellationToken.None);
+            await store.UnbindAsync(sessionId, cluster.BindingOf(connectionId), CancellationToken.None);
         }
         catch (SessionStoreUnavailableException ex)
         {
@@ -263,6 +272,12 @@ internal sealed class SessionService(
     /// device.call: calls <c>target-method</c> on the live connection of session <c>target-session</c>, here or
     /// through the node that holds it; its answer comes back unchanged.
     /// </summary>
+    /// <remarks>
+    /// Invariant: a call reaches only the connection the session is bound to, in the incarnation that bound it. A
+    /// binding of another incarnation (the node restarted since) is dead and answered UNAVAILABLE at once; a forwarded
+    /// call names the binding it was sent for (<see cref="ExpectedBindingHeader"/>), and the receiving node checks
+    /// it and never forwards again, so there is no forwarding loop.
+    /// </remarks>
     private async ValueTask<McpReply> DeviceCallAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
         if (request.Header(TargetSessionHeader) is not { } targetSession || request.Header(TargetMethodHeader) is not { } method)
@@ -270,7 +285,27 @@ internal sealed class SessionService(
             return McpReply.Error(McpStatus.BadRequest, "device.call needs the headers 'target-session' and 'target-method'");
         }
 
-        return await Guard(request, async () =>
+        var limit = options.CurrentValue.MaxCallsPerTarget;
+        if (!_callsInFlight.TryEnter(targetSession, limit))
+        {
+            return McpReply.Error(McpStatus.Overloaded, $"{limit} calls to the target session are in flight through node {cluster.NodeId} (sessions.maxCallsPerTarget)");
+        }
+
+        try
+        {
+            return request.Header(ExpectedBindingHeader) is { } expected
+                ? await CallForwardedAsync(request, targetSession, expected, method, cancellationToken)
+                : await FindAndCallAsync(request, targetSession, method, cancellationToken);
+        }
+        finally
+        {
+            _callsInFlight.Exit(targetSession);
+        }
+    }
+
+    /// <summary>Reads the target session's binding and calls its connection, here or through the node that holds it.</summary>
+    private ValueTask<McpReply> FindAndCallAsync(McpIncomingRequest request, string targetSession, string method, CancellationToken cancellationToken) =>
+        Guard(request, async () =>
         {
             if (await store.TouchAsync(targetSession, cancellationToken) is not { } target)
             {
@@ -284,36 +319,79 @@ internal sealed class SessionService(
 
             if (binding.NodeId == cluster.NodeId)
             {
-                return await CallLocalAsync(request, binding, method, cancellationToken);
+                return cluster.IsHere(binding)
+                    ? await CallLocalAsync(request, targetSession, binding.ConnectionId, method, cancellationToken)
+                    : Restarted(binding.NodeId);
             }
 
-            if (await store.GetNodeAddressAsync(binding.NodeId, cancellationToken) is not { } address || !Mcpd.Client.HostPort.TryParse(address, out _))
+            if (await store.GetNodeAsync(binding.NodeId, cancellationToken) is not { } node || !Mcpd.Client.HostPort.TryParse(node.Address, out _))
             {
                 return McpReply.Error(McpStatus.Unavailable, $"node {binding.NodeId}, which held the target's connection, is gone");
             }
 
-            SessionLog.DeviceCallForwarded(logger, targetSession, method, binding.NodeId, address, request.TraceId);
-            return await cluster.PeerAt(binding.NodeId, address).SendAsync(request, cancellationToken);
+            if (node.Incarnation != binding.Incarnation)
+            {
+                return Restarted(binding.NodeId);
+            }
+
+            SessionLog.DeviceCallForwarded(logger, targetSession, method, binding.NodeId, node.Address, request.TraceId);
+            var expectation = new KeyValuePair<string, string>(ExpectedBindingHeader, $"{binding.ConnectionId} {binding.Incarnation} {binding.NodeId}");
+            return await cluster.PeerAt(binding.NodeId, node).SendAsync(request, expectation, cancellationToken);
         });
+
+    /// <summary>
+    /// A device.call another node forwarded here for the binding <paramref name="expected"/> ("connection incarnation
+    /// node"): delivered only if that is this process and the connection is still bound to the target session.
+    /// </summary>
+    private Task<McpReply> CallForwardedAsync(McpIncomingRequest request, string targetSession, string expected, string method, CancellationToken cancellationToken)
+    {
+        var parts = expected.Split(' ', 3);
+        if (parts.Length != 3)
+        {
+            return Task.FromResult(McpReply.Error(McpStatus.BadRequest, $"'{ExpectedBindingHeader}' must be \"connection incarnation node\""));
+        }
+
+        return cluster.IsHere(new SessionBinding(parts[2], parts[1], parts[0]))
+            ? CallLocalAsync(request, targetSession, parts[0], method, cancellationToken)
+            : Task.FromResult(Restarted(parts[2]));
     }
 
-    /// <summary>Calls the target's connection on this node, passing on the caller's headers and trace context.</summary>
-    private async Task<McpReply> CallLocalAsync(McpIncomingRequest request, SessionBinding binding, string method, CancellationToken cancellationToken)
+    private static McpReply Restarted(string nodeId) => McpReply.Error(
+        McpStatus.Unavailable, $"node {nodeId} restarted since the target session's connection was made there: that connection is gone");
+
+    /// <summary>
+    /// Calls connection <paramref name="connectionId"/> of this process, if it is still bound to
+    /// <paramref name="targetSession"/>, passing on the caller's headers and trace context.
+    /// </summary>
+    private async Task<McpReply> CallLocalAsync(McpIncomingRequest request, string targetSession, string connectionId, string method, CancellationToken cancellationToken)
     {
-        if (connections.Find(binding.ConnectionId)?.Peer is not { } peer)
+        if (connections.Find(connectionId) is not { Peer: { } peer } target || !IsBoundTo(target.Mcp, targetSession))
         {
             return McpReply.Error(McpStatus.Unavailable, "the target session's connection has closed");
         }
 
-        var headers = request.Headers.Where(h => h.Key is not (TargetSessionHeader or TargetMethodHeader or SessionHeader or ForwardNode.HopsHeader)).ToList();
+        // The deadline stays among the headers: the device may drop work that can no longer be answered in time too.
+        var headers = request.Headers.Where(h => h.Key is not (TargetSessionHeader or TargetMethodHeader or SessionHeader or ExpectedBindingHeader or ForwardNode.HopsHeader)).ToList();
         ForwardNode.AddTraceParentIfMissing(headers, request);
+        var remaining = McpDeadline.Of(request) - time.GetUtcNow();
+        if (remaining <= TimeSpan.Zero)
+        {
+            return McpDeadline.Passed("the target session's connection was called");
+        }
+
+        using var expiry = remaining is { } left ? new CancellationTokenSource(left, time) : null;
+        using var answerBy = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry?.Token ?? CancellationToken.None);
         try
         {
-            return McpReply.From(await peer.CallAsync(method, request.Body, headers, cancellationToken));
+            return McpReply.From(await peer.CallAsync(method, request.Body, headers, answerBy.Token));
         }
         catch (TimeoutException ex)
         {
             return McpReply.Error(McpStatus.Timeout, ex.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return McpReply.Error(McpStatus.Timeout, "the target session's connection did not answer by the caller's deadline");
         }
         catch (IOException ex)
         {
@@ -402,7 +480,7 @@ internal sealed class SessionService(
         ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId));
     }
 
-    private SessionBinding Binding(McpIncomingRequest request) => new(cluster.NodeId, ConnectionOf(request)?.Id ?? "");
+    private SessionBinding Binding(McpIncomingRequest request) => cluster.BindingOf(ConnectionOf(request)?.Id ?? "");
 
     private static IMcpConnectionFeature? ConnectionOf(McpIncomingRequest request) => IMcpConnectionFeature.Of(request);
 

@@ -39,6 +39,12 @@ public sealed class SessionsOptions
     /// <summary>The window of <see cref="MaxOpensPerConnection"/> and <see cref="MaxOpensPerAddress"/>.</summary>
     public TimeSpan OpenInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// <c>device.call</c>s in flight to one target session through this node (called here or forwarded); beyond,
+    /// OVERLOADED at once, so a device that does not answer holds at most this many calls and connection slots.
+    /// </summary>
+    public int MaxCallsPerTarget { get; set; } = 16;
+
     /// <summary>In memory: how often expired sessions are swept out (they are also dropped when touched).</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 

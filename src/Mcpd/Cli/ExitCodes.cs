@@ -17,4 +17,7 @@ internal static class ExitCodes
 
     /// <summary>A listener could not bind its address (port in use, permission).</summary>
     public const int CannotListen = 3;
+
+    /// <summary>Another live mcpd announces this node's <c>cluster.nodeId</c> in the session store.</summary>
+    public const int NodeIdInUse = 4;
 }

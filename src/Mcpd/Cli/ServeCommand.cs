@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using Mcpd.Server.Configuration;
 using Mcpd.Server.Hosting;
+using Mcpd.Server.Sessions;
 using Mcpd.Server.Security;
 using Mcpd.Server.Telemetry;
 using Microsoft.AspNetCore.Builder;
@@ -137,7 +138,7 @@ internal static partial class ServeCommand
             file, () => McpdConfiguration.Build(file, overrides), ex => ConfigurationFileError.IsLoadFailure(ex) ? ConfigurationFileError.Describe(ex, file) : null,
             gate, app.Services.GetRequiredService<McpdMetrics>(), app.Services.GetRequiredService<ReloadStatus>(), app.Services.GetRequiredService<ILogger<ConfigurationFileWatcher>>());
         await app.WaitForShutdownAsync(CancellationToken.None);
-        return ExitCodes.Success;
+        return app.Services.GetRequiredService<ClusterNode>().NodeIdTaken ? ExitCodes.NodeIdInUse : ExitCodes.Success;
     }
 
     /// <summary>The Generic Host's own category, which logs a failed start with its whole exception.</summary>

@@ -230,6 +230,29 @@ public abstract class RoutingTests(TransportKind transport)
     }
 
     [Fact]
+    public async Task A_node_that_never_answers_is_cut_off_by_its_circuit_breaker_and_calls_then_fail_at_once()
+    {
+        // A hung node: the kernel completes the connection (the backlog), nobody ever reads or answers.
+        using var hung = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        hung.Start();
+        await using var server = await StartAsync(Settings(
+            ("nodes:hung:address", $"127.0.0.1:{((System.Net.IPEndPoint)hung.LocalEndpoint).Port}"),
+            ("nodes:hung:requestTimeout", "300ms"),
+            ("routing:default", "forward:hung")));
+        await using var client = await ConnectAsync(server);
+
+        var timedOut = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => client.CallAsync("grid.status")));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var cutOff = await client.CallAsync("grid.status");
+        clock.Stop();
+
+        Assert.All(timedOut, answer => Assert.Equal(McpStatus.Timeout, answer.Status));
+        Assert.Equal(McpStatus.Unavailable, cutOff.Status);
+        Assert.Contains("circuit open", cutOff.BodyText, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(200), $"the open circuit answered after {clock.Elapsed}");
+    }
+
+    [Fact]
     public async Task A_reply_that_cannot_be_encoded_is_answered_internal_and_the_connection_stays()
     {
         await using var server = await StartAsync(configure: builder => builder.Services

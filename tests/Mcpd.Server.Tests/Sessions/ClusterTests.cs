@@ -107,6 +107,31 @@ public sealed class ClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_whose_deadline_has_passed_is_dropped_on_arrival_and_one_within_it_runs()
+    {
+        var deviceCalls = 0;
+        var deviceOptions = new McpClientOptions().MapMethod("device.status", (_, _) =>
+        {
+            Interlocked.Increment(ref deviceCalls);
+            return ValueTask.FromResult(McpReply.Ok("running"));
+        });
+        await using var device = await McpClient.ConnectAsync("127.0.0.1", _nodeB.McpEndPoint.Port, deviceOptions);
+        var deviceSession = await SessionTests.OpenAsync(device, "pump-1");
+        await using var client = await ConnectAsync(_nodeA);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        KeyValuePair<string, string> Deadline(long milliseconds) => new("mcpd-deadline", milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        var lateEcho = await client.CallAsync("sys.echo", "late"u8.ToArray(), [Deadline(now - 1)]);
+        var lateCall = await client.CallAsync("device.call", headers: [new("target-session", deviceSession), new("target-method", "device.status"), Deadline(now - 1)]);
+        var echo = await client.CallAsync("sys.echo", "in time"u8.ToArray(), [Deadline(now + 60_000)]);
+        var call = await client.CallAsync("device.call", headers: [new("target-session", deviceSession), new("target-method", "device.status"), Deadline(now + 60_000)]);
+
+        Assert.Equal((McpStatus.Timeout, McpStatus.Timeout), (lateEcho.Status, lateCall.Status));
+        Assert.Equal(("in time", "running"), (echo.BodyText, call.BodyText));
+        Assert.Equal(1, deviceCalls);
+    }
+
+    [Fact]
     public async Task While_redis_is_down_sessions_answer_unavailable_readyz_is_503_and_both_recover_when_it_returns()
     {
         await using var client = await ConnectAsync(_nodeA);

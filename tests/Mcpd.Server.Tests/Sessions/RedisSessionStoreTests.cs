@@ -74,7 +74,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         var session = NewSession();
         await Store.CreateAsync(session, default);
         await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], default);
-        await Store.PublishNodeAsync("node-a", "127.0.0.1:18080", Ttl, default);
+        await Store.PublishNodeAsync("node-a", new NodeAnnouncement("127.0.0.1:18080", "5f3a9c0e1b2d4e6f"), Ttl, default);
 
         var keys = (await Redis.CliAsync("--scan")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Order().ToList();
 
@@ -83,6 +83,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         // The context's counters, kept by the script that sets values: one key, "site" and "hall-3" are 10 bytes.
         Assert.Equal("1", (await Redis.CliAsync("HGET", $"{_prefix}session:{session.Id}", "keys")).Trim());
         Assert.Equal("10", (await Redis.CliAsync("HGET", $"{_prefix}session:{session.Id}", "bytes")).Trim());
+        Assert.Equal("5f3a9c0e1b2d4e6f 127.0.0.1:18080", (await Redis.CliAsync("GET", $"{_prefix}node:node-a")).Trim());
         foreach (var key in keys)
         {
             var remaining = long.Parse(await Redis.CliAsync("PTTL", key), System.Globalization.CultureInfo.InvariantCulture);
@@ -134,7 +135,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
     {
         var session = NewSession();
         await Store.CreateAsync(session, default);
-        var binding = new SessionBinding("node-a", "conn-1");
+        var binding = new SessionBinding("node-a", "boot-1", "conn-1");
 
         // The first call of each script on a fresh Redis answers NOSCRIPT and is sent again by EVAL (two round trips,
         // once per script and Redis start); warm them all up.
@@ -146,6 +147,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         await Store.GetAllAsync(session.Id, default);
         await Store.BindAsync(session.Id, binding, default);
         await Store.UnbindAsync(session.Id, binding, default);
+        await Store.PublishNodeAsync("node-a", new NodeAnnouncement("h:1", "boot-1"), Ttl, default);
 
         // INFO commandstats also counts the commands a script runs inside Redis, so each expectation is: one EVALSHA
         // (the one round trip) plus exactly the calls of that script's body, and nothing else.
@@ -180,10 +182,10 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         var delete = Assert.Single(await CommandsDuringAsync(() => Store.DeleteAsync(session.Id, default).AsTask()));
         Assert.Contains(delete.Key, new[] { "unlink", "del" }); // the client sends UNLINK where Redis has it (4.0+)
         Assert.Equal(1, delete.Value);
-        var publish = Assert.Single(await CommandsDuringAsync(() => Store.PublishNodeAsync("node-a", "h:1", Ttl, default).AsTask()));
-        Assert.Contains(publish.Key, new[] { "set", "setex", "psetex" }); // SET with an expiry, spelled as the client likes
-        Assert.Equal(1, publish.Value);
-        Assert.Equal(Calls(("get", 1)), await CommandsDuringAsync(() => Store.GetNodeAddressAsync("node-a", default).AsTask()));
+        Assert.Equal(
+            Calls(("evalsha", 1), ("get", 1), ("set", 1)),
+            await CommandsDuringAsync(() => Store.PublishNodeAsync("node-a", new NodeAnnouncement("h:1", "boot-1"), Ttl, default).AsTask()));
+        Assert.Equal(Calls(("get", 1)), await CommandsDuringAsync(() => Store.GetNodeAsync("node-a", default).AsTask()));
     }
 
     [Fact]
@@ -218,7 +220,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
             () => Store.SetValuesAsync(before.Id, [new("a", "b")], default).AsTask(),
             () => Store.DeleteAsync(before.Id, default).AsTask(),
             () => Store.ListAsync(10, default).AsTask(),
-            () => Store.PublishNodeAsync("node-a", "h:1", Ttl, default).AsTask(),
+            () => Store.PublishNodeAsync("node-a", new NodeAnnouncement("h:1", "boot-1"), Ttl, default).AsTask(),
         ];
         foreach (var call in calls)
         {

@@ -145,13 +145,19 @@ public abstract class SessionStoreContract
     {
         var session = NewSession();
         await Store.CreateAsync(session, default);
-        var onA = new SessionBinding("node-a", "conn-1");
-        var onB = new SessionBinding("node-b", "conn-7");
+        var onA = new SessionBinding("node-a", "boot-1", "conn-1");
+        var onB = new SessionBinding("node-b", "boot-1", "conn-7");
+        var onARestarted = new SessionBinding("node-a", "boot-2", "conn-1");
 
         Assert.True(await Store.BindAsync(session.Id, onA, default));
         Assert.Equal(onA, (await Store.TouchAsync(session.Id, default))!.Binding);
         Assert.True(await Store.BindAsync(session.Id, onB, default));
         await Store.UnbindAsync(session.Id, onA, default);
+        await Store.UnbindAsync(session.Id, onB with { Incarnation = "boot-2" }, default);
+        Assert.Equal(onB, (await Store.TouchAsync(session.Id, default))!.Binding);
+        Assert.True(await Store.BindAsync(session.Id, onARestarted, default));
+        Assert.Equal(onARestarted, (await Store.TouchAsync(session.Id, default))!.Binding);
+        Assert.True(await Store.BindAsync(session.Id, onB, default));
         Assert.Equal(onB, (await Store.TouchAsync(session.Id, default))!.Binding);
         await Store.UnbindAsync(session.Id, onB, default);
         Assert.Null((await Store.TouchAsync(session.Id, default))!.Binding);
@@ -161,12 +167,28 @@ public abstract class SessionStoreContract
     [Fact]
     public async Task Nodes_announce_themselves_and_disappear_when_they_stop()
     {
-        await Store.PublishNodeAsync("node-a", "127.0.0.1:18080", Ttl, default);
+        var announcement = new NodeAnnouncement("127.0.0.1:18080", "boot-1");
+        Assert.Null(await Store.PublishNodeAsync("node-a", announcement, Ttl, default));
 
-        Assert.Equal("127.0.0.1:18080", await Store.GetNodeAddressAsync("node-a", default));
-        Assert.Null(await Store.GetNodeAddressAsync("node-z", default));
+        Assert.Equal(announcement, await Store.GetNodeAsync("node-a", default));
+        Assert.Null(await Store.GetNodeAsync("node-z", default));
         await AdvanceAsync(Ttl * 1.5);
-        Assert.Null(await Store.GetNodeAddressAsync("node-a", default));
+        Assert.Null(await Store.GetNodeAsync("node-a", default));
+    }
+
+    [Fact]
+    public async Task A_node_id_is_announced_by_one_incarnation_until_its_announcement_expires()
+    {
+        var first = new NodeAnnouncement("127.0.0.1:18080", "boot-1");
+        var second = new NodeAnnouncement("127.0.0.1:18081", "boot-2");
+        Assert.Null(await Store.PublishNodeAsync("node-a", first, Ttl, default));
+
+        Assert.Equal(first, await Store.PublishNodeAsync("node-a", second, Ttl, default));
+        Assert.Null(await Store.PublishNodeAsync("node-a", first, Ttl, default)); // renewed by its own incarnation
+        Assert.Equal(first, await Store.GetNodeAsync("node-a", default));
+        await AdvanceAsync(Ttl * 1.5);
+        Assert.Null(await Store.PublishNodeAsync("node-a", second, Ttl, default));
+        Assert.Equal(second, await Store.GetNodeAsync("node-a", default));
     }
 
     [Fact]

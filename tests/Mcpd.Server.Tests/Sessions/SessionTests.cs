@@ -289,7 +289,7 @@ public class SessionTests
         var orphan = new SessionInfo(SessionIds.New(), "pump-9", TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow);
         await store.CreateAsync(orphan, default);
         // Bound to a node whose announcement has expired (it died without unbinding): it must not be used.
-        await store.BindAsync(orphan.Id, new SessionBinding("node-that-died", "E0000000X"), default);
+        await store.BindAsync(orphan.Id, new SessionBinding("node-that-died", "0123456789abcdef", "E0000000X"), default);
         await using var client = await ConnectAsync(server);
 
         var answer = await client.CallAsync("device.call", headers: [new("target-session", orphan.Id), new("target-method", "device.status")]);
