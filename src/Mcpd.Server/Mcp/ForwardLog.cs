@@ -7,4 +7,7 @@ internal static partial class ForwardLog
 {
     [LoggerMessage(EventId = 604, Level = LogLevel.Warning, Message = "Forwarding {Method} to node {Node} failed (trace {TraceId}): {Reason}")]
     public static partial void ForwardFailed(ILogger logger, string method, string node, string traceId, string reason);
+
+    [LoggerMessage(EventId = 606, Level = LogLevel.Warning, Message = "Node {Node}: {Change}")]
+    public static partial void CircuitChanged(ILogger logger, string node, string change);
 }

@@ -4,10 +4,9 @@ using System.Security.Cryptography;
 using Mcpd.Client;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Gateway;
 using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Logging;
-using Polly;
-using Polly.CircuitBreaker;
 
 namespace Mcpd.Server.Mcp;
 
@@ -55,7 +54,7 @@ internal sealed class ForwardNode : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Slot?[] _slots;
-    private readonly ResiliencePipeline<Attempt> _breaker;
+    private readonly UpstreamCircuit _breaker;
     private int _next;
     private volatile bool _disposed;
 
@@ -67,14 +66,10 @@ internal sealed class ForwardNode : IAsyncDisposable
         _time = time;
         _logger = logger;
         _slots = new Slot?[options.Connections];
-        _breaker = new ResiliencePipelineBuilder<Attempt> { TimeProvider = time }.AddCircuitBreaker(new CircuitBreakerStrategyOptions<Attempt>
-        {
-            FailureRatio = 0.5,
-            MinimumThroughput = BreakerMinimumThroughput,
-            SamplingDuration = BreakerSamplingDuration,
-            BreakDuration = BreakerBreakDuration,
-            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result.NodeFailed),
-        }).Build();
+        _breaker = new UpstreamCircuit(
+            new UpstreamBreakerOptions { FailureRatio = 0.5, MinimumThroughput = BreakerMinimumThroughput, SamplingDuration = BreakerSamplingDuration, BreakDuration = BreakerBreakDuration },
+            time,
+            change => ForwardLog.CircuitChanged(logger, name, change));
     }
 
     public string Name { get; }
@@ -102,20 +97,22 @@ internal sealed class ForwardNode : IAsyncDisposable
             return McpReply.Error(McpStatus.Unavailable, $"forwarding loop: the request has passed {MaxHops} nodes");
         }
 
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        if (!_breaker.TryEnter(out var trial))
+        {
+            return McpReply.Error(McpStatus.Unavailable, $"node {Name} is failing (circuit open): calls to it fail at once for {BreakerBreakDuration}");
+        }
+
+        var verdict = AttemptVerdict.Unproven;
         try
         {
-            var outcome = await _breaker.ExecuteOutcomeAsync(
-                static async (context, call) => Outcome.FromResult(await call.Node.AttemptAsync(call.Request, call.Headers, call.Remaining, context.CancellationToken)),
-                context,
-                (Node: this, Request: request, Headers: headers, Remaining: remaining));
-            return outcome.Exception is null
-                ? outcome.Result.Reply
-                : McpReply.Error(McpStatus.Unavailable, $"node {Name} is failing (circuit open): calls to it fail at once for {BreakerBreakDuration}");
+            var attempt = await AttemptAsync(request, headers, remaining, cancellationToken);
+            verdict = attempt.NodeFailed ? AttemptVerdict.Failed : AttemptVerdict.Answered;
+            return attempt.Reply;
         }
         finally
         {
-            ResilienceContextPool.Shared.Return(context);
+            // A call its caller gave up proves nothing about the node, and hands a trial on.
+            _breaker.Record(verdict, trial);
         }
     }
 
