@@ -93,9 +93,15 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         ValueTask.FromResult(_sessions.TryGetValue(sessionId, out var entry) && entry.ExpiresAt > Now ? entry.Snapshot() : null);
 
     /// <inheritdoc />
-    public ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken)
+    public ValueTask<bool> DeleteAsync(string sessionId, long epoch, CancellationToken cancellationToken)
     {
-        if (!_sessions.TryRemove(sessionId, out var entry))
+        if (!_sessions.TryGetValue(sessionId, out var entry))
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        entry.CheckFence(epoch);
+        if (!_sessions.TryRemove(new KeyValuePair<string, Entry>(sessionId, entry)))
         {
             return ValueTask.FromResult(false);
         }
@@ -105,14 +111,19 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask<SessionRead> GetValueAsync(string sessionId, string key, CancellationToken cancellationToken)
+    public ValueTask<SessionRead> GetValueAsync(string sessionId, string key, long epoch, CancellationToken cancellationToken)
     {
-        TryGetValueNow(sessionId, key, ownerProven: true, out var result);
-        return ValueTask.FromResult(result);
+        if (Touch(sessionId) is not { } entry)
+        {
+            return ValueTask.FromResult(default(SessionRead));
+        }
+
+        entry.CheckFence(epoch);
+        return ValueTask.FromResult(new SessionRead(true, entry.Get(key)));
     }
 
     /// <inheritdoc />
-    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, bool ownerProven, out SessionRead result)
+    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, long epoch, out SessionRead result)
     {
         result = default;
         if (!_bySpan.TryGetValue(sessionId, out var entry))
@@ -120,7 +131,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             return true;
         }
 
-        if (entry.Info.Owner is not null && !ownerProven)
+        if ((entry.Info.Owner is not null && epoch == 0) || !entry.HoldsFence(epoch))
         {
             return false;
         }
@@ -134,11 +145,15 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyDictionary<string, string>?> GetAllAsync(string sessionId, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IReadOnlyDictionary<string, string>?>(Touch(sessionId)?.GetAll());
+    public ValueTask<IReadOnlyDictionary<string, string>?> GetAllAsync(string sessionId, long epoch, CancellationToken cancellationToken)
+    {
+        var entry = Touch(sessionId);
+        entry?.CheckFence(epoch);
+        return ValueTask.FromResult<IReadOnlyDictionary<string, string>?>(entry?.GetAll());
+    }
 
     /// <inheritdoc />
-    public ValueTask<SessionWrite> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, CancellationToken cancellationToken)
+    public ValueTask<SessionWrite> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, long epoch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(values);
         if (_limits.Check(values) is { } refused)
@@ -146,23 +161,19 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             return ValueTask.FromResult(refused);
         }
 
-        return ValueTask.FromResult(Touch(sessionId) is { } entry ? entry.Set(values, this) : SessionWrite.NoSession);
+        return ValueTask.FromResult(Touch(sessionId) is { } entry ? entry.Set(values, epoch, this) : SessionWrite.NoSession);
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken)
-    {
-        var entry = Touch(sessionId);
-        entry?.Bind(binding, null);
-        return ValueTask.FromResult(entry is not null);
-    }
+    public ValueTask<SessionBound?> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Touch(sessionId)?.Bind(binding));
 
     /// <inheritdoc />
     public ValueTask UnbindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken)
     {
         if (_sessions.TryGetValue(sessionId, out var entry))
         {
-            entry.Bind(null, binding);
+            entry.Unbind(binding);
         }
 
         return ValueTask.CompletedTask;
@@ -261,6 +272,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         private readonly Lock _sync = new();
         private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
         private SessionBinding? _binding;
+        private long _epoch;
         private long _expiresAt = expiresAt;
         private long _bytes = bytes;
         private long _contextBytes;
@@ -305,7 +317,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         /// Sets <paramref name="values"/> (the last of a key wins; an empty value removes its key) if the context stays
         /// within the limits and the store has room for what it grows by; else changes nothing.
         /// </summary>
-        public SessionWrite Set(IReadOnlyList<KeyValuePair<string, string>> values, InMemorySessionStore store)
+        public SessionWrite Set(IReadOnlyList<KeyValuePair<string, string>> values, long epoch, InMemorySessionStore store)
         {
             var final = new Dictionary<string, string>(values.Count, StringComparer.Ordinal);
             foreach (var (key, value) in values)
@@ -320,6 +332,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
                     return SessionWrite.NoSession;
                 }
 
+                CheckFence(epoch);
                 var (keys, contextBytes, growth) = (_values.Count, _contextBytes, 0L);
                 foreach (var (key, value) in final)
                 {
@@ -378,14 +391,37 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             }
         }
 
-        /// <summary>Sets the binding to <paramref name="binding"/>, unless <paramref name="onlyIf"/> is given and is not the current one.</summary>
-        public void Bind(SessionBinding? binding, SessionBinding? onlyIf)
+        /// <summary>False when <paramref name="epoch"/> is not 0 and not the session's epoch: a newer connection took it over.</summary>
+        public bool HoldsFence(long epoch) => epoch == 0 || epoch == Volatile.Read(ref _epoch);
+
+        /// <summary>Throws <see cref="SessionTakenOverException"/> unless <see cref="HoldsFence"/>.</summary>
+        public void CheckFence(long epoch)
+        {
+            if (!HoldsFence(epoch))
+            {
+                throw new SessionTakenOverException(Info.Id);
+            }
+        }
+
+        /// <summary>Makes <paramref name="binding"/> the owner: the next epoch, and the binding it replaced.</summary>
+        public SessionBound Bind(SessionBinding binding)
         {
             lock (_sync)
             {
-                if (onlyIf is null || _binding == onlyIf)
+                var previous = _binding;
+                _binding = binding;
+                return new SessionBound(Interlocked.Increment(ref _epoch), previous);
+            }
+        }
+
+        /// <summary>Forgets the binding if it is still <paramref name="binding"/>.</summary>
+        public void Unbind(SessionBinding binding)
+        {
+            lock (_sync)
+            {
+                if (_binding == binding)
                 {
-                    _binding = binding;
+                    _binding = null;
                 }
             }
         }
@@ -394,7 +430,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         {
             lock (_sync)
             {
-                return Info with { Binding = _binding };
+                return Info with { Binding = _binding, Epoch = _epoch };
             }
         }
     }

@@ -14,7 +14,7 @@ namespace Mcpd.Server.Sessions;
 /// Layout (docs/sessions.md): a session is the hash <c>{prefix}session:{id}</c> with the fields <c>clientId</c>,
 /// <c>ttl</c> (milliseconds), <c>created</c> (Unix milliseconds), <c>owner</c> (<see cref="SessionOwner.Bytes"/>; none
 /// when the session has no owner, as in sessions stored before owners existed), <c>node</c> and <c>conn</c> (the
-/// binding, both or neither) and one field <c>ctx:{key}</c> per context value. Redis keeps the expiry itself: every operation that finds
+/// binding, both or neither), <c>epoch</c> (the fencing token, raised by every bind) and one field <c>ctx:{key}</c> per context value. Redis keeps the expiry itself: every operation that finds
 /// the session runs <c>PEXPIRE key ttl</c> in the same script, so expiry slides with use and mcpd runs no timer. A node
 /// announcement is the string <c>{prefix}node:{nodeId}</c> = host:port, set with its expiry. Needs Redis 4.0 or newer.
 /// </para>
@@ -38,16 +38,33 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <summary>Keys SCAN examines per call while listing: small enough not to stall Redis.</summary>
     private const int ScanPageSize = 250;
 
-    private static readonly RedisValue[] InfoFields = ["clientId", "ttl", "created", "node", "conn", "owner"];
+    private static readonly RedisValue[] InfoFields = ["clientId", "ttl", "created", "node", "conn", "owner", "epoch"];
+
+    /// <summary>What a fenced script answers when the caller's epoch is stale (<see cref="SessionTakenOverException"/>).</summary>
+    private const long TakenOver = -1;
 
     /// <summary>
-    /// The preamble of every script that finds and touches a session (KEYS[1]): a key without its <c>ttl</c> field is no
-    /// session (expired or never created) and the script answers nil; else the expiry slides by the session's TTL.
+    /// The start of every script that finds a session (KEYS[1]): a key without its <c>ttl</c> field is no session
+    /// (expired or never created) and the script answers nil.
     /// </summary>
-    private const string FindAndTouch =
+    private const string Find =
         "local ttl = redis.call('HGET', KEYS[1], 'ttl')\n"
-        + "if not ttl then return false end\n"
-        + "redis.call('PEXPIRE', KEYS[1], ttl)\n";
+        + "if not ttl then return false end\n";
+
+    /// <summary>The expiry slides by the session's TTL (after <see cref="Find"/>).</summary>
+    private const string Touch = "redis.call('PEXPIRE', KEYS[1], ttl)\n";
+
+    /// <summary>The preamble of every script that finds and touches a session.</summary>
+    private const string FindAndTouch = Find + Touch;
+
+    /// <summary>
+    /// The check of the scripts a caller's epoch fences (ARGV[1]; '0': not checked), after <see cref="Find"/>: a
+    /// session whose epoch is another answers <see cref="TakenOver"/> before anything is touched or changed.
+    /// </summary>
+    private const string Fence = "if ARGV[1] ~= '0' and redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return -1 end\n";
+
+    /// <summary>The preamble of the fenced scripts that find and touch a session.</summary>
+    private const string FencedFindAndTouch = Find + Fence + Touch;
 
     /// <summary>ARGV: clientId, ttl ms, created ms, owner (empty: none)[, node, conn]. 1 when created, 0 when the id exists.</summary>
     private static readonly Script CreateScript = new(
@@ -60,16 +77,19 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
 
     /// <summary>The <see cref="InfoFields"/>, or nil.</summary>
     private static readonly Script TouchScript = new(
-        FindAndTouch + "return redis.call('HMGET', KEYS[1], 'clientId', 'ttl', 'created', 'node', 'conn', 'owner')");
+        FindAndTouch + "return redis.call('HMGET', KEYS[1], 'clientId', 'ttl', 'created', 'node', 'conn', 'owner', 'epoch')");
 
-    /// <summary>ARGV: the field. A one-element array (the value, nil when unset), or nil when there is no session.</summary>
-    private static readonly Script GetValueScript = new(FindAndTouch + "return { redis.call('HGET', KEYS[1], ARGV[1]) }");
+    /// <summary>ARGV: the epoch, the field. A one-element array (the value, nil when unset), nil when there is no session, or <see cref="TakenOver"/>.</summary>
+    private static readonly Script GetValueScript = new(FencedFindAndTouch + "return { redis.call('HGET', KEYS[1], ARGV[2]) }");
 
-    /// <summary>Every field and value, or nil.</summary>
-    private static readonly Script GetAllScript = new(FindAndTouch + "return redis.call('HGETALL', KEYS[1])");
+    /// <summary>ARGV: the epoch. Every field and value, nil, or <see cref="TakenOver"/>.</summary>
+    private static readonly Script GetAllScript = new(FencedFindAndTouch + "return redis.call('HGETALL', KEYS[1])");
+
+    /// <summary>ARGV: the epoch. 1 when deleted, nil when there was no session, or <see cref="TakenOver"/>.</summary>
+    private static readonly Script DeleteScript = new(Find + Fence + "return redis.call('DEL', KEYS[1])");
 
     /// <summary>
-    /// ARGV: the most keys, the most context bytes, then field, value pairs (the last of a field wins; an empty value
+    /// ARGV: the epoch, the most keys, the most context bytes, then field, value pairs (the last of a field wins; an empty value
     /// deletes its field). The hash's fields <c>keys</c> and <c>bytes</c> count the context (bytes of keys without their
     /// prefix, and of values), so a write costs the fields it names, not the whole context; a session made before the
     /// counters existed has none, and its context is counted once, whole. Answers {1, keys, bytes}
@@ -77,9 +97,9 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// or nil when there is no session.
     /// </summary>
     private static readonly Script SetValuesScript = new(
-        FindAndTouch
+        FencedFindAndTouch
         + "local final = {}\n"
-        + "for i = 3, #ARGV, 2 do final[ARGV[i]] = ARGV[i + 1] end\n"
+        + "for i = 4, #ARGV, 2 do final[ARGV[i]] = ARGV[i + 1] end\n"
         + "local counters = redis.call('HMGET', KEYS[1], 'keys', 'bytes')\n"
         + "local keys, bytes = tonumber(counters[1]), tonumber(counters[2])\n"
         + "if not keys or not bytes then\n"
@@ -98,14 +118,21 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         + "    set[#set + 1] = field; set[#set + 1] = value\n"
         + "  end\n"
         + "end\n"
-        + "if keys > tonumber(ARGV[1]) or bytes > tonumber(ARGV[2]) then return {0, keys, bytes} end\n"
+        + "if keys > tonumber(ARGV[2]) or bytes > tonumber(ARGV[3]) then return {0, keys, bytes} end\n"
         + "if #removed > 0 then redis.call('HDEL', KEYS[1], unpack(removed)) end\n"
         + "redis.call('HSET', KEYS[1], 'keys', keys, 'bytes', bytes, unpack(set))\n"
         + "return {1, keys, bytes}");
 
-    /// <summary>ARGV: node, conn. 1, or nil.</summary>
+    /// <summary>
+    /// ARGV: node, conn. The fencing step: the epoch goes up by one and the binding is replaced in one script, so two
+    /// binds never share an epoch. {new epoch, previous node, previous conn} (nil for no previous binding), or nil.
+    /// </summary>
     private static readonly Script BindScript = new(
-        FindAndTouch + "redis.call('HSET', KEYS[1], 'node', ARGV[1], 'conn', ARGV[2])\nreturn 1");
+        FindAndTouch
+        + "local previous = redis.call('HMGET', KEYS[1], 'node', 'conn')\n"
+        + "local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)\n"
+        + "redis.call('HSET', KEYS[1], 'node', ARGV[1], 'conn', ARGV[2])\n"
+        + "return {epoch, previous[1], previous[2]}");
 
     /// <summary>
     /// ARGV: node, conn. Compare-and-delete: the binding goes only if it is still this one, so a connection that ends
@@ -211,30 +238,35 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken)
+    public async ValueTask<bool> DeleteAsync(string sessionId, long epoch, CancellationToken cancellationToken)
     {
-        var database = await DatabaseAsync(cancellationToken);
-        return await CallAsync(database.KeyDeleteAsync(SessionKey(sessionId)), cancellationToken);
+        if (epoch == 0)
+        {
+            var database = await DatabaseAsync(cancellationToken);
+            return await CallAsync(database.KeyDeleteAsync(SessionKey(sessionId)), cancellationToken);
+        }
+
+        return !(await EvaluateFencedAsync(DeleteScript, sessionId, [epoch], cancellationToken)).IsNull;
     }
 
     /// <inheritdoc />
-    public async ValueTask<SessionRead> GetValueAsync(string sessionId, string key, CancellationToken cancellationToken)
+    public async ValueTask<SessionRead> GetValueAsync(string sessionId, string key, long epoch, CancellationToken cancellationToken)
     {
-        var value = await EvaluateAsync(GetValueScript, SessionKey(sessionId), [ContextFieldPrefix + key], cancellationToken);
+        var value = await EvaluateFencedAsync(GetValueScript, sessionId, [epoch, ContextFieldPrefix + key], cancellationToken);
         return value.IsNull ? default : new SessionRead(true, (string?)value[0]);
     }
 
     /// <summary>Redis always answers over the network: false, the caller uses <see cref="GetValueAsync"/>.</summary>
-    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, bool ownerProven, out SessionRead result)
+    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, long epoch, out SessionRead result)
     {
         result = default;
         return false;
     }
 
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyDictionary<string, string>?> GetAllAsync(string sessionId, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyDictionary<string, string>?> GetAllAsync(string sessionId, long epoch, CancellationToken cancellationToken)
     {
-        var pairs = await EvaluateAsync(GetAllScript, SessionKey(sessionId), [], cancellationToken);
+        var pairs = await EvaluateFencedAsync(GetAllScript, sessionId, [epoch], cancellationToken);
         if (pairs.IsNull)
         {
             return null;
@@ -254,7 +286,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<SessionWrite> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, CancellationToken cancellationToken)
+    public async ValueTask<SessionWrite> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, long epoch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(values);
         if (_limits.Check(values) is { } refused)
@@ -262,15 +294,15 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
             return refused;
         }
 
-        var arguments = new RedisValue[2 + (values.Count * 2)];
-        (arguments[0], arguments[1]) = (_limits.MaxKeys, _limits.MaxContextBytes);
+        var arguments = new RedisValue[3 + (values.Count * 2)];
+        (arguments[0], arguments[1], arguments[2]) = (epoch, _limits.MaxKeys, _limits.MaxContextBytes);
         for (var i = 0; i < values.Count; i++)
         {
-            arguments[2 + (2 * i)] = ContextFieldPrefix + values[i].Key;
-            arguments[3 + (2 * i)] = values[i].Value;
+            arguments[3 + (2 * i)] = ContextFieldPrefix + values[i].Key;
+            arguments[4 + (2 * i)] = values[i].Value;
         }
 
-        var result = await EvaluateAsync(SetValuesScript, SessionKey(sessionId), arguments, cancellationToken);
+        var result = await EvaluateFencedAsync(SetValuesScript, sessionId, arguments, cancellationToken);
         if (result.IsNull)
         {
             return SessionWrite.NoSession;
@@ -280,8 +312,17 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken) =>
-        !(await EvaluateAsync(BindScript, SessionKey(sessionId), [binding.NodeId, binding.ConnectionId], cancellationToken)).IsNull;
+    public async ValueTask<SessionBound?> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken)
+    {
+        var bound = await EvaluateAsync(BindScript, SessionKey(sessionId), [binding.NodeId, binding.ConnectionId], cancellationToken);
+        if (bound.IsNull)
+        {
+            return null;
+        }
+
+        var previous = bound.Length < 3 || bound[1].IsNull || bound[2].IsNull ? (SessionBinding?)null : new SessionBinding((string)bound[1]!, (string)bound[2]!);
+        return new SessionBound((long)bound[0], previous);
+    }
 
     /// <inheritdoc />
     public async ValueTask UnbindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken) =>
@@ -377,7 +418,8 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
             TimeSpan.FromMilliseconds(long.Parse((string)fields[1]!, CultureInfo.InvariantCulture)),
             DateTimeOffset.FromUnixTimeMilliseconds(long.Parse((string)fields[2]!, CultureInfo.InvariantCulture)),
             binding,
-            fields[5].IsNull ? null : SessionOwner.FromBytes((byte[])fields[5]!));
+            fields[5].IsNull ? null : SessionOwner.FromBytes((byte[])fields[5]!),
+            fields[6].IsNull ? 0 : long.Parse((string)fields[6]!, CultureInfo.InvariantCulture));
     }
 
     private RedisKey SessionKey(string sessionId) => _sessionKeyPrefix + sessionId;
@@ -418,6 +460,13 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
             // and caches it again for the EVALSHAs after it. NoScriptCache: the client must not swap in a SHA of its own.
             return await CallAsync(database.ScriptEvaluateAsync(script.Source, keys, arguments, CommandFlags.NoScriptCache), cancellationToken);
         }
+    }
+
+    /// <summary>Runs a fenced script (ARGV[1] the caller's epoch) on the session; <see cref="SessionTakenOverException"/> when it answers <see cref="TakenOver"/>.</summary>
+    private async Task<RedisResult> EvaluateFencedAsync(Script script, string sessionId, RedisValue[] arguments, CancellationToken cancellationToken)
+    {
+        var result = await EvaluateAsync(script, SessionKey(sessionId), arguments, cancellationToken);
+        return result.Resp2Type == ResultType.Integer && (long)result == TakenOver ? throw new SessionTakenOverException(sessionId) : result;
     }
 
     /// <summary>Awaits a Redis call; every failure of Redis or of the way to it becomes <see cref="SessionStoreUnavailableException"/>.</summary>

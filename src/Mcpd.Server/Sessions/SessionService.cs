@@ -24,7 +24,7 @@ namespace Mcpd.Server.Sessions;
 /// </remarks>
 internal sealed class SessionService(
     ISessionStore store, ISessionAuthenticator authenticator, ClusterNode cluster, ConnectionRegistry connections,
-    SessionOpenLimiter openLimiter, IOptionsMonitor<SessionsOptions> options, TimeProvider time, ILogger<SessionService> logger)
+    SessionOpenLimiter openLimiter, IOptionsMonitor<SessionsOptions> options, McpdMetrics metrics, TimeProvider time, ILogger<SessionService> logger)
 {
     public const string Open = "session.open";
     public const string Resume = "session.resume";
@@ -44,6 +44,22 @@ internal sealed class SessionService(
 
     /// <summary>device.call: the method called on that connection.</summary>
     public const string TargetMethodHeader = "target-method";
+
+    /// <summary>
+    /// The one-way message a connection gets when a newer connection took its session over (docs/sessions.md, "One
+    /// owner"), header <c>session</c>: the connection no longer holds the session.
+    /// </summary>
+    public const string Taken = "session.taken";
+
+    /// <summary>
+    /// Node to node (docs/sessions.md, "One owner"): one-way, tells the node of a session's previous connection that the
+    /// session was taken over; headers <see cref="TakenSessionHeader"/> and <see cref="TakenConnectionHeader"/>.
+    /// </summary>
+    public const string TakenOnNode = "mcpd.session.taken";
+
+    public const string TakenSessionHeader = "taken-session";
+
+    public const string TakenConnectionHeader = "taken-connection";
 
     public static ReadOnlySpan<byte> SessionHeaderUtf8 => "session"u8;
 
@@ -69,6 +85,7 @@ internal sealed class SessionService(
         Get => GetAsync,
         Set => SetAsync,
         DeviceCall => DeviceCallAsync,
+        TakenOnNode => TakenOnNodeAsync,
         _ => null,
     };
 
@@ -98,6 +115,7 @@ internal sealed class SessionService(
     public async ValueTask<(ISessionState? Session, McpReply? Refusal)> OpenHandleAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
         var sessionId = request.Header(SessionHeader)!;
+        var epoch = BoundEpoch(ConnectionOf(request), sessionId);
         try
         {
             if (await CheckOwnerAsync(request, sessionId, cancellationToken) is { } refusal)
@@ -105,9 +123,12 @@ internal sealed class SessionService(
                 return (null, refusal);
             }
 
-            return await store.TouchAsync(sessionId, cancellationToken) is null
-                ? (null, Expired())
-                : (new SessionHandle(store, sessionId), null);
+            return await store.TouchAsync(sessionId, cancellationToken) switch
+            {
+                null => (null, Expired()),
+                { } session when epoch != 0 && session.Epoch != epoch => (null, LostTo(request, new SessionTakenOverException(sessionId))),
+                _ => (new SessionHandle(store, sessionId, epoch), null),
+            };
         }
         catch (SessionStoreUnavailableException ex)
         {
@@ -116,11 +137,11 @@ internal sealed class SessionService(
     }
 
     /// <summary>
-    /// True when the connection of a request is bound to <paramref name="sessionId"/>: it opened or resumed that
-    /// session, so it proved the owner then (<see cref="ISessionStore.TryGetValueNow"/>'s <c>ownerProven</c>).
+    /// The epoch with which the connection of a request is bound to <paramref name="sessionId"/> (it opened or resumed
+    /// that session, so it proved the owner then); 0 when it is not bound to it.
     /// </summary>
-    public static bool IsBoundTo(IMcpConnectionFeature? connection, ReadOnlySpan<char> sessionId) =>
-        connection?.BoundSession?.Id is { } bound && sessionId.SequenceEqual(bound);
+    public static long BoundEpoch(IMcpConnectionFeature? connection, ReadOnlySpan<char> sessionId) =>
+        connection?.BoundSession is SessionHandle bound && sessionId.SequenceEqual(bound.Id) ? bound.Epoch : 0;
 
     private async ValueTask<McpReply> OpenAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
@@ -185,21 +206,20 @@ internal sealed class SessionService(
                 return Refuse(request, sessionId);
             }
 
-            if (!await store.BindAsync(sessionId, Binding(request), cancellationToken))
+            if (!await BindAsync(request, sessionId, cancellationToken))
             {
                 return Expired();
             }
 
-            ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId));
             SessionLog.Resumed(logger, sessionId, ConnectionOf(request)?.Id ?? "");
             return Describe(session);
         });
     }
 
     private ValueTask<McpReply> CloseAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
-        WithSession(request, async sessionId =>
+        WithSession(request, async (sessionId, epoch) =>
         {
-            if (!await store.DeleteAsync(sessionId, cancellationToken))
+            if (!await store.DeleteAsync(sessionId, epoch, cancellationToken))
             {
                 return Expired();
             }
@@ -213,15 +233,15 @@ internal sealed class SessionService(
     /// session.get: header <c>key</c> reads one value (the body); without it, the whole context as a JSON object.
     /// </summary>
     private ValueTask<McpReply> GetAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
-        WithSession(request, async sessionId =>
+        WithSession(request, async (sessionId, epoch) =>
         {
             if (request.Header(KeyHeader) is { } key)
             {
-                var read = await store.GetValueAsync(sessionId, key, cancellationToken);
+                var read = await store.GetValueAsync(sessionId, key, epoch, cancellationToken);
                 return read.Value is null ? Refusal(read, key) : McpReply.Ok(read.Value);
             }
 
-            return await store.GetAllAsync(sessionId, cancellationToken) is { } all
+            return await store.GetAllAsync(sessionId, epoch, cancellationToken) is { } all
                 ? McpReply.Ok(JsonSerializer.SerializeToUtf8Bytes(all))
                 : Expired();
         }, cancellationToken);
@@ -231,7 +251,7 @@ internal sealed class SessionService(
     /// string values to set. An empty value removes its key.
     /// </summary>
     private ValueTask<McpReply> SetAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
-        WithSession(request, async sessionId =>
+        WithSession(request, async (sessionId, epoch) =>
         {
             IReadOnlyList<KeyValuePair<string, string>> values;
             if (request.Header(KeyHeader) is { } key)
@@ -249,7 +269,7 @@ internal sealed class SessionService(
                 return McpReply.Error(McpStatus.BadRequest, problem);
             }
 
-            var write = await store.SetValuesAsync(sessionId, values, cancellationToken);
+            var write = await store.SetValuesAsync(sessionId, values, epoch, cancellationToken);
             return write.Status switch
             {
                 SessionWriteStatus.Written => McpReply.Ok(),
@@ -284,7 +304,7 @@ internal sealed class SessionService(
 
             if (binding.NodeId == cluster.NodeId)
             {
-                return await CallLocalAsync(request, binding, method, cancellationToken);
+                return await CallLocalAsync(request, target, binding, method, cancellationToken);
             }
 
             if (await store.GetNodeAddressAsync(binding.NodeId, cancellationToken) is not { } address || !Mcpd.Client.HostPort.TryParse(address, out _))
@@ -297,10 +317,14 @@ internal sealed class SessionService(
         });
     }
 
-    /// <summary>Calls the target's connection on this node, passing on the caller's headers and trace context.</summary>
-    private async Task<McpReply> CallLocalAsync(McpIncomingRequest request, SessionBinding binding, string method, CancellationToken cancellationToken)
+    /// <summary>
+    /// Calls the target's connection on this node, passing on the caller's headers and trace context; only a connection
+    /// that holds the target session with its current epoch (or a newer one) is called, never one that lost it.
+    /// </summary>
+    private async Task<McpReply> CallLocalAsync(McpIncomingRequest request, SessionInfo target, SessionBinding binding, string method, CancellationToken cancellationToken)
     {
-        if (connections.Find(binding.ConnectionId)?.Peer is not { } peer)
+        if (connections.Find(binding.ConnectionId)?.Peer is not { } peer
+            || BoundEpoch(peer as IMcpConnectionFeature, target.Id) is var epoch && (epoch == 0 || epoch < target.Epoch))
         {
             return McpReply.Error(McpStatus.Unavailable, "the target session's connection has closed");
         }
@@ -321,15 +345,18 @@ internal sealed class SessionService(
         }
     }
 
-    /// <summary>Runs <paramref name="action"/> on the session of header <c>session</c>, once its owner is checked.</summary>
-    private async ValueTask<McpReply> WithSession(McpIncomingRequest request, Func<string, Task<McpReply>> action, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="action"/> on the session of header <c>session</c>, once its owner is checked, with the epoch
+    /// that fences its store operations (<see cref="BoundEpoch"/>).
+    /// </summary>
+    private async ValueTask<McpReply> WithSession(McpIncomingRequest request, Func<string, long, Task<McpReply>> action, CancellationToken cancellationToken)
     {
         if (request.Header(SessionHeader) is not { } sessionId)
         {
             return NeedsSessionHeader(request);
         }
 
-        return await Guard(request, async () => await CheckOwnerAsync(request, sessionId, cancellationToken) ?? await action(sessionId));
+        return await Guard(request, async () => await CheckOwnerAsync(request, sessionId, cancellationToken) ?? await action(sessionId, BoundEpoch(ConnectionOf(request), sessionId)));
     }
 
     private static McpReply NeedsSessionHeader(McpIncomingRequest request) =>
@@ -342,7 +369,7 @@ internal sealed class SessionService(
     /// </summary>
     private async Task<McpReply?> CheckOwnerAsync(McpIncomingRequest request, string sessionId, CancellationToken cancellationToken)
     {
-        if (IsBoundTo(ConnectionOf(request), sessionId))
+        if (BoundEpoch(ConnectionOf(request), sessionId) != 0)
         {
             return null;
         }
@@ -394,12 +421,130 @@ internal sealed class SessionService(
         {
             return Unavailable(ex, request.TraceId);
         }
+        catch (SessionTakenOverException ex)
+        {
+            return LostTo(request, ex);
+        }
     }
 
-    private async Task BindAsync(McpIncomingRequest request, string sessionId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The connection of <paramref name="request"/> acted on a session another connection has taken over: the answer
+    /// is SESSION_EXPIRED, saying why, and the connection's handle is marked lost (it was not told yet, or it would be).
+    /// </summary>
+    private McpReply LostTo(McpIncomingRequest request, SessionTakenOverException takenOver)
     {
-        await store.BindAsync(sessionId, Binding(request), cancellationToken);
-        ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId));
+        if (ConnectionOf(request) is { BoundSession: SessionHandle held } && held.Id == takenOver.SessionId && held.MarkLost())
+        {
+            metrics.SessionTakenOver();
+        }
+
+        return McpReply.Error(McpStatus.SessionExpired, TakenOverMessage);
+    }
+
+    /// <summary>
+    /// Binds the connection of <paramref name="request"/> to the session as its one owner (a new epoch); the connection
+    /// that held it before, on this node or another, is told that it lost it. False when the session is gone.
+    /// </summary>
+    private async Task<bool> BindAsync(McpIncomingRequest request, string sessionId, CancellationToken cancellationToken)
+    {
+        var binding = Binding(request);
+        if (await store.BindAsync(sessionId, binding, cancellationToken) is not { } bound)
+        {
+            return false;
+        }
+
+        ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId, bound.Epoch));
+        if (bound.Previous is { } previous && previous != binding)
+        {
+            _ = TellPreviousOwnerAsync(sessionId, previous, request);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Tells the connection of <paramref name="previous"/> that it lost the session: here, or through its node
+    /// (<see cref="TakenOnNode"/>). Never throws; a message that cannot be delivered changes nothing that matters, as
+    /// the store refuses a stale connection's use of the session by itself.
+    /// </summary>
+    private async Task TellPreviousOwnerAsync(string sessionId, SessionBinding previous, McpIncomingRequest request)
+    {
+        try
+        {
+            if (previous.NodeId == cluster.NodeId)
+            {
+                await TellLocalAsync(sessionId, previous.ConnectionId, CancellationToken.None);
+                return;
+            }
+
+            if (await store.GetNodeAddressAsync(previous.NodeId, CancellationToken.None) is not { } address || !Mcpd.Client.HostPort.TryParse(address, out _))
+            {
+                // The node is gone, and its connections with it.
+                return;
+            }
+
+            var message = new McpIncomingRequest(TakenOnNode, [new(TakenSessionHeader, sessionId), new(TakenConnectionHeader, previous.ConnectionId)], default, isOneWay: true, request.Peer, request.TraceId);
+            var told = await cluster.PeerAt(previous.NodeId, address).SendAsync(message, CancellationToken.None);
+            if (told.Status != McpStatus.Ok)
+            {
+                SessionLog.TellFailed(logger, sessionId, previous.NodeId, previous.ConnectionId, $"{told.Status}");
+            }
+        }
+        catch (SessionStoreUnavailableException ex)
+        {
+            SessionLog.TellFailed(logger, sessionId, previous.NodeId, previous.ConnectionId, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// mcpd.session.taken (node to node): tells this node's connection <c>taken-connection</c> that it lost session
+    /// <c>taken-session</c>.
+    /// </summary>
+    private async ValueTask<McpReply> TakenOnNodeAsync(McpIncomingRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Header(TakenSessionHeader) is not { } sessionId || request.Header(TakenConnectionHeader) is not { } connectionId)
+        {
+            return McpReply.Error(McpStatus.BadRequest, $"{TakenOnNode} needs the headers '{TakenSessionHeader}' and '{TakenConnectionHeader}'");
+        }
+
+        return await Guard(request, async () =>
+        {
+            await TellLocalAsync(sessionId, connectionId, cancellationToken);
+            return McpReply.Ok();
+        });
+    }
+
+    /// <summary>
+    /// Marks the session's handle on connection <paramref name="connectionId"/> of this node lost and sends the
+    /// connection <see cref="Taken"/>, if it holds the session with an epoch older than the store's: only a connection
+    /// that really lost the session is told, so a forged <see cref="TakenOnNode"/> changes nothing. The stale handle
+    /// stays bound: the store refuses its every use until the connection resumes the session.
+    /// </summary>
+    private async Task TellLocalAsync(string sessionId, string connectionId, CancellationToken cancellationToken)
+    {
+        if (connections.Find(connectionId)?.Peer is not { } peer || peer is not IMcpConnectionFeature { BoundSession: SessionHandle held } || held.Id != sessionId)
+        {
+            return;
+        }
+
+        if (await store.FindAsync(sessionId, cancellationToken) is { } session && session.Epoch <= held.Epoch)
+        {
+            return;
+        }
+
+        if (held.MarkLost())
+        {
+            metrics.SessionTakenOver();
+            try
+            {
+                var status = await peer.SendOneWayAsync(Taken, default, [new(SessionHeader, sessionId)], cancellationToken);
+                SessionLog.TakenOver(logger, sessionId, connectionId, $"told: {status}");
+            }
+            catch (Exception ex) when (ex is TimeoutException or IOException)
+            {
+                SessionLog.TakenOver(logger, sessionId, connectionId, $"not told: {ex.Message}");
+            }
+        }
     }
 
     private SessionBinding Binding(McpIncomingRequest request) => new(cluster.NodeId, ConnectionOf(request)?.Id ?? "");
@@ -413,6 +558,9 @@ internal sealed class SessionService(
     }
 
     private static McpReply Expired() => McpReply.Error(McpStatus.SessionExpired, "the session has expired or never existed");
+
+    /// <summary>The answer to a connection whose session a newer connection took over (SESSION_EXPIRED).</summary>
+    private const string TakenOverMessage = "the session was taken over by another connection (a session.resume or session.open elsewhere): this connection no longer holds it; resume it to use it here again";
 
     private static McpReply Describe(SessionInfo session) => McpReply.Ok(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
     {

@@ -68,6 +68,7 @@ public sealed partial class McpdMetrics : IDisposable
     private readonly Counter<long> _tlsHandshakeFailures;
     private readonly Counter<long> _requestsDenied;
     private readonly Counter<long> _adminAuthFailures;
+    private readonly Counter<long> _sessionTakeovers;
     private readonly ConcurrentDictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _methodIndexBySpan;
 
     /// <summary>Creates the instruments on a meter made by <paramref name="meters"/> (one per host).</summary>
@@ -94,11 +95,15 @@ public sealed partial class McpdMetrics : IDisposable
         _requestsDenied = Meter.CreateCounter<long>("mcpd.requests.denied", "{request}", "Requests refused because the client's role does not allow them, by listener.");
         _configReloads = Meter.CreateCounter<long>("mcpd.config.reloads", "{reload}", "Configuration changes seen at run time, accepted or rejected.");
         _adminAuthFailures = Meter.CreateCounter<long>("mcpd.admin.auth.failures", "{request}", "Admin API requests refused for want of a valid token, by reason.");
+        _sessionTakeovers = Meter.CreateCounter<long>("mcpd.sessions.takeovers", "{session}", "Connections of this node that lost their session to a newer connection (a resume or open elsewhere).");
         _methodIndexBySpan = _methodIndex.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>The <c>Mcpd</c> meter of this host; observed instruments are created on it too.</summary>
     public Meter Meter { get; }
+
+    /// <summary>Counts a connection of this node that lost its session to a newer connection (docs/sessions.md, "One owner").</summary>
+    internal void SessionTakenOver() => _sessionTakeovers.Add(1);
 
     /// <summary>Counts a configuration change: <paramref name="accepted"/> true when it was applied, false when it was rejected.</summary>
     public void ConfigReloaded(bool accepted) => _configReloads.Add(1, new KeyValuePair<string, object?>("result", accepted ? "accepted" : "rejected"));

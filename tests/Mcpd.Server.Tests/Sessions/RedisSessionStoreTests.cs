@@ -64,7 +64,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
     [Fact]
     public void TryGetValueNow_always_sends_the_caller_to_the_asynchronous_read()
     {
-        Assert.False(Store.TryGetValueNow("any", "key", ownerProven: true, out _));
+        Assert.False(Store.TryGetValueNow("any", "key", epoch: 1, out _));
         Assert.Equal(SessionStoreKinds.Redis, Store.Kind);
     }
 
@@ -73,7 +73,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
     {
         var session = NewSession();
         await Store.CreateAsync(session, default);
-        await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], default);
+        await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], epoch: 0, default);
         await Store.PublishNodeAsync("node-a", "127.0.0.1:18080", Ttl, default);
 
         var keys = (await Redis.CliAsync("--scan")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Order().ToList();
@@ -98,8 +98,8 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         await Redis.CliAsync("HSET", key, "clientId", "old", "ttl", "5000", "created", "1764100000000", "ctx:k1", new string('x', 98));
         await Redis.CliAsync("PEXPIRE", key, "5000");
 
-        var refused = await Store.SetValuesAsync(sessionId, [new("k2", new string('y', 99))], default);
-        var written = await Store.SetValuesAsync(sessionId, [new("k1", ""), new("k2", new string('y', 99))], default);
+        var refused = await Store.SetValuesAsync(sessionId, [new("k2", new string('y', 99))], epoch: 0, default);
+        var written = await Store.SetValuesAsync(sessionId, [new("k1", ""), new("k2", new string('y', 99))], epoch: 0, default);
 
         Assert.Equal(SessionWriteStatus.TooLarge, refused.Status);
         Assert.Contains("would hold 201 bytes", refused.Problem, StringComparison.Ordinal);
@@ -138,12 +138,12 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
 
         // The first call of each script on a fresh Redis answers NOSCRIPT and is sent again by EVAL (two round trips,
         // once per script and Redis start); warm them all up.
-        await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], default);
+        await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], epoch: 0, default);
         Assert.Equal(
             Calls(("evalsha", 1), ("eval", 1), ("hget", 2), ("pexpire", 1)),
-            await CommandsDuringAsync(() => Store.GetValueAsync(session.Id, "site", default).AsTask()));
+            await CommandsDuringAsync(() => Store.GetValueAsync(session.Id, "site", epoch: 0, default).AsTask()));
         await Store.TouchAsync(session.Id, default);
-        await Store.GetAllAsync(session.Id, default);
+        await Store.GetAllAsync(session.Id, epoch: 0, default);
         await Store.BindAsync(session.Id, binding, default);
         await Store.UnbindAsync(session.Id, binding, default);
 
@@ -154,7 +154,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         {
             for (var i = 0; i < Reads; i++)
             {
-                Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", default));
+                Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", epoch: 0, default));
             }
         });
         Assert.Equal(Calls(("evalsha", Reads), ("hget", 2 * Reads), ("pexpire", Reads)), calls);
@@ -167,17 +167,17 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         // values and the counters in one HSET.
         Assert.Equal(
             Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hmget", 1), ("hstrlen", 2), ("hset", 1)),
-            await CommandsDuringAsync(() => Store.SetValuesAsync(session.Id, [new("a", "1"), new("b", "2")], default).AsTask()));
+            await CommandsDuringAsync(() => Store.SetValuesAsync(session.Id, [new("a", "1"), new("b", "2")], epoch: 0, default).AsTask()));
         Assert.Equal(
             Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hgetall", 1)),
-            await CommandsDuringAsync(() => Store.GetAllAsync(session.Id, default).AsTask()));
+            await CommandsDuringAsync(() => Store.GetAllAsync(session.Id, epoch: 0, default).AsTask()));
         Assert.Equal(
-            Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hset", 1)),
+            Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hmget", 1), ("hincrby", 1), ("hset", 1)),
             await CommandsDuringAsync(() => Store.BindAsync(session.Id, binding, default).AsTask()));
         Assert.Equal(
             Calls(("evalsha", 1), ("hmget", 1), ("hdel", 1)),
             await CommandsDuringAsync(() => Store.UnbindAsync(session.Id, binding, default).AsTask()));
-        var delete = Assert.Single(await CommandsDuringAsync(() => Store.DeleteAsync(session.Id, default).AsTask()));
+        var delete = Assert.Single(await CommandsDuringAsync(() => Store.DeleteAsync(session.Id, epoch: 0, default).AsTask()));
         Assert.Contains(delete.Key, new[] { "unlink", "del" }); // the client sends UNLINK where Redis has it (4.0+)
         Assert.Equal(1, delete.Value);
         var publish = Assert.Single(await CommandsDuringAsync(() => Store.PublishNodeAsync("node-a", "h:1", Ttl, default).AsTask()));
@@ -214,9 +214,9 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         [
             () => Store.CreateAsync(session, default).AsTask(),
             () => Store.TouchAsync(before.Id, default).AsTask(),
-            () => Store.GetValueAsync(before.Id, "site", default).AsTask(),
-            () => Store.SetValuesAsync(before.Id, [new("a", "b")], default).AsTask(),
-            () => Store.DeleteAsync(before.Id, default).AsTask(),
+            () => Store.GetValueAsync(before.Id, "site", epoch: 0, default).AsTask(),
+            () => Store.SetValuesAsync(before.Id, [new("a", "b")], epoch: 0, default).AsTask(),
+            () => Store.DeleteAsync(before.Id, epoch: 0, default).AsTask(),
             () => Store.ListAsync(10, default).AsTask(),
             () => Store.PublishNodeAsync("node-a", "h:1", Ttl, default).AsTask(),
         ];
@@ -234,8 +234,8 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
 
         await UntilAvailableAsync(() => Store.CreateAsync(session, default).AsTask());
         Assert.Null(await Store.TouchAsync(before.Id, default)); // no persistence: what was written before is gone
-        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], default));
-        Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", default));
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], epoch: 0, default));
+        Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", epoch: 0, default));
         await _log.WaitForAsync($"Redis at {Redis.ConnectionString} is reachable again");
     }
 

@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using Mcpd.Client.Mcp;
+using Mcpd.Protocols.Mcp;
+using Mcpd.Testing;
+
+namespace Mcpd.Server.Tests.Sessions;
+
+/// <summary>
+/// One owner connection per session (docs/sessions.md, "One owner") across mcpd node processes of their own sharing a
+/// real redis-server, over real sockets: a resume takes the session over with a new epoch, the previous owner is told
+/// (<c>session.taken</c>) through whichever node holds it, and nothing stale is ever answered by or delivered to it.
+/// </summary>
+public sealed class OwnershipProcessTests : IAsyncLifetime
+{
+    private static readonly string McpdDll = typeof(Mcpd.Cli.ExitCodes).Assembly.Location;
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("mcpd-owner-").FullName;
+    private readonly List<McpdProcess> _nodes = [];
+    private readonly List<McpClient> _clients = [];
+    private RedisServer _redis = null!;
+
+    public async ValueTask InitializeAsync() => _redis = await RedisServer.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task The_same_session_resumed_on_two_nodes_at_once_has_exactly_one_owner_and_the_others_are_told_and_refused()
+    {
+        var ports = await StartNodesAsync("node-a", "node-b", "node-c");
+        var original = await DeviceAsync("original", ports[0]);
+        var sessionId = await SessionTests.OpenAsync(original.Client, "pump-1");
+        var session = new KeyValuePair<string, string>("session", sessionId);
+        Assert.Equal(McpStatus.Ok, (await original.Client.CallAsync("session.set", "1"u8.ToArray(), [session, new("key", "stroke")])).Status);
+        var onB = await DeviceAsync("on-b", ports[1]);
+        var onC = await DeviceAsync("on-c", ports[2]);
+
+        // Both resume at the same moment; both are answered OK (a resume takes over), but only the later bind owns it.
+        var resumes = await Task.WhenAll(
+            onB.Client.CallAsync("session.resume", headers: [session]),
+            onC.Client.CallAsync("session.resume", headers: [session]));
+        Assert.All(resumes, resumed => Assert.Equal(McpStatus.Ok, resumed.Status));
+
+        // Exactly two of the three connections are told that they lost the session; the third is the owner.
+        Device[] all = [original, onB, onC];
+        await Eventually.HoldsAsync(() => all.Count(d => d.Told.Contains(sessionId)) == 2, TimeSpan.FromSeconds(10));
+        var owner = Assert.Single(all, d => d.Told.IsEmpty);
+        var losers = all.Where(d => d != owner).ToList();
+        Assert.Contains(original, losers);
+
+        foreach (var loser in losers)
+        {
+            var read = await loser.Client.CallAsync("session.get", headers: [session, new("key", "stroke")]);
+            var write = await loser.Client.CallAsync("session.set", "999"u8.ToArray(), [session, new("key", "stroke")]);
+            Assert.Equal(McpStatus.SessionExpired, read.Status);
+            Assert.Contains("taken over", read.BodyText, StringComparison.Ordinal);
+            Assert.Equal(McpStatus.SessionExpired, write.Status);
+        }
+
+        Assert.Equal("1", (await owner.Client.CallAsync("session.get", headers: [session, new("key", "stroke")])).BodyText);
+
+        // device.call from every node reaches the owner and no one else.
+        for (var i = 0; i < 30; i++)
+        {
+            await using var operatorClient = await McpClient.ConnectAsync("127.0.0.1", ports[i % 3], new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+            var answer = await operatorClient.CallAsync("device.call", headers: [new("target-session", sessionId), new("target-method", "device.whoami")]);
+            Assert.Equal(McpStatus.Ok, answer.Status);
+            Assert.Equal(owner.Name, answer.BodyText);
+        }
+
+        Assert.All(losers, loser => Assert.Equal(0, loser.CallsAnswered));
+
+        // The owner goes away: nothing stale answers in its place.
+        await owner.Client.DisposeAsync();
+        await using var late = await McpClient.ConnectAsync("127.0.0.1", ports[0], new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+        await Eventually.HoldsAsync(
+            async () => (await late.CallAsync("device.call", headers: [new("target-session", sessionId), new("target-method", "device.whoami")])).Status == McpStatus.Unavailable,
+            TimeSpan.FromSeconds(10));
+        Assert.All(losers, loser => Assert.Equal(0, loser.CallsAnswered));
+    }
+
+    /// <summary>Starts one mcpd process per node id on the shared Redis; their MCP ports.</summary>
+    private async Task<int[]> StartNodesAsync(params string[] nodeIds)
+    {
+        var ports = new int[nodeIds.Length];
+        for (var i = 0; i < nodeIds.Length; i++)
+        {
+            var configFile = Path.Combine(_directory, $"{nodeIds[i]}.yaml");
+            await File.WriteAllTextAsync(configFile, NodeConfig(nodeIds[i]), TestContext.Current.CancellationToken);
+            var (node, _) = await McpdProcess.StartAsync(McpdDll, configFile);
+            _nodes.Add(node);
+            ports[i] = McpdProcess.ListenerPort(await node.WaitForOutputAsync("mcp listening on"));
+        }
+
+        return ports;
+    }
+
+    private string NodeConfig(string nodeId) => $$"""
+        modbus:
+          port: 0
+          bind: 127.0.0.1
+        mcp:
+          port: 0
+          bind: 127.0.0.1
+        admin:
+          port: 0
+        sessions:
+          store: redis
+          redis:
+            connectionString: "{{_redis.ConnectionString}}"
+            keyPrefix: "owner-test:"
+        cluster:
+          nodeId: {{nodeId}}
+          heartbeatInterval: "00:00:01"
+        """;
+
+    /// <summary>A client that answers <c>device.whoami</c> with its name and records the sessions it was told it lost.</summary>
+    private async Task<Device> DeviceAsync(string name, int port)
+    {
+        var device = new Device(name);
+        var options = new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) }
+            .MapMethod("device.whoami", (_, _) =>
+            {
+                Interlocked.Increment(ref device.Answered);
+                return ValueTask.FromResult(McpReply.Ok(name));
+            })
+            .MapMethod("session.taken", (request, _) =>
+            {
+                device.Told.Enqueue(request.Header("session") ?? "");
+                return ValueTask.FromResult(McpReply.Ok());
+            });
+        device.Client = await McpClient.ConnectAsync("127.0.0.1", port, options);
+        _clients.Add(device.Client);
+        return device;
+    }
+
+    private sealed class Device(string name)
+    {
+        public int Answered;
+
+        public string Name { get; } = name;
+
+        public McpClient Client { get; set; } = null!;
+
+        public ConcurrentQueue<string> Told { get; } = new();
+
+        public int CallsAnswered => Volatile.Read(ref Answered);
+    }
+}
