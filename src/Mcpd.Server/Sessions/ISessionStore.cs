@@ -69,6 +69,18 @@ public interface ISessionStore
     /// </summary>
     ValueTask<SessionBound?> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The clientId index (docs/sessions.md, "One session per client id"): makes the entry of <paramref name="clientId"/>
+    /// name <paramref name="sessionId"/> (in Redis for <paramref name="ttl"/>), in one atomic step, when it names nothing,
+    /// or <paramref name="ifCurrent"/>, or whatever it names when <paramref name="ifCurrent"/> is null. Returns whether it
+    /// did, and what the entry named before (it may be a session that has ended since: the caller checks). Deleting a
+    /// session removes its entry, if the entry still names it.
+    /// </summary>
+    ValueTask<ClientClaim> ClaimClientAsync(string clientId, string sessionId, TimeSpan ttl, string? ifCurrent, CancellationToken cancellationToken);
+
+    /// <summary>The session the clientId index names for <paramref name="clientId"/>, or null; it may have ended since (the caller checks).</summary>
+    ValueTask<string?> GetClientSessionAsync(string clientId, CancellationToken cancellationToken);
+
     /// <summary>Forgets the live connection, if it is still <paramref name="binding"/> (a newer one on another node stays).</summary>
     ValueTask UnbindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken);
 
@@ -114,6 +126,11 @@ public readonly record struct SessionBinding(string NodeId, string ConnectionId)
 /// <param name="Epoch">The session's new epoch, this binding's fencing token: the store refuses operations that carry an older one.</param>
 /// <param name="Previous">The binding it replaced, if any: its connection has lost the session.</param>
 public readonly record struct SessionBound(long Epoch, SessionBinding? Previous);
+
+/// <summary>The result of <see cref="ISessionStore.ClaimClientAsync"/>.</summary>
+/// <param name="Claimed">True when the entry now names the session.</param>
+/// <param name="Previous">What the entry named before; null: nothing.</param>
+public readonly record struct ClientClaim(bool Claimed, string? Previous);
 
 /// <summary>The result of reading one context value.</summary>
 /// <param name="SessionFound">False when the session is unknown or expired.</param>

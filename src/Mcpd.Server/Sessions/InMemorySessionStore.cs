@@ -28,6 +28,8 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
 
     private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+    private readonly Dictionary<string, string> _clients = new(StringComparer.Ordinal);
+    private readonly Lock _clientsSync = new();
     private readonly ConcurrentDictionary<string, (string Address, long ExpiresAt)> _nodes = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly int _maxSessions;
@@ -106,6 +108,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             return ValueTask.FromResult(false);
         }
 
+        ReleaseClient(entry.Info);
         Release(entry.Close());
         return ValueTask.FromResult(entry.ExpiresAt > Now);
     }
@@ -180,6 +183,31 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     }
 
     /// <inheritdoc />
+    public ValueTask<ClientClaim> ClaimClientAsync(string clientId, string sessionId, TimeSpan ttl, string? ifCurrent, CancellationToken cancellationToken)
+    {
+        lock (_clientsSync)
+        {
+            var previous = _clients.GetValueOrDefault(clientId);
+            var claimed = ifCurrent is null || previous is null || previous == ifCurrent;
+            if (claimed)
+            {
+                _clients[clientId] = sessionId;
+            }
+
+            return ValueTask.FromResult(new ClientClaim(claimed, previous));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string?> GetClientSessionAsync(string clientId, CancellationToken cancellationToken)
+    {
+        lock (_clientsSync)
+        {
+            return ValueTask.FromResult(_clients.GetValueOrDefault(clientId));
+        }
+    }
+
+    /// <inheritdoc />
     public ValueTask<IReadOnlyList<SessionInfo>> ListAsync(int limit, CancellationToken cancellationToken)
     {
         var now = Now;
@@ -238,6 +266,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     {
         if (_sessions.TryRemove(new KeyValuePair<string, Entry>(entry.Info.Id, entry)))
         {
+            ReleaseClient(entry.Info);
             Release(entry.Close());
         }
     }
@@ -258,6 +287,18 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     }
 
     private void Release(long bytes) => Interlocked.Add(ref _bytes, -bytes);
+
+    /// <summary>Removes the clientId index entry of a session that left the map, if it still names that session.</summary>
+    private void ReleaseClient(SessionInfo session)
+    {
+        lock (_clientsSync)
+        {
+            if (_clients.TryGetValue(session.ClientId, out var named) && named == session.Id)
+            {
+                _clients.Remove(session.ClientId);
+            }
+        }
+    }
 
     /// <summary>The estimated bytes of one context key and its value: its characters (UTF-16) and <see cref="KeyBytes"/>.</summary>
     private static long BytesOf(string key, string value) => KeyBytes + (2L * (key.Length + value.Length));

@@ -85,8 +85,25 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <summary>ARGV: the epoch. Every field and value, nil, or <see cref="TakenOver"/>.</summary>
     private static readonly Script GetAllScript = new(FencedFindAndTouch + "return redis.call('HGETALL', KEYS[1])");
 
-    /// <summary>ARGV: the epoch. 1 when deleted, nil when there was no session, or <see cref="TakenOver"/>.</summary>
-    private static readonly Script DeleteScript = new(Find + Fence + "return redis.call('DEL', KEYS[1])");
+    /// <summary>ARGV: the epoch. The session's clientId when deleted, nil when there was no session, or <see cref="TakenOver"/>.</summary>
+    private static readonly Script DeleteScript = new(
+        Find + Fence + "local client = redis.call('HGET', KEYS[1], 'clientId')\nredis.call('DEL', KEYS[1])\nreturn client");
+
+    /// <summary>
+    /// KEYS[1]: a clientId's index entry. ARGV: session id, ttl ms, the session the entry must name to be replaced
+    /// ('': any). {1, previous} when set, {0, previous} when not (previous nil when the entry named nothing).
+    /// </summary>
+    private static readonly Script ClaimClientScript = new(
+        "local current = redis.call('GET', KEYS[1])\n"
+        + "if ARGV[3] == '' or not current or current == ARGV[3] then\n"
+        + "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+        + "  return {1, current}\n"
+        + "end\n"
+        + "return {0, current}");
+
+    /// <summary>KEYS[1]: a clientId's index entry. ARGV: session id. Compare-and-delete: the entry goes only if it still names that session.</summary>
+    private static readonly Script ReleaseClientScript = new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\nreturn 0");
 
     /// <summary>
     /// ARGV: the epoch, the most keys, the most context bytes, then field, value pairs (the last of a field wins; an empty value
@@ -148,6 +165,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     private readonly SessionContextLimits _limits;
     private readonly string _sessionKeyPrefix;
     private readonly string _nodeKeyPrefix;
+    private readonly string _clientKeyPrefix;
     private readonly string _endpoints;
     private readonly Task<ConnectionMultiplexer> _connecting;
 
@@ -172,6 +190,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         _limits = limits;
         _sessionKeyPrefix = options.KeyPrefix + "session:";
         _nodeKeyPrefix = options.KeyPrefix + "node:";
+        _clientKeyPrefix = options.KeyPrefix + "client:";
 
         var configuration = ParseConfiguration(options.ConnectionString);
         configuration.AbortOnConnectFail = false; // keep retrying in the background, whatever the string says
@@ -238,15 +257,40 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Two round trips: the session's script, then the compare-and-delete of its clientId index entry, a key of its own
+    /// (in a Redis Cluster it may live on another node, so one script cannot hold both). Between the two, or if the
+    /// second fails, the entry names a session that is gone: every reader of the index checks the session it names.
+    /// </remarks>
     public async ValueTask<bool> DeleteAsync(string sessionId, long epoch, CancellationToken cancellationToken)
     {
-        if (epoch == 0)
+        var clientId = await EvaluateFencedAsync(DeleteScript, sessionId, [epoch], cancellationToken);
+        if (clientId.IsNull)
         {
-            var database = await DatabaseAsync(cancellationToken);
-            return await CallAsync(database.KeyDeleteAsync(SessionKey(sessionId)), cancellationToken);
+            return false;
         }
 
-        return !(await EvaluateFencedAsync(DeleteScript, sessionId, [epoch], cancellationToken)).IsNull;
+        await EvaluateAsync(ReleaseClientScript, ClientKey((string)clientId!), [sessionId], cancellationToken);
+        return true;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The entry is the string <c>{prefix}client:{clientId}</c> = the session id, expiring after the session's TTL from
+    /// the last claim: session.open and session.resume claim it, and so does use of the session, at most once a third
+    /// of its TTL (docs/sessions.md). A key of its own, not a field of the session's hash: it is found by client id.
+    /// </remarks>
+    public async ValueTask<ClientClaim> ClaimClientAsync(string clientId, string sessionId, TimeSpan ttl, string? ifCurrent, CancellationToken cancellationToken)
+    {
+        var claim = await EvaluateAsync(ClaimClientScript, ClientKey(clientId), [sessionId, (long)ttl.TotalMilliseconds, ifCurrent ?? ""], cancellationToken);
+        return new ClientClaim((long)claim[0] == 1, claim.Length > 1 && !claim[1].IsNull ? (string?)claim[1] : null);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<string?> GetClientSessionAsync(string clientId, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        return await CallAsync(database.StringGetAsync(ClientKey(clientId)), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -423,6 +467,8 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     }
 
     private RedisKey SessionKey(string sessionId) => _sessionKeyPrefix + sessionId;
+
+    private RedisKey ClientKey(string clientId) => _clientKeyPrefix + clientId;
 
     private async Task<ConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
     {

@@ -19,6 +19,27 @@ internal sealed class SessionHandle(ISessionStore store, string id, long epoch) 
 
     private int _lost;
 
+    private long _indexClaimedAt;
+
+    /// <summary>The session as bound (its client id and TTL, for its clientId index entry); null for a handle that holds no binding.</summary>
+    public SessionInfo? Bound { get; init; }
+
+    /// <summary>When the clientId index entry was last claimed (<see cref="TimeProvider.GetTimestamp"/>): at the bind.</summary>
+    public long IndexClaimedAt
+    {
+        init => _indexClaimedAt = value;
+    }
+
+    /// <summary>
+    /// True at most once per a third of the session's TTL, for the caller to claim the session's clientId index entry
+    /// again (in Redis it expires a TTL after its last claim, while use keeps the session alive).
+    /// </summary>
+    public bool IndexClaimDue(TimeProvider time)
+    {
+        var (last, now) = (Volatile.Read(ref _indexClaimedAt), time.GetTimestamp());
+        return Bound is { } session && time.GetElapsedTime(last, now) >= session.Ttl / 3 && Interlocked.CompareExchange(ref _indexClaimedAt, now, last) == last;
+    }
+
     /// <summary>Marks the handle as taken over; true the first time, when its connection is to be told.</summary>
     public bool MarkLost() => Interlocked.Exchange(ref _lost, 1) == 0;
 

@@ -42,6 +42,9 @@ internal sealed class SessionService(
     /// <summary>device.call: the session whose live connection is called.</summary>
     public const string TargetSessionHeader = "target-session";
 
+    /// <summary>device.call: instead of <see cref="TargetSessionHeader"/>, the client id whose session is called (the clientId index).</summary>
+    public const string TargetClientHeader = "target-client";
+
     /// <summary>device.call: the method called on that connection.</summary>
     public const string TargetMethodHeader = "target-method";
 
@@ -116,6 +119,7 @@ internal sealed class SessionService(
     {
         var sessionId = request.Header(SessionHeader)!;
         var epoch = BoundEpoch(ConnectionOf(request), sessionId);
+        ClaimIndexIfDue(request, sessionId);
         try
         {
             if (await CheckOwnerAsync(request, sessionId, cancellationToken) is { } refusal)
@@ -171,7 +175,13 @@ internal sealed class SessionService(
                 return McpReply.Error(McpStatus.Overloaded, "the session store is full");
             }
 
-            await BindAsync(request, session.Id, cancellationToken);
+            if (await ClaimClientIdAsync(request, session, token, settings.OnClientIdInUse == ClientIdInUse.Refuse, cancellationToken) is { } inUse)
+            {
+                await store.DeleteAsync(session.Id, epoch: 0, cancellationToken);
+                return inUse;
+            }
+
+            await BindAsync(request, session, cancellationToken);
             SessionLog.Opened(logger, session.Id, clientId, ConnectionOf(request)?.Id ?? "", ttl);
             return Describe(session);
         });
@@ -206,10 +216,12 @@ internal sealed class SessionService(
                 return Refuse(request, sessionId);
             }
 
-            if (!await BindAsync(request, sessionId, cancellationToken))
+            if (!await BindAsync(request, session, cancellationToken))
             {
                 return Expired();
             }
+
+            await store.ClaimClientAsync(session.ClientId, sessionId, session.Ttl, ifCurrent: sessionId, cancellationToken);
 
             SessionLog.Resumed(logger, sessionId, ConnectionOf(request)?.Id ?? "");
             return Describe(session);
@@ -280,22 +292,29 @@ internal sealed class SessionService(
         }, cancellationToken);
 
     /// <summary>
-    /// device.call: calls <c>target-method</c> on the live connection of session <c>target-session</c>, here or
-    /// through the node that holds it; its answer comes back unchanged.
+    /// device.call: calls <c>target-method</c> on the live connection of session <c>target-session</c> (or of the
+    /// session of client id <c>target-client</c>), here or through the node that holds it; its answer comes back unchanged.
     /// </summary>
     private async ValueTask<McpReply> DeviceCallAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
-        if (request.Header(TargetSessionHeader) is not { } targetSession || request.Header(TargetMethodHeader) is not { } method)
+        var (targetSession, targetClient) = (request.Header(TargetSessionHeader), request.Header(TargetClientHeader));
+        if ((targetSession ?? targetClient) is null || request.Header(TargetMethodHeader) is not { } method)
         {
-            return McpReply.Error(McpStatus.BadRequest, "device.call needs the headers 'target-session' and 'target-method'");
+            return McpReply.Error(McpStatus.BadRequest, "device.call needs the header 'target-session' (or 'target-client') and 'target-method'");
         }
 
         return await Guard(request, async () =>
         {
-            if (await store.TouchAsync(targetSession, cancellationToken) is not { } target)
+            targetSession ??= await store.GetClientSessionAsync(targetClient!, cancellationToken);
+            if (targetSession is null || await store.TouchAsync(targetSession, cancellationToken) is not { } target || (targetClient is not null && target.ClientId != targetClient))
             {
-                return McpReply.Error(McpStatus.SessionExpired, $"the target session has expired or never existed");
+                return McpReply.Error(McpStatus.SessionExpired, targetSession is null || targetClient is not null
+                    ? $"client id '{targetClient}' has no live session"
+                    : "the target session has expired or never existed");
             }
+
+            // The call used the session: its clientId index entry lives as long (in the background, as a client's own use does).
+            _ = ClaimQuietlyAsync(target);
 
             if (target.Binding is not { } binding)
             {
@@ -329,7 +348,7 @@ internal sealed class SessionService(
             return McpReply.Error(McpStatus.Unavailable, "the target session's connection has closed");
         }
 
-        var headers = request.Headers.Where(h => h.Key is not (TargetSessionHeader or TargetMethodHeader or SessionHeader or ForwardNode.HopsHeader)).ToList();
+        var headers = request.Headers.Where(h => h.Key is not (TargetSessionHeader or TargetClientHeader or TargetMethodHeader or SessionHeader or ForwardNode.HopsHeader)).ToList();
         ForwardNode.AddTraceParentIfMissing(headers, request);
         try
         {
@@ -356,6 +375,7 @@ internal sealed class SessionService(
             return NeedsSessionHeader(request);
         }
 
+        ClaimIndexIfDue(request, sessionId);
         return await Guard(request, async () => await CheckOwnerAsync(request, sessionId, cancellationToken) ?? await action(sessionId, BoundEpoch(ConnectionOf(request), sessionId)));
     }
 
@@ -445,15 +465,15 @@ internal sealed class SessionService(
     /// Binds the connection of <paramref name="request"/> to the session as its one owner (a new epoch); the connection
     /// that held it before, on this node or another, is told that it lost it. False when the session is gone.
     /// </summary>
-    private async Task<bool> BindAsync(McpIncomingRequest request, string sessionId, CancellationToken cancellationToken)
+    private async Task<bool> BindAsync(McpIncomingRequest request, SessionInfo session, CancellationToken cancellationToken)
     {
-        var binding = Binding(request);
+        var (binding, sessionId) = (Binding(request), session.Id);
         if (await store.BindAsync(sessionId, binding, cancellationToken) is not { } bound)
         {
             return false;
         }
 
-        ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId, bound.Epoch));
+        ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId, bound.Epoch) { Bound = session, IndexClaimedAt = time.GetTimestamp() });
         if (bound.Previous is { } previous && previous != binding)
         {
             _ = TellPreviousOwnerAsync(sessionId, previous, request);
@@ -463,12 +483,84 @@ internal sealed class SessionService(
     }
 
     /// <summary>
+    /// Makes <paramref name="session"/> the one session of its client id (the clientId index). Another live session of
+    /// that client id is closed and its connection told (takeover), or the open is refused (<paramref name="refuse"/>);
+    /// a live session whose owner this open does not prove is never taken over. Null, or the refusal.
+    /// </summary>
+    private async Task<McpReply?> ClaimClientIdAsync(McpIncomingRequest request, SessionInfo session, string? token, bool refuse, CancellationToken cancellationToken)
+    {
+        var clientId = session.ClientId;
+        var claim = await store.ClaimClientAsync(clientId, session.Id, session.Ttl, refuse ? session.Id : null, cancellationToken);
+        // Refuse: the entry named another session; claim it only if that one has ended (and nobody claimed it meanwhile).
+        for (var attempt = 0; !claim.Claimed && attempt < 3 && await LiveSessionAsync(claim.Previous!, clientId, cancellationToken) is null; attempt++)
+        {
+            claim = await store.ClaimClientAsync(clientId, session.Id, session.Ttl, claim.Previous, cancellationToken);
+        }
+
+        if (!claim.Claimed)
+        {
+            return McpReply.Error(McpStatus.Forbidden, $"client id '{clientId}' already has a live session (sessions.onClientIdInUse is refuse): resume that session, or close it first");
+        }
+
+        if (claim.Previous is not { } previous || previous == session.Id || await LiveSessionAsync(previous, clientId, cancellationToken) is not { } old)
+        {
+            return null;
+        }
+
+        if (!await ProvesOwnerAsync(request, old, clientId, token, cancellationToken))
+        {
+            // Give the entry back: a client that cannot prove the old session's owner does not throw it out.
+            await store.ClaimClientAsync(clientId, previous, old.Ttl, ifCurrent: session.Id, cancellationToken);
+            return Refuse(request, previous);
+        }
+
+        if (await store.DeleteAsync(previous, epoch: 0, cancellationToken) && old.Binding is { } binding)
+        {
+            _ = TellPreviousOwnerAsync(previous, binding, request);
+        }
+
+        return null;
+    }
+
+    /// <summary>The session <paramref name="sessionId"/> when it lives and belongs to <paramref name="clientId"/>.</summary>
+    private async Task<SessionInfo?> LiveSessionAsync(string sessionId, string clientId, CancellationToken cancellationToken) =>
+        await store.FindAsync(sessionId, cancellationToken) is { } session && session.ClientId == clientId ? session : null;
+
+    /// <summary>
+    /// Claims the clientId index entry of the session this request's connection holds again, when a third of its TTL has
+    /// passed since the last claim (<see cref="SessionHandle.IndexClaimDue"/>); in the background, and a failure changes
+    /// nothing until the next claim.
+    /// </summary>
+    private void ClaimIndexIfDue(McpIncomingRequest request, string sessionId)
+    {
+        if (ConnectionOf(request)?.BoundSession is SessionHandle { Bound: { } session } held && held.Id == sessionId && held.IndexClaimDue(time))
+        {
+            _ = ClaimQuietlyAsync(session);
+        }
+    }
+
+    private async Task ClaimQuietlyAsync(SessionInfo session)
+    {
+        try
+        {
+            await store.ClaimClientAsync(session.ClientId, session.Id, session.Ttl, ifCurrent: session.Id, CancellationToken.None);
+        }
+        catch (SessionStoreUnavailableException ex)
+        {
+            SessionLog.StoreUnavailable(logger, store.Kind, "-", ex.Message);
+        }
+    }
+
+    /// <summary>
     /// Tells the connection of <paramref name="previous"/> that it lost the session: here, or through its node
     /// (<see cref="TakenOnNode"/>). Never throws; a message that cannot be delivered changes nothing that matters, as
     /// the store refuses a stale connection's use of the session by itself.
     /// </summary>
     private async Task TellPreviousOwnerAsync(string sessionId, SessionBinding previous, McpIncomingRequest request)
     {
+        // Off the request's path: with a store that answers at once, the request still runs inside its connection's
+        // read loop, and the previous owner may be that very connection, whose writer the loop holds.
+        await Task.Yield();
         try
         {
             if (previous.NodeId == cluster.NodeId)

@@ -92,14 +92,65 @@ public sealed class OwnershipProcessTests : IAsyncLifetime
         Assert.All(losers, loser => Assert.Equal(0, loser.CallsAnswered));
     }
 
+    [Fact]
+    public async Task The_same_client_id_opened_on_another_node_takes_the_session_over_and_device_call_by_client_id_reaches_the_new_one()
+    {
+        var ports = await StartNodesAsync("node-a", "node-b");
+        var first = await DeviceAsync("first", ports[0]);
+        var firstSession = await SessionTests.OpenAsync(first.Client, "pump-7");
+        var second = await DeviceAsync("second", ports[1]);
+
+        var secondSession = await SessionTests.OpenAsync(second.Client, "pump-7");
+
+        Assert.NotEqual(firstSession, secondSession);
+        await Eventually.HoldsAsync(() => first.Told.Contains(firstSession), TimeSpan.FromSeconds(10));
+        Assert.Empty(second.Told);
+        var oldRead = await first.Client.CallAsync("session.get", headers: [new("session", firstSession)]);
+        Assert.Equal(McpStatus.SessionExpired, oldRead.Status);
+        await using var operatorClient = await McpClient.ConnectAsync("127.0.0.1", ports[0], new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+        for (var i = 0; i < 10; i++)
+        {
+            var answer = await operatorClient.CallAsync("device.call", headers: [new("target-client", "pump-7"), new("target-method", "device.whoami")]);
+            Assert.Equal("second", answer.BodyText);
+        }
+
+        var oldTarget = await operatorClient.CallAsync("device.call", headers: [new("target-session", firstSession), new("target-method", "device.whoami")]);
+        var unknown = await operatorClient.CallAsync("device.call", headers: [new("target-client", "pump-8"), new("target-method", "device.whoami")]);
+        Assert.Equal(McpStatus.SessionExpired, oldTarget.Status);
+        Assert.Equal(McpStatus.SessionExpired, unknown.Status);
+        Assert.Equal(0, first.CallsAnswered);
+    }
+
+    [Fact]
+    public async Task With_onClientIdInUse_refuse_the_same_client_id_opened_on_another_node_is_refused_while_its_session_lives()
+    {
+        var ports = await StartNodesAsync(["node-a", "node-b"], onClientIdInUse: "refuse");
+        var first = await DeviceAsync("first", ports[0]);
+        var firstSession = await SessionTests.OpenAsync(first.Client, "pump-7");
+        var second = await DeviceAsync("second", ports[1]);
+
+        var refused = await second.Client.CallAsync("session.open", """{"clientId":"pump-7"}"""u8.ToArray());
+        var answer = await second.Client.CallAsync("device.call", headers: [new("target-client", "pump-7"), new("target-method", "device.whoami")]);
+        Assert.Equal(McpStatus.Ok, (await first.Client.CallAsync("session.close", headers: [new("session", firstSession)])).Status);
+        var afterClose = await second.Client.CallAsync("session.open", """{"clientId":"pump-7"}"""u8.ToArray());
+
+        Assert.Equal(McpStatus.Forbidden, refused.Status);
+        Assert.Contains("already has a live session", refused.BodyText, StringComparison.Ordinal);
+        Assert.Equal("first", answer.BodyText);
+        Assert.Empty(first.Told);
+        Assert.Equal(McpStatus.Ok, afterClose.Status);
+    }
+
     /// <summary>Starts one mcpd process per node id on the shared Redis; their MCP ports.</summary>
-    private async Task<int[]> StartNodesAsync(params string[] nodeIds)
+    private Task<int[]> StartNodesAsync(params string[] nodeIds) => StartNodesAsync(nodeIds, onClientIdInUse: "takeover");
+
+    private async Task<int[]> StartNodesAsync(string[] nodeIds, string onClientIdInUse)
     {
         var ports = new int[nodeIds.Length];
         for (var i = 0; i < nodeIds.Length; i++)
         {
             var configFile = Path.Combine(_directory, $"{nodeIds[i]}.yaml");
-            await File.WriteAllTextAsync(configFile, NodeConfig(nodeIds[i]), TestContext.Current.CancellationToken);
+            await File.WriteAllTextAsync(configFile, NodeConfig(nodeIds[i], onClientIdInUse), TestContext.Current.CancellationToken);
             var (node, _) = await McpdProcess.StartAsync(McpdDll, configFile);
             _nodes.Add(node);
             ports[i] = McpdProcess.ListenerPort(await node.WaitForOutputAsync("mcp listening on"));
@@ -108,7 +159,7 @@ public sealed class OwnershipProcessTests : IAsyncLifetime
         return ports;
     }
 
-    private string NodeConfig(string nodeId) => $$"""
+    private string NodeConfig(string nodeId, string onClientIdInUse) => $$"""
         modbus:
           port: 0
           bind: 127.0.0.1
@@ -119,6 +170,7 @@ public sealed class OwnershipProcessTests : IAsyncLifetime
           port: 0
         sessions:
           store: redis
+          onClientIdInUse: {{onClientIdInUse}}
           redis:
             connectionString: "{{_redis.ConnectionString}}"
             keyPrefix: "owner-test:"

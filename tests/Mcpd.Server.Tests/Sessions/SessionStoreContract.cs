@@ -183,6 +183,25 @@ public abstract class SessionStoreContract
     }
 
     [Fact]
+    public async Task The_clientId_index_is_claimed_atomically_and_deleting_the_session_it_names_removes_it()
+    {
+        var first = NewSession();
+        var second = NewSession() with { ClientId = first.ClientId };
+        await Store.CreateAsync(first, default);
+        await Store.CreateAsync(second, default);
+
+        Assert.Equal(new ClientClaim(true, null), await Store.ClaimClientAsync(first.ClientId, first.Id, Ttl, ifCurrent: first.Id, default));
+        Assert.Equal(new ClientClaim(false, first.Id), await Store.ClaimClientAsync(first.ClientId, second.Id, Ttl, ifCurrent: second.Id, default));
+        Assert.Equal(first.Id, await Store.GetClientSessionAsync(first.ClientId, default));
+        Assert.Equal(new ClientClaim(true, first.Id), await Store.ClaimClientAsync(first.ClientId, second.Id, Ttl, ifCurrent: first.Id, default));
+        Assert.Equal(new ClientClaim(true, second.Id), await Store.ClaimClientAsync(first.ClientId, second.Id, Ttl, ifCurrent: null, default));
+        Assert.True(await Store.DeleteAsync(first.Id, epoch: 0, default));
+        Assert.Equal(second.Id, await Store.GetClientSessionAsync(first.ClientId, default)); // the entry names another session: it stays
+        Assert.True(await Store.DeleteAsync(second.Id, epoch: 0, default));
+        Assert.Null(await Store.GetClientSessionAsync(first.ClientId, default));
+    }
+
+    [Fact]
     public async Task Nodes_announce_themselves_and_disappear_when_they_stop()
     {
         await Store.PublishNodeAsync("node-a", "127.0.0.1:18080", Ttl, default);
