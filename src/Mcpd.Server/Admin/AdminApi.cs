@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Cors.Infrastructure;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
@@ -64,7 +63,8 @@ internal static class AdminApi
     {
         // The probes are open to load balancers: no token, any Host.
         endpoints.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
-        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = Readiness.WriteAsync }).AllowAnonymous();
+        endpoints.MapHealthChecks("/readyz", Readiness.Serving).AllowAnonymous();
+        endpoints.MapHealthChecks("/readyz/sessions", Readiness.Sessions).AllowAnonymous();
         DeviceEndpoints.Map(endpoints);
         endpoints.MapGet("/api/connections", ([FromServices] ConnectionRegistry connections, [FromServices] TimeProvider time) =>
             Results.Json(new[] { ListenerNames.Modbus, ListenerNames.Mcp, ListenerNames.McpCrc }

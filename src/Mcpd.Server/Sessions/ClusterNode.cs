@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Mcp;
+using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -21,10 +22,12 @@ internal sealed class ClusterNode : BackgroundService
     private readonly TimeSpan _peerCallTimeout;
     private readonly TimeProvider _time;
     private readonly ILogger<ClusterNode> _logger;
+    private readonly McpdMetrics _metrics;
     private readonly ConcurrentDictionary<string, ForwardNode> _peers = new(StringComparer.Ordinal);
 
-    public ClusterNode(ISessionStore store, ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, IOptions<ClusterOptions> options, IOptions<McpServerOptions> mcp, TimeProvider time, ILogger<ClusterNode> logger)
+    public ClusterNode(ISessionStore store, ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, IOptions<ClusterOptions> options, IOptions<McpServerOptions> mcp, McpdMetrics metrics, TimeProvider time, ILogger<ClusterNode> logger)
     {
+        _metrics = metrics;
         _lifetime = lifetime;
         _store = store;
         _endpoints = endpoints;
@@ -103,9 +106,11 @@ internal sealed class ClusterNode : BackgroundService
             try
             {
                 await _store.PublishNodeAsync(NodeId, address, 3 * _options.HeartbeatInterval, stoppingToken);
+                _metrics.Announced(ok: true);
             }
             catch (SessionStoreUnavailableException ex)
             {
+                _metrics.Announced(ok: false);
                 SessionLog.AnnounceFailed(_logger, NodeId, ex.Message);
             }
         }

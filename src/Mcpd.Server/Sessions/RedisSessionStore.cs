@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -168,6 +170,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     private readonly string _clientKeyPrefix;
     private readonly string _endpoints;
     private readonly Task<ConnectionMultiplexer> _connecting;
+    private readonly McpdMetrics? _metrics;
 
     /// <summary>1 while Redis is believed reachable, 0 after a failure was logged: each change is logged once.</summary>
     private int _reachable = 1;
@@ -180,9 +183,11 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <c>syncTimeout</c>, <c>asyncTimeout</c> default to 2000, 1000, 1000 ms here) and the key prefix.</param>
     /// <param name="limits">The bounds of a session's context, kept by the script that sets values.</param>
     /// <param name="logger">Where the store says that Redis went away and came back.</param>
+    /// <param name="metrics">Where round trips and failures are counted (docs/observability.md); null: nowhere.</param>
     /// <exception cref="ArgumentException">The connection string does not parse (see <see cref="Check"/>).</exception>
-    public RedisSessionStore(RedisSessionOptions options, SessionContextLimits limits, ILogger logger)
+    public RedisSessionStore(RedisSessionOptions options, SessionContextLimits limits, ILogger logger, McpdMetrics? metrics = null)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(logger);
@@ -518,9 +523,11 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <summary>Awaits a Redis call; every failure of Redis or of the way to it becomes <see cref="SessionStoreUnavailableException"/>.</summary>
     private async Task<T> CallAsync<T>(Task<T> call, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var result = await call.WaitAsync(cancellationToken);
+            _metrics?.RedisCall(Stopwatch.GetElapsedTime(started), error: null);
             if (Volatile.Read(ref _reachable) == 0)
             {
                 MarkReachable();
@@ -542,6 +549,13 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
             {
                 MarkUnreachable(reason);
             }
+
+            _metrics?.RedisCall(Stopwatch.GetElapsedTime(started), e switch
+            {
+                RedisConnectionException => "connection",
+                RedisTimeoutException => "timeout",
+                _ => "server",
+            });
 
             throw new SessionStoreUnavailableException($"The session store (Redis at {_endpoints}) is unavailable: {reason}", e);
         }

@@ -332,7 +332,10 @@ internal sealed class SessionService(
             }
 
             SessionLog.DeviceCallForwarded(logger, targetSession, method, binding.NodeId, address, request.TraceId);
-            return await cluster.PeerAt(binding.NodeId, address).SendAsync(request, cancellationToken);
+            var started = time.GetTimestamp();
+            var answer = await cluster.PeerAt(binding.NodeId, address).SendAsync(request, cancellationToken);
+            metrics.Forwarded(binding.NodeId, answer.Status, time.GetElapsedTime(started));
+            return answer;
         });
     }
 

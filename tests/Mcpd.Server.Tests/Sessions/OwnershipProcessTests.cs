@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
+using Mcpd.Server.Tests.Telemetry;
 using Mcpd.Testing;
 
 namespace Mcpd.Server.Tests.Sessions;
@@ -17,6 +18,8 @@ public sealed class OwnershipProcessTests : IAsyncLifetime
     private readonly string _directory = Directory.CreateTempSubdirectory("mcpd-owner-").FullName;
     private readonly List<McpdProcess> _nodes = [];
     private readonly List<McpClient> _clients = [];
+    private readonly List<int> _adminPorts = [];
+    private readonly List<int> _mcpPorts = [];
     private RedisServer _redis = null!;
 
     public async ValueTask InitializeAsync() => _redis = await RedisServer.StartAsync();
@@ -82,6 +85,11 @@ public sealed class OwnershipProcessTests : IAsyncLifetime
         }
 
         Assert.All(losers, loser => Assert.Equal(0, loser.CallsAnswered));
+        var metrics = await Task.WhenAll(_adminPorts.Select(ScrapeAsync));
+        Assert.Equal(2, metrics.Sum(m => m.Value("mcpd_sessions_takeovers_total") ?? 0));
+        Assert.Equal(20, metrics.Sum(m => m.Value("mcpd_cluster_forwards_total", ("node", owner.Node), ("status", "OK")) ?? 0));
+        Assert.All(metrics, m => Assert.True(m.Value("mcpd_cluster_announcements_total", ("result", "ok")) > 0));
+        Assert.All(metrics, m => Assert.True(m.Value("mcpd_sessions_redis_duration_seconds_count") > 0));
 
         // The owner goes away: nothing stale answers in its place.
         await owner.Client.DisposeAsync();
@@ -154,9 +162,17 @@ public sealed class OwnershipProcessTests : IAsyncLifetime
             var (node, _) = await McpdProcess.StartAsync(McpdDll, configFile);
             _nodes.Add(node);
             ports[i] = McpdProcess.ListenerPort(await node.WaitForOutputAsync("mcp listening on"));
+            _mcpPorts.Add(ports[i]);
+            _adminPorts.Add(McpdProcess.ListenerPort(await node.WaitForOutputAsync("admin listening on")));
         }
 
         return ports;
+    }
+
+    private static async Task<PrometheusText> ScrapeAsync(int adminPort)
+    {
+        using var http = new HttpClient();
+        return PrometheusText.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{adminPort}/metrics"), TestContext.Current.CancellationToken));
     }
 
     private string NodeConfig(string nodeId, string onClientIdInUse) => $$"""
@@ -182,7 +198,7 @@ public sealed class OwnershipProcessTests : IAsyncLifetime
     /// <summary>A client that answers <c>device.whoami</c> with its name and records the sessions it was told it lost.</summary>
     private async Task<Device> DeviceAsync(string name, int port)
     {
-        var device = new Device(name);
+        var device = new Device(name) { Node = $"node-{(char)('a' + Array.IndexOf(_mcpPorts.ToArray(), port))}" };
         var options = new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) }
             .MapMethod("device.whoami", (_, _) =>
             {
@@ -204,6 +220,9 @@ public sealed class OwnershipProcessTests : IAsyncLifetime
         public int Answered;
 
         public string Name { get; } = name;
+
+        /// <summary>The node id of the node the device is connected to.</summary>
+        public string Node { get; init; } = "";
 
         public McpClient Client { get; set; } = null!;
 
