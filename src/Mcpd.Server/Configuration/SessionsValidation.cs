@@ -79,6 +79,11 @@ internal static class SessionsValidation
             problems.Add($"sessions:tokens:{clientId}: the token is empty");
         }
 
+        if (sessions.Redis.MaxSessions < 0)
+        {
+            problems.Add($"sessions:redis:maxSessions: {sessions.Redis.MaxSessions} must be 0 (no quota) or more");
+        }
+
         if (sessions.Store == SessionStoreKinds.Redis)
         {
             RedisSessionStore.Check(sessions.Redis, "sessions:redis", problems);

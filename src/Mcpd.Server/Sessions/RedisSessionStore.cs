@@ -103,6 +103,17 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         + "end\n"
         + "return {0, current}");
 
+    /// <summary>
+    /// KEYS[1]: the live-sessions set (session id scored by its expiry, Unix ms). ARGV: session id, its expiry, now, the
+    /// most sessions. Drops the members whose expiry has passed, then adds the session unless the set is full: 1 when
+    /// added, 0 when full.
+    /// </summary>
+    private static readonly Script ReserveScript = new(
+        "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])\n"
+        + "if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end\n"
+        + "redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])\n"
+        + "return 1");
+
     /// <summary>KEYS[1]: a clientId's index entry. ARGV: session id. Compare-and-delete: the entry goes only if it still names that session.</summary>
     private static readonly Script ReleaseClientScript = new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\nreturn 0");
@@ -168,6 +179,8 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     private readonly string _sessionKeyPrefix;
     private readonly string _nodeKeyPrefix;
     private readonly string _clientKeyPrefix;
+    private readonly RedisKey _liveKey;
+    private readonly int _maxSessions;
     private readonly string _endpoints;
     private readonly Task<ConnectionMultiplexer> _connecting;
     private readonly McpdMetrics? _metrics;
@@ -196,6 +209,8 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         _sessionKeyPrefix = options.KeyPrefix + "session:";
         _nodeKeyPrefix = options.KeyPrefix + "node:";
         _clientKeyPrefix = options.KeyPrefix + "client:";
+        _liveKey = options.KeyPrefix + "live-sessions";
+        _maxSessions = options.MaxSessions;
 
         var configuration = ParseConfiguration(options.ConnectionString);
         configuration.AbortOnConnectFail = false; // keep retrying in the background, whatever the string says
@@ -238,10 +253,16 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(session);
         var ttl = (long)session.Ttl.TotalMilliseconds;
         ArgumentOutOfRangeException.ThrowIfLessThan(ttl, 1, nameof(session));
+        var created = session.CreatedAt.ToUnixTimeMilliseconds();
+        if (_maxSessions > 0 && (long)await EvaluateAsync(ReserveScript, _liveKey, [session.Id, created + ttl, created, _maxSessions], cancellationToken) == 0)
+        {
+            return false;
+        }
+
         RedisValue owner = session.Owner?.Bytes ?? ReadOnlyMemory<byte>.Empty;
         RedisValue[] arguments = session.Binding is { } binding
-            ? [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds(), owner, binding.NodeId, binding.ConnectionId]
-            : [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds(), owner];
+            ? [session.ClientId, ttl, created, owner, binding.NodeId, binding.ConnectionId]
+            : [session.ClientId, ttl, created, owner];
         return (long)await EvaluateAsync(CreateScript, SessionKey(session.Id), arguments, cancellationToken) == 1;
     }
 
@@ -275,7 +296,11 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
             return false;
         }
 
-        await EvaluateAsync(ReleaseClientScript, ClientKey((string)clientId!), [sessionId], cancellationToken);
+        // Both sent before either is awaited: one round trip.
+        var database = await DatabaseAsync(cancellationToken);
+        var release = EvaluateAsync(ReleaseClientScript, ClientKey((string)clientId!), [sessionId], cancellationToken);
+        var leave = _maxSessions > 0 ? CallAsync(database.SortedSetRemoveAsync(_liveKey, sessionId), cancellationToken) : Task.FromResult(false);
+        await Task.WhenAll(release, leave);
         return true;
     }
 
@@ -287,6 +312,14 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// </remarks>
     public async ValueTask<ClientClaim> ClaimClientAsync(string clientId, string sessionId, TimeSpan ttl, string? ifCurrent, CancellationToken cancellationToken)
     {
+        if (_maxSessions > 0)
+        {
+            // The session's place in the live-sessions set moves with it, sent in the same round trip (XX: a session
+            // that left the set is not put back by this).
+            var database = await DatabaseAsync(cancellationToken);
+            _ = database.SortedSetAddAsync(_liveKey, sessionId, DateTimeOffset.UtcNow.Add(ttl).ToUnixTimeMilliseconds(), SortedSetWhen.Exists, CommandFlags.FireAndForget);
+        }
+
         var claim = await EvaluateAsync(ClaimClientScript, ClientKey(clientId), [sessionId, (long)ttl.TotalMilliseconds, ifCurrent ?? ""], cancellationToken);
         return new ClientClaim((long)claim[0] == 1, claim.Length > 1 && !claim[1].IsNull ? (string?)claim[1] : null);
     }
@@ -378,9 +411,11 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         await EvaluateAsync(UnbindScript, SessionKey(sessionId), [binding.NodeId, binding.ConnectionId], cancellationToken);
 
     /// <summary>
-    /// Up to <paramref name="limit"/> sessions found by <c>SCAN</c> (never <c>KEYS</c>): one SCAN per page of
+    /// Up to <paramref name="limit"/> sessions found by <c>SCAN</c> (never <c>KEYS</c>) on every master: one Redis, or
+    /// each master of a Redis Cluster (each holds its share of the keys), one SCAN per page of
     /// <see cref="ScanPageSize"/> keys, then the page's sessions read in one pipelined batch. Listing does not touch.
-    /// A Redis Cluster is not supported here: SCAN walks the one node it is sent to.
+    /// A master that cannot be scanned fails the whole list (<see cref="SessionStoreUnavailableException"/>): a list
+    /// is never silently partial.
     /// </summary>
     public async ValueTask<IReadOnlyList<SessionInfo>> ListAsync(int limit, CancellationToken cancellationToken)
     {
@@ -389,27 +424,36 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
             return [];
         }
 
-        var database = await DatabaseAsync(cancellationToken);
+        var multiplexer = _connecting.IsCompletedSuccessfully ? _connecting.Result : await CallAsync(_connecting, cancellationToken);
+        var database = multiplexer.GetDatabase();
         var pattern = EscapeGlob(_sessionKeyPrefix) + "*";
         var sessions = new List<SessionInfo>();
-        var cursor = "0";
-        do
+        foreach (var master in multiplexer.GetServers().Where(server => !server.IsReplica))
         {
-            var page = await CallAsync(database.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", ScanPageSize), cancellationToken);
-            cursor = (string)page[0]!;
-            var keys = (RedisKey[])page[1]!;
-            var wanted = keys.Take(limit - sessions.Count).ToList();
-            var reads = await CallAsync(Task.WhenAll(wanted.Select(key => database.HashGetAsync(key, InfoFields))), cancellationToken);
-            for (var i = 0; i < wanted.Count; i++)
+            var cursor = "0";
+            do
             {
-                // Between SCAN and HMGET a session may have expired: its fields read as nil, and it is skipped.
-                if (!reads[i][1].IsNull)
+                var page = await CallAsync(master.ExecuteAsync(database.Database, "SCAN", [cursor, "MATCH", pattern, "COUNT", ScanPageSize]), cancellationToken);
+                cursor = (string)page[0]!;
+                var keys = (RedisKey[])page[1]!;
+                var wanted = keys.Take(limit - sessions.Count).ToList();
+                var reads = await CallAsync(Task.WhenAll(wanted.Select(key => database.HashGetAsync(key, InfoFields))), cancellationToken);
+                for (var i = 0; i < wanted.Count; i++)
                 {
-                    sessions.Add(ToSessionInfo(((string)wanted[i]!)[_sessionKeyPrefix.Length..], RedisResult.Create(reads[i])));
+                    // Between SCAN and HMGET a session may have expired: its fields read as nil, and it is skipped.
+                    if (!reads[i][1].IsNull)
+                    {
+                        sessions.Add(ToSessionInfo(((string)wanted[i]!)[_sessionKeyPrefix.Length..], RedisResult.Create(reads[i])));
+                    }
                 }
             }
+            while (cursor != "0" && sessions.Count < limit);
+
+            if (sessions.Count >= limit)
+            {
+                break;
+            }
         }
-        while (cursor != "0" && sessions.Count < limit);
 
         return sessions;
     }

@@ -76,6 +76,12 @@ public sealed class RedisSessionOptions
 
     /// <summary>Prefix of every key mcpd writes, so several deployments can share one Redis.</summary>
     public string KeyPrefix { get; set; } = "mcpd:";
+
+    /// <summary>
+    /// Live sessions at most, all nodes together (the sorted set <c>{prefix}live-sessions</c>); at the limit <c>session.open</c>
+    /// answers OVERLOADED. 0: no quota (and no set).
+    /// </summary>
+    public int MaxSessions { get; set; } = 1_000_000;
 }
 
 /// <summary>The values of <see cref="SessionsOptions.Store"/>.</summary>

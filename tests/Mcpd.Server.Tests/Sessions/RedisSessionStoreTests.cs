@@ -78,7 +78,9 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
 
         var keys = (await Redis.CliAsync("--scan")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Order().ToList();
 
-        Assert.Equal([$"{_prefix}node:node-a", $"{_prefix}session:{session.Id}"], keys);
+        // The live-sessions set (the quota's count) has no expiry of its own: its members are scored by theirs.
+        Assert.Equal([$"{_prefix}live-sessions", $"{_prefix}node:node-a", $"{_prefix}session:{session.Id}"], keys);
+        keys.RemoveAt(0);
         Assert.Equal("hall-3", (await Redis.CliAsync("HGET", $"{_prefix}session:{session.Id}", "ctx:site")).Trim());
         // The context's counters, kept by the script that sets values: one key, "site" and "hall-3" are 10 bytes.
         Assert.Equal("1", (await Redis.CliAsync("HGET", $"{_prefix}session:{session.Id}", "keys")).Trim());
@@ -182,18 +184,37 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
             Calls(("evalsha", 1), ("hmget", 1), ("hdel", 1)),
             await CommandsDuringAsync(() => Store.UnbindAsync(session.Id, binding, default).AsTask()));
         Assert.Equal(
-            Calls(("evalsha", 1), ("get", 1), ("set", 1)),
+            Calls(("evalsha", 1), ("get", 1), ("set", 1), ("zadd", 1)),
             await CommandsDuringAsync(() => Store.ClaimClientAsync(session.ClientId, session.Id, Ttl, ifCurrent: session.Id, default).AsTask()));
         Assert.Equal(Calls(("get", 1)), await CommandsDuringAsync(() => Store.GetClientSessionAsync(session.ClientId, default).AsTask()));
-        // Deleting is two: the session's script, then the compare-and-delete of its clientId index entry (another key,
-        // perhaps on another node of a Redis Cluster).
+        // Deleting is two: the session's script, then the compare-and-delete of its clientId index entry and its removal
+        // from the live-sessions set (other keys, perhaps on other nodes of a Redis Cluster), sent together.
         Assert.Equal(
-            Calls(("evalsha", 2), ("hget", 2), ("del", 2), ("get", 1)),
+            Calls(("evalsha", 2), ("hget", 2), ("del", 2), ("get", 1), ("zrem", 1)),
             await CommandsDuringAsync(() => Store.DeleteAsync(session.Id, epoch: 0, default).AsTask()));
         var publish = Assert.Single(await CommandsDuringAsync(() => Store.PublishNodeAsync("node-a", "h:1", Ttl, default).AsTask()));
         Assert.Contains(publish.Key, new[] { "set", "setex", "psetex" }); // SET with an expiry, spelled as the client likes
         Assert.Equal(1, publish.Value);
         Assert.Equal(Calls(("get", 1)), await CommandsDuringAsync(() => Store.GetNodeAddressAsync("node-a", default).AsTask()));
+    }
+
+    [Fact]
+    public async Task The_quota_counts_live_sessions_of_every_store_on_the_same_Redis_and_a_closed_or_expired_one_frees_its_place()
+    {
+        await using var nodeA = new RedisSessionStore(new RedisSessionOptions { ConnectionString = Redis.ConnectionString, KeyPrefix = _prefix, MaxSessions = 3 }, Limits, _log.CreateLogger("a"));
+        await using var nodeB = new RedisSessionStore(new RedisSessionOptions { ConnectionString = Redis.ConnectionString, KeyPrefix = _prefix, MaxSessions = 3 }, Limits, _log.CreateLogger("b"));
+        var first = NewSession();
+        var shortLived = NewSession() with { Ttl = TimeSpan.FromMilliseconds(300) };
+
+        Assert.True(await nodeA.CreateAsync(first, default));
+        Assert.True(await nodeB.CreateAsync(NewSession(), default));
+        Assert.True(await nodeA.CreateAsync(shortLived, default));
+        Assert.False(await nodeB.CreateAsync(NewSession(), default)); // 3 live sessions, whichever node opened them
+        Assert.True(await nodeA.DeleteAsync(first.Id, epoch: 0, default));
+        Assert.True(await nodeB.CreateAsync(NewSession(), default));
+        Assert.False(await nodeA.CreateAsync(NewSession(), default));
+        await Task.Delay(400, TestContext.Current.CancellationToken); // the short-lived one expires in Redis, and leaves the count
+        Assert.True(await nodeA.CreateAsync(NewSession(), default));
     }
 
     [Fact]
