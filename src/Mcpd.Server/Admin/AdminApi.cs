@@ -77,7 +77,8 @@ internal static class AdminApi
                     connectedAt = c.ConnectedAt,
                     idleSeconds = Math.Round(time.GetElapsedTime(c.LastActivityTimestamp).TotalSeconds, 3),
                     requests = c.Requests,
-                    session = c.Mcp?.BoundSession?.Id is { } session ? SessionIds.Redact(session) : null,
+                    // A connection that lost its session to a newer one holds it no more (docs/sessions.md, "One owner").
+                    session = c.Mcp?.BoundSession is { } session && session is not SessionHandle { IsLost: true } ? SessionIds.Redact(session.Id) : null,
                 }))).RequireAuthorization(AdminAccess.ReadPolicy);
         endpoints.MapGet("/api/sessions", async ([FromServices] ISessionStore store, int? limit, CancellationToken cancellationToken) =>
         {

@@ -40,6 +40,9 @@ internal sealed class SessionHandle(ISessionStore store, string id, long epoch) 
         return Bound is { } session && time.GetElapsedTime(last, now) >= session.Ttl / 3 && Interlocked.CompareExchange(ref _indexClaimedAt, now, last) == last;
     }
 
+    /// <summary>True once the session is known to be taken over by a newer connection (<see cref="MarkLost"/>).</summary>
+    public bool IsLost => Volatile.Read(ref _lost) == 1;
+
     /// <summary>Marks the handle as taken over; true the first time, when its connection is to be told.</summary>
     public bool MarkLost() => Interlocked.Exchange(ref _lost, 1) == 0;
 
