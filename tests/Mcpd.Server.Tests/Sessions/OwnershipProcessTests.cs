@@ -21,6 +21,7 @@ public sealed class OwnershipProcessTests : IAsyncLifetime
     private readonly List<McpClient> _clients = [];
     private readonly List<int> _adminPorts = [];
     private readonly List<int> _mcpPorts = [];
+    private readonly List<int> _modbusPorts = [];
     private RedisServer _redis = null!;
 
     public async ValueTask InitializeAsync() => _redis = await RedisServer.StartAsync();
@@ -155,6 +156,29 @@ public sealed class OwnershipProcessTests : IAsyncLifetime
         Assert.Equal(McpStatus.Ok, afterClose.Status);
     }
 
+    [Fact]
+    public async Task While_Redis_is_down_every_node_stays_ready_for_Modbus_and_MCP_without_sessions_and_only_readyz_sessions_is_503()
+    {
+        var ports = await StartNodesAsync("node-a", "node-b");
+        await _redis.StopAsync();
+
+        using var http = new HttpClient();
+        foreach (var (adminPort, modbusPort, mcpPort) in _adminPorts.Zip(_modbusPorts, ports))
+        {
+            using var ready = await http.GetAsync(new Uri($"http://127.0.0.1:{adminPort}/readyz"), TestContext.Current.CancellationToken);
+            using var sessionsReady = await http.GetAsync(new Uri($"http://127.0.0.1:{adminPort}/readyz/sessions"), TestContext.Current.CancellationToken);
+            await using var modbus = await Mcpd.Client.Modbus.ModbusTcpClient.ConnectAsync("127.0.0.1", modbusPort);
+            await using var mcp = await McpClient.ConnectAsync("127.0.0.1", mcpPort, new McpClientOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+
+            Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+            Assert.Contains("Degraded", await ready.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, sessionsReady.StatusCode);
+            Assert.Single(await modbus.ReadHoldingRegistersAsync(1, 0, 1));
+            Assert.Equal("still serving", (await mcp.CallAsync("sys.echo", "still serving"u8.ToArray())).BodyText);
+            Assert.Equal(McpStatus.Unavailable, (await mcp.CallAsync("session.open", """{"clientId":"during"}"""u8.ToArray())).Status);
+        }
+    }
+
     /// <summary>Starts one mcpd process per node id on the shared Redis; their MCP ports.</summary>
     private Task<int[]> StartNodesAsync(params string[] nodeIds) => StartNodesAsync(nodeIds, onClientIdInUse: "takeover");
 
@@ -165,7 +189,8 @@ public sealed class OwnershipProcessTests : IAsyncLifetime
         {
             var configFile = Path.Combine(_directory, $"{nodeIds[i]}.yaml");
             await File.WriteAllTextAsync(configFile, NodeConfig(nodeIds[i], onClientIdInUse), TestContext.Current.CancellationToken);
-            var (node, _) = await McpdProcess.StartAsync(McpdDll, configFile);
+            var (node, modbusPort) = await McpdProcess.StartAsync(McpdDll, configFile);
+            _modbusPorts.Add(modbusPort);
             _nodes.Add(node);
             ports[i] = McpdProcess.ListenerPort(await node.WaitForOutputAsync("mcp listening on"));
             _mcpPorts.Add(ports[i]);
