@@ -26,7 +26,7 @@ public class SessionGetBenchmarks
         _store = new InMemorySessionStore(new SessionsOptions { MaxSessions = 1000, SweepInterval = TimeSpan.FromMinutes(1) }, TimeProvider.System);
         var session = new SessionInfo(SessionIds.New(), "bench", TimeSpan.FromMinutes(30), DateTimeOffset.UtcNow);
         _store.CreateAsync(session, default).AsTask().GetAwaiter().GetResult();
-        _store.SetValuesAsync(session.Id, [new("site", "hall-3, line 4")], default).AsTask().GetAwaiter().GetResult();
+        _store.SetValuesAsync(session.Id, [new("site", "hall-3, line 4")], epoch: 0, default).AsTask().GetAwaiter().GetResult();
         var request = new ArrayBufferWriter<byte>();
         McpPayload.WriteRequest(request, 1, McpRequestFlags.None, "session.get", [new("session", session.Id), new("key", "site")], []);
         _request = new ReadOnlySequence<byte>(request.WrittenMemory.ToArray());
@@ -51,7 +51,7 @@ public class SessionGetBenchmarks
         Span<char> key = stackalloc char[byte.MaxValue];
         sessionId = sessionId[..Encoding.UTF8.GetChars(sessionBytes, sessionId)];
         key = key[..Encoding.UTF8.GetChars(keyBytes, key)];
-        _store.TryGetValueNow(sessionId, key, ownerProven: false, out var read);
+        _store.TryGetValueNow(sessionId, key, epoch: 0, out var read);
         var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(read.Value!.Length));
         var length = Encoding.UTF8.GetBytes(read.Value, rented);
         McpPayload.WriteResponse(_channel.BeginFrame(_output), request.Id, McpStatus.Ok, NoHeaders, new ReadOnlySequence<byte>(rented, 0, length));

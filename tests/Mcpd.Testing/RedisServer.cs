@@ -18,10 +18,11 @@ public sealed class RedisServer : IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
+    private readonly string[] _extraArguments;
     private Process? _process;
     private Task<string>? _output;
 
-    private RedisServer(int port) => Port = port;
+    private RedisServer(int port, string[] extraArguments) => (Port, _extraArguments) = (port, extraArguments);
 
     public int Port { get; }
 
@@ -30,15 +31,18 @@ public sealed class RedisServer : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
-    /// <summary>Installs redis-server if needed, starts it on a free port and returns once it answers PING.</summary>
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>
+    /// Installs redis-server if needed, starts it on a free port and returns once it answers PING;
+    /// <paramref name="extraArguments"/> are added to its command line ({port} in them stands for the port).
+    /// </summary>
+    public static async Task<RedisServer> StartAsync(params string[] extraArguments)
     {
         await EnsureInstalledAsync();
         // Two fixtures starting at once can be handed the same free port; the loser's redis-server exits while PING is
         // answered by the winner's, so a start counts only when our own process answers, else another port is tried.
         for (var attempt = 1; ; attempt++)
         {
-            var server = new RedisServer(FreeLoopbackPort());
+            var server = new RedisServer(FreeLoopbackPort(), extraArguments);
             try
             {
                 await server.StartAgainAsync();
@@ -67,7 +71,8 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = Path.GetTempPath(),
         };
-        foreach (var argument in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", Path.GetTempPath() })
+        var port = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var argument in new[] { "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", Path.GetTempPath() }.Concat(_extraArguments.Select(a => a.Replace("{port}", port, StringComparison.Ordinal))))
         {
             startInfo.ArgumentList.Add(argument);
         }

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Cors.Infrastructure;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
@@ -64,7 +63,8 @@ internal static class AdminApi
     {
         // The probes are open to load balancers: no token, any Host.
         endpoints.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
-        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = Readiness.WriteAsync }).AllowAnonymous();
+        endpoints.MapHealthChecks("/readyz", Readiness.Serving).AllowAnonymous();
+        endpoints.MapHealthChecks("/readyz/sessions", Readiness.Sessions).AllowAnonymous();
         DeviceEndpoints.Map(endpoints);
         endpoints.MapGet("/api/connections", ([FromServices] ConnectionRegistry connections, [FromServices] TimeProvider time) =>
             Results.Json(new[] { ListenerNames.Modbus, ListenerNames.Mcp, ListenerNames.McpCrc }
@@ -77,7 +77,8 @@ internal static class AdminApi
                     connectedAt = c.ConnectedAt,
                     idleSeconds = Math.Round(time.GetElapsedTime(c.LastActivityTimestamp).TotalSeconds, 3),
                     requests = c.Requests,
-                    session = c.Mcp?.BoundSession?.Id is { } session ? SessionIds.Redact(session) : null,
+                    // A connection that lost its session to a newer one holds it no more (docs/sessions.md, "One owner").
+                    session = c.Mcp?.BoundSession is { } session && session is not SessionHandle { IsLost: true } ? SessionIds.Redact(session.Id) : null,
                 }))).RequireAuthorization(AdminAccess.ReadPolicy);
         endpoints.MapGet("/api/sessions", async ([FromServices] ISessionStore store, int? limit, CancellationToken cancellationToken) =>
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Mcpd.Server.Sessions;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -7,12 +8,30 @@ using Microsoft.Extensions.Hosting;
 namespace Mcpd.Server.Admin;
 
 /// <summary>
-/// <c>/readyz</c>: ready when the host has started (every listener bound) and the stores mcpd needs answer (the
-/// session store; an upstream that is down does not make the server unready, it is answered 0x0B per device).
+/// The readiness probes (docs/api.md). <c>/readyz</c>: this node can serve (every listener bound): Modbus and MCP
+/// without sessions work even while the session store is down, which makes it <c>Degraded</c> (200), so that a Redis
+/// outage does not take every node of a cluster out of a load balancer at once. <c>/readyz/sessions</c>: sessions work
+/// too; 503 while the session store cannot be reached. An upstream that is down makes neither unready (its devices
+/// answer 0x0B).
 /// </summary>
 internal static class Readiness
 {
-    public static Task WriteAsync(HttpContext context, HealthReport report)
+    /// <summary><c>/readyz</c>: a session store that is down makes it Degraded, answered 200.</summary>
+    public static HealthCheckOptions Serving { get; } = new() { ResponseWriter = WriteAsync };
+
+    /// <summary><c>/readyz/sessions</c>: Degraded (the session store is down) is answered 503.</summary>
+    public static HealthCheckOptions Sessions { get; } = new()
+    {
+        ResponseWriter = WriteAsync,
+        ResultStatusCodes =
+        {
+            [HealthStatus.Healthy] = StatusCodes.Status200OK,
+            [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+            [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+        },
+    };
+
+    private static Task WriteAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
         return context.Response.WriteAsync(JsonSerializer.Serialize(new
@@ -32,7 +51,7 @@ internal sealed class ListenersHealthCheck(IHostApplicationLifetime lifetime) : 
             : HealthCheckResult.Unhealthy(lifetime.ApplicationStopping.IsCancellationRequested ? "stopping" : "starting"));
 }
 
-/// <summary>The session store answers (always, in memory; a round trip, in Redis).</summary>
+/// <summary>The session store answers (always, in memory; a round trip, in Redis); else the registration's failure status (Degraded).</summary>
 internal sealed class SessionStoreHealthCheck(ISessionStore store) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -44,7 +63,7 @@ internal sealed class SessionStoreHealthCheck(ISessionStore store) : IHealthChec
         }
         catch (SessionStoreUnavailableException ex)
         {
-            return HealthCheckResult.Unhealthy($"{store.Kind} store unreachable: {ex.Message}");
+            return new HealthCheckResult(context.Registration.FailureStatus, $"{store.Kind} store unreachable: {ex.Message}");
         }
     }
 }

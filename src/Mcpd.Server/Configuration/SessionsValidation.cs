@@ -74,9 +74,19 @@ internal static class SessionsValidation
             problems.Add($"sessions:sweepInterval: {sessions.SweepInterval} must be positive");
         }
 
+        if (sessions.OnClientIdInUse is not (ClientIdInUse.Takeover or ClientIdInUse.Refuse))
+        {
+            problems.Add($"sessions:onClientIdInUse: '{sessions.OnClientIdInUse}' is not \"takeover\" or \"refuse\"");
+        }
+
         foreach (var (clientId, token) in sessions.Tokens.Where(t => t.Value.Length == 0))
         {
             problems.Add($"sessions:tokens:{clientId}: the token is empty");
+        }
+
+        if (sessions.Redis.MaxSessions < 0)
+        {
+            problems.Add($"sessions:redis:maxSessions: {sessions.Redis.MaxSessions} must be 0 (no quota) or more");
         }
 
         if (sessions.Store == SessionStoreKinds.Redis)

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
 namespace Mcpd.Server.Hosting;
@@ -33,7 +34,7 @@ public static class McpdHost
         DashboardEndpoints.AddServices(builder.Services);
         builder.Services.AddHealthChecks()
             .AddCheck<ListenersHealthCheck>("listeners")
-            .AddCheck<SessionStoreHealthCheck>("sessions");
+            .AddCheck<SessionStoreHealthCheck>("sessions", failureStatus: HealthStatus.Degraded);
         configure?.Invoke(builder);
         var app = builder.Build();
         // The admin listener is the only one speaking HTTP: the protocol listeners run their own connection handlers.

@@ -181,7 +181,7 @@ internal sealed class McpDispatcher(McpRouter router, BuiltInMethods builtIns, S
         Span<char> key = stackalloc char[byte.MaxValue];
         sessionId = sessionId[..Encoding.UTF8.GetChars(sessionBytes, sessionId)];
         key = key[..Encoding.UTF8.GetChars(keyBytes, key)];
-        if (!sessions.Store.TryGetValueNow(sessionId, key, SessionService.IsBoundTo(answerer.Connection, sessionId), out var read))
+        if (!sessions.Store.TryGetValueNow(sessionId, key, SessionService.BoundEpoch(answerer.Connection, sessionId), out var read))
         {
             return false;
         }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Mcpd.Server.Connections;
 using Mcpd.Server.Mcp;
+using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -28,13 +29,15 @@ internal sealed class ClusterNode : BackgroundService
     private readonly TimeSpan _peerCallTimeout;
     private readonly TimeProvider _time;
     private readonly ILogger<ClusterNode> _logger;
+    private readonly McpdMetrics _metrics;
     private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
 
     /// <summary>Completed to announce at once, without waiting for the next heartbeat: the store is reachable again.</summary>
     private TaskCompletionSource _announceNow = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public ClusterNode(ISessionStore store, ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, IOptions<ClusterOptions> options, IOptions<McpServerOptions> mcp, TimeProvider time, ILogger<ClusterNode> logger)
+    public ClusterNode(ISessionStore store, ListenerEndpoints endpoints, IHostApplicationLifetime lifetime, IOptions<ClusterOptions> options, IOptions<McpServerOptions> mcp, McpdMetrics metrics, TimeProvider time, ILogger<ClusterNode> logger)
     {
+        _metrics = metrics;
         _lifetime = lifetime;
         _store = store;
         _endpoints = endpoints;
@@ -145,6 +148,7 @@ internal sealed class ClusterNode : BackgroundService
             try
             {
                 var holder = await _store.PublishNodeAsync(NodeId, announcement, ttl, stoppingToken);
+                _metrics.Announced(ok: true);
                 failing = false;
                 if (holder is null)
                 {
@@ -173,6 +177,7 @@ internal sealed class ClusterNode : BackgroundService
             }
             catch (SessionStoreUnavailableException ex)
             {
+                _metrics.Announced(ok: false);
                 // Once per outage: the store logs its own state, and the node tries again every heartbeat.
                 if (!failing)
                 {

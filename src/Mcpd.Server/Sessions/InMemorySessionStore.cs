@@ -28,6 +28,8 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
 
     private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+    private readonly Dictionary<string, string> _clients = new(StringComparer.Ordinal);
+    private readonly Lock _clientsSync = new();
     private readonly ConcurrentDictionary<string, (NodeAnnouncement Announcement, long ExpiresAt)> _nodes = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly int _maxSessions;
@@ -93,26 +95,38 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         ValueTask.FromResult(_sessions.TryGetValue(sessionId, out var entry) && entry.ExpiresAt > Now ? entry.Snapshot() : null);
 
     /// <inheritdoc />
-    public ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken)
+    public ValueTask<bool> DeleteAsync(string sessionId, long epoch, CancellationToken cancellationToken)
     {
-        if (!_sessions.TryRemove(sessionId, out var entry))
+        if (!_sessions.TryGetValue(sessionId, out var entry))
         {
             return ValueTask.FromResult(false);
         }
 
+        entry.CheckFence(epoch);
+        if (!_sessions.TryRemove(new KeyValuePair<string, Entry>(sessionId, entry)))
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        ReleaseClient(entry.Info);
         Release(entry.Close());
         return ValueTask.FromResult(entry.ExpiresAt > Now);
     }
 
     /// <inheritdoc />
-    public ValueTask<SessionRead> GetValueAsync(string sessionId, string key, CancellationToken cancellationToken)
+    public ValueTask<SessionRead> GetValueAsync(string sessionId, string key, long epoch, CancellationToken cancellationToken)
     {
-        TryGetValueNow(sessionId, key, ownerProven: true, out var result);
-        return ValueTask.FromResult(result);
+        if (Touch(sessionId) is not { } entry)
+        {
+            return ValueTask.FromResult(default(SessionRead));
+        }
+
+        entry.CheckFence(epoch);
+        return ValueTask.FromResult(new SessionRead(true, entry.Get(key)));
     }
 
     /// <inheritdoc />
-    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, bool ownerProven, out SessionRead result)
+    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, long epoch, out SessionRead result)
     {
         result = default;
         if (!_bySpan.TryGetValue(sessionId, out var entry))
@@ -120,7 +134,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             return true;
         }
 
-        if (entry.Info.Owner is not null && !ownerProven)
+        if ((entry.Info.Owner is not null && epoch == 0) || !entry.HoldsFence(epoch))
         {
             return false;
         }
@@ -134,11 +148,15 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyDictionary<string, string>?> GetAllAsync(string sessionId, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IReadOnlyDictionary<string, string>?>(Touch(sessionId)?.GetAll());
+    public ValueTask<IReadOnlyDictionary<string, string>?> GetAllAsync(string sessionId, long epoch, CancellationToken cancellationToken)
+    {
+        var entry = Touch(sessionId);
+        entry?.CheckFence(epoch);
+        return ValueTask.FromResult<IReadOnlyDictionary<string, string>?>(entry?.GetAll());
+    }
 
     /// <inheritdoc />
-    public ValueTask<SessionWrite> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, CancellationToken cancellationToken)
+    public ValueTask<SessionWrite> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, long epoch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(values);
         if (_limits.Check(values) is { } refused)
@@ -146,26 +164,47 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             return ValueTask.FromResult(refused);
         }
 
-        return ValueTask.FromResult(Touch(sessionId) is { } entry ? entry.Set(values, this) : SessionWrite.NoSession);
+        return ValueTask.FromResult(Touch(sessionId) is { } entry ? entry.Set(values, epoch, this) : SessionWrite.NoSession);
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken)
-    {
-        var entry = Touch(sessionId);
-        entry?.Bind(binding, null);
-        return ValueTask.FromResult(entry is not null);
-    }
+    public ValueTask<SessionBound?> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Touch(sessionId)?.Bind(binding));
 
     /// <inheritdoc />
     public ValueTask UnbindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken)
     {
         if (_sessions.TryGetValue(sessionId, out var entry))
         {
-            entry.Bind(null, binding);
+            entry.Unbind(binding);
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<ClientClaim> ClaimClientAsync(string clientId, string sessionId, TimeSpan ttl, string? ifCurrent, CancellationToken cancellationToken)
+    {
+        lock (_clientsSync)
+        {
+            var previous = _clients.GetValueOrDefault(clientId);
+            var claimed = ifCurrent is null || previous is null || previous == ifCurrent;
+            if (claimed)
+            {
+                _clients[clientId] = sessionId;
+            }
+
+            return ValueTask.FromResult(new ClientClaim(claimed, previous));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string?> GetClientSessionAsync(string clientId, CancellationToken cancellationToken)
+    {
+        lock (_clientsSync)
+        {
+            return ValueTask.FromResult(_clients.GetValueOrDefault(clientId));
+        }
     }
 
     /// <inheritdoc />
@@ -244,6 +283,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
     {
         if (_sessions.TryRemove(new KeyValuePair<string, Entry>(entry.Info.Id, entry)))
         {
+            ReleaseClient(entry.Info);
             Release(entry.Close());
         }
     }
@@ -265,6 +305,18 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
 
     private void Release(long bytes) => Interlocked.Add(ref _bytes, -bytes);
 
+    /// <summary>Removes the clientId index entry of a session that left the map, if it still names that session.</summary>
+    private void ReleaseClient(SessionInfo session)
+    {
+        lock (_clientsSync)
+        {
+            if (_clients.TryGetValue(session.ClientId, out var named) && named == session.Id)
+            {
+                _clients.Remove(session.ClientId);
+            }
+        }
+    }
+
     /// <summary>The estimated bytes of one context key and its value: its characters (UTF-16) and <see cref="KeyBytes"/>.</summary>
     private static long BytesOf(string key, string value) => KeyBytes + (2L * (key.Length + value.Length));
 
@@ -278,6 +330,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         private readonly Lock _sync = new();
         private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
         private SessionBinding? _binding;
+        private long _epoch;
         private long _expiresAt = expiresAt;
         private long _bytes = bytes;
         private long _contextBytes;
@@ -322,7 +375,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         /// Sets <paramref name="values"/> (the last of a key wins; an empty value removes its key) if the context stays
         /// within the limits and the store has room for what it grows by; else changes nothing.
         /// </summary>
-        public SessionWrite Set(IReadOnlyList<KeyValuePair<string, string>> values, InMemorySessionStore store)
+        public SessionWrite Set(IReadOnlyList<KeyValuePair<string, string>> values, long epoch, InMemorySessionStore store)
         {
             var final = new Dictionary<string, string>(values.Count, StringComparer.Ordinal);
             foreach (var (key, value) in values)
@@ -337,6 +390,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
                     return SessionWrite.NoSession;
                 }
 
+                CheckFence(epoch);
                 var (keys, contextBytes, growth) = (_values.Count, _contextBytes, 0L);
                 foreach (var (key, value) in final)
                 {
@@ -395,14 +449,37 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             }
         }
 
-        /// <summary>Sets the binding to <paramref name="binding"/>, unless <paramref name="onlyIf"/> is given and is not the current one.</summary>
-        public void Bind(SessionBinding? binding, SessionBinding? onlyIf)
+        /// <summary>False when <paramref name="epoch"/> is not 0 and not the session's epoch: a newer connection took it over.</summary>
+        public bool HoldsFence(long epoch) => epoch == 0 || epoch == Volatile.Read(ref _epoch);
+
+        /// <summary>Throws <see cref="SessionTakenOverException"/> unless <see cref="HoldsFence"/>.</summary>
+        public void CheckFence(long epoch)
+        {
+            if (!HoldsFence(epoch))
+            {
+                throw new SessionTakenOverException(Info.Id);
+            }
+        }
+
+        /// <summary>Makes <paramref name="binding"/> the owner: the next epoch, and the binding it replaced.</summary>
+        public SessionBound Bind(SessionBinding binding)
         {
             lock (_sync)
             {
-                if (onlyIf is null || _binding == onlyIf)
+                var previous = _binding;
+                _binding = binding;
+                return new SessionBound(Interlocked.Increment(ref _epoch), previous);
+            }
+        }
+
+        /// <summary>Forgets the binding if it is still <paramref name="binding"/>.</summary>
+        public void Unbind(SessionBinding binding)
+        {
+            lock (_sync)
+            {
+                if (_binding == binding)
                 {
-                    _binding = binding;
+                    _binding = null;
                 }
             }
         }
@@ -411,7 +488,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
         {
             lock (_sync)
             {
-                return Info with { Binding = _binding };
+                return Info with { Binding = _binding, Epoch = _epoch };
             }
         }
     }

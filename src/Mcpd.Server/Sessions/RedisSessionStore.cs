@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -14,7 +16,7 @@ namespace Mcpd.Server.Sessions;
 /// Layout (docs/sessions.md): a session is the hash <c>{prefix}session:{id}</c> with the fields <c>clientId</c>,
 /// <c>ttl</c> (milliseconds), <c>created</c> (Unix milliseconds), <c>owner</c> (<see cref="SessionOwner.Bytes"/>; none
 /// when the session has no owner, as in sessions stored before owners existed), <c>node</c>, <c>boot</c> and <c>conn</c> (the
-/// binding: all or none) and one field <c>ctx:{key}</c> per context value. Redis keeps the expiry itself: every operation that finds
+/// binding: all or none), <c>epoch</c> (the fencing token, raised by every bind) and one field <c>ctx:{key}</c> per context value. Redis keeps the expiry itself: every operation that finds
 /// the session runs <c>PEXPIRE key ttl</c> in the same script, so expiry slides with use and mcpd runs no timer. A node
 /// announcement is the string <c>{prefix}node:{nodeId}</c> = "incarnation host:port", set with its expiry. Needs Redis 4.0 or newer.
 /// </para>
@@ -38,16 +40,33 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <summary>Keys SCAN examines per call while listing: small enough not to stall Redis.</summary>
     private const int ScanPageSize = 250;
 
-    private static readonly RedisValue[] InfoFields = ["clientId", "ttl", "created", "node", "conn", "owner", "boot"];
+    private static readonly RedisValue[] InfoFields = ["clientId", "ttl", "created", "node", "conn", "owner", "boot", "epoch"];
+
+    /// <summary>What a fenced script answers when the caller's epoch is stale (<see cref="SessionTakenOverException"/>).</summary>
+    private const long TakenOver = -1;
 
     /// <summary>
-    /// The preamble of every script that finds and touches a session (KEYS[1]): a key without its <c>ttl</c> field is no
-    /// session (expired or never created) and the script answers nil; else the expiry slides by the session's TTL.
+    /// The start of every script that finds a session (KEYS[1]): a key without its <c>ttl</c> field is no session
+    /// (expired or never created) and the script answers nil.
     /// </summary>
-    private const string FindAndTouch =
+    private const string Find =
         "local ttl = redis.call('HGET', KEYS[1], 'ttl')\n"
-        + "if not ttl then return false end\n"
-        + "redis.call('PEXPIRE', KEYS[1], ttl)\n";
+        + "if not ttl then return false end\n";
+
+    /// <summary>The expiry slides by the session's TTL (after <see cref="Find"/>).</summary>
+    private const string Touch = "redis.call('PEXPIRE', KEYS[1], ttl)\n";
+
+    /// <summary>The preamble of every script that finds and touches a session.</summary>
+    private const string FindAndTouch = Find + Touch;
+
+    /// <summary>
+    /// The check of the scripts a caller's epoch fences (ARGV[1]; '0': not checked), after <see cref="Find"/>: a
+    /// session whose epoch is another answers <see cref="TakenOver"/> before anything is touched or changed.
+    /// </summary>
+    private const string Fence = "if ARGV[1] ~= '0' and redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return -1 end\n";
+
+    /// <summary>The preamble of the fenced scripts that find and touch a session.</summary>
+    private const string FencedFindAndTouch = Find + Fence + Touch;
 
     /// <summary>ARGV: clientId, ttl ms, created ms, owner (empty: none)[, node, boot, conn]. 1 when created, 0 when the id exists.</summary>
     private static readonly Script CreateScript = new(
@@ -60,16 +79,47 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
 
     /// <summary>The <see cref="InfoFields"/>, or nil.</summary>
     private static readonly Script TouchScript = new(
-        FindAndTouch + "return redis.call('HMGET', KEYS[1], 'clientId', 'ttl', 'created', 'node', 'conn', 'owner', 'boot')");
+        FindAndTouch + "return redis.call('HMGET', KEYS[1], 'clientId', 'ttl', 'created', 'node', 'conn', 'owner', 'boot', 'epoch')");
 
-    /// <summary>ARGV: the field. A one-element array (the value, nil when unset), or nil when there is no session.</summary>
-    private static readonly Script GetValueScript = new(FindAndTouch + "return { redis.call('HGET', KEYS[1], ARGV[1]) }");
+    /// <summary>ARGV: the epoch, the field. A one-element array (the value, nil when unset), nil when there is no session, or <see cref="TakenOver"/>.</summary>
+    private static readonly Script GetValueScript = new(FencedFindAndTouch + "return { redis.call('HGET', KEYS[1], ARGV[2]) }");
 
-    /// <summary>Every field and value, or nil.</summary>
-    private static readonly Script GetAllScript = new(FindAndTouch + "return redis.call('HGETALL', KEYS[1])");
+    /// <summary>ARGV: the epoch. Every field and value, nil, or <see cref="TakenOver"/>.</summary>
+    private static readonly Script GetAllScript = new(FencedFindAndTouch + "return redis.call('HGETALL', KEYS[1])");
+
+    /// <summary>ARGV: the epoch. The session's clientId when deleted, nil when there was no session, or <see cref="TakenOver"/>.</summary>
+    private static readonly Script DeleteScript = new(
+        Find + Fence + "local client = redis.call('HGET', KEYS[1], 'clientId')\nredis.call('DEL', KEYS[1])\nreturn client");
 
     /// <summary>
-    /// ARGV: the most keys, the most context bytes, then field, value pairs (the last of a field wins; an empty value
+    /// KEYS[1]: a clientId's index entry. ARGV: session id, ttl ms, the session the entry must name to be replaced
+    /// ('': any). {1, previous} when set, {0, previous} when not (previous nil when the entry named nothing).
+    /// </summary>
+    private static readonly Script ClaimClientScript = new(
+        "local current = redis.call('GET', KEYS[1])\n"
+        + "if ARGV[3] == '' or not current or current == ARGV[3] then\n"
+        + "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+        + "  return {1, current}\n"
+        + "end\n"
+        + "return {0, current}");
+
+    /// <summary>
+    /// KEYS[1]: the live-sessions set (session id scored by its expiry, Unix ms). ARGV: session id, its expiry, now, the
+    /// most sessions. Drops the members whose expiry has passed, then adds the session unless the set is full: 1 when
+    /// added, 0 when full.
+    /// </summary>
+    private static readonly Script ReserveScript = new(
+        "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])\n"
+        + "if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end\n"
+        + "redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])\n"
+        + "return 1");
+
+    /// <summary>KEYS[1]: a clientId's index entry. ARGV: session id. Compare-and-delete: the entry goes only if it still names that session.</summary>
+    private static readonly Script ReleaseClientScript = new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\nreturn 0");
+
+    /// <summary>
+    /// ARGV: the epoch, the most keys, the most context bytes, then field, value pairs (the last of a field wins; an empty value
     /// deletes its field). The hash's fields <c>keys</c> and <c>bytes</c> count the context (bytes of keys without their
     /// prefix, and of values), so a write costs the fields it names, not the whole context; a session made before the
     /// counters existed has none, and its context is counted once, whole. Answers {1, keys, bytes}
@@ -77,9 +127,9 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// or nil when there is no session.
     /// </summary>
     private static readonly Script SetValuesScript = new(
-        FindAndTouch
+        FencedFindAndTouch
         + "local final = {}\n"
-        + "for i = 3, #ARGV, 2 do final[ARGV[i]] = ARGV[i + 1] end\n"
+        + "for i = 4, #ARGV, 2 do final[ARGV[i]] = ARGV[i + 1] end\n"
         + "local counters = redis.call('HMGET', KEYS[1], 'keys', 'bytes')\n"
         + "local keys, bytes = tonumber(counters[1]), tonumber(counters[2])\n"
         + "if not keys or not bytes then\n"
@@ -98,14 +148,22 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         + "    set[#set + 1] = field; set[#set + 1] = value\n"
         + "  end\n"
         + "end\n"
-        + "if keys > tonumber(ARGV[1]) or bytes > tonumber(ARGV[2]) then return {0, keys, bytes} end\n"
+        + "if keys > tonumber(ARGV[2]) or bytes > tonumber(ARGV[3]) then return {0, keys, bytes} end\n"
         + "if #removed > 0 then redis.call('HDEL', KEYS[1], unpack(removed)) end\n"
         + "redis.call('HSET', KEYS[1], 'keys', keys, 'bytes', bytes, unpack(set))\n"
         + "return {1, keys, bytes}");
 
-    /// <summary>ARGV: node, boot, conn. 1, or nil.</summary>
+    /// <summary>
+    /// ARGV: node, boot, conn. The fencing step: the epoch goes up by one and the binding is replaced in one script, so
+    /// two binds never share an epoch. {new epoch, previous node, previous boot, previous conn} (nil for no previous
+    /// binding), or nil.
+    /// </summary>
     private static readonly Script BindScript = new(
-        FindAndTouch + "redis.call('HSET', KEYS[1], 'node', ARGV[1], 'boot', ARGV[2], 'conn', ARGV[3])\nreturn 1");
+        FindAndTouch
+        + "local previous = redis.call('HMGET', KEYS[1], 'node', 'boot', 'conn')\n"
+        + "local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)\n"
+        + "redis.call('HSET', KEYS[1], 'node', ARGV[1], 'boot', ARGV[2], 'conn', ARGV[3])\n"
+        + "return {epoch, previous[1], previous[2], previous[3]}");
 
     /// <summary>
     /// ARGV: node, boot, conn. Compare-and-delete: the binding goes only if it is still this one, so a connection that
@@ -132,8 +190,12 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     private readonly SessionContextLimits _limits;
     private readonly string _sessionKeyPrefix;
     private readonly string _nodeKeyPrefix;
+    private readonly string _clientKeyPrefix;
+    private readonly RedisKey _liveKey;
+    private readonly int _maxSessions;
     private readonly string _endpoints;
     private readonly Task<ConnectionMultiplexer> _connecting;
+    private readonly McpdMetrics? _metrics;
 
     /// <summary>1 while Redis is believed reachable, 0 after a failure was logged: each change is logged once.</summary>
     private int _reachable = 1;
@@ -146,9 +208,11 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     /// <c>syncTimeout</c>, <c>asyncTimeout</c> default to 2000, 1000, 1000 ms here) and the key prefix.</param>
     /// <param name="limits">The bounds of a session's context, kept by the script that sets values.</param>
     /// <param name="logger">Where the store says that Redis went away and came back.</param>
+    /// <param name="metrics">Where round trips and failures are counted (docs/observability.md); null: nowhere.</param>
     /// <exception cref="ArgumentException">The connection string does not parse (see <see cref="Check"/>).</exception>
-    public RedisSessionStore(RedisSessionOptions options, SessionContextLimits limits, ILogger logger)
+    public RedisSessionStore(RedisSessionOptions options, SessionContextLimits limits, ILogger logger, McpdMetrics? metrics = null)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(logger);
@@ -156,6 +220,9 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         _limits = limits;
         _sessionKeyPrefix = options.KeyPrefix + "session:";
         _nodeKeyPrefix = options.KeyPrefix + "node:";
+        _clientKeyPrefix = options.KeyPrefix + "client:";
+        _liveKey = options.KeyPrefix + "live-sessions";
+        _maxSessions = options.MaxSessions;
 
         var configuration = ParseConfiguration(options.ConnectionString);
         configuration.AbortOnConnectFail = false; // keep retrying in the background, whatever the string says
@@ -201,10 +268,16 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(session);
         var ttl = (long)session.Ttl.TotalMilliseconds;
         ArgumentOutOfRangeException.ThrowIfLessThan(ttl, 1, nameof(session));
+        var created = session.CreatedAt.ToUnixTimeMilliseconds();
+        if (_maxSessions > 0 && (long)await EvaluateAsync(ReserveScript, _liveKey, [session.Id, created + ttl, created, _maxSessions], cancellationToken) == 0)
+        {
+            return false;
+        }
+
         RedisValue owner = session.Owner?.Bytes ?? ReadOnlyMemory<byte>.Empty;
         RedisValue[] arguments = session.Binding is { } binding
-            ? [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds(), owner, binding.NodeId, binding.Incarnation, binding.ConnectionId]
-            : [session.ClientId, ttl, session.CreatedAt.ToUnixTimeMilliseconds(), owner];
+            ? [session.ClientId, ttl, created, owner, binding.NodeId, binding.Incarnation, binding.ConnectionId]
+            : [session.ClientId, ttl, created, owner];
         return (long)await EvaluateAsync(CreateScript, SessionKey(session.Id), arguments, cancellationToken) == 1;
     }
 
@@ -225,30 +298,72 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Two round trips: the session's script, then the compare-and-delete of its clientId index entry, a key of its own
+    /// (in a Redis Cluster it may live on another node, so one script cannot hold both). Between the two, or if the
+    /// second fails, the entry names a session that is gone: every reader of the index checks the session it names.
+    /// </remarks>
+    public async ValueTask<bool> DeleteAsync(string sessionId, long epoch, CancellationToken cancellationToken)
     {
+        var clientId = await EvaluateFencedAsync(DeleteScript, sessionId, [epoch], cancellationToken);
+        if (clientId.IsNull)
+        {
+            return false;
+        }
+
+        // Both sent before either is awaited: one round trip.
         var database = await DatabaseAsync(cancellationToken);
-        return await CallAsync(database.KeyDeleteAsync(SessionKey(sessionId)), cancellationToken);
+        var release = EvaluateAsync(ReleaseClientScript, ClientKey((string)clientId!), [sessionId], cancellationToken);
+        var leave = _maxSessions > 0 ? CallAsync(database.SortedSetRemoveAsync(_liveKey, sessionId), cancellationToken) : Task.FromResult(false);
+        await Task.WhenAll(release, leave);
+        return true;
     }
 
     /// <inheritdoc />
-    public async ValueTask<SessionRead> GetValueAsync(string sessionId, string key, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The entry is the string <c>{prefix}client:{clientId}</c> = the session id, expiring after the session's TTL from
+    /// the last claim: session.open and session.resume claim it, and so does use of the session, at most once a third
+    /// of its TTL (docs/sessions.md). A key of its own, not a field of the session's hash: it is found by client id.
+    /// </remarks>
+    public async ValueTask<ClientClaim> ClaimClientAsync(string clientId, string sessionId, TimeSpan ttl, string? ifCurrent, CancellationToken cancellationToken)
     {
-        var value = await EvaluateAsync(GetValueScript, SessionKey(sessionId), [ContextFieldPrefix + key], cancellationToken);
+        if (_maxSessions > 0)
+        {
+            // The session's place in the live-sessions set moves with it, sent in the same round trip (XX: a session
+            // that left the set is not put back by this).
+            var database = await DatabaseAsync(cancellationToken);
+            _ = database.SortedSetAddAsync(_liveKey, sessionId, DateTimeOffset.UtcNow.Add(ttl).ToUnixTimeMilliseconds(), SortedSetWhen.Exists, CommandFlags.FireAndForget);
+        }
+
+        var claim = await EvaluateAsync(ClaimClientScript, ClientKey(clientId), [sessionId, (long)ttl.TotalMilliseconds, ifCurrent ?? ""], cancellationToken);
+        return new ClientClaim((long)claim[0] == 1, claim.Length > 1 && !claim[1].IsNull ? (string?)claim[1] : null);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<string?> GetClientSessionAsync(string clientId, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        return await CallAsync(database.StringGetAsync(ClientKey(clientId)), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionRead> GetValueAsync(string sessionId, string key, long epoch, CancellationToken cancellationToken)
+    {
+        var value = await EvaluateFencedAsync(GetValueScript, sessionId, [epoch, ContextFieldPrefix + key], cancellationToken);
         return value.IsNull ? default : new SessionRead(true, (string?)value[0]);
     }
 
     /// <summary>Redis always answers over the network: false, the caller uses <see cref="GetValueAsync"/>.</summary>
-    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, bool ownerProven, out SessionRead result)
+    public bool TryGetValueNow(ReadOnlySpan<char> sessionId, ReadOnlySpan<char> key, long epoch, out SessionRead result)
     {
         result = default;
         return false;
     }
 
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyDictionary<string, string>?> GetAllAsync(string sessionId, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyDictionary<string, string>?> GetAllAsync(string sessionId, long epoch, CancellationToken cancellationToken)
     {
-        var pairs = await EvaluateAsync(GetAllScript, SessionKey(sessionId), [], cancellationToken);
+        var pairs = await EvaluateFencedAsync(GetAllScript, sessionId, [epoch], cancellationToken);
         if (pairs.IsNull)
         {
             return null;
@@ -268,7 +383,7 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<SessionWrite> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, CancellationToken cancellationToken)
+    public async ValueTask<SessionWrite> SetValuesAsync(string sessionId, IReadOnlyList<KeyValuePair<string, string>> values, long epoch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(values);
         if (_limits.Check(values) is { } refused)
@@ -276,15 +391,15 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
             return refused;
         }
 
-        var arguments = new RedisValue[2 + (values.Count * 2)];
-        (arguments[0], arguments[1]) = (_limits.MaxKeys, _limits.MaxContextBytes);
+        var arguments = new RedisValue[3 + (values.Count * 2)];
+        (arguments[0], arguments[1], arguments[2]) = (epoch, _limits.MaxKeys, _limits.MaxContextBytes);
         for (var i = 0; i < values.Count; i++)
         {
-            arguments[2 + (2 * i)] = ContextFieldPrefix + values[i].Key;
-            arguments[3 + (2 * i)] = values[i].Value;
+            arguments[3 + (2 * i)] = ContextFieldPrefix + values[i].Key;
+            arguments[4 + (2 * i)] = values[i].Value;
         }
 
-        var result = await EvaluateAsync(SetValuesScript, SessionKey(sessionId), arguments, cancellationToken);
+        var result = await EvaluateFencedAsync(SetValuesScript, sessionId, arguments, cancellationToken);
         if (result.IsNull)
         {
             return SessionWrite.NoSession;
@@ -294,17 +409,31 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken) =>
-        !(await EvaluateAsync(BindScript, SessionKey(sessionId), [binding.NodeId, binding.Incarnation, binding.ConnectionId], cancellationToken)).IsNull;
+    public async ValueTask<SessionBound?> BindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken)
+    {
+        var bound = await EvaluateAsync(BindScript, SessionKey(sessionId), [binding.NodeId, binding.Incarnation, binding.ConnectionId], cancellationToken);
+        if (bound.IsNull)
+        {
+            return null;
+        }
+
+        // A binding stored before incarnations existed has no boot: it names no live process, so it reads as an empty one.
+        var previous = bound.Length < 4 || bound[1].IsNull || bound[3].IsNull
+            ? (SessionBinding?)null
+            : new SessionBinding((string)bound[1]!, (string?)bound[2] ?? "", (string)bound[3]!);
+        return new SessionBound((long)bound[0], previous);
+    }
 
     /// <inheritdoc />
     public async ValueTask UnbindAsync(string sessionId, SessionBinding binding, CancellationToken cancellationToken) =>
         await EvaluateAsync(UnbindScript, SessionKey(sessionId), [binding.NodeId, binding.Incarnation, binding.ConnectionId], cancellationToken);
 
     /// <summary>
-    /// Up to <paramref name="limit"/> sessions found by <c>SCAN</c> (never <c>KEYS</c>): one SCAN per page of
+    /// Up to <paramref name="limit"/> sessions found by <c>SCAN</c> (never <c>KEYS</c>) on every master: one Redis, or
+    /// each master of a Redis Cluster (each holds its share of the keys), one SCAN per page of
     /// <see cref="ScanPageSize"/> keys, then the page's sessions read in one pipelined batch. Listing does not touch.
-    /// A Redis Cluster is not supported here: SCAN walks the one node it is sent to.
+    /// A master that cannot be scanned fails the whole list (<see cref="SessionStoreUnavailableException"/>): a list
+    /// is never silently partial.
     /// </summary>
     public async ValueTask<IReadOnlyList<SessionInfo>> ListAsync(int limit, CancellationToken cancellationToken)
     {
@@ -313,27 +442,36 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
             return [];
         }
 
-        var database = await DatabaseAsync(cancellationToken);
+        var multiplexer = _connecting.IsCompletedSuccessfully ? _connecting.Result : await CallAsync(_connecting, cancellationToken);
+        var database = multiplexer.GetDatabase();
         var pattern = EscapeGlob(_sessionKeyPrefix) + "*";
         var sessions = new List<SessionInfo>();
-        var cursor = "0";
-        do
+        foreach (var master in multiplexer.GetServers().Where(server => !server.IsReplica))
         {
-            var page = await CallAsync(database.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", ScanPageSize), cancellationToken);
-            cursor = (string)page[0]!;
-            var keys = (RedisKey[])page[1]!;
-            var wanted = keys.Take(limit - sessions.Count).ToList();
-            var reads = await CallAsync(Task.WhenAll(wanted.Select(key => database.HashGetAsync(key, InfoFields))), cancellationToken);
-            for (var i = 0; i < wanted.Count; i++)
+            var cursor = "0";
+            do
             {
-                // Between SCAN and HMGET a session may have expired: its fields read as nil, and it is skipped.
-                if (!reads[i][1].IsNull)
+                var page = await CallAsync(master.ExecuteAsync(database.Database, "SCAN", [cursor, "MATCH", pattern, "COUNT", ScanPageSize]), cancellationToken);
+                cursor = (string)page[0]!;
+                var keys = (RedisKey[])page[1]!;
+                var wanted = keys.Take(limit - sessions.Count).ToList();
+                var reads = await CallAsync(Task.WhenAll(wanted.Select(key => database.HashGetAsync(key, InfoFields))), cancellationToken);
+                for (var i = 0; i < wanted.Count; i++)
                 {
-                    sessions.Add(ToSessionInfo(((string)wanted[i]!)[_sessionKeyPrefix.Length..], RedisResult.Create(reads[i])));
+                    // Between SCAN and HMGET a session may have expired: its fields read as nil, and it is skipped.
+                    if (!reads[i][1].IsNull)
+                    {
+                        sessions.Add(ToSessionInfo(((string)wanted[i]!)[_sessionKeyPrefix.Length..], RedisResult.Create(reads[i])));
+                    }
                 }
             }
+            while (cursor != "0" && sessions.Count < limit);
+
+            if (sessions.Count >= limit)
+            {
+                break;
+            }
         }
-        while (cursor != "0" && sessions.Count < limit);
 
         return sessions;
     }
@@ -399,10 +537,13 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
             TimeSpan.FromMilliseconds(long.Parse((string)fields[1]!, CultureInfo.InvariantCulture)),
             DateTimeOffset.FromUnixTimeMilliseconds(long.Parse((string)fields[2]!, CultureInfo.InvariantCulture)),
             binding,
-            fields[5].IsNull ? null : SessionOwner.FromBytes((byte[])fields[5]!));
+            fields[5].IsNull ? null : SessionOwner.FromBytes((byte[])fields[5]!),
+            fields[7].IsNull ? 0 : long.Parse((string)fields[7]!, CultureInfo.InvariantCulture));
     }
 
     private RedisKey SessionKey(string sessionId) => _sessionKeyPrefix + sessionId;
+
+    private RedisKey ClientKey(string clientId) => _clientKeyPrefix + clientId;
 
     private async Task<ConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
     {
@@ -442,12 +583,21 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
         }
     }
 
+    /// <summary>Runs a fenced script (ARGV[1] the caller's epoch) on the session; <see cref="SessionTakenOverException"/> when it answers <see cref="TakenOver"/>.</summary>
+    private async Task<RedisResult> EvaluateFencedAsync(Script script, string sessionId, RedisValue[] arguments, CancellationToken cancellationToken)
+    {
+        var result = await EvaluateAsync(script, SessionKey(sessionId), arguments, cancellationToken);
+        return result.Resp2Type == ResultType.Integer && (long)result == TakenOver ? throw new SessionTakenOverException(sessionId) : result;
+    }
+
     /// <summary>Awaits a Redis call; every failure of Redis or of the way to it becomes <see cref="SessionStoreUnavailableException"/>.</summary>
     private async Task<T> CallAsync<T>(Task<T> call, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var result = await call.WaitAsync(cancellationToken);
+            _metrics?.RedisCall(Stopwatch.GetElapsedTime(started), error: null);
             if (Volatile.Read(ref _reachable) == 0)
             {
                 MarkReachable();
@@ -469,6 +619,13 @@ public sealed partial class RedisSessionStore : ISessionStore, IAsyncDisposable
             {
                 MarkUnreachable(reason);
             }
+
+            _metrics?.RedisCall(Stopwatch.GetElapsedTime(started), e switch
+            {
+                RedisConnectionException => "connection",
+                RedisTimeoutException => "timeout",
+                _ => "server",
+            });
 
             throw new SessionStoreUnavailableException($"The session store (Redis at {_endpoints}) is unavailable: {reason}", e);
         }

@@ -85,4 +85,28 @@ internal static partial class SessionLog
 
     [LoggerMessage(EventId = 657, Level = LogLevel.Debug, Message = "Session {SessionId} closed")]
     private static partial void LogClosed(ILogger logger, string sessionId);
+
+    public static void TakenOver(ILogger logger, string sessionId, string connectionId, string told)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            var redacted = SessionIds.Redact(sessionId);
+            LogTakenOver(logger, redacted, connectionId, told);
+        }
+    }
+
+    [LoggerMessage(EventId = 672, Level = LogLevel.Information, Message = "Session {SessionId} was taken over by a newer connection: connection {ConnectionId} lost it ({Told})")]
+    private static partial void LogTakenOver(ILogger logger, string sessionId, string connectionId, string told);
+
+    public static void TellFailed(ILogger logger, string sessionId, string nodeId, string connectionId, string reason)
+    {
+        if (logger.IsEnabled(LogLevel.Warning))
+        {
+            var redacted = SessionIds.Redact(sessionId);
+            LogTellFailed(logger, redacted, nodeId, connectionId, reason);
+        }
+    }
+
+    [LoggerMessage(EventId = 673, Level = LogLevel.Warning, Message = "Session {SessionId} was taken over, and its previous connection {ConnectionId} on node {NodeId} could not be told: {Reason}; the store refuses that connection's use of the session all the same")]
+    private static partial void LogTellFailed(ILogger logger, string sessionId, string nodeId, string connectionId, string reason);
 }

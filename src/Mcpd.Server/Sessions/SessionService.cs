@@ -24,7 +24,7 @@ namespace Mcpd.Server.Sessions;
 /// </remarks>
 internal sealed class SessionService(
     ISessionStore store, ISessionAuthenticator authenticator, ClusterNode cluster, ConnectionRegistry connections,
-    SessionOpenLimiter openLimiter, IOptionsMonitor<SessionsOptions> options, TimeProvider time, ILogger<SessionService> logger)
+    SessionOpenLimiter openLimiter, IOptionsMonitor<SessionsOptions> options, McpdMetrics metrics, TimeProvider time, ILogger<SessionService> logger)
 {
     public const string Open = "session.open";
     public const string Resume = "session.resume";
@@ -42,15 +42,34 @@ internal sealed class SessionService(
     /// <summary>device.call: the session whose live connection is called.</summary>
     public const string TargetSessionHeader = "target-session";
 
+    /// <summary>device.call: instead of <see cref="TargetSessionHeader"/>, the client id whose session is called (the clientId index).</summary>
+    public const string TargetClientHeader = "target-client";
+
     /// <summary>device.call: the method called on that connection.</summary>
     public const string TargetMethodHeader = "target-method";
 
     /// <summary>
-    /// device.call forwarded by another node: the binding it read, "connection incarnation node". The receiving node
-    /// delivers the call to that connection of that incarnation, bound to the target session, or answers UNAVAILABLE;
-    /// it never forwards it again.
+    /// device.call forwarded by another node: what it read, "session epoch connection incarnation node"
+    /// (<see cref="ForwardedBinding"/>). The receiving node delivers the call to that connection of that incarnation,
+    /// holding the session at that epoch or a newer one, or answers UNAVAILABLE; it never forwards it again.
     /// </summary>
     public const string ExpectedBindingHeader = "mcpd-binding";
+
+    /// <summary>
+    /// The one-way message a connection gets when a newer connection took its session over (docs/sessions.md, "One
+    /// owner"), header <c>session</c>: the connection no longer holds the session.
+    /// </summary>
+    public const string Taken = "session.taken";
+
+    /// <summary>
+    /// Node to node (docs/sessions.md, "One owner"): one-way, tells the node of a session's previous connection that the
+    /// session was taken over; headers <see cref="TakenSessionHeader"/> and <see cref="TakenConnectionHeader"/>.
+    /// </summary>
+    public const string TakenOnNode = "mcpd.session.taken";
+
+    public const string TakenSessionHeader = "taken-session";
+
+    public const string TakenConnectionHeader = "taken-connection";
 
     public static ReadOnlySpan<byte> SessionHeaderUtf8 => "session"u8;
 
@@ -78,6 +97,7 @@ internal sealed class SessionService(
         Get => GetAsync,
         Set => SetAsync,
         DeviceCall => DeviceCallAsync,
+        TakenOnNode => TakenOnNodeAsync,
         _ => null,
     };
 
@@ -107,6 +127,8 @@ internal sealed class SessionService(
     public async ValueTask<(ISessionState? Session, McpReply? Refusal)> OpenHandleAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
         var sessionId = request.Header(SessionHeader)!;
+        var epoch = BoundEpoch(ConnectionOf(request), sessionId);
+        ClaimIndexIfDue(request, sessionId);
         try
         {
             if (await CheckOwnerAsync(request, sessionId, cancellationToken) is { } refusal)
@@ -114,9 +136,12 @@ internal sealed class SessionService(
                 return (null, refusal);
             }
 
-            return await store.TouchAsync(sessionId, cancellationToken) is null
-                ? (null, Expired())
-                : (new SessionHandle(store, sessionId), null);
+            return await store.TouchAsync(sessionId, cancellationToken) switch
+            {
+                null => (null, Expired()),
+                { } session when epoch != 0 && session.Epoch != epoch => (null, LostTo(request, new SessionTakenOverException(sessionId))),
+                _ => (new SessionHandle(store, sessionId, epoch), null),
+            };
         }
         catch (SessionStoreUnavailableException ex)
         {
@@ -125,11 +150,11 @@ internal sealed class SessionService(
     }
 
     /// <summary>
-    /// True when the connection of a request is bound to <paramref name="sessionId"/>: it opened or resumed that
-    /// session, so it proved the owner then (<see cref="ISessionStore.TryGetValueNow"/>'s <c>ownerProven</c>).
+    /// The epoch with which the connection of a request is bound to <paramref name="sessionId"/> (it opened or resumed
+    /// that session, so it proved the owner then); 0 when it is not bound to it.
     /// </summary>
-    public static bool IsBoundTo(IMcpConnectionFeature? connection, ReadOnlySpan<char> sessionId) =>
-        connection?.BoundSession?.Id is { } bound && sessionId.SequenceEqual(bound);
+    public static long BoundEpoch(IMcpConnectionFeature? connection, ReadOnlySpan<char> sessionId) =>
+        connection?.BoundSession is SessionHandle bound && sessionId.SequenceEqual(bound.Id) ? bound.Epoch : 0;
 
     private async ValueTask<McpReply> OpenAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
@@ -159,7 +184,13 @@ internal sealed class SessionService(
                 return McpReply.Error(McpStatus.Overloaded, "the session store is full");
             }
 
-            await BindAsync(request, session.Id, cancellationToken);
+            if (await ClaimClientIdAsync(request, session, token, settings.OnClientIdInUse == ClientIdInUse.Refuse, cancellationToken) is { } inUse)
+            {
+                await store.DeleteAsync(session.Id, epoch: 0, cancellationToken);
+                return inUse;
+            }
+
+            await BindAsync(request, session, cancellationToken);
             SessionLog.Opened(logger, session.Id, clientId, ConnectionOf(request)?.Id ?? "", ttl);
             return Describe(session);
         });
@@ -194,21 +225,22 @@ internal sealed class SessionService(
                 return Refuse(request, sessionId);
             }
 
-            if (!await store.BindAsync(sessionId, Binding(request), cancellationToken))
+            if (!await BindAsync(request, session, cancellationToken))
             {
                 return Expired();
             }
 
-            ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId));
+            await store.ClaimClientAsync(session.ClientId, sessionId, session.Ttl, ifCurrent: sessionId, cancellationToken);
+
             SessionLog.Resumed(logger, sessionId, ConnectionOf(request)?.Id ?? "");
             return Describe(session);
         });
     }
 
     private ValueTask<McpReply> CloseAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
-        WithSession(request, async sessionId =>
+        WithSession(request, async (sessionId, epoch) =>
         {
-            if (!await store.DeleteAsync(sessionId, cancellationToken))
+            if (!await store.DeleteAsync(sessionId, epoch, cancellationToken))
             {
                 return Expired();
             }
@@ -222,15 +254,15 @@ internal sealed class SessionService(
     /// session.get: header <c>key</c> reads one value (the body); without it, the whole context as a JSON object.
     /// </summary>
     private ValueTask<McpReply> GetAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
-        WithSession(request, async sessionId =>
+        WithSession(request, async (sessionId, epoch) =>
         {
             if (request.Header(KeyHeader) is { } key)
             {
-                var read = await store.GetValueAsync(sessionId, key, cancellationToken);
+                var read = await store.GetValueAsync(sessionId, key, epoch, cancellationToken);
                 return read.Value is null ? Refusal(read, key) : McpReply.Ok(read.Value);
             }
 
-            return await store.GetAllAsync(sessionId, cancellationToken) is { } all
+            return await store.GetAllAsync(sessionId, epoch, cancellationToken) is { } all
                 ? McpReply.Ok(JsonSerializer.SerializeToUtf8Bytes(all))
                 : Expired();
         }, cancellationToken);
@@ -240,7 +272,7 @@ internal sealed class SessionService(
     /// string values to set. An empty value removes its key.
     /// </summary>
     private ValueTask<McpReply> SetAsync(McpIncomingRequest request, CancellationToken cancellationToken) =>
-        WithSession(request, async sessionId =>
+        WithSession(request, async (sessionId, epoch) =>
         {
             IReadOnlyList<KeyValuePair<string, string>> values;
             if (request.Header(KeyHeader) is { } key)
@@ -258,7 +290,7 @@ internal sealed class SessionService(
                 return McpReply.Error(McpStatus.BadRequest, problem);
             }
 
-            var write = await store.SetValuesAsync(sessionId, values, cancellationToken);
+            var write = await store.SetValuesAsync(sessionId, values, epoch, cancellationToken);
             return write.Status switch
             {
                 SessionWriteStatus.Written => McpReply.Ok(),
@@ -269,8 +301,8 @@ internal sealed class SessionService(
         }, cancellationToken);
 
     /// <summary>
-    /// device.call: calls <c>target-method</c> on the live connection of session <c>target-session</c>, here or
-    /// through the node that holds it; its answer comes back unchanged.
+    /// device.call: calls <c>target-method</c> on the live connection of session <c>target-session</c> (or of the
+    /// session of client id <c>target-client</c>), here or through the node that holds it; its answer comes back unchanged.
     /// </summary>
     /// <remarks>
     /// Invariant: a call reaches only the connection the session is bound to, in the incarnation that bound it. A
@@ -280,37 +312,61 @@ internal sealed class SessionService(
     /// </remarks>
     private async ValueTask<McpReply> DeviceCallAsync(McpIncomingRequest request, CancellationToken cancellationToken)
     {
-        if (request.Header(TargetSessionHeader) is not { } targetSession || request.Header(TargetMethodHeader) is not { } method)
+        if (request.Header(TargetMethodHeader) is not { } method)
         {
-            return McpReply.Error(McpStatus.BadRequest, "device.call needs the headers 'target-session' and 'target-method'");
+            return McpReply.Error(McpStatus.BadRequest, "device.call needs the header 'target-session' (or 'target-client') and 'target-method'");
         }
 
+        if (request.Header(ExpectedBindingHeader) is { } expected)
+        {
+            return ForwardedBinding.TryParse(expected, out var forwarded)
+                ? await InFlightLimitedAsync(forwarded.SessionId, () => CallForwardedAsync(request, forwarded, method, cancellationToken))
+                : McpReply.Error(McpStatus.BadRequest, $"'{ExpectedBindingHeader}' must be \"session epoch connection incarnation node\"");
+        }
+
+        var (targetSession, targetClient) = (request.Header(TargetSessionHeader), request.Header(TargetClientHeader));
+        if (targetSession is null && targetClient is null)
+        {
+            return McpReply.Error(McpStatus.BadRequest, "device.call needs the header 'target-session' (or 'target-client') and 'target-method'");
+        }
+
+        // Calls named by client id count under that id: the session it names is known only after a store round trip.
+        return await InFlightLimitedAsync(targetSession ?? $"client:{targetClient}", () => FindAndCallAsync(request, targetSession, targetClient, method, cancellationToken));
+    }
+
+    /// <summary>Runs <paramref name="call"/> unless <see cref="SessionsOptions.MaxCallsPerTarget"/> calls to <paramref name="target"/> are in flight here (OVERLOADED at once).</summary>
+    private async Task<McpReply> InFlightLimitedAsync(string target, Func<Task<McpReply>> call)
+    {
         var limit = options.CurrentValue.MaxCallsPerTarget;
-        if (!_callsInFlight.TryEnter(targetSession, limit))
+        if (!_callsInFlight.TryEnter(target, limit))
         {
             return McpReply.Error(McpStatus.Overloaded, $"{limit} calls to the target session are in flight through node {cluster.NodeId} (sessions.maxCallsPerTarget)");
         }
 
         try
         {
-            return request.Header(ExpectedBindingHeader) is { } expected
-                ? await CallForwardedAsync(request, targetSession, expected, method, cancellationToken)
-                : await FindAndCallAsync(request, targetSession, method, cancellationToken);
+            return await call();
         }
         finally
         {
-            _callsInFlight.Exit(targetSession);
+            _callsInFlight.Exit(target);
         }
     }
 
     /// <summary>Reads the target session's binding and calls its connection, here or through the node that holds it.</summary>
-    private ValueTask<McpReply> FindAndCallAsync(McpIncomingRequest request, string targetSession, string method, CancellationToken cancellationToken) =>
-        Guard(request, async () =>
+    private async Task<McpReply> FindAndCallAsync(McpIncomingRequest request, string? targetSession, string? targetClient, string method, CancellationToken cancellationToken) =>
+        await Guard(request, async () =>
         {
-            if (await store.TouchAsync(targetSession, cancellationToken) is not { } target)
+            targetSession ??= await store.GetClientSessionAsync(targetClient!, cancellationToken);
+            if (targetSession is null || await store.TouchAsync(targetSession, cancellationToken) is not { } target || (targetClient is not null && target.ClientId != targetClient))
             {
-                return McpReply.Error(McpStatus.SessionExpired, $"the target session has expired or never existed");
+                return McpReply.Error(McpStatus.SessionExpired, targetSession is null || targetClient is not null
+                    ? $"client id '{targetClient}' has no live session"
+                    : "the target session has expired or never existed");
             }
+
+            // The call used the session: its clientId index entry lives as long (in the background, as a client's own use does).
+            _ = ClaimQuietlyAsync(target);
 
             if (target.Binding is not { } binding)
             {
@@ -320,7 +376,7 @@ internal sealed class SessionService(
             if (binding.NodeId == cluster.NodeId)
             {
                 return cluster.IsHere(binding)
-                    ? await CallLocalAsync(request, targetSession, binding.ConnectionId, method, cancellationToken)
+                    ? await CallLocalAsync(request, target.Id, target.Epoch, binding.ConnectionId, method, cancellationToken)
                     : Restarted(binding.NodeId);
             }
 
@@ -334,44 +390,41 @@ internal sealed class SessionService(
                 return Restarted(binding.NodeId);
             }
 
-            SessionLog.DeviceCallForwarded(logger, targetSession, method, binding.NodeId, node.Address, request.TraceId);
-            var expectation = new KeyValuePair<string, string>(ExpectedBindingHeader, $"{binding.ConnectionId} {binding.Incarnation} {binding.NodeId}");
-            return await cluster.PeerAt(binding.NodeId, node).SendAsync(request, expectation, cancellationToken);
+            SessionLog.DeviceCallForwarded(logger, target.Id, method, binding.NodeId, node.Address, request.TraceId);
+            var expectation = new KeyValuePair<string, string>(ExpectedBindingHeader, new ForwardedBinding(target.Id, target.Epoch, binding).ToString());
+            var started = time.GetTimestamp();
+            var answer = await cluster.PeerAt(binding.NodeId, node).SendAsync(request, expectation, cancellationToken);
+            metrics.Forwarded(binding.NodeId, answer.Status, time.GetElapsedTime(started));
+            return answer;
         });
 
     /// <summary>
-    /// A device.call another node forwarded here for the binding <paramref name="expected"/> ("connection incarnation
-    /// node"): delivered only if that is this process and the connection is still bound to the target session.
+    /// A device.call another node forwarded here for <paramref name="forwarded"/>: delivered only if its binding names
+    /// this process and the connection still holds the session at that epoch or a newer one; never forwarded again.
     /// </summary>
-    private Task<McpReply> CallForwardedAsync(McpIncomingRequest request, string targetSession, string expected, string method, CancellationToken cancellationToken)
-    {
-        var parts = expected.Split(' ', 3);
-        if (parts.Length != 3)
-        {
-            return Task.FromResult(McpReply.Error(McpStatus.BadRequest, $"'{ExpectedBindingHeader}' must be \"connection incarnation node\""));
-        }
-
-        return cluster.IsHere(new SessionBinding(parts[2], parts[1], parts[0]))
-            ? CallLocalAsync(request, targetSession, parts[0], method, cancellationToken)
-            : Task.FromResult(Restarted(parts[2]));
-    }
+    private Task<McpReply> CallForwardedAsync(McpIncomingRequest request, ForwardedBinding forwarded, string method, CancellationToken cancellationToken) =>
+        cluster.IsHere(forwarded.Binding)
+            ? CallLocalAsync(request, forwarded.SessionId, forwarded.Epoch, forwarded.Binding.ConnectionId, method, cancellationToken)
+            : Task.FromResult(Restarted(forwarded.Binding.NodeId));
 
     private static McpReply Restarted(string nodeId) => McpReply.Error(
         McpStatus.Unavailable, $"node {nodeId} restarted since the target session's connection was made there: that connection is gone");
 
     /// <summary>
-    /// Calls connection <paramref name="connectionId"/> of this process, if it is still bound to
-    /// <paramref name="targetSession"/>, passing on the caller's headers and trace context.
+    /// Calls connection <paramref name="connectionId"/> of this process, passing on the caller's headers and trace
+    /// context, only while it holds session <paramref name="sessionId"/> with epoch <paramref name="epoch"/> or a newer
+    /// one: never a connection that lost the session.
     /// </summary>
-    private async Task<McpReply> CallLocalAsync(McpIncomingRequest request, string targetSession, string connectionId, string method, CancellationToken cancellationToken)
+    private async Task<McpReply> CallLocalAsync(McpIncomingRequest request, string sessionId, long epoch, string connectionId, string method, CancellationToken cancellationToken)
     {
-        if (connections.Find(connectionId) is not { Peer: { } peer } target || !IsBoundTo(target.Mcp, targetSession))
+        if (connections.Find(connectionId)?.Peer is not { } peer
+            || BoundEpoch(peer as IMcpConnectionFeature, sessionId) is var bound && (bound == 0 || bound < epoch))
         {
             return McpReply.Error(McpStatus.Unavailable, "the target session's connection has closed");
         }
 
         // The deadline stays among the headers: the device may drop work that can no longer be answered in time too.
-        var headers = request.Headers.Where(h => h.Key is not (TargetSessionHeader or TargetMethodHeader or SessionHeader or ExpectedBindingHeader or ForwardNode.HopsHeader)).ToList();
+        var headers = request.Headers.Where(h => h.Key is not (TargetSessionHeader or TargetClientHeader or TargetMethodHeader or SessionHeader or ExpectedBindingHeader or ForwardNode.HopsHeader)).ToList();
         ForwardNode.AddTraceParentIfMissing(headers, request);
         var remaining = McpDeadline.Of(request) - time.GetUtcNow();
         if (remaining <= TimeSpan.Zero)
@@ -399,15 +452,19 @@ internal sealed class SessionService(
         }
     }
 
-    /// <summary>Runs <paramref name="action"/> on the session of header <c>session</c>, once its owner is checked.</summary>
-    private async ValueTask<McpReply> WithSession(McpIncomingRequest request, Func<string, Task<McpReply>> action, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="action"/> on the session of header <c>session</c>, once its owner is checked, with the epoch
+    /// that fences its store operations (<see cref="BoundEpoch"/>).
+    /// </summary>
+    private async ValueTask<McpReply> WithSession(McpIncomingRequest request, Func<string, long, Task<McpReply>> action, CancellationToken cancellationToken)
     {
         if (request.Header(SessionHeader) is not { } sessionId)
         {
             return NeedsSessionHeader(request);
         }
 
-        return await Guard(request, async () => await CheckOwnerAsync(request, sessionId, cancellationToken) ?? await action(sessionId));
+        ClaimIndexIfDue(request, sessionId);
+        return await Guard(request, async () => await CheckOwnerAsync(request, sessionId, cancellationToken) ?? await action(sessionId, BoundEpoch(ConnectionOf(request), sessionId)));
     }
 
     private static McpReply NeedsSessionHeader(McpIncomingRequest request) =>
@@ -420,7 +477,7 @@ internal sealed class SessionService(
     /// </summary>
     private async Task<McpReply?> CheckOwnerAsync(McpIncomingRequest request, string sessionId, CancellationToken cancellationToken)
     {
-        if (IsBoundTo(ConnectionOf(request), sessionId))
+        if (BoundEpoch(ConnectionOf(request), sessionId) != 0)
         {
             return null;
         }
@@ -472,12 +529,208 @@ internal sealed class SessionService(
         {
             return Unavailable(ex, request.TraceId);
         }
+        catch (SessionTakenOverException ex)
+        {
+            return LostTo(request, ex);
+        }
     }
 
-    private async Task BindAsync(McpIncomingRequest request, string sessionId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The connection of <paramref name="request"/> acted on a session another connection has taken over: the answer
+    /// is SESSION_EXPIRED, saying why, and the connection's handle is marked lost (it was not told yet, or it would be).
+    /// </summary>
+    private McpReply LostTo(McpIncomingRequest request, SessionTakenOverException takenOver)
     {
-        await store.BindAsync(sessionId, Binding(request), cancellationToken);
-        ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId));
+        if (ConnectionOf(request) is { BoundSession: SessionHandle held } && held.Id == takenOver.SessionId && held.MarkLost())
+        {
+            metrics.SessionTakenOver();
+        }
+
+        return McpReply.Error(McpStatus.SessionExpired, TakenOverMessage);
+    }
+
+    /// <summary>
+    /// Binds the connection of <paramref name="request"/> to the session as its one owner (a new epoch); the connection
+    /// that held it before, on this node or another, is told that it lost it. False when the session is gone.
+    /// </summary>
+    private async Task<bool> BindAsync(McpIncomingRequest request, SessionInfo session, CancellationToken cancellationToken)
+    {
+        var (binding, sessionId) = (Binding(request), session.Id);
+        if (await store.BindAsync(sessionId, binding, cancellationToken) is not { } bound)
+        {
+            return false;
+        }
+
+        ConnectionOf(request)?.Bind(new SessionHandle(store, sessionId, bound.Epoch) { Bound = session, IndexClaimedAt = time.GetTimestamp() });
+        if (bound.Previous is { } previous && previous != binding)
+        {
+            _ = TellPreviousOwnerAsync(sessionId, previous, request);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="session"/> the one session of its client id (the clientId index). Another live session of
+    /// that client id is closed and its connection told (takeover), or the open is refused (<paramref name="refuse"/>);
+    /// a live session whose owner this open does not prove is never taken over. Null, or the refusal.
+    /// </summary>
+    private async Task<McpReply?> ClaimClientIdAsync(McpIncomingRequest request, SessionInfo session, string? token, bool refuse, CancellationToken cancellationToken)
+    {
+        var clientId = session.ClientId;
+        var claim = await store.ClaimClientAsync(clientId, session.Id, session.Ttl, refuse ? session.Id : null, cancellationToken);
+        // Refuse: the entry named another session; claim it only if that one has ended (and nobody claimed it meanwhile).
+        for (var attempt = 0; !claim.Claimed && attempt < 3 && await LiveSessionAsync(claim.Previous!, clientId, cancellationToken) is null; attempt++)
+        {
+            claim = await store.ClaimClientAsync(clientId, session.Id, session.Ttl, claim.Previous, cancellationToken);
+        }
+
+        if (!claim.Claimed)
+        {
+            return McpReply.Error(McpStatus.Forbidden, $"client id '{clientId}' already has a live session (sessions.onClientIdInUse is refuse): resume that session, or close it first");
+        }
+
+        if (claim.Previous is not { } previous || previous == session.Id || await LiveSessionAsync(previous, clientId, cancellationToken) is not { } old)
+        {
+            return null;
+        }
+
+        if (!await ProvesOwnerAsync(request, old, clientId, token, cancellationToken))
+        {
+            // Give the entry back: a client that cannot prove the old session's owner does not throw it out.
+            await store.ClaimClientAsync(clientId, previous, old.Ttl, ifCurrent: session.Id, cancellationToken);
+            return Refuse(request, previous);
+        }
+
+        if (await store.DeleteAsync(previous, epoch: 0, cancellationToken) && old.Binding is { } binding)
+        {
+            _ = TellPreviousOwnerAsync(previous, binding, request);
+        }
+
+        return null;
+    }
+
+    /// <summary>The session <paramref name="sessionId"/> when it lives and belongs to <paramref name="clientId"/>.</summary>
+    private async Task<SessionInfo?> LiveSessionAsync(string sessionId, string clientId, CancellationToken cancellationToken) =>
+        await store.FindAsync(sessionId, cancellationToken) is { } session && session.ClientId == clientId ? session : null;
+
+    /// <summary>
+    /// Claims the clientId index entry of the session this request's connection holds again, when a third of its TTL has
+    /// passed since the last claim (<see cref="SessionHandle.IndexClaimDue"/>); in the background, and a failure changes
+    /// nothing until the next claim.
+    /// </summary>
+    private void ClaimIndexIfDue(McpIncomingRequest request, string sessionId)
+    {
+        if (ConnectionOf(request)?.BoundSession is SessionHandle { Bound: { } session } held && held.Id == sessionId && held.IndexClaimDue(time))
+        {
+            _ = ClaimQuietlyAsync(session);
+        }
+    }
+
+    private async Task ClaimQuietlyAsync(SessionInfo session)
+    {
+        try
+        {
+            await store.ClaimClientAsync(session.ClientId, session.Id, session.Ttl, ifCurrent: session.Id, CancellationToken.None);
+        }
+        catch (SessionStoreUnavailableException ex)
+        {
+            SessionLog.StoreUnavailable(logger, store.Kind, "-", ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Tells the connection of <paramref name="previous"/> that it lost the session: here, or through its node
+    /// (<see cref="TakenOnNode"/>). Never throws; a message that cannot be delivered changes nothing that matters, as
+    /// the store refuses a stale connection's use of the session by itself.
+    /// </summary>
+    private async Task TellPreviousOwnerAsync(string sessionId, SessionBinding previous, McpIncomingRequest request)
+    {
+        // Off the request's path: with a store that answers at once, the request still runs inside its connection's
+        // read loop, and the previous owner may be that very connection, whose writer the loop holds.
+        await Task.Yield();
+        try
+        {
+            if (previous.NodeId == cluster.NodeId)
+            {
+                // A binding of an earlier run of this node names a connection that is gone.
+                if (cluster.IsHere(previous))
+                {
+                    await TellLocalAsync(sessionId, previous.ConnectionId, CancellationToken.None);
+                }
+
+                return;
+            }
+
+            if (await store.GetNodeAsync(previous.NodeId, CancellationToken.None) is not { } node || node.Incarnation != previous.Incarnation
+                || !Mcpd.Client.HostPort.TryParse(node.Address, out _))
+            {
+                // The node is gone or restarted since, and the connection with it.
+                return;
+            }
+
+            var message = new McpIncomingRequest(TakenOnNode, [new(TakenSessionHeader, sessionId), new(TakenConnectionHeader, previous.ConnectionId)], default, isOneWay: true, request.Peer, request.TraceId);
+            var told = await cluster.PeerAt(previous.NodeId, node).SendAsync(message, CancellationToken.None);
+            if (told.Status != McpStatus.Ok)
+            {
+                SessionLog.TellFailed(logger, sessionId, previous.NodeId, previous.ConnectionId, $"{told.Status}");
+            }
+        }
+        catch (SessionStoreUnavailableException ex)
+        {
+            SessionLog.TellFailed(logger, sessionId, previous.NodeId, previous.ConnectionId, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// mcpd.session.taken (node to node): tells this node's connection <c>taken-connection</c> that it lost session
+    /// <c>taken-session</c>.
+    /// </summary>
+    private async ValueTask<McpReply> TakenOnNodeAsync(McpIncomingRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Header(TakenSessionHeader) is not { } sessionId || request.Header(TakenConnectionHeader) is not { } connectionId)
+        {
+            return McpReply.Error(McpStatus.BadRequest, $"{TakenOnNode} needs the headers '{TakenSessionHeader}' and '{TakenConnectionHeader}'");
+        }
+
+        return await Guard(request, async () =>
+        {
+            await TellLocalAsync(sessionId, connectionId, cancellationToken);
+            return McpReply.Ok();
+        });
+    }
+
+    /// <summary>
+    /// Marks the session's handle on connection <paramref name="connectionId"/> of this node lost and sends the
+    /// connection <see cref="Taken"/>, if it holds the session with an epoch older than the store's: only a connection
+    /// that really lost the session is told, so a forged <see cref="TakenOnNode"/> changes nothing. The stale handle
+    /// stays bound: the store refuses its every use until the connection resumes the session.
+    /// </summary>
+    private async Task TellLocalAsync(string sessionId, string connectionId, CancellationToken cancellationToken)
+    {
+        if (connections.Find(connectionId)?.Peer is not { } peer || peer is not IMcpConnectionFeature { BoundSession: SessionHandle held } || held.Id != sessionId)
+        {
+            return;
+        }
+
+        if (await store.FindAsync(sessionId, cancellationToken) is { } session && session.Epoch <= held.Epoch)
+        {
+            return;
+        }
+
+        if (held.MarkLost())
+        {
+            metrics.SessionTakenOver();
+            try
+            {
+                var status = await peer.SendOneWayAsync(Taken, default, [new(SessionHeader, sessionId)], cancellationToken);
+                SessionLog.TakenOver(logger, sessionId, connectionId, $"told: {status}");
+            }
+            catch (Exception ex) when (ex is TimeoutException or IOException)
+            {
+                SessionLog.TakenOver(logger, sessionId, connectionId, $"not told: {ex.Message}");
+            }
+        }
     }
 
     private SessionBinding Binding(McpIncomingRequest request) => cluster.BindingOf(ConnectionOf(request)?.Id ?? "");
@@ -491,6 +744,9 @@ internal sealed class SessionService(
     }
 
     private static McpReply Expired() => McpReply.Error(McpStatus.SessionExpired, "the session has expired or never existed");
+
+    /// <summary>The answer to a connection whose session a newer connection took over (SESSION_EXPIRED).</summary>
+    private const string TakenOverMessage = "the session was taken over by another connection (a session.resume or session.open elsewhere): this connection no longer holds it; resume it to use it here again";
 
     private static McpReply Describe(SessionInfo session) => McpReply.Ok(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
     {
@@ -590,4 +846,28 @@ internal sealed class SessionService(
 
     /// <summary>The proof a session.resume may carry for a session opened with a token.</summary>
     private sealed record ResumeProof([property: JsonPropertyName("clientId")] string? ClientId, [property: JsonPropertyName("token")] string? Token);
+}
+
+/// <summary>
+/// What a node read when it forwarded a device.call (header <see cref="SessionService.ExpectedBindingHeader"/>): the
+/// target session, its epoch, and the binding of its connection, as "session epoch connection incarnation node" (the
+/// node id last: it may hold spaces; session ids, epochs, connection ids and incarnations never do).
+/// </summary>
+internal readonly record struct ForwardedBinding(string SessionId, long Epoch, SessionBinding Binding)
+{
+    public static bool TryParse(string text, out ForwardedBinding forwarded)
+    {
+        var parts = text.Split(' ', 5);
+        forwarded = default;
+        if (parts.Length != 5 || !long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var epoch))
+        {
+            return false;
+        }
+
+        forwarded = new ForwardedBinding(parts[0], epoch, new SessionBinding(parts[4], parts[3], parts[2]));
+        return true;
+    }
+
+    public override string ToString() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SessionId} {Epoch} {Binding.ConnectionId} {Binding.Incarnation} {Binding.NodeId}");
 }

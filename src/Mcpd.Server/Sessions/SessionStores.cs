@@ -1,3 +1,4 @@
+using Mcpd.Server.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,7 @@ internal static class SessionStores
     {
         var settings = services.GetRequiredService<IOptions<SessionsOptions>>().Value;
         return settings.Store == SessionStoreKinds.Redis
-            ? new RedisSessionStore(settings.Redis, SessionContextLimits.From(settings), services.GetRequiredService<ILogger<RedisSessionStore>>())
+            ? new RedisSessionStore(settings.Redis, SessionContextLimits.From(settings), services.GetRequiredService<ILogger<RedisSessionStore>>(), services.GetRequiredService<McpdMetrics>())
             : new InMemorySessionStore(settings, services.GetRequiredService<TimeProvider>());
     }
 }

@@ -54,8 +54,24 @@ public sealed class SessionsOptions
     /// </summary>
     public IDictionary<string, string> Tokens { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// What <c>session.open</c> does with a client id that already has a live session (docs/sessions.md, "One session per
+    /// client id"): <see cref="ClientIdInUse.Takeover"/> (the default) or <see cref="ClientIdInUse.Refuse"/>.
+    /// </summary>
+    public string OnClientIdInUse { get; set; } = ClientIdInUse.Takeover;
+
     /// <summary>The Redis store.</summary>
     public RedisSessionOptions Redis { get; set; } = new();
+}
+
+/// <summary>The values of <see cref="SessionsOptions.OnClientIdInUse"/>.</summary>
+public static class ClientIdInUse
+{
+    /// <summary>The new session replaces the old one: the old one is closed and its connection told (as MQTT does).</summary>
+    public const string Takeover = "takeover";
+
+    /// <summary>The open is refused while the old session lives.</summary>
+    public const string Refuse = "refuse";
 }
 
 /// <summary>The Redis store (section <c>sessions:redis</c>).</summary>
@@ -66,6 +82,12 @@ public sealed class RedisSessionOptions
 
     /// <summary>Prefix of every key mcpd writes, so several deployments can share one Redis.</summary>
     public string KeyPrefix { get; set; } = "mcpd:";
+
+    /// <summary>
+    /// Live sessions at most, all nodes together (the sorted set <c>{prefix}live-sessions</c>); at the limit <c>session.open</c>
+    /// answers OVERLOADED. 0: no quota (and no set).
+    /// </summary>
+    public int MaxSessions { get; set; } = 1_000_000;
 }
 
 /// <summary>The values of <see cref="SessionsOptions.Store"/>.</summary>

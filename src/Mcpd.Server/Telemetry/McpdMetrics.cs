@@ -68,6 +68,12 @@ public sealed partial class McpdMetrics : IDisposable
     private readonly Counter<long> _tlsHandshakeFailures;
     private readonly Counter<long> _requestsDenied;
     private readonly Counter<long> _adminAuthFailures;
+    private readonly Counter<long> _sessionTakeovers;
+    private readonly Histogram<double> _redisDuration;
+    private readonly Counter<long> _redisErrors;
+    private readonly Counter<long> _forwards;
+    private readonly Histogram<double> _forwardDuration;
+    private readonly Counter<long> _announcements;
     private readonly ConcurrentDictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _methodIndexBySpan;
 
     /// <summary>Creates the instruments on a meter made by <paramref name="meters"/> (one per host).</summary>
@@ -94,11 +100,43 @@ public sealed partial class McpdMetrics : IDisposable
         _requestsDenied = Meter.CreateCounter<long>("mcpd.requests.denied", "{request}", "Requests refused because the client's role does not allow them, by listener.");
         _configReloads = Meter.CreateCounter<long>("mcpd.config.reloads", "{reload}", "Configuration changes seen at run time, accepted or rejected.");
         _adminAuthFailures = Meter.CreateCounter<long>("mcpd.admin.auth.failures", "{request}", "Admin API requests refused for want of a valid token, by reason.");
+        _sessionTakeovers = Meter.CreateCounter<long>("mcpd.sessions.takeovers", "{session}", "Connections of this node that lost their session to a newer connection (a resume or open elsewhere).");
+        _redisDuration = Meter.CreateHistogram("mcpd.sessions.redis.duration", "s", "Round trips to the Redis session store, failed ones included.", tags: null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        _redisErrors = Meter.CreateCounter<long>("mcpd.sessions.redis.errors", "{call}", "Calls to the Redis session store that failed, by kind (connection, timeout, server).");
+        _forwards = Meter.CreateCounter<long>("mcpd.cluster.forwards", "{call}", "device.call forwarded to the node holding the target session, by node and answer status.");
+        _forwardDuration = Meter.CreateHistogram("mcpd.cluster.forward.duration", "s", "Time from forwarding a device.call to another node to its answer, by node.", tags: null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        _announcements = Meter.CreateCounter<long>("mcpd.cluster.announcements", "{announcement}", "This node's announcements in the session store, by result (ok, failed).");
         _methodIndexBySpan = _methodIndex.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>The <c>Mcpd</c> meter of this host; observed instruments are created on it too.</summary>
     public Meter Meter { get; }
+
+    /// <summary>Counts a connection of this node that lost its session to a newer connection (docs/sessions.md, "One owner").</summary>
+    internal void SessionTakenOver() => _sessionTakeovers.Add(1);
+
+    /// <summary>A round trip to the Redis session store that took <paramref name="elapsed"/>; <paramref name="error"/>: how it failed (connection, timeout, server), or null.</summary>
+    internal void RedisCall(TimeSpan elapsed, string? error)
+    {
+        _redisDuration.Record(elapsed.TotalSeconds);
+        if (error is not null)
+        {
+            _redisErrors.Add(1, new KeyValuePair<string, object?>("kind", error));
+        }
+    }
+
+    /// <summary>A device.call forwarded to node <paramref name="nodeId"/>, answered <paramref name="status"/> after <paramref name="elapsed"/>.</summary>
+    internal void Forwarded(string nodeId, McpStatus status, TimeSpan elapsed)
+    {
+        var node = new KeyValuePair<string, object?>("node", nodeId);
+        _forwards.Add(1, node, new KeyValuePair<string, object?>("status", McpStatusNames.Of(status)));
+        _forwardDuration.Record(elapsed.TotalSeconds, node);
+    }
+
+    /// <summary>This node announced itself in the session store (<paramref name="ok"/>), or failed to.</summary>
+    internal void Announced(bool ok) => _announcements.Add(1, new KeyValuePair<string, object?>("result", ok ? "ok" : "failed"));
 
     /// <summary>Counts a configuration change: <paramref name="accepted"/> true when it was applied, false when it was rejected.</summary>
     public void ConfigReloaded(bool accepted) => _configReloads.Add(1, new KeyValuePair<string, object?>("result", accepted ? "accepted" : "rejected"));

@@ -132,7 +132,7 @@ public sealed class ClusterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task While_redis_is_down_sessions_answer_unavailable_readyz_is_503_and_both_recover_when_it_returns()
+    public async Task While_redis_is_down_sessions_answer_unavailable_readyz_sessions_is_503_readyz_stays_200_and_both_recover_when_it_returns()
     {
         await using var client = await ConnectAsync(_nodeA);
         using var http = new HttpClient { BaseAddress = _nodeA.AdminUri };
@@ -142,12 +142,16 @@ public sealed class ClusterTests : IAsyncLifetime
         var open = await client.CallAsync("session.open", """{"clientId":"during"}"""u8.ToArray());
         var named = await client.CallAsync("sys.echo", headers: [new("session", "AAAAAAAAAAAAAAAAAAAAAA")]);
         var plain = await client.CallAsync("sys.echo", "still serving"u8.ToArray());
-        using var unready = await http.GetAsync(new Uri("readyz", UriKind.Relative));
+        using var unready = await http.GetAsync(new Uri("readyz/sessions", UriKind.Relative));
+        using var serving = await http.GetAsync(new Uri("readyz", UriKind.Relative));
 
         Assert.Equal(McpStatus.Unavailable, open.Status);
         Assert.Equal(McpStatus.Unavailable, named.Status);
         Assert.Equal("still serving", plain.BodyText);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, unready.StatusCode);
+        // Modbus and MCP without sessions still work: a load balancer keeps the node (and the whole fleet) in.
+        Assert.Equal(HttpStatusCode.OK, serving.StatusCode);
+        Assert.Contains("\"status\":\"Degraded\"", await serving.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         Assert.Contains(_nodeA.Logs.Lines, l => l.EventId.Id == 653);
 
         await _redis.StartAgainAsync();
@@ -159,7 +163,7 @@ public sealed class ClusterTests : IAsyncLifetime
         }
 
         Assert.Equal(McpStatus.Ok, reopened!.Status);
-        using var ready = await http.GetAsync(new Uri("readyz", UriKind.Relative));
+        using var ready = await http.GetAsync(new Uri("readyz/sessions", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         using var body = JsonDocument.Parse(reopened.Body);
         Assert.Equal(22, body.RootElement.GetProperty("sessionId").GetString()!.Length);

@@ -48,9 +48,9 @@ public sealed class InMemorySessionStoreTests : SessionStoreContract, IDisposabl
     {
         var session = NewSession();
         await _store.CreateAsync(session, default);
-        await _store.SetValuesAsync(session.Id, [new("k", "v")], default);
+        await _store.SetValuesAsync(session.Id, [new("k", "v")], epoch: 0, default);
 
-        Assert.True(_store.TryGetValueNow(session.Id.AsSpan(), "k", ownerProven: false, out var read));
+        Assert.True(_store.TryGetValueNow(session.Id.AsSpan(), "k", epoch: 0, out var read));
         Assert.Equal(new SessionRead(true, "v"), read);
     }
 
@@ -59,13 +59,14 @@ public sealed class InMemorySessionStoreTests : SessionStoreContract, IDisposabl
     {
         var session = NewSession() with { Owner = SessionOwner.Of(identity: null, "plc-7", "s3cret-token") };
         await _store.CreateAsync(session, default);
-        await _store.SetValuesAsync(session.Id, [new("k", "v")], default);
+        var bound = await _store.BindAsync(session.Id, new SessionBinding("node-a", "boot-1", "E00000001"), default);
+        await _store.SetValuesAsync(session.Id, [new("k", "v")], epoch: 0, default);
 
         _time.Advance(Ttl * 0.6);
-        Assert.False(_store.TryGetValueNow(session.Id.AsSpan(), "k", ownerProven: false, out _));
+        Assert.False(_store.TryGetValueNow(session.Id.AsSpan(), "k", epoch: 0, out _));
         _time.Advance(Ttl * 0.6);
 
-        Assert.True(_store.TryGetValueNow(session.Id.AsSpan(), "k", ownerProven: true, out var expired));
+        Assert.True(_store.TryGetValueNow(session.Id.AsSpan(), "k", bound!.Value.Epoch, out var expired));
         Assert.False(expired.SessionFound);
     }
 
@@ -90,14 +91,14 @@ public sealed class InMemorySessionStoreTests : SessionStoreContract, IDisposabl
 
         await _store.CreateAsync(closed, default);
         var empty = _store.Bytes;
-        await _store.SetValuesAsync(closed.Id, [new("site", new string('x', 90)), new("shift", "night")], default);
+        await _store.SetValuesAsync(closed.Id, [new("site", new string('x', 90)), new("shift", "night")], epoch: 0, default);
         var filled = _store.Bytes;
-        await _store.SetValuesAsync(closed.Id, [new("site", "")], default);
+        await _store.SetValuesAsync(closed.Id, [new("site", "")], epoch: 0, default);
         var emptied = _store.Bytes;
-        await _store.DeleteAsync(closed.Id, default);
+        await _store.DeleteAsync(closed.Id, epoch: 0, default);
         var afterClose = _store.Bytes;
         await _store.CreateAsync(expired, default);
-        await _store.SetValuesAsync(expired.Id, [new("site", new string('x', 90))], default);
+        await _store.SetValuesAsync(expired.Id, [new("site", new string('x', 90))], epoch: 0, default);
         _time.Advance(TimeSpan.FromSeconds(31)); // past the TTL and one sweep
 
         Assert.InRange(empty, 1, 1024);
@@ -119,18 +120,18 @@ public sealed class InMemorySessionStoreTests : SessionStoreContract, IDisposabl
         var second = NewSession();
         var third = NewSession();
         await small.CreateAsync(first, default);
-        await small.SetValuesAsync(first.Id, twoValues, default);
+        await small.SetValuesAsync(first.Id, twoValues, epoch: 0, default);
         await small.CreateAsync(second, default);
-        await small.SetValuesAsync(second.Id, twoValues, default);
+        await small.SetValuesAsync(second.Id, twoValues, epoch: 0, default);
 
         Assert.True(await small.CreateAsync(third, default));
-        var full = await small.SetValuesAsync(third.Id, twoValues, default);
+        var full = await small.SetValuesAsync(third.Id, twoValues, epoch: 0, default);
         Assert.Equal(SessionWriteStatus.StoreFull, full.Status);
         Assert.Contains("sessions.maxStoreBytes", full.Problem, StringComparison.Ordinal);
         Assert.False(await small.CreateAsync(NewSession(), default));
         Assert.Equal((2 * filled) + empty, small.Bytes);
-        Assert.Equal(SessionWrite.Written, await small.SetValuesAsync(first.Id, [new("a", "y")], default)); // shrinking always fits
-        Assert.True(await small.DeleteAsync(second.Id, default));
+        Assert.Equal(SessionWrite.Written, await small.SetValuesAsync(first.Id, [new("a", "y")], epoch: 0, default)); // shrinking always fits
+        Assert.True(await small.DeleteAsync(second.Id, epoch: 0, default));
         Assert.True(await small.CreateAsync(NewSession(), default));
     }
 
@@ -141,7 +142,7 @@ public sealed class InMemorySessionStoreTests : SessionStoreContract, IDisposabl
         await _store.CreateAsync(session, default);
         var value = await StoreLargeValueAsync(session.Id);
 
-        await _store.DeleteAsync(session.Id, default);
+        await _store.DeleteAsync(session.Id, epoch: 0, default);
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
 
@@ -154,8 +155,8 @@ public sealed class InMemorySessionStoreTests : SessionStoreContract, IDisposabl
     [MethodImpl(MethodImplOptions.NoInlining)]
     private async Task<WeakReference> StoreLargeValueAsync(string sessionId)
     {
-        await _store.SetValuesAsync(sessionId, [new("blob", new string('x', 90))], default);
-        return new WeakReference((await _store.GetAllAsync(sessionId, default))!["blob"]);
+        await _store.SetValuesAsync(sessionId, [new("blob", new string('x', 90))], epoch: 0, default);
+        return new WeakReference((await _store.GetAllAsync(sessionId, epoch: 0, default))!["blob"]);
     }
 
     /// <summary>The bytes a store accounts for a session without context, and with <paramref name="values"/>.</summary>
@@ -165,7 +166,7 @@ public sealed class InMemorySessionStoreTests : SessionStoreContract, IDisposabl
         var session = NewSession();
         await probe.CreateAsync(session, default);
         var empty = probe.Bytes;
-        await probe.SetValuesAsync(session.Id, values, default);
+        await probe.SetValuesAsync(session.Id, values, epoch: 0, default);
         return (empty, probe.Bytes);
     }
 

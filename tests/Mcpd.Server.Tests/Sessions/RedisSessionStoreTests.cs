@@ -64,7 +64,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
     [Fact]
     public void TryGetValueNow_always_sends_the_caller_to_the_asynchronous_read()
     {
-        Assert.False(Store.TryGetValueNow("any", "key", ownerProven: true, out _));
+        Assert.False(Store.TryGetValueNow("any", "key", epoch: 1, out _));
         Assert.Equal(SessionStoreKinds.Redis, Store.Kind);
     }
 
@@ -73,12 +73,14 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
     {
         var session = NewSession();
         await Store.CreateAsync(session, default);
-        await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], default);
+        await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], epoch: 0, default);
         await Store.PublishNodeAsync("node-a", new NodeAnnouncement("127.0.0.1:18080", "5f3a9c0e1b2d4e6f"), Ttl, default);
 
         var keys = (await Redis.CliAsync("--scan")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Order().ToList();
 
-        Assert.Equal([$"{_prefix}node:node-a", $"{_prefix}session:{session.Id}"], keys);
+        // The live-sessions set (the quota's count) has no expiry of its own: its members are scored by theirs.
+        Assert.Equal([$"{_prefix}live-sessions", $"{_prefix}node:node-a", $"{_prefix}session:{session.Id}"], keys);
+        keys.RemoveAt(0);
         Assert.Equal("hall-3", (await Redis.CliAsync("HGET", $"{_prefix}session:{session.Id}", "ctx:site")).Trim());
         // The context's counters, kept by the script that sets values: one key, "site" and "hall-3" are 10 bytes.
         Assert.Equal("1", (await Redis.CliAsync("HGET", $"{_prefix}session:{session.Id}", "keys")).Trim());
@@ -99,8 +101,8 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         await Redis.CliAsync("HSET", key, "clientId", "old", "ttl", "5000", "created", "1764100000000", "ctx:k1", new string('x', 98));
         await Redis.CliAsync("PEXPIRE", key, "5000");
 
-        var refused = await Store.SetValuesAsync(sessionId, [new("k2", new string('y', 99))], default);
-        var written = await Store.SetValuesAsync(sessionId, [new("k1", ""), new("k2", new string('y', 99))], default);
+        var refused = await Store.SetValuesAsync(sessionId, [new("k2", new string('y', 99))], epoch: 0, default);
+        var written = await Store.SetValuesAsync(sessionId, [new("k1", ""), new("k2", new string('y', 99))], epoch: 0, default);
 
         Assert.Equal(SessionWriteStatus.TooLarge, refused.Status);
         Assert.Contains("would hold 201 bytes", refused.Problem, StringComparison.Ordinal);
@@ -139,15 +141,19 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
 
         // The first call of each script on a fresh Redis answers NOSCRIPT and is sent again by EVAL (two round trips,
         // once per script and Redis start); warm them all up.
-        await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], default);
+        await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], epoch: 0, default);
         Assert.Equal(
             Calls(("evalsha", 1), ("eval", 1), ("hget", 2), ("pexpire", 1)),
-            await CommandsDuringAsync(() => Store.GetValueAsync(session.Id, "site", default).AsTask()));
+            await CommandsDuringAsync(() => Store.GetValueAsync(session.Id, "site", epoch: 0, default).AsTask()));
         await Store.TouchAsync(session.Id, default);
-        await Store.GetAllAsync(session.Id, default);
+        await Store.GetAllAsync(session.Id, epoch: 0, default);
         await Store.BindAsync(session.Id, binding, default);
         await Store.UnbindAsync(session.Id, binding, default);
         await Store.PublishNodeAsync("node-a", new NodeAnnouncement("h:1", "boot-1"), Ttl, default);
+        await Store.ClaimClientAsync(session.ClientId, session.Id, Ttl, ifCurrent: null, default);
+        var warmUp = NewSession();
+        await Store.CreateAsync(warmUp, default);
+        await Store.DeleteAsync(warmUp.Id, epoch: 0, default);
 
         // INFO commandstats also counts the commands a script runs inside Redis, so each expectation is: one EVALSHA
         // (the one round trip) plus exactly the calls of that script's body, and nothing else.
@@ -156,7 +162,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         {
             for (var i = 0; i < Reads; i++)
             {
-                Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", default));
+                Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", epoch: 0, default));
             }
         });
         Assert.Equal(Calls(("evalsha", Reads), ("hget", 2 * Reads), ("pexpire", Reads)), calls);
@@ -169,23 +175,48 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         // values and the counters in one HSET.
         Assert.Equal(
             Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hmget", 1), ("hstrlen", 2), ("hset", 1)),
-            await CommandsDuringAsync(() => Store.SetValuesAsync(session.Id, [new("a", "1"), new("b", "2")], default).AsTask()));
+            await CommandsDuringAsync(() => Store.SetValuesAsync(session.Id, [new("a", "1"), new("b", "2")], epoch: 0, default).AsTask()));
         Assert.Equal(
             Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hgetall", 1)),
-            await CommandsDuringAsync(() => Store.GetAllAsync(session.Id, default).AsTask()));
+            await CommandsDuringAsync(() => Store.GetAllAsync(session.Id, epoch: 0, default).AsTask()));
         Assert.Equal(
-            Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hset", 1)),
+            Calls(("evalsha", 1), ("hget", 1), ("pexpire", 1), ("hmget", 1), ("hincrby", 1), ("hset", 1)),
             await CommandsDuringAsync(() => Store.BindAsync(session.Id, binding, default).AsTask()));
         Assert.Equal(
             Calls(("evalsha", 1), ("hmget", 1), ("hdel", 1)),
             await CommandsDuringAsync(() => Store.UnbindAsync(session.Id, binding, default).AsTask()));
-        var delete = Assert.Single(await CommandsDuringAsync(() => Store.DeleteAsync(session.Id, default).AsTask()));
-        Assert.Contains(delete.Key, new[] { "unlink", "del" }); // the client sends UNLINK where Redis has it (4.0+)
-        Assert.Equal(1, delete.Value);
+        Assert.Equal(
+            Calls(("evalsha", 1), ("get", 1), ("set", 1), ("zadd", 1)),
+            await CommandsDuringAsync(() => Store.ClaimClientAsync(session.ClientId, session.Id, Ttl, ifCurrent: session.Id, default).AsTask()));
+        Assert.Equal(Calls(("get", 1)), await CommandsDuringAsync(() => Store.GetClientSessionAsync(session.ClientId, default).AsTask()));
+        // Deleting is two: the session's script, then the compare-and-delete of its clientId index entry and its removal
+        // from the live-sessions set (other keys, perhaps on other nodes of a Redis Cluster), sent together.
+        Assert.Equal(
+            Calls(("evalsha", 2), ("hget", 2), ("del", 2), ("get", 1), ("zrem", 1)),
+            await CommandsDuringAsync(() => Store.DeleteAsync(session.Id, epoch: 0, default).AsTask()));
         Assert.Equal(
             Calls(("evalsha", 1), ("get", 1), ("set", 1)),
             await CommandsDuringAsync(() => Store.PublishNodeAsync("node-a", new NodeAnnouncement("h:1", "boot-1"), Ttl, default).AsTask()));
         Assert.Equal(Calls(("get", 1)), await CommandsDuringAsync(() => Store.GetNodeAsync("node-a", default).AsTask()));
+    }
+
+    [Fact]
+    public async Task The_quota_counts_live_sessions_of_every_store_on_the_same_Redis_and_a_closed_or_expired_one_frees_its_place()
+    {
+        await using var nodeA = new RedisSessionStore(new RedisSessionOptions { ConnectionString = Redis.ConnectionString, KeyPrefix = _prefix, MaxSessions = 3 }, Limits, _log.CreateLogger("a"));
+        await using var nodeB = new RedisSessionStore(new RedisSessionOptions { ConnectionString = Redis.ConnectionString, KeyPrefix = _prefix, MaxSessions = 3 }, Limits, _log.CreateLogger("b"));
+        var first = NewSession();
+        var shortLived = NewSession() with { Ttl = TimeSpan.FromMilliseconds(300) };
+
+        Assert.True(await nodeA.CreateAsync(first, default));
+        Assert.True(await nodeB.CreateAsync(NewSession(), default));
+        Assert.True(await nodeA.CreateAsync(shortLived, default));
+        Assert.False(await nodeB.CreateAsync(NewSession(), default)); // 3 live sessions, whichever node opened them
+        Assert.True(await nodeA.DeleteAsync(first.Id, epoch: 0, default));
+        Assert.True(await nodeB.CreateAsync(NewSession(), default));
+        Assert.False(await nodeA.CreateAsync(NewSession(), default));
+        await Task.Delay(400, TestContext.Current.CancellationToken); // the short-lived one expires in Redis, and leaves the count
+        Assert.True(await nodeA.CreateAsync(NewSession(), default));
     }
 
     [Fact]
@@ -216,9 +247,9 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
         [
             () => Store.CreateAsync(session, default).AsTask(),
             () => Store.TouchAsync(before.Id, default).AsTask(),
-            () => Store.GetValueAsync(before.Id, "site", default).AsTask(),
-            () => Store.SetValuesAsync(before.Id, [new("a", "b")], default).AsTask(),
-            () => Store.DeleteAsync(before.Id, default).AsTask(),
+            () => Store.GetValueAsync(before.Id, "site", epoch: 0, default).AsTask(),
+            () => Store.SetValuesAsync(before.Id, [new("a", "b")], epoch: 0, default).AsTask(),
+            () => Store.DeleteAsync(before.Id, epoch: 0, default).AsTask(),
             () => Store.ListAsync(10, default).AsTask(),
             () => Store.PublishNodeAsync("node-a", new NodeAnnouncement("h:1", "boot-1"), Ttl, default).AsTask(),
         ];
@@ -236,8 +267,8 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IAsyncLifetim
 
         await UntilAvailableAsync(() => Store.CreateAsync(session, default).AsTask());
         Assert.Null(await Store.TouchAsync(before.Id, default)); // no persistence: what was written before is gone
-        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], default));
-        Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", default));
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], epoch: 0, default));
+        Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", epoch: 0, default));
         await _log.WaitForAsync($"Redis at {Redis.ConnectionString} is reachable again");
     }
 

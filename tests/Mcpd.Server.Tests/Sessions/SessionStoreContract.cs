@@ -29,9 +29,9 @@ public abstract class SessionStoreContract
         Assert.NotNull(touched);
         Assert.Equal(session.ClientId, touched.ClientId);
         Assert.Equal(Ttl, touched.Ttl);
-        Assert.True(await Store.DeleteAsync(session.Id, default));
+        Assert.True(await Store.DeleteAsync(session.Id, epoch: 0, default));
         Assert.Null(await Store.TouchAsync(session.Id, default));
-        Assert.False(await Store.DeleteAsync(session.Id, default));
+        Assert.False(await Store.DeleteAsync(session.Id, epoch: 0, default));
     }
 
     [Fact]
@@ -40,15 +40,15 @@ public abstract class SessionStoreContract
         var session = NewSession();
         await Store.CreateAsync(session, default);
 
-        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("site", "hall-3"), new("shift", "night")], default));
-        Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", default));
-        Assert.Equal(new SessionRead(true, null), await Store.GetValueAsync(session.Id, "missing", default));
-        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("shift", "")], default));
-        Assert.Equal(new Dictionary<string, string> { ["site"] = "hall-3" }, await Store.GetAllAsync(session.Id, default));
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("site", "hall-3"), new("shift", "night")], epoch: 0, default));
+        Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", epoch: 0, default));
+        Assert.Equal(new SessionRead(true, null), await Store.GetValueAsync(session.Id, "missing", epoch: 0, default));
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("shift", "")], epoch: 0, default));
+        Assert.Equal(new Dictionary<string, string> { ["site"] = "hall-3" }, await Store.GetAllAsync(session.Id, epoch: 0, default));
 
-        Assert.False((await Store.GetValueAsync("no-such-session", "site", default)).SessionFound);
-        Assert.Equal(SessionWriteStatus.NoSession, (await Store.SetValuesAsync("no-such-session", [new("a", "b")], default)).Status);
-        Assert.Null(await Store.GetAllAsync("no-such-session", default));
+        Assert.False((await Store.GetValueAsync("no-such-session", "site", epoch: 0, default)).SessionFound);
+        Assert.Equal(SessionWriteStatus.NoSession, (await Store.SetValuesAsync("no-such-session", [new("a", "b")], epoch: 0, default)).Status);
+        Assert.Null(await Store.GetAllAsync("no-such-session", epoch: 0, default));
     }
 
     [Fact]
@@ -58,14 +58,14 @@ public abstract class SessionStoreContract
         await Store.CreateAsync(session, default);
         var euros = new string('€', 34); // 34 characters, 102 bytes of UTF-8
 
-        var refused = await Store.SetValuesAsync(session.Id, [new("site", "hall-3"), new("note", euros)], default);
-        var fits = await Store.SetValuesAsync(session.Id, [new("note", euros[..33])], default);
+        var refused = await Store.SetValuesAsync(session.Id, [new("site", "hall-3"), new("note", euros)], epoch: 0, default);
+        var fits = await Store.SetValuesAsync(session.Id, [new("note", euros[..33])], epoch: 0, default);
 
         Assert.Equal(SessionWriteStatus.TooLarge, refused.Status);
         Assert.Contains("'note' has 102 bytes", refused.Problem, StringComparison.Ordinal);
         Assert.Contains("sessions.maxValueBytes is 100", refused.Problem, StringComparison.Ordinal);
         Assert.Equal(SessionWrite.Written, fits);
-        Assert.Equal(new Dictionary<string, string> { ["note"] = euros[..33] }, await Store.GetAllAsync(session.Id, default));
+        Assert.Equal(new Dictionary<string, string> { ["note"] = euros[..33] }, await Store.GetAllAsync(session.Id, epoch: 0, default));
     }
 
     [Fact]
@@ -75,13 +75,13 @@ public abstract class SessionStoreContract
         await Store.CreateAsync(session, default);
         var fifty = new string('x', 48); // with a key of 2 bytes: 50 bytes of context
 
-        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k1", fifty), new("k2", fifty), new("k3", fifty)], default));
-        var overBytes = await Store.SetValuesAsync(session.Id, [new("k4", fifty + "zz")], default);
-        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k1", "short")], default));
-        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k4", fifty)], default));
-        var overKeys = await Store.SetValuesAsync(session.Id, [new("k5", "y")], default);
-        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k2", ""), new("k5", "y")], default));
-        var tooManyInOneWrite = await Store.SetValuesAsync(session.Id, [new("a", ""), new("b", ""), new("c", ""), new("d", ""), new("e", "")], default);
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k1", fifty), new("k2", fifty), new("k3", fifty)], epoch: 0, default));
+        var overBytes = await Store.SetValuesAsync(session.Id, [new("k4", fifty + "zz")], epoch: 0, default);
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k1", "short")], epoch: 0, default));
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k4", fifty)], epoch: 0, default));
+        var overKeys = await Store.SetValuesAsync(session.Id, [new("k5", "y")], epoch: 0, default);
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("k2", ""), new("k5", "y")], epoch: 0, default));
+        var tooManyInOneWrite = await Store.SetValuesAsync(session.Id, [new("a", ""), new("b", ""), new("c", ""), new("d", ""), new("e", "")], epoch: 0, default);
 
         Assert.Equal(SessionWriteStatus.TooLarge, overBytes.Status);
         Assert.Contains("sessions.maxContextBytes is 200", overBytes.Problem, StringComparison.Ordinal);
@@ -90,7 +90,7 @@ public abstract class SessionStoreContract
         Assert.Equal(SessionWriteStatus.TooLarge, tooManyInOneWrite.Status);
         Assert.Equal(
             new Dictionary<string, string> { ["k1"] = "short", ["k3"] = fifty, ["k4"] = fifty, ["k5"] = "y" },
-            await Store.GetAllAsync(session.Id, default));
+            await Store.GetAllAsync(session.Id, epoch: 0, default));
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public abstract class SessionStoreContract
         for (var i = 0; i < 4; i++)
         {
             await AdvanceAsync(Ttl * 0.3);
-            Assert.True((await Store.GetValueAsync(used.Id, "any", default)).SessionFound);
+            Assert.True((await Store.GetValueAsync(used.Id, "any", epoch: 0, default)).SessionFound);
         }
 
         Assert.Null(await Store.TouchAsync(idle.Id, default));
@@ -149,19 +149,62 @@ public abstract class SessionStoreContract
         var onB = new SessionBinding("node-b", "boot-1", "conn-7");
         var onARestarted = new SessionBinding("node-a", "boot-2", "conn-1");
 
-        Assert.True(await Store.BindAsync(session.Id, onA, default));
+        Assert.NotNull(await Store.BindAsync(session.Id, onA, default));
         Assert.Equal(onA, (await Store.TouchAsync(session.Id, default))!.Binding);
-        Assert.True(await Store.BindAsync(session.Id, onB, default));
+        Assert.NotNull(await Store.BindAsync(session.Id, onB, default));
         await Store.UnbindAsync(session.Id, onA, default);
         await Store.UnbindAsync(session.Id, onB with { Incarnation = "boot-2" }, default);
         Assert.Equal(onB, (await Store.TouchAsync(session.Id, default))!.Binding);
-        Assert.True(await Store.BindAsync(session.Id, onARestarted, default));
+        Assert.NotNull(await Store.BindAsync(session.Id, onARestarted, default));
         Assert.Equal(onARestarted, (await Store.TouchAsync(session.Id, default))!.Binding);
-        Assert.True(await Store.BindAsync(session.Id, onB, default));
+        Assert.NotNull(await Store.BindAsync(session.Id, onB, default));
         Assert.Equal(onB, (await Store.TouchAsync(session.Id, default))!.Binding);
         await Store.UnbindAsync(session.Id, onB, default);
         Assert.Null((await Store.TouchAsync(session.Id, default))!.Binding);
-        Assert.False(await Store.BindAsync("no-such-session", onA, default));
+        Assert.Null(await Store.BindAsync("no-such-session", onA, default));
+    }
+
+    [Fact]
+    public async Task Each_bind_takes_a_new_epoch_and_returns_the_binding_it_replaced_and_a_stale_epoch_is_refused_without_a_change()
+    {
+        var session = NewSession();
+        await Store.CreateAsync(session, default);
+        var onA = new SessionBinding("node-a", "boot-1", "conn-1");
+        var onB = new SessionBinding("node-b", "boot-1", "conn-7");
+
+        var first = await Store.BindAsync(session.Id, onA, default);
+        Assert.Equal(SessionWrite.Written, await Store.SetValuesAsync(session.Id, [new("site", "hall-3")], first!.Value.Epoch, default));
+        var second = await Store.BindAsync(session.Id, onB, default);
+
+        Assert.Equal(new SessionBound(1, null), first);
+        Assert.Equal(new SessionBound(2, onA), second);
+        Assert.Equal(2, (await Store.FindAsync(session.Id, default))!.Epoch);
+        await Assert.ThrowsAsync<SessionTakenOverException>(async () => await Store.SetValuesAsync(session.Id, [new("site", "stale")], first.Value.Epoch, default));
+        await Assert.ThrowsAsync<SessionTakenOverException>(async () => await Store.GetValueAsync(session.Id, "site", first.Value.Epoch, default));
+        await Assert.ThrowsAsync<SessionTakenOverException>(async () => await Store.GetAllAsync(session.Id, first.Value.Epoch, default));
+        await Assert.ThrowsAsync<SessionTakenOverException>(async () => await Store.DeleteAsync(session.Id, first.Value.Epoch, default));
+        Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", second!.Value.Epoch, default));
+        Assert.Equal(new SessionRead(true, "hall-3"), await Store.GetValueAsync(session.Id, "site", epoch: 0, default));
+        Assert.True(await Store.DeleteAsync(session.Id, second.Value.Epoch, default));
+    }
+
+    [Fact]
+    public async Task The_clientId_index_is_claimed_atomically_and_deleting_the_session_it_names_removes_it()
+    {
+        var first = NewSession();
+        var second = NewSession() with { ClientId = first.ClientId };
+        await Store.CreateAsync(first, default);
+        await Store.CreateAsync(second, default);
+
+        Assert.Equal(new ClientClaim(true, null), await Store.ClaimClientAsync(first.ClientId, first.Id, Ttl, ifCurrent: first.Id, default));
+        Assert.Equal(new ClientClaim(false, first.Id), await Store.ClaimClientAsync(first.ClientId, second.Id, Ttl, ifCurrent: second.Id, default));
+        Assert.Equal(first.Id, await Store.GetClientSessionAsync(first.ClientId, default));
+        Assert.Equal(new ClientClaim(true, first.Id), await Store.ClaimClientAsync(first.ClientId, second.Id, Ttl, ifCurrent: first.Id, default));
+        Assert.Equal(new ClientClaim(true, second.Id), await Store.ClaimClientAsync(first.ClientId, second.Id, Ttl, ifCurrent: null, default));
+        Assert.True(await Store.DeleteAsync(first.Id, epoch: 0, default));
+        Assert.Equal(second.Id, await Store.GetClientSessionAsync(first.ClientId, default)); // the entry names another session: it stays
+        Assert.True(await Store.DeleteAsync(second.Id, epoch: 0, default));
+        Assert.Null(await Store.GetClientSessionAsync(first.ClientId, default));
     }
 
     [Fact]

@@ -398,7 +398,8 @@ public class SessionTests
         List<McpResponse> answers = [];
         for (var i = 0; i < count; i++)
         {
-            answers.Add(await client.CallAsync("session.open", """{"clientId":"many"}"""u8.ToArray()));
+            // A client id of its own each: the same one again would take the previous session over (One owner).
+            answers.Add(await client.CallAsync("session.open", Encoding.UTF8.GetBytes($$"""{"clientId":"many-{{Guid.NewGuid():N}}"}""")));
         }
 
         return answers;
