@@ -35,6 +35,38 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void A_file_read_again_shares_with_the_running_configuration_every_node_it_still_says_the_same()
+    {
+        var directory = Directory.CreateTempSubdirectory("mcpd-shared-").FullName;
+        try
+        {
+            var file = Path.Combine(directory, "mcpd.yaml");
+            var text = File.ReadAllText(ExampleFile);
+            File.WriteAllText(file, text);
+            using var gate = new ReloadGate(McpdConfiguration.Build(file, new Dictionary<string, string?>(), includeEnvironment: false));
+            var running = ConfigurationTree.Of(gate.Configuration);
+            File.WriteAllText(file, text.Replace("        value: 85\n", "        value: 86\n", StringComparison.Ordinal));
+
+            var shared = ConfigurationTree.Of(McpdConfiguration.Build(file, new Dictionary<string, string?>(), includeEnvironment: false, running: gate.Configuration));
+
+            // The same keys and values as the file read on its own; only the changed value and the sections over it are new.
+            var alone = ConfigurationTree.Of(McpdConfiguration.Build(file, new Dictionary<string, string?>(), includeEnvironment: false));
+            Assert.Equal(alone.Pairs, shared.Pairs);
+            Assert.Equal("86", shared.ValueAt("devices:0:registers:1:value"));
+            Assert.Same(running.Root.FindPath("modbus"), shared.Root.FindPath("modbus"));
+            Assert.Same(running.Root.FindPath("devices:1"), shared.Root.FindPath("devices:1"));
+            Assert.Same(running.Root.FindPath("devices:0:registers:0"), shared.Root.FindPath("devices:0:registers:0"));
+            Assert.Same(running.Root.FindPath("devices:0:registers:1:name"), shared.Root.FindPath("devices:0:registers:1:name"));
+            Assert.NotSame(running.Root.FindPath("devices:0:registers:1"), shared.Root.FindPath("devices:0:registers:1"));
+            Assert.Equal("85", running.ValueAt("devices:0:registers:1:value"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void The_example_map_writes_typed_initial_values_into_registers()
     {
         var device = new SimulatedDevice(Bind(McpdConfiguration.Build(ExampleFile, new Dictionary<string, string?>(), includeEnvironment: false)).Devices[0]);
