@@ -190,6 +190,25 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void Values_convert_as_their_type_converters_read_them_hex_numbers_and_enum_names_in_any_case_included()
+    {
+        var (options, problems) = ConfigurationTree.Of(Memory(new()
+        {
+            ["devices:0:unit"] = "1",
+            ["devices:0:registers:0:address"] = "0x10",
+            ["devices:0:registers:0:table"] = "COILS",
+            ["devices:0:registers:0:readOnly"] = " True ",
+            ["devices:0:registers:0:scale"] = "1e-1",
+            ["devices:0:registers:1:address"] = "+17",
+        })).Bound;
+
+        Assert.Empty(problems);
+        var registers = options.Devices[0].Registers;
+        Assert.Equal((16, RegisterTable.Coils, true, 0.1), (registers[0].Address, registers[0].Table, registers[0].ReadOnly, registers[0].Scale));
+        Assert.Equal(17, registers[1].Address);
+    }
+
+    [Fact]
     public void Logging_section_is_left_to_the_logging_library()
     {
         var problems = McpdConfiguration.Check(Memory(new() { ["logging:logLevel:Default"] = "Debug" }));
