@@ -19,7 +19,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
     public ValidateOptionsResult Validate(string? name, McpdOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var problems = Check(options);
+        var problems = ConfigurationTree.MeaningProblemsOf(options) ?? Check(options);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 
@@ -37,8 +37,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
     internal static IReadOnlyList<string> CheckConfiguration(ConfigurationTree configuration)
     {
         // A key that does not convert is left at its default, so its neighbours are still checked.
-        var (options, structural) = configuration.Bound;
-        return [.. structural, .. Check(options)];
+        return [.. configuration.Bound.Problems, .. configuration.MeaningProblems];
     }
 
     /// <summary>Every problem of <paramref name="options"/>, as "key:path: what is wrong".</summary>
