@@ -31,6 +31,15 @@ internal sealed class YamlConfigurationReader
     /// </summary>
     private readonly HashSet<string> _keyStrings = [];
 
+    /// <summary>
+    /// Values read, by key and value, to share one node among the entries that say the same (a map's <c>table:
+    /// holding</c>, <c>type: float32</c>, <c>value: "0"</c>): a sealed value node never changes. At most
+    /// <see cref="SharedValuesLimit"/>: the unique ones (addresses, names) fill it early and are then only looked up.
+    /// </summary>
+    private readonly Dictionary<(string Key, string Value), ConfigurationNode> _sharedValues = [];
+
+    private const int SharedValuesLimit = 4096;
+
     private YamlConfigurationReader(TextReader reader) => _parser = new Parser(reader);
 
     /// <summary>
@@ -93,7 +102,7 @@ internal sealed class YamlConfigurationReader
                 anchor = scalar.Anchor;
                 var value = IsNull(scalar) ? null : scalar.Value;
                 same = value is not null && running is { HasChildren: false } && string.Equals(running.Value, value, StringComparison.Ordinal);
-                node = same ? running! : new ConfigurationNode(key, value);
+                node = same ? running! : ValueNode(key, value);
                 break;
             case SequenceStart sequence:
                 anchor = sequence.Anchor;
@@ -147,6 +156,28 @@ internal sealed class YamlConfigurationReader
         if (!anchor.IsEmpty)
         {
             _anchors[anchor.Value] = node;
+        }
+
+        return node;
+    }
+
+    /// <summary>The node of <paramref name="key"/> with <paramref name="value"/>: one read before with the same key and value, else a new one.</summary>
+    private ConfigurationNode ValueNode(string key, string? value)
+    {
+        if (value is null)
+        {
+            return new ConfigurationNode(key);
+        }
+
+        if (_sharedValues.TryGetValue((key, value), out var shared))
+        {
+            return shared;
+        }
+
+        var node = new ConfigurationNode(key, value);
+        if (_sharedValues.Count < SharedValuesLimit)
+        {
+            _sharedValues.Add((key, value), node);
         }
 
         return node;

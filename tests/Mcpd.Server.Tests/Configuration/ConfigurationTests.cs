@@ -35,7 +35,7 @@ public class ConfigurationTests
     }
 
     [Fact]
-    public void A_file_read_again_shares_with_the_running_configuration_every_node_it_still_says_the_same()
+    public void A_file_read_again_shares_with_the_running_configuration_every_node_it_still_says_the_same_and_equal_values_share_one_node()
     {
         var directory = Directory.CreateTempSubdirectory("mcpd-shared-").FullName;
         try
@@ -59,6 +59,8 @@ public class ConfigurationTests
             Assert.Same(running.Root.FindPath("devices:0:registers:1:name"), shared.Root.FindPath("devices:0:registers:1:name"));
             Assert.NotSame(running.Root.FindPath("devices:0:registers:1"), shared.Root.FindPath("devices:0:registers:1"));
             Assert.Equal("85", running.ValueAt("devices:0:registers:1:value"));
+            // Within one file, entries that say the same of a key share its node.
+            Assert.Same(alone.Root.FindPath("devices:0:registers:0:table"), alone.Root.FindPath("devices:0:registers:1:table"));
         }
         finally
         {
