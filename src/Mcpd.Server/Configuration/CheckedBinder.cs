@@ -78,7 +78,8 @@ public static class CheckedBinder
                     continue;
                 }
 
-                var existing = property.GetValue(instance);
+                // A scalar is replaced, never added to: its current value (boxed, for a number) is not read.
+                var existing = IsScalar(property.PropertyType) ? null : property.GetValue(instance);
                 if (Value(property.PropertyType, existing, child, path, out var value))
                 {
                     property.SetValue(instance, value);

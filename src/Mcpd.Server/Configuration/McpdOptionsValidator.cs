@@ -257,7 +257,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
 
             if (register.Value is not null)
             {
-                CheckValue(definition, register.Value, $"{registerPath}:value", problems);
+                CheckValue(definition, register.Value, registerPath, problems);
             }
 
             if (register.ReadOnly && !IsWritable(register.Table))
@@ -373,7 +373,8 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         }
     }
 
-    private static void CheckValue(RegisterDefinition definition, string value, string path, List<string> problems)
+    /// <summary>Checks the initial value of the entry at <paramref name="registerPath"/> (its path made only for a problem: a map has 65,536).</summary>
+    private static void CheckValue(RegisterDefinition definition, string value, string registerPath, List<string> problems)
     {
         try
         {
@@ -388,7 +389,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         }
         catch (Exception ex) when (ex is FormatException or OverflowException)
         {
-            problems.Add($"{path}: {ex.Message}");
+            problems.Add($"{registerPath}:value: {ex.Message}");
         }
     }
 
