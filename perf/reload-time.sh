@@ -38,6 +38,7 @@ wait_for() { # COUNT PATTERN
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; } # user + system time of mcpd, in clock ticks
 
 write_map 1 "$work/mcpd.yaml"
+: >"$work/log" # before the server's redirection makes it, so the first wait finds a file
 dotnet "$dll" serve --config "$work/mcpd.yaml" >"$work/log" 2>&1 & pid=$!
 wait_for 1 "modbus listening on"
 echo "$entries entries, $(stat -c %s "$work/mcpd.yaml") bytes"

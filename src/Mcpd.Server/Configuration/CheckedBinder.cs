@@ -78,7 +78,8 @@ public static class CheckedBinder
                     continue;
                 }
 
-                var existing = property.GetValue(instance);
+                // A scalar is replaced, never added to: its current value (boxed, for a number) is not read.
+                var existing = IsScalar(property.PropertyType) ? null : property.GetValue(instance);
                 if (Value(property.PropertyType, existing, child, path, out var value))
                 {
                     property.SetValue(instance, value);
@@ -153,9 +154,15 @@ public static class CheckedBinder
                 return false;
             }
 
+            value = target == typeof(string) ? text : Parsed(target, text);
+            if (value is not null)
+            {
+                return true;
+            }
+
             try
             {
-                value = target == typeof(string) ? text : Converters.GetOrAdd(target, TypeDescriptor.GetConverter).ConvertFromInvariantString(text);
+                value = Converters.GetOrAdd(target, TypeDescriptor.GetConverter).ConvertFromInvariantString(text);
                 return true;
             }
             catch (FormatException ex) when (target == typeof(TimeSpan))
@@ -170,6 +177,31 @@ public static class CheckedBinder
             }
 
             return false;
+        }
+
+        /// <summary>
+        /// The value of <paramref name="text"/> for the types a register map is made of, parsed as their
+        /// <see cref="TypeConverter"/> parses it (decimal, invariant; enum names ignoring case) without its
+        /// overhead; null for any other type or text, which the converter then reads or refuses (hex numbers, say).
+        /// </summary>
+        private static object? Parsed(Type target, string text)
+        {
+            if (target == typeof(int))
+            {
+                return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) ? number : null;
+            }
+
+            if (target == typeof(double))
+            {
+                return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number : null;
+            }
+
+            if (target == typeof(bool))
+            {
+                return bool.TryParse(text, out var flag) ? flag : null;
+            }
+
+            return target.IsEnum && Enum.TryParse(target, text, ignoreCase: true, out var member) ? member : null;
         }
 
         private void Entries(IDictionary map, Type keyType, Type valueType, ConfigurationNode section, string path)

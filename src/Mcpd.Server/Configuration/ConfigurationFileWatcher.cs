@@ -21,7 +21,7 @@ public sealed partial class ConfigurationFileWatcher : IDisposable
     public static readonly TimeSpan SettleTime = TimeSpan.FromMilliseconds(300);
 
     private readonly string _path;
-    private readonly Func<IConfigurationRoot> _load;
+    private readonly Func<IConfiguration, IConfigurationRoot> _load;
     private readonly Func<Exception, string?> _describeLoadFailure;
     private readonly ReloadGate _gate;
     private readonly McpdMetrics _metrics;
@@ -32,11 +32,12 @@ public sealed partial class ConfigurationFileWatcher : IDisposable
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>
-    /// Watches <paramref name="path"/>; <paramref name="load"/> builds the layered configuration from it anew, and
+    /// Watches <paramref name="path"/>; <paramref name="load"/> builds the layered configuration from it anew (given
+    /// the running one, whose unchanged sections it may share), and
     /// <paramref name="describeLoadFailure"/> says in one line why it could not (null: not a load failure, a bug).
     /// Each change's result goes to <paramref name="status"/>.
     /// </summary>
-    public ConfigurationFileWatcher(string path, Func<IConfigurationRoot> load, Func<Exception, string?> describeLoadFailure, ReloadGate gate, McpdMetrics metrics, ReloadStatus status, ILogger<ConfigurationFileWatcher> logger)
+    public ConfigurationFileWatcher(string path, Func<IConfiguration, IConfigurationRoot> load, Func<Exception, string?> describeLoadFailure, ReloadGate gate, McpdMetrics metrics, ReloadStatus status, ILogger<ConfigurationFileWatcher> logger)
     {
         ArgumentNullException.ThrowIfNull(path);
         _path = Path.GetFullPath(path);
@@ -145,7 +146,7 @@ public sealed partial class ConfigurationFileWatcher : IDisposable
         IConfigurationRoot loaded;
         try
         {
-            loaded = _load();
+            loaded = _load(_gate.Configuration);
         }
         catch (Exception ex) when (_describeLoadFailure(ex) is { } failure)
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
 namespace Mcpd.Server.Configuration;
@@ -70,6 +71,17 @@ internal sealed class ConfigurationNode
         return _byKey.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(key, out var found) ? found : null;
     }
 
+    /// <summary>The entry <paramref name="index"/> of a list (the child at that position, keyed by that number), or null.</summary>
+    public ConfigurationNode? ChildAt(int index)
+    {
+        Span<char> digits = stackalloc char[11];
+        return _children is not null && (uint)index < (uint)_children.Count
+            && index.TryFormat(digits, out var length, provider: CultureInfo.InvariantCulture)
+            && digits[..length].SequenceEqual(_children[index].Key)
+            ? _children[index]
+            : null;
+    }
+
     /// <summary>The node at <paramref name="path"/> below this one (segments separated by ':'; "" is this node), or null.</summary>
     public ConfigurationNode? FindPath(ReadOnlySpan<char> path)
     {
@@ -119,20 +131,23 @@ internal sealed class ConfigurationNode
     /// <summary>
     /// Brings the tree below this node to the sealed invariants: removes the nodes with neither a value nor a child
     /// (a YAML <c>~</c>: no value, as an absent key), and sorts children that are out of order. A sealed tree seals
-    /// again unchanged, so a subtree shared by an alias may be sealed twice.
+    /// again unchanged and without a write, so a subtree shared by an alias, or with the running configuration (which
+    /// other threads read meanwhile), may be sealed again.
     /// </summary>
     /// <returns>False when this node is left empty (no value, no child).</returns>
     public bool Seal()
     {
         if (_children is not null)
         {
-            _children.RemoveAll(child => !child.Seal());
+            if (_children.RemoveAll(child => !child.Seal()) > 0)
+            {
+                _byKey = null;
+            }
+
             if (!IsSorted(_children))
             {
                 _children.Sort(KeyOrder.Instance);
             }
-
-            _byKey = null;
         }
 
         return Value is not null || HasChildren;

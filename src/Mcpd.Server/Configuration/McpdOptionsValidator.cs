@@ -19,7 +19,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
     public ValidateOptionsResult Validate(string? name, McpdOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var problems = Check(options);
+        var problems = ConfigurationTree.MeaningProblemsOf(options) ?? Check(options);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 
@@ -37,8 +37,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
     internal static IReadOnlyList<string> CheckConfiguration(ConfigurationTree configuration)
     {
         // A key that does not convert is left at its default, so its neighbours are still checked.
-        var (options, structural) = configuration.Bound;
-        return [.. structural, .. Check(options)];
+        return [.. configuration.Bound.Problems, .. configuration.MeaningProblems];
     }
 
     /// <summary>Every problem of <paramref name="options"/>, as "key:path: what is wrong".</summary>
@@ -258,7 +257,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
 
             if (register.Value is not null)
             {
-                CheckValue(definition, register.Value, $"{registerPath}:value", problems);
+                CheckValue(definition, register.Value, registerPath, problems);
             }
 
             if (register.ReadOnly && !IsWritable(register.Table))
@@ -374,7 +373,8 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         }
     }
 
-    private static void CheckValue(RegisterDefinition definition, string value, string path, List<string> problems)
+    /// <summary>Checks the initial value of the entry at <paramref name="registerPath"/> (its path made only for a problem: a map has 65,536).</summary>
+    private static void CheckValue(RegisterDefinition definition, string value, string registerPath, List<string> problems)
     {
         try
         {
@@ -389,7 +389,7 @@ public sealed class McpdOptionsValidator : IValidateOptions<McpdOptions>
         }
         catch (Exception ex) when (ex is FormatException or OverflowException)
         {
-            problems.Add($"{path}: {ex.Message}");
+            problems.Add($"{registerPath}:value: {ex.Message}");
         }
     }
 

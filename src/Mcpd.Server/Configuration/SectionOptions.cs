@@ -41,8 +41,7 @@ internal static class SectionOptions
             IReadOnlyList<string> problems;
             if (source is IConfigurationRoot)
             {
-                (var root, problems) = tree.Bound;
-                CheckedBinder.CopySettings(root, options);
+                problems = tree.CopyBound(options);
             }
             else
             {

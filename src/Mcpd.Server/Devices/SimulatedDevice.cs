@@ -21,7 +21,7 @@ public sealed class SimulatedDevice : IModbusDevice
             WriteInitialValue(RegisterDefinition.From(register), register.Value!);
         }
 
-        _live = new Live(options);
+        _live = new Live(options, previous: null);
     }
 
     /// <summary>The unit id.</summary>
@@ -66,12 +66,13 @@ public sealed class SimulatedDevice : IModbusDevice
             return false;
         }
 
-        var existing = current.Registers.Select(Layout).ToHashSet();
         // Built before the lock: requests to the device wait only for the new registers' initial values.
-        var live = new Live(options);
+        var previous = _live.Map;
+        var live = new Live(options, previous);
+        var added = options.Registers.Where(r => r.Value is not null && !previous.HasSameLayout(r)).ToList();
         lock (Bank.Sync)
         {
-            foreach (var register in options.Registers.Where(r => r.Value is not null && !existing.Contains(Layout(r))))
+            foreach (var register in added)
             {
                 WriteInitialValue(RegisterDefinition.From(register), register.Value!);
             }
@@ -171,10 +172,6 @@ public sealed class SimulatedDevice : IModbusDevice
         return new ValueGenerator(options, options.Min, options.Max, options.Kind == GeneratorKind.Toggle ? options.Min : start);
     }
 
-    /// <summary>What makes an entry the same register across a reload: where it is and how its value is encoded.</summary>
-    private static (RegisterTable, int, RegisterDataType, WordOrder, int) Layout(RegisterOptions register) =>
-        (register.Table, register.Address, register.Type, register.WordOrder, register.Length);
-
     private void WriteInitialValue(RegisterDefinition definition, string value)
     {
         if (RegisterDefinition.IsBitTable(definition.Table))
@@ -188,12 +185,15 @@ public sealed class SimulatedDevice : IModbusDevice
         Bank.WriteOwnRegisters(definition.Table, definition.Address, registers);
     }
 
-    /// <summary>The parts of the device a hot reload replaces, built together from one configuration.</summary>
-    private sealed class Live(DeviceOptions options)
+    /// <summary>
+    /// The parts of the device a hot reload replaces, built together from one configuration; the register map reuses
+    /// what <paramref name="previous"/> already had (<see cref="RegisterMap.Reusing"/>).
+    /// </summary>
+    private sealed class Live(DeviceOptions options, RegisterMap? previous)
     {
         public DeviceOptions Options { get; } = options;
 
-        public RegisterMap Map { get; } = new(options.Registers.Select(RegisterDefinition.From));
+        public RegisterMap Map { get; } = RegisterMap.Reusing(previous, options.Registers);
 
         public DeviceIdentification Identification { get; } = new(IdentificationObjects(options.Identification));
 

@@ -15,18 +15,22 @@ internal static class FileLayers
     /// <summary>A YAML file, read by <see cref="YamlConfigurationReader"/>.</summary>
     public sealed class Yaml : FileConfigurationSource
     {
+        /// <summary>The configuration running when the file is read again (hot reload), whose unchanged nodes the file's tree shares; null: none.</summary>
+        public IConfiguration? Running { get; set; }
+
         public override IConfigurationProvider Build(IConfigurationBuilder builder)
         {
             EnsureDefaults(builder);
             return new Provider(this);
         }
 
-        private sealed class Provider(FileConfigurationSource source) : FileConfigurationProvider(source), IConfigurationLayer
+        private sealed class Provider(Yaml source) : FileConfigurationProvider(source), IConfigurationLayer
         {
             /// <summary>The file's keys; <see cref="ConfigurationProvider.Data"/> stays empty (every reader is overridden).</summary>
             public ConfigurationTree Tree { get; private set; } = ConfigurationTree.Empty;
 
-            public override void Load(Stream stream) => Tree = YamlConfigurationReader.Read(stream);
+            public override void Load(Stream stream) =>
+                Tree = YamlConfigurationReader.Read(stream, source.Running is { } running ? ConfigurationTree.Of(running).Root : null);
 
             public override bool TryGet(string key, out string? value) => (value = Tree.ValueAt(key)) is not null;
 

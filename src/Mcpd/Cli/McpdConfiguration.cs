@@ -25,9 +25,10 @@ internal static class McpdConfiguration
     /// <summary>
     /// Builds the layered configuration, reading the file once (hot reload builds it again:
     /// <see cref="ConfigurationFileWatcher"/>); throws <see cref="FileNotFoundException"/> for a missing file and
-    /// what <see cref="ConfigurationFileError.IsLoadFailure"/> names for one that does not parse.
+    /// what <see cref="ConfigurationFileError.IsLoadFailure"/> names for one that does not parse. A reload passes the
+    /// <paramref name="running"/> configuration, whose unchanged sections a YAML file's tree then shares.
     /// </summary>
-    public static IConfigurationRoot Build(string? file, IReadOnlyDictionary<string, string?> commandLine, bool includeEnvironment = true)
+    public static IConfigurationRoot Build(string? file, IReadOnlyDictionary<string, string?> commandLine, bool includeEnvironment = true, IConfiguration? running = null)
     {
         // Whatever binds this configuration (serve, read --map, config show) reads durations as mcpd documents them.
         DurationConverter.Register();
@@ -59,7 +60,11 @@ internal static class McpdConfiguration
             }
             else
             {
-                builder.Add<FileLayers.Yaml>(Read);
+                builder.Add<FileLayers.Yaml>(source =>
+                {
+                    Read(source);
+                    source.Running = running;
+                });
             }
         }
 

@@ -135,7 +135,7 @@ internal static partial class ServeCommand
 
         // Disposed first: stops watching and leaves a reload being read or checked behind, so shutdown never waits for one.
         using var watcher = file is null ? null : new ConfigurationFileWatcher(
-            file, () => McpdConfiguration.Build(file, overrides), ex => ConfigurationFileError.IsLoadFailure(ex) ? ConfigurationFileError.Describe(ex, file) : null,
+            file, running => McpdConfiguration.Build(file, overrides, running: running), ex => ConfigurationFileError.IsLoadFailure(ex) ? ConfigurationFileError.Describe(ex, file) : null,
             gate, app.Services.GetRequiredService<McpdMetrics>(), app.Services.GetRequiredService<ReloadStatus>(), app.Services.GetRequiredService<ILogger<ConfigurationFileWatcher>>());
         await app.WaitForShutdownAsync(CancellationToken.None);
         return app.Services.GetRequiredService<ClusterNode>().NodeIdTaken ? ExitCodes.NodeIdInUse : ExitCodes.Success;

@@ -35,6 +35,40 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void A_file_read_again_shares_with_the_running_configuration_every_node_it_still_says_the_same_and_equal_values_share_one_node()
+    {
+        var directory = Directory.CreateTempSubdirectory("mcpd-shared-").FullName;
+        try
+        {
+            var file = Path.Combine(directory, "mcpd.yaml");
+            var text = File.ReadAllText(ExampleFile);
+            File.WriteAllText(file, text);
+            using var gate = new ReloadGate(McpdConfiguration.Build(file, new Dictionary<string, string?>(), includeEnvironment: false));
+            var running = ConfigurationTree.Of(gate.Configuration);
+            File.WriteAllText(file, text.Replace("        value: 85\n", "        value: 86\n", StringComparison.Ordinal));
+
+            var shared = ConfigurationTree.Of(McpdConfiguration.Build(file, new Dictionary<string, string?>(), includeEnvironment: false, running: gate.Configuration));
+
+            // The same keys and values as the file read on its own; only the changed value and the sections over it are new.
+            var alone = ConfigurationTree.Of(McpdConfiguration.Build(file, new Dictionary<string, string?>(), includeEnvironment: false));
+            Assert.Equal(alone.Pairs, shared.Pairs);
+            Assert.Equal("86", shared.ValueAt("devices:0:registers:1:value"));
+            Assert.Same(running.Root.FindPath("modbus"), shared.Root.FindPath("modbus"));
+            Assert.Same(running.Root.FindPath("devices:1"), shared.Root.FindPath("devices:1"));
+            Assert.Same(running.Root.FindPath("devices:0:registers:0"), shared.Root.FindPath("devices:0:registers:0"));
+            Assert.Same(running.Root.FindPath("devices:0:registers:1:name"), shared.Root.FindPath("devices:0:registers:1:name"));
+            Assert.NotSame(running.Root.FindPath("devices:0:registers:1"), shared.Root.FindPath("devices:0:registers:1"));
+            Assert.Equal("85", running.ValueAt("devices:0:registers:1:value"));
+            // Within one file, entries that say the same of a key share its node.
+            Assert.Same(alone.Root.FindPath("devices:0:registers:0:table"), alone.Root.FindPath("devices:0:registers:1:table"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void The_example_map_writes_typed_initial_values_into_registers()
     {
         var device = new SimulatedDevice(Bind(McpdConfiguration.Build(ExampleFile, new Dictionary<string, string?>(), includeEnvironment: false)).Devices[0]);
@@ -155,6 +189,25 @@ public class ConfigurationTests
         var problems = McpdOptionsValidator.CheckConfiguration(Memory(new() { [key] = value }));
 
         Assert.Contains(problems, p => p.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Values_convert_as_their_type_converters_read_them_hex_numbers_and_enum_names_in_any_case_included()
+    {
+        var (options, problems) = ConfigurationTree.Of(Memory(new()
+        {
+            ["devices:0:unit"] = "1",
+            ["devices:0:registers:0:address"] = "0x10",
+            ["devices:0:registers:0:table"] = "COILS",
+            ["devices:0:registers:0:readOnly"] = " True ",
+            ["devices:0:registers:0:scale"] = "1e-1",
+            ["devices:0:registers:1:address"] = "+17",
+        })).Bound;
+
+        Assert.Empty(problems);
+        var registers = options.Devices[0].Registers;
+        Assert.Equal((16, RegisterTable.Coils, true, 0.1), (registers[0].Address, registers[0].Table, registers[0].ReadOnly, registers[0].Scale));
+        Assert.Equal(17, registers[1].Address);
     }
 
     [Fact]

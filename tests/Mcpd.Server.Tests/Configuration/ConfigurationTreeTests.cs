@@ -53,6 +53,20 @@ public class ConfigurationTreeTests
         Assert.Equal("2", tree.ValueAt("a"));
     }
 
+    [Fact]
+    public void Options_copied_from_a_tree_are_validated_by_the_check_the_tree_already_made()
+    {
+        var tree = ConfigurationTree.Of([new("devices:0:unit", "1"), new("devices:0:registers:0:address", "99999")]);
+        var copy = new McpdOptions();
+
+        Assert.Empty(tree.CopyBound(copy));
+
+        Assert.Same(tree.MeaningProblems, ConfigurationTree.MeaningProblemsOf(copy));
+        Assert.Contains(tree.MeaningProblems, problem => problem.StartsWith("devices:0:registers:0:address", StringComparison.Ordinal));
+        Assert.Equal(tree.MeaningProblems, new McpdOptionsValidator().Validate(null, copy).Failures);
+        Assert.Null(ConfigurationTree.MeaningProblemsOf(new McpdOptions()));
+    }
+
     /// <summary>A layer that holds a tree, as the configuration file's does.</summary>
     private sealed class Layer(ConfigurationTree tree) : ConfigurationProvider, IConfigurationLayer
     {
