@@ -102,8 +102,7 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             return ValueTask.FromResult(false);
         }
 
-        entry.CheckFence(epoch);
-        if (!_sessions.TryRemove(new KeyValuePair<string, Entry>(sessionId, entry)))
+        if (!entry.RemoveFenced(epoch, _sessions))
         {
             return ValueTask.FromResult(false);
         }
@@ -458,6 +457,21 @@ public sealed class InMemorySessionStore : ISessionStore, IDisposable
             if (!HoldsFence(epoch))
             {
                 throw new SessionTakenOverException(Info.Id);
+            }
+        }
+
+        /// <summary>
+        /// Removes this entry from <paramref name="sessions"/> if <paramref name="epoch"/> still holds its fence, under the
+        /// lock <see cref="Bind"/> takes: a resume elsewhere cannot take the session over between the check and the
+        /// removal (the Redis store's delete script is atomic the same way). Throws <see cref="SessionTakenOverException"/>
+        /// when a newer bind holds it; false when the entry was removed already.
+        /// </summary>
+        public bool RemoveFenced(long epoch, ConcurrentDictionary<string, Entry> sessions)
+        {
+            lock (_sync)
+            {
+                CheckFence(epoch);
+                return sessions.TryRemove(new KeyValuePair<string, Entry>(Info.Id, this));
             }
         }
 

@@ -330,8 +330,7 @@ internal sealed class SessionService(
             return McpReply.Error(McpStatus.BadRequest, "device.call needs the header 'target-session' (or 'target-client') and 'target-method'");
         }
 
-        // Calls named by client id count under that id: the session it names is known only after a store round trip.
-        return await InFlightLimitedAsync(targetSession ?? $"client:{targetClient}", () => FindAndCallAsync(request, targetSession, targetClient, method, cancellationToken));
+        return await FindAndCallAsync(request, targetSession, targetClient, method, cancellationToken);
     }
 
     /// <summary>Runs <paramref name="call"/> unless <see cref="SessionsOptions.MaxCallsPerTarget"/> calls to <paramref name="target"/> are in flight here (OVERLOADED at once).</summary>
@@ -373,39 +372,56 @@ internal sealed class SessionService(
                 return McpReply.Error(McpStatus.Unavailable, "the target session has no live connection");
             }
 
-            if (binding.NodeId == cluster.NodeId)
-            {
-                return cluster.IsHere(binding)
-                    ? await CallLocalAsync(request, target.Id, target.Epoch, binding.ConnectionId, method, cancellationToken)
-                    : Restarted(binding.NodeId);
-            }
-
-            if (await store.GetNodeAsync(binding.NodeId, cancellationToken) is not { } node || !Mcpd.Client.HostPort.TryParse(node.Address, out _))
-            {
-                return McpReply.Error(McpStatus.Unavailable, $"node {binding.NodeId}, which held the target's connection, is gone");
-            }
-
-            if (node.Incarnation != binding.Incarnation)
-            {
-                return Restarted(binding.NodeId);
-            }
-
-            SessionLog.DeviceCallForwarded(logger, target.Id, method, binding.NodeId, node.Address, request.TraceId);
-            var expectation = new KeyValuePair<string, string>(ExpectedBindingHeader, new ForwardedBinding(target.Id, target.Epoch, binding).ToString());
-            var started = time.GetTimestamp();
-            var answer = await cluster.PeerAt(binding.NodeId, node).SendAsync(request, expectation, cancellationToken);
-            metrics.Forwarded(binding.NodeId, answer.Status, time.GetElapsedTime(started));
-            return answer;
+            // Counted by session, however the caller named it: a target-client and a target-session call share the limit.
+            return await InFlightLimitedAsync(target.Id, () => CallBindingAsync(request, target, binding, method, cancellationToken));
         });
+
+    /// <summary>Calls the connection of <paramref name="binding"/>: here, or through the node that holds it.</summary>
+    private async Task<McpReply> CallBindingAsync(McpIncomingRequest request, SessionInfo target, SessionBinding binding, string method, CancellationToken cancellationToken)
+    {
+        if (binding.NodeId == cluster.NodeId)
+        {
+            return cluster.IsHere(binding)
+                ? await CallLocalAsync(request, target.Id, target.Epoch, binding.ConnectionId, method, cancellationToken)
+                : Restarted(binding.NodeId);
+        }
+
+        if (await store.GetNodeAsync(binding.NodeId, cancellationToken) is not { } node || !Mcpd.Client.HostPort.TryParse(node.Address, out _))
+        {
+            return McpReply.Error(McpStatus.Unavailable, $"node {binding.NodeId}, which held the target's connection, is gone");
+        }
+
+        if (node.Incarnation != binding.Incarnation)
+        {
+            return Restarted(binding.NodeId);
+        }
+
+        SessionLog.DeviceCallForwarded(logger, target.Id, method, binding.NodeId, node.Address, request.TraceId);
+        var expectation = new KeyValuePair<string, string>(ExpectedBindingHeader, new ForwardedBinding(target.Id, target.Epoch, binding).ToString());
+        var started = time.GetTimestamp();
+        var answer = await cluster.PeerAt(binding.NodeId, node).SendAsync(request, expectation, cancellationToken);
+        metrics.Forwarded(binding.NodeId, answer.Status, time.GetElapsedTime(started));
+        return answer;
+    }
 
     /// <summary>
     /// A device.call another node forwarded here for <paramref name="forwarded"/>: delivered only if its binding names
-    /// this process and the connection still holds the session at that epoch or a newer one; never forwarded again.
+    /// this process and, read again from the store now (the call may have waited since the other node read it), the
+    /// session is still bound to that connection and the connection holds it at the session's current epoch; never
+    /// forwarded again. The header alone proves nothing: any client can send it.
     /// </summary>
-    private Task<McpReply> CallForwardedAsync(McpIncomingRequest request, ForwardedBinding forwarded, string method, CancellationToken cancellationToken) =>
-        cluster.IsHere(forwarded.Binding)
-            ? CallLocalAsync(request, forwarded.SessionId, forwarded.Epoch, forwarded.Binding.ConnectionId, method, cancellationToken)
-            : Task.FromResult(Restarted(forwarded.Binding.NodeId));
+    private async Task<McpReply> CallForwardedAsync(McpIncomingRequest request, ForwardedBinding forwarded, string method, CancellationToken cancellationToken)
+    {
+        if (!cluster.IsHere(forwarded.Binding))
+        {
+            return Restarted(forwarded.Binding.NodeId);
+        }
+
+        return await Guard(request, async () =>
+            await store.FindAsync(forwarded.SessionId, cancellationToken) is { } session && session.Binding == forwarded.Binding
+                ? await CallLocalAsync(request, session.Id, session.Epoch, forwarded.Binding.ConnectionId, method, cancellationToken)
+                : McpReply.Error(McpStatus.Unavailable, "the target session's connection has closed"));
+    }
 
     private static McpReply Restarted(string nodeId) => McpReply.Error(
         McpStatus.Unavailable, $"node {nodeId} restarted since the target session's connection was made there: that connection is gone");
@@ -418,6 +434,7 @@ internal sealed class SessionService(
     private async Task<McpReply> CallLocalAsync(McpIncomingRequest request, string sessionId, long epoch, string connectionId, string method, CancellationToken cancellationToken)
     {
         if (connections.Find(connectionId)?.Peer is not { } peer
+            || peer is IMcpConnectionFeature { BoundSession: SessionHandle { IsLost: true } }
             || BoundEpoch(peer as IMcpConnectionFeature, sessionId) is var bound && (bound == 0 || bound < epoch))
         {
             return McpReply.Error(McpStatus.Unavailable, "the target session's connection has closed");
@@ -714,6 +731,12 @@ internal sealed class SessionService(
         }
 
         if (await store.FindAsync(sessionId, cancellationToken) is { } session && session.Epoch <= held.Epoch)
+        {
+            return;
+        }
+
+        // The connection may have resumed the session again meanwhile (a newer handle): then it owns it, and is not told.
+        if (!ReferenceEquals(((IMcpConnectionFeature)peer).BoundSession, held))
         {
             return;
         }

@@ -132,6 +132,37 @@ public sealed class ClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_forwarded_call_naming_a_connection_that_lost_the_session_never_reaches_it()
+    {
+        var lostCalls = 0;
+        var ownerCalls = 0;
+        await using var lost = await McpClient.ConnectAsync("127.0.0.1", _nodeB.McpEndPoint.Port, new McpClientOptions().MapMethod("device.status", (_, _) =>
+        {
+            Interlocked.Increment(ref lostCalls);
+            return ValueTask.FromResult(McpReply.Ok("stale"));
+        }));
+        var session = await SessionTests.OpenAsync(lost, "pump-1");
+        // The binding as node A would read it for a call to the first connection: session, epoch, connection, boot, node.
+        var fields = (await _redis.CliAsync("HMGET", $"{_keyPrefix}session:{session}", "epoch", "conn", "boot", "node")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var staleBinding = string.Join(' ', session, fields[0], fields[1], fields[2], fields[3]);
+        await using var owner = await McpClient.ConnectAsync("127.0.0.1", _nodeB.McpEndPoint.Port, new McpClientOptions().MapMethod("device.status", (_, _) =>
+        {
+            Interlocked.Increment(ref ownerCalls);
+            return ValueTask.FromResult(McpReply.Ok("owner"));
+        }));
+        Assert.Equal(McpStatus.Ok, (await owner.CallAsync("session.resume", headers: [new("session", session)])).Status);
+        await using var caller = await ConnectAsync(_nodeB);
+
+        // What a call forwarded before the takeover (or a client forging the header) names: the connection that lost it.
+        var late = await caller.CallAsync("device.call", headers: [new("target-session", session), new("target-method", "device.status"), new("mcpd-binding", staleBinding)]);
+        var current = await caller.CallAsync("device.call", headers: [new("target-session", session), new("target-method", "device.status")]);
+
+        Assert.Equal(McpStatus.Unavailable, late.Status);
+        Assert.Equal("owner", current.BodyText);
+        Assert.Equal((0, 1), (lostCalls, ownerCalls));
+    }
+
+    [Fact]
     public async Task While_redis_is_down_sessions_answer_unavailable_readyz_sessions_is_503_readyz_stays_200_and_both_recover_when_it_returns()
     {
         await using var client = await ConnectAsync(_nodeA);
