@@ -136,6 +136,13 @@ internal sealed class SessionService(
                 return (null, refusal);
             }
 
+            // A connection already told it lost the session is refused without touching it: its requests must not keep
+            // alive a session it no longer holds. (Before it is told, the touch below extends the session once more.)
+            if (ConnectionOf(request)?.BoundSession is SessionHandle { IsLost: true } lost && lost.Id == sessionId)
+            {
+                return (null, LostTo(request, new SessionTakenOverException(sessionId)));
+            }
+
             return await store.TouchAsync(sessionId, cancellationToken) switch
             {
                 null => (null, Expired()),

@@ -163,6 +163,31 @@ public sealed class ClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_connection_told_it_lost_the_session_is_refused_without_keeping_the_session_alive()
+    {
+        var told = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var lost = await McpClient.ConnectAsync("127.0.0.1", _nodeB.McpEndPoint.Port, new McpClientOptions().MapMethod("session.taken", (_, _) =>
+        {
+            told.TrySetResult();
+            return ValueTask.FromResult(McpReply.Ok());
+        }));
+        var opened = await lost.CallAsync("session.open", """{"clientId":"pump-1","ttl":60}"""u8.ToArray());
+        var session = JsonDocument.Parse(opened.Body).RootElement.GetProperty("sessionId").GetString()!;
+        await using var owner = await ConnectAsync(_nodeA);
+        Assert.Equal(McpStatus.Ok, (await owner.CallAsync("session.resume", headers: [new("session", session)])).Status);
+        await told.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+
+        // A request that names the session goes through the session check (sys.echo is answered inline only without one).
+        var refused = await lost.CallAsync("sys.echo", "hello"u8.ToArray(), [new("session", session)]);
+        var remaining = long.Parse(await _redis.CliAsync("PTTL", $"{_keyPrefix}session:{session}"), System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.Equal(McpStatus.SessionExpired, refused.Status);
+        // The resume set the expiry to 60 s two seconds ago; the refused request did not set it again.
+        Assert.InRange(remaining, 1, 59_000);
+    }
+
+    [Fact]
     public async Task While_redis_is_down_sessions_answer_unavailable_readyz_sessions_is_503_readyz_stays_200_and_both_recover_when_it_returns()
     {
         await using var client = await ConnectAsync(_nodeA);
