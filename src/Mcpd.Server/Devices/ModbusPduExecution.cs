@@ -51,7 +51,7 @@ internal static class ModbusPduExecution
         if (!execution.IsCompleted)
         {
             connection.BeginInFlight();
-            _ = AnswerLaterAsync(connection, execution, scratch, state, onFailure, writeAnswer);
+            PendingAnswer<TState>.Start(connection, execution, scratch, state, onFailure, writeAnswer);
             return -1;
         }
 
@@ -72,33 +72,124 @@ internal static class ModbusPduExecution
         return WriteDeviceFailure(scratch.AsSpan(ScratchHalf), scratch[0]);
     }
 
-    private static async Task AnswerLaterAsync<TState>(
-        ProtocolConnection connection, ValueTask<int> execution, byte[] scratch, TState state, Action<TState, Exception> onFailure, Action<TState, byte[], int> writeAnswer)
+    /// <summary>
+    /// A request whose device answers later: waits for the answer, writes it under the connection's write lock, returns
+    /// the scratch block and the in-flight slot. One object per request in flight, kept for reuse by the thread that
+    /// finishes it (an async method's box would be new garbage for each of the many requests a gateway has in
+    /// flight), continued with the execution context of the request's start, as an await would be.
+    /// Invariant: between <see cref="Start"/> and <see cref="Finish"/> it belongs to one request; in a free list, to none.
+    /// </summary>
+    private sealed class PendingAnswer<TState>
     {
-        try
+        /// <summary>Free objects kept per thread: enough for the requests a connection handler has in flight.</summary>
+        private const int MaxFreePerThread = 256;
+
+        private static readonly ContextCallback s_continue = static pending => ((PendingAnswer<TState>)pending!).Continue();
+
+        [ThreadStatic]
+        private static Stack<PendingAnswer<TState>>? t_free;
+
+        private readonly Action _onCompleted;
+        private ProtocolConnection? _connection;
+        private ValueTask<int> _execution;
+        private byte[]? _scratch;
+        private TState _state = default!;
+        private Action<TState, Exception>? _onFailure;
+        private Action<TState, byte[], int>? _writeAnswer;
+        private ExecutionContext? _context;
+
+        private PendingAnswer() => _onCompleted = OnCompleted;
+
+        public static void Start(
+            ProtocolConnection connection, ValueTask<int> execution, byte[] scratch, TState state, Action<TState, Exception> onFailure, Action<TState, byte[], int> writeAnswer)
         {
+            var pending = t_free is { Count: > 0 } free ? free.Pop() : new PendingAnswer<TState>();
+            (pending._connection, pending._execution, pending._scratch, pending._state, pending._onFailure, pending._writeAnswer) =
+                (connection, execution, scratch, state, onFailure, writeAnswer);
+            pending._context = ExecutionContext.Capture();
+            execution.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(pending._onCompleted);
+        }
+
+        private void OnCompleted()
+        {
+            if (_context is { } context)
+            {
+                ExecutionContext.Run(context, s_continue, this);
+            }
+            else
+            {
+                Continue();
+            }
+        }
+
+        private void Continue()
+        {
+            var connection = _connection!;
             int length;
             try
             {
-                length = await execution;
+                length = _execution.GetAwaiter().GetResult();
             }
             catch (Exception ex) when (!connection.RequestsAborted.IsCancellationRequested)
             {
-                onFailure(state, ex);
-                length = WriteDeviceFailure(scratch.AsSpan(ScratchHalf), scratch[0]);
+                _onFailure!(_state, ex);
+                length = WriteDeviceFailure(_scratch.AsSpan(ScratchHalf), _scratch![0]);
+            }
+            catch (Exception ex)
+            {
+                // The connection ended while the device worked; nobody is left to answer.
+                EndedWithoutAnswer(connection, ex);
+                Finish();
+                return;
             }
 
-            await connection.WriteAsync((state, scratch, length, writeAnswer), static answer => answer.writeAnswer(answer.state, answer.scratch, answer.length), CancellationToken.None);
+            var write = connection.WriteAsync((_state, _scratch!, length, _writeAnswer!), static answer => answer.Item4(answer.Item1, answer.Item2, answer.Item3), CancellationToken.None);
+            if (write.IsCompleted)
+            {
+                Written(write);
+            }
+            else
+            {
+                // The write lock or the socket made it wait (rare): finished when the write is.
+                write.ContinueWith(static (write, pending) => ((PendingAnswer<TState>)pending!).Written(write), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
         }
-        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
+
+        private void Written(Task write)
         {
-            // The connection ended while the device worked; nobody is left to answer.
-            connection.OnTransportEnded(ex.Message);
+            try
+            {
+                write.GetAwaiter().GetResult();
+            }
+            catch (Exception ex)
+            {
+                EndedWithoutAnswer(_connection!, ex);
+            }
+
+            Finish();
         }
-        finally
+
+        /// <summary>The scratch block back to the pool, the in-flight slot released, this object free for the next request.</summary>
+        private void Finish()
         {
-            ArrayPool<byte>.Shared.Return(scratch);
+            var connection = _connection!;
+            ArrayPool<byte>.Shared.Return(_scratch!);
+            (_connection, _execution, _scratch, _state, _onFailure, _writeAnswer, _context) = (null, default, null, default!, null, null, null);
             connection.EndInFlight();
+            var free = t_free ??= new Stack<PendingAnswer<TState>>();
+            if (free.Count < MaxFreePerThread)
+            {
+                free.Push(this);
+            }
+        }
+
+        /// <summary>The connection ended while the request was answered: what its end means is said once, by the connection.</summary>
+        private static void EndedWithoutAnswer(ProtocolConnection connection, Exception ex)
+        {
+            if (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
+            {
+                connection.OnTransportEnded(ex.Message);
+            }
         }
     }
 }

@@ -129,7 +129,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     public ValueTask<int> ExecuteAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> response, ModbusCaller caller, CancellationToken cancellationToken) =>
         unit == 0 ? BroadcastAsync(request, response, caller, cancellationToken)
         : ExchangeAsync(
-            new Attempt(this, unit, request, response, _time.GetTimestamp() + _requestTimeoutTicks),
+            Attempt.Now(this, unit, request, response),
             // A write whose answer was lost may have happened: it is sent once.
             ModbusFunctionTable.Get(request.Span[0]).IsSideEffectFree(request.Span) ? _options.Tcp.ReadRetries : 0,
             caller,
@@ -157,13 +157,16 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     /// One request within one deadline: attempts through the breaker (an open circuit answers at once); a
     /// side-effect-free request that failed fast (a broken connection, say, after the device restarted) is tried again,
     /// up to <paramref name="retries"/> times, after <see cref="TcpUpstreamOptions.RetryDelay"/> (doubling, with
-    /// jitter) while the deadline leaves room. One state machine for the whole request: each async method on the way
-    /// is an allocation once many requests are in flight (the pooling builder keeps only a few per thread).
+    /// jitter) while the deadline leaves room. An attempt is a slot on a pooled connection, the request, its answer.
+    /// One state machine for the whole request, and the clock read again only when the request had to wait: each async
+    /// method on the way is an allocation once many requests are in flight (the pooling builder keeps only a few per
+    /// thread), and each clock read a measurable part of a gateway request (docs/performance.md).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ExchangeAsync(Attempt attempt, int retries, ModbusCaller caller, CancellationToken cancellationToken)
     {
         int result;
+        var now = attempt.Started;
         for (var retry = 0; ; retry++)
         {
             if (!_circuit.TryEnter(out var trial))
@@ -176,7 +179,39 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
             var verdict = AttemptVerdict.Unproven;
             try
             {
-                result = await AttemptAsync(attempt, cancellationToken);
+                var remaining = _time.GetElapsedTime(now, attempt.Deadline);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    result = Silent;
+                }
+                else
+                {
+                    var rent = _pool.RentAsync(remaining < _options.Tcp.AcquireTimeout ? remaining : _options.Tcp.AcquireTimeout, cancellationToken);
+                    var waited = !rent.IsCompleted;
+                    var lease = await rent;
+                    if (lease is not { Client: { } client, Connection: { } connection })
+                    {
+                        result = LeaseFailed(lease.Outcome);
+                    }
+                    else
+                    {
+                        var sentAt = waited ? _time.GetTimestamp() : now;
+                        try
+                        {
+                            result = await client.ExchangeAsync(attempt.Unit, attempt.Request, attempt.Response, _time.GetElapsedTime(sentAt, attempt.Deadline), cancellationToken);
+                            Answered(connection, attempt.Unit);
+                        }
+                        catch (Exception ex) when (IsExchangeFailure(ex, cancellationToken))
+                        {
+                            result = ExchangeFailed(ex, connection, client, attempt, sentAt, cancellationToken);
+                        }
+                        finally
+                        {
+                            _pool.Return(lease);
+                        }
+                    }
+                }
+
                 verdict = VerdictOf(result);
             }
             finally
@@ -191,7 +226,8 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
             }
 
             var delay = RetryDelay(retry + 1);
-            if (_time.GetTimestamp() + (long)(delay.TotalSeconds * _time.TimestampFrequency) >= attempt.Deadline)
+            now = _time.GetTimestamp();
+            if (now + (long)(delay.TotalSeconds * _time.TimestampFrequency) >= attempt.Deadline)
             {
                 break;
             }
@@ -199,6 +235,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
             if (delay > TimeSpan.Zero)
             {
                 await Task.Delay(delay, _time, CancellationToken.None);
+                now = _time.GetTimestamp();
             }
         }
 
@@ -211,71 +248,52 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     private TimeSpan RetryDelay(int retry) =>
         _options.Tcp.RetryDelay * Math.Pow(2, retry - 1) * (0.5 + (0.5 * Random.Shared.NextDouble()));
 
-    /// <summary>One try at the device: a slot on a connection, the request, its answer.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> AttemptAsync(Attempt attempt, CancellationToken cancellationToken)
+    /// <summary>The result of an attempt that got no slot on an open connection.</summary>
+    private int LeaseFailed(PoolLeaseOutcome outcome) => outcome switch
     {
-        var remaining = _time.GetElapsedTime(_time.GetTimestamp(), attempt.Deadline);
-        if (remaining <= TimeSpan.Zero)
+        PoolLeaseOutcome.Abandoned => Abandoned,
+        // The extra connection opened for this request failed while others work but are full (a device may
+        // take only one): the gateway's own limit, nothing counted against the device.
+        PoolLeaseOutcome.NoSlot or PoolLeaseOutcome.OthersBusy => NoPath,
+        // Down: fail fast while the pool reconnects (docs/gateway.md, "Health").
+        PoolLeaseOutcome.Down => Failed(Down),
+        _ => Failed(Broke),
+    };
+
+    /// <summary>The device answered on <paramref name="connection"/>: the connection is not stalled, the unit not silent, the device healthy.</summary>
+    private void Answered(PooledConnection<ModbusTcpClient> connection, byte unit)
+    {
+        connection.Timeouts = 0;
+        if (_silentUnits.Contains(unit) && _silentUnits.Remove(unit))
         {
-            return Silent;
+            TcpUpstreamLog.UnitAnswers(_logger, Name, unit);
         }
 
-        var lease = await _pool.RentAsync(remaining < _options.Tcp.AcquireTimeout ? remaining : _options.Tcp.AcquireTimeout, cancellationToken);
-        if (lease is not { Client: { } client, Connection: { } connection })
-        {
-            return lease.Outcome switch
-            {
-                PoolLeaseOutcome.Abandoned => Abandoned,
-                // The extra connection opened for this request failed while others work but are full (a device may
-                // take only one): the gateway's own limit, nothing counted against the device.
-                PoolLeaseOutcome.NoSlot or PoolLeaseOutcome.OthersBusy => NoPath,
-                // Down: fail fast while the pool reconnects (docs/gateway.md, "Health").
-                PoolLeaseOutcome.Down => Failed(Down),
-                _ => Failed(Broke),
-            };
-        }
+        Succeeded();
+    }
 
-        var sentAt = _time.GetTimestamp();
-        try
-        {
-            var length = await client.ExchangeAsync(attempt.Unit, attempt.Request, attempt.Response, _time.GetElapsedTime(sentAt, attempt.Deadline), cancellationToken);
-            connection.Timeouts = 0;
-            if (_silentUnits.Contains(attempt.Unit) && _silentUnits.Remove(attempt.Unit))
-            {
-                TcpUpstreamLog.UnitAnswers(_logger, Name, attempt.Unit);
-            }
+    /// <summary>The ways an exchange on a pooled connection ends without an answer; anything else is a defect and propagates.</summary>
+    private bool IsExchangeFailure(Exception ex, CancellationToken cancellationToken) =>
+        (ex is OperationCanceledException && cancellationToken.IsCancellationRequested) || _closing.IsCancellationRequested
+        || ex is TimeoutException or ModbusProtocolException or IOException or ObjectDisposedException;
 
-            Succeeded();
-            return length;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+    /// <summary>The result of an exchange that ended in <paramref name="ex"/> (<see cref="IsExchangeFailure"/>).</summary>
+    private int ExchangeFailed(Exception ex, PooledConnection<ModbusTcpClient> connection, ModbusTcpClient client, Attempt attempt, long sentAt, CancellationToken cancellationToken)
+    {
+        if ((ex is OperationCanceledException && cancellationToken.IsCancellationRequested) || _closing.IsCancellationRequested)
         {
             return Abandoned;
         }
-        catch (Exception) when (_closing.IsCancellationRequested)
-        {
-            return Abandoned;
-        }
-        catch (TimeoutException ex)
+
+        if (ex is TimeoutException)
         {
             return TimedOut(connection, client, attempt, sentAt, ex.Message);
         }
-        catch (ModbusProtocolException ex)
-        {
-            _pool.Discard(connection, ex.Message, broken: true);
-            return Failed(Broke);
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-        {
-            // ObjectDisposedException: the connection was closed (by another request's failure) while this one started.
-            _pool.Discard(connection, ex.Message, broken: true);
-            return Failed(Broke);
-        }
-        finally
-        {
-            _pool.Return(lease);
-        }
+
+        // A protocol violation, or a broken connection (ObjectDisposedException: closed by another request's failure
+        // while this one started): the connection goes.
+        _pool.Discard(connection, ex.Message, broken: true);
+        return Failed(Broke);
     }
 
     /// <summary>
@@ -344,7 +362,7 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         using var timer = new PeriodicTimer(probe.Interval, _time);
         do
         {
-            await ExchangeAsync(new Attempt(this, (byte)probe.Unit, request, response, _time.GetTimestamp() + _requestTimeoutTicks), retries: 0, new ModbusCaller("probe"), _closing);
+            await ExchangeAsync(Attempt.Now(this, (byte)probe.Unit, request, response), retries: 0, new ModbusCaller("probe"), _closing);
         }
         while (await UpstreamTimers.WaitForTickAsync(timer, _closing));
     }
@@ -400,6 +418,17 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
         }
     }
 
-    /// <summary>The arguments of one attempt, passed through the pipeline without a closure; <paramref name="Deadline"/> is the request's (a timestamp).</summary>
-    private readonly record struct Attempt(ModbusTcpUpstream Upstream, byte Unit, ReadOnlyMemory<byte> Request, Memory<byte> Response, long Deadline);
+    /// <summary>
+    /// The arguments of one request, passed through the pipeline without a closure: when it started and its deadline
+    /// (timestamps of the upstream's clock).
+    /// </summary>
+    private readonly record struct Attempt(byte Unit, ReadOnlyMemory<byte> Request, Memory<byte> Response, long Started, long Deadline)
+    {
+        /// <summary>A request starting now, with the upstream's requestTimeout.</summary>
+        public static Attempt Now(ModbusTcpUpstream upstream, byte unit, ReadOnlyMemory<byte> request, Memory<byte> response)
+        {
+            var now = upstream._time.GetTimestamp();
+            return new Attempt(unit, request, response, now, now + upstream._requestTimeoutTicks);
+        }
+    }
 }
