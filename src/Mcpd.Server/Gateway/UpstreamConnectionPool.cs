@@ -272,9 +272,12 @@ internal sealed class UpstreamConnectionPool<TConnection> : IAsyncDisposable
             connection.InFlight++;
         }
 
-        foreach (var gone in dead ?? [])
+        if (dead is not null)
         {
-            _ = CloseAsync(gone, "the device closed it");
+            foreach (var gone in dead)
+            {
+                _ = CloseAsync(gone, "the device closed it");
+            }
         }
 
         return connection;

@@ -79,7 +79,7 @@ internal sealed class ModbusConnection(
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(scratch);
+            ModbusPduExecution.ReturnScratch(scratch);
         }
     }
 

@@ -74,7 +74,7 @@ internal sealed class ModbusPduMethod(DeviceRegistry devices, ILogger<ModbusPduM
         {
             // As over Modbus/TCP Security: exception 01 (ILLEGAL FUNCTION) for what the role may not do.
             WriteAnswer(answerer, start, request.Id, request.IsOneWay, scratch, ModbusResponsePdu.WriteException(scratch.AsSpan(ModbusPduExecution.ScratchHalf), scratch[0], ModbusExceptionCode.IllegalFunction));
-            ArrayPool<byte>.Shared.Return(scratch);
+            ModbusPduExecution.ReturnScratch(scratch);
             return true;
         }
 
@@ -89,7 +89,7 @@ internal sealed class ModbusPduMethod(DeviceRegistry devices, ILogger<ModbusPduM
         }
 
         WriteAnswer(answerer, start, request.Id, request.IsOneWay, scratch, length);
-        ArrayPool<byte>.Shared.Return(scratch);
+        ModbusPduExecution.ReturnScratch(scratch);
         return true;
     }
 
