@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Mcpd.Client;
 using Mcpd.Client.Modbus;
 using Mcpd.Protocols.Modbus;
+using Mcpd.Server.Connections;
 using Mcpd.Server.Devices;
 using Mcpd.Server.Security;
 using Microsoft.AspNetCore.Connections;
@@ -159,10 +160,11 @@ internal sealed class ModbusTcpUpstream : IModbusUpstream
     /// up to <paramref name="retries"/> times, after <see cref="TcpUpstreamOptions.RetryDelay"/> (doubling, with
     /// jitter) while the deadline leaves room. An attempt is a slot on a pooled connection, the request, its answer.
     /// One state machine for the whole request, and the clock read again only when the request had to wait: each async
-    /// method on the way is an allocation once many requests are in flight (the pooling builder keeps only a few per
-    /// thread), and each clock read a measurable part of a gateway request (docs/performance.md).
+    /// method on the way is an allocation once many requests are in flight (the framework's pooling builder keeps only
+    /// a few per thread, hence <see cref="PerThreadPoolingValueTaskMethodBuilder{TResult}"/>), and each clock read a measurable
+    /// part of a gateway request (docs/performance.md).
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PerThreadPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<int> ExchangeAsync(Attempt attempt, int retries, ModbusCaller caller, CancellationToken cancellationToken)
     {
         int result;
