@@ -56,7 +56,7 @@ public class McpRequestBenchmarks
         {
             McpPayload.WriteResponse(_channel.BeginFrame(_output), request.Id, McpStatus.Ok, NoHeaders, request.Body);
             _channel.TryEndFrame(_output);
-            _metrics.Metrics.McpRequest(_metrics.Metrics.MethodTag(method, served: true), McpStatus.Ok, started);
+            _metrics.Metrics.McpRequest(_metrics.Metrics.MethodTag(method, served: true), McpStatus.Ok, started, Stopwatch.GetTimestamp());
         }
 
         return _output.WrittenCount;

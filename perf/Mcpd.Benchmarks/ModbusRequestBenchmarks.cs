@@ -93,7 +93,7 @@ public class ModbusRequestBenchmarks
                 var requestLength = frame.CopyPduTo(scratch).Length;
                 var response = scratch.AsSpan(ScratchHalf, ScratchHalf);
                 var responseLength = _device.Execute(scratch.AsSpan(0, requestLength), response);
-                _metrics.Metrics.ModbusRequest(scratch[0], response[..responseLength], started);
+                _metrics.Metrics.ModbusRequest(scratch[0], response[..responseLength], started, Stopwatch.GetTimestamp());
                 ModbusTcpCodec.Encode(frame.Header.TransactionId, frame.Header.UnitId, response[..responseLength], _output);
             }
         }

@@ -348,5 +348,5 @@ internal sealed class McpClientConnection : IAsyncDisposable
     }
 
     private Task WriteReplyAsync(uint id, bool oneWay, McpReply reply, string traceId) =>
-        WriteAsync(output => reply.WriteTo(output, id, oneWay, traceId, _options.Time.GetUtcNow()), _closing.Token);
+        WriteAsync(output => reply.WriteTo(output, id, oneWay, traceId, _options.Time), _closing.Token);
 }

@@ -53,9 +53,10 @@ public readonly struct McpReply
 
     /// <summary>
     /// Writes the answer to request <paramref name="id"/>: an ACK of the status when <paramref name="oneWay"/>, else a
-    /// RESP; an <see cref="Error"/> gets its JSON body with <paramref name="traceId"/>, stamped <paramref name="now"/>.
+    /// RESP; an <see cref="Error"/> gets its JSON body with <paramref name="traceId"/>, stamped with the time of
+    /// <paramref name="time"/> (read only then: a successful answer costs no clock read).
     /// </summary>
-    public void WriteTo(IBufferWriter<byte> output, uint id, bool oneWay, string traceId, DateTimeOffset now)
+    public void WriteTo(IBufferWriter<byte> output, uint id, bool oneWay, string traceId, TimeProvider time)
     {
         if (oneWay)
         {
@@ -63,7 +64,7 @@ public readonly struct McpReply
             return;
         }
 
-        var body = ErrorMessage is null ? Body : McpErrorBody.Create(Status, ErrorMessage, traceId, now);
+        var body = ErrorMessage is null ? Body : McpErrorBody.Create(Status, ErrorMessage, traceId, time.GetUtcNow());
         try
         {
             McpPayload.WriteResponse(output, id, Status, Headers, new ReadOnlySequence<byte>(body));
@@ -72,7 +73,7 @@ public readonly struct McpReply
         {
             // A handler's reply that cannot be encoded (a header key with capitals, over 255 headers) is still an
             // answer: INTERNAL, naming the problem. Sizes are checked before anything is written.
-            McpPayload.WriteResponse(output, id, McpStatus.Internal, [], new ReadOnlySequence<byte>(McpErrorBody.Create(McpStatus.Internal, $"the handler's reply cannot be sent: {ex.Message}", traceId, now)));
+            McpPayload.WriteResponse(output, id, McpStatus.Internal, [], new ReadOnlySequence<byte>(McpErrorBody.Create(McpStatus.Internal, $"the handler's reply cannot be sent: {ex.Message}", traceId, time.GetUtcNow())));
         }
     }
 }

@@ -33,6 +33,9 @@ internal abstract class ProtocolConnection : TrackedConnection, IBatchFlushable
     private int _inFlight;
     private bool _frameSeen;
 
+    /// <summary>See <see cref="AnsweredTimestamp"/>: -1 outside a batch, 0 in one before its first answer.</summary>
+    private long _batchAnsweredAt = -1;
+
     /// <summary>The last read was cancelled by Kestrel's request to close: the connection ends with the protocol's goodbye.</summary>
     private bool _shuttingDown;
 
@@ -113,6 +116,19 @@ internal abstract class ProtocolConnection : TrackedConnection, IBatchFlushable
     internal long BatchStarted { get; private set; }
 
     /// <summary>
+    /// When an answer written now counts as answered, for its latency: in a batch, read at its first answer and the
+    /// same for the others, since they all leave together in the batch's one flush (a clock read per request was a
+    /// measurable part of a pipelined request, docs/performance.md); outside a batch (an answer that came later), the
+    /// clock now. Under the write lock, as every answer is written.
+    /// </summary>
+    internal long AnsweredTimestamp() => _batchAnsweredAt switch
+    {
+        < 0 => Stopwatch.GetTimestamp(),
+        0 => _batchAnsweredAt = Stopwatch.GetTimestamp(),
+        var answered => answered,
+    };
+
+    /// <summary>
     /// Answers what one read returned (under the write lock, one flush) and advances the input; false when the loop
     /// must end. Completes synchronously unless the write lock or the flush waits (pooled then: nothing allocated).
     /// </summary>
@@ -132,7 +148,15 @@ internal abstract class ProtocolConnection : TrackedConnection, IBatchFlushable
             using (FlushBatch.Begin())
             {
                 BatchStarted = Stopwatch.GetTimestamp();
-                keepOpen = AnswerBatch(buffer, out consumed, out answered, out paused);
+                _batchAnsweredAt = 0;
+                try
+                {
+                    keepOpen = AnswerBatch(buffer, out consumed, out answered, out paused);
+                }
+                finally
+                {
+                    _batchAnsweredAt = -1;
+                }
             }
 
             if (_frameSeen)

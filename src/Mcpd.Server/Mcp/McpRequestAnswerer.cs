@@ -154,14 +154,14 @@ internal sealed class McpRequestAnswerer(McpConnection connection)
     /// <summary>Writes <paramref name="reply"/>; returns the status that went out (FRAME_TOO_LARGE when it did not fit).</summary>
     private McpStatus WriteFrame(McpReply reply, uint id, bool oneWay, string traceId)
     {
-        reply.WriteTo(connection.BeginFrame(), id, oneWay, traceId, Now);
+        reply.WriteTo(connection.BeginFrame(), id, oneWay, traceId, connection.Services.Time);
         return connection.TryEndFrame() ? reply.Status : AnswerTooLarge(id, traceId);
     }
 
     /// <summary>A request was answered <paramref name="status"/>: count it, record its latency, end its span.</summary>
     private void Finish(in McpRequestStart start, McpStatus status)
     {
-        connection.Services.Metrics.McpRequest(start.MethodTag, status, start.Started);
+        connection.Services.Metrics.McpRequest(start.MethodTag, status, start.Started, connection.AnsweredTimestamp());
         _backoff.Record(status, connection.Services.Dispatcher);
         if (start.Span is { } span)
         {

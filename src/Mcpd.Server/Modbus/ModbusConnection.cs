@@ -144,10 +144,11 @@ internal sealed class ModbusConnection(
     /// </summary>
     private bool WriteResponse(in RequestStart request, byte[] block, ReadOnlySpan<byte> pdu)
     {
-        services.Metrics.ModbusRequest(request.Function, pdu, request.Started);
+        var answered = AnsweredTimestamp();
+        services.Metrics.ModbusRequest(request.Function, pdu, request.Started, answered);
         if (services.RequestLog.IsWatched)
         {
-            services.RequestLog.Record(Context.ConnectionId, Context.RemoteEndPoint, request.Header.UnitId, block.AsSpan(0, request.RequestLength), pdu, request.Started);
+            services.RequestLog.Record(Context.ConnectionId, Context.RemoteEndPoint, request.Header.UnitId, block.AsSpan(0, request.RequestLength), pdu, request.Started, answered);
         }
 
         request.Span?.Stop();

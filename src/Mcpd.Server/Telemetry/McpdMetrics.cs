@@ -143,9 +143,10 @@ public sealed partial class McpdMetrics : IDisposable
 
     /// <summary>
     /// A Modbus request answered with <paramref name="responsePdu"/> (empty: no answer, a broadcast or an ignored
-    /// unit), started at <paramref name="startTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/>).
+    /// unit), started at <paramref name="startTimestamp"/> and answered at <paramref name="endTimestamp"/>
+    /// (<see cref="Stopwatch.GetTimestamp"/>).
     /// </summary>
-    internal void ModbusRequest(byte function, ReadOnlySpan<byte> responsePdu, long startTimestamp)
+    internal void ModbusRequest(byte function, ReadOnlySpan<byte> responsePdu, long startTimestamp, long endTimestamp)
     {
         if (!_requests.Enabled && !_modbusDuration.Enabled)
         {
@@ -158,12 +159,12 @@ public sealed partial class McpdMetrics : IDisposable
         _counts.Value!.Modbus[((function & 0x7F) * ModbusStatusSlots) + slot]++;
         if (_modbusDuration.Enabled)
         {
-            _modbusDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+            _modbusDuration.Record(Stopwatch.GetElapsedTime(startTimestamp, endTimestamp).TotalSeconds);
         }
     }
 
     /// <summary>An MCP request with method tag <paramref name="methodTag"/> (<see cref="MethodTag"/>) answered <paramref name="status"/>.</summary>
-    internal void McpRequest(string methodTag, McpStatus status, long startTimestamp)
+    internal void McpRequest(string methodTag, McpStatus status, long startTimestamp, long endTimestamp)
     {
         if (!_requests.Enabled && !_mcpDuration.Enabled)
         {
@@ -174,7 +175,7 @@ public sealed partial class McpdMetrics : IDisposable
         _counts.Value!.Mcp[(index * McpStatusSlots) + Math.Min((int)status, McpStatusSlots - 1)]++;
         if (_mcpDuration.Enabled)
         {
-            _mcpDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+            _mcpDuration.Record(Stopwatch.GetElapsedTime(startTimestamp, endTimestamp).TotalSeconds);
         }
     }
 

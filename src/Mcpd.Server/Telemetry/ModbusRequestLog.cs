@@ -47,10 +47,10 @@ public sealed class ModbusRequestLog
 
     /// <summary>
     /// Records a request of <paramref name="connectionId"/> to <paramref name="unit"/> answered with
-    /// <paramref name="responsePdu"/> (empty: no answer), started at <paramref name="startTimestamp"/>; call only when
+    /// <paramref name="responsePdu"/> (empty: no answer), started at <paramref name="startTimestamp"/> and answered at <paramref name="endTimestamp"/>; call only when
     /// <see cref="IsWatched"/>. Beyond the granted budget the request is left out.
     /// </summary>
-    public void Record(string connectionId, EndPoint? remote, byte unit, ReadOnlySpan<byte> requestPdu, ReadOnlySpan<byte> responsePdu, long startTimestamp)
+    public void Record(string connectionId, EndPoint? remote, byte unit, ReadOnlySpan<byte> requestPdu, ReadOnlySpan<byte> responsePdu, long startTimestamp, long endTimestamp)
     {
         if (Volatile.Read(ref _next) >= Volatile.Read(ref _allowed))
         {
@@ -61,7 +61,7 @@ public sealed class ModbusRequestLog
         ref var slot = ref _slots[sequence & (Capacity - 1)];
         Volatile.Write(ref slot.Sequence, -1);
         slot.Started = startTimestamp;
-        slot.Ended = Stopwatch.GetTimestamp();
+        slot.Ended = endTimestamp;
         slot.ConnectionId = connectionId;
         slot.Remote = remote;
         slot.Unit = unit;
