@@ -6,9 +6,9 @@ namespace Mcpd.Server.Connections;
 /// <summary>
 /// The method builder of an <c>async ValueTask&lt;TResult&gt;</c> that has many calls suspended at once on one thread:
 /// as <see cref="PoolingAsyncValueTaskMethodBuilder{TResult}"/>, a suspended call lives in a reused box, but the free
-/// boxes are kept in a list per thread, up to <see cref="MaxFreePerThread"/>, instead of one per thread and one per
-/// core. A gateway's event loop suspends hundreds of requests and then resumes them in bursts; the framework's
-/// builder then found an empty cache for nearly every request (docs/performance.md).
+/// boxes are kept in a <see cref="ReusePool{T}"/> (hundreds per thread, and a shared overflow) instead of one per
+/// thread and one per core. A gateway's event loop suspends hundreds of requests and then resumes them in bursts; the
+/// framework's builder then found an empty cache for nearly every request (docs/performance.md).
 /// Contract, as the framework's pooling builder: the returned ValueTask is awaited (or its result read) exactly once,
 /// after which its box serves another call. Continuations run inline on the completing thread, in the execution
 /// context captured at the await, as an await's do.
@@ -16,9 +16,6 @@ namespace Mcpd.Server.Connections;
 /// <typeparam name="TResult">The method's result.</typeparam>
 internal struct PerThreadPoolingValueTaskMethodBuilder<TResult>
 {
-    /// <summary>Free boxes kept per thread and state machine type.</summary>
-    internal const int MaxFreePerThread = 256;
-
     /// <summary>The box once the method suspended; null while it runs synchronously.</summary>
     private Box? _box;
 
@@ -133,16 +130,13 @@ internal struct PerThreadPoolingValueTaskMethodBuilder<TResult>
         public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
             _completion.OnCompleted(continuation, state, token, flags);
 
-        /// <summary>The call is over and its result read: the box goes back to this thread's free list.</summary>
+        /// <summary>The call is over and its result read: the box is free for another call.</summary>
         protected abstract void Return();
     }
 
     private sealed class Box<TStateMachine> : Box where TStateMachine : IAsyncStateMachine
     {
         private static readonly ContextCallback s_moveNext = static box => ((Box<TStateMachine>)box!).StateMachine!.MoveNext();
-
-        [ThreadStatic]
-        private static Stack<Box<TStateMachine>>? t_free;
 
         public TStateMachine? StateMachine;
 
@@ -154,17 +148,13 @@ internal struct PerThreadPoolingValueTaskMethodBuilder<TResult>
         /// <summary>Resumes the call: made once per box, so an await allocates nothing.</summary>
         public Action MoveNextAction { get; }
 
-        public static Box<TStateMachine> Rent() => t_free is { Count: > 0 } free ? free.Pop() : new Box<TStateMachine>();
+        public static Box<TStateMachine> Rent() => ReusePool<Box<TStateMachine>>.TryTake() ?? new Box<TStateMachine>();
 
         protected override void Return()
         {
             StateMachine = default;
             Context = null;
-            var free = t_free ??= new Stack<Box<TStateMachine>>();
-            if (free.Count < MaxFreePerThread)
-            {
-                free.Push(this);
-            }
+            ReusePool<Box<TStateMachine>>.Give(this);
         }
 
         private void MoveNext()

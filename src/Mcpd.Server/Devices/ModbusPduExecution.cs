@@ -15,27 +15,14 @@ internal static class ModbusPduExecution
     public const int ScratchHalf = 256;
 
     /// <summary>
-    /// Free scratch blocks kept per thread: a gateway has a block out for every request in flight (hundreds), more
-    /// than the shared array pool keeps of one size (so it allocated a new one for most of them), and the blocks come
-    /// back on the thread that rented them (the event loop). At most 128 KiB per thread.
+    /// A scratch block; hand it back with <see cref="ReturnScratch"/> when the answer is written. Kept in a
+    /// <see cref="ReusePool{T}"/>: a gateway has a block out for every request in flight (hundreds), more than the
+    /// shared array pool keeps of one size, which then allocated a new one for most of them.
     /// </summary>
-    private const int MaxFreeScratchPerThread = 256;
+    public static byte[] RentScratch() => ReusePool<byte[]>.TryTake() ?? new byte[2 * ScratchHalf];
 
-    [ThreadStatic]
-    private static Stack<byte[]>? t_freeScratch;
-
-    /// <summary>A scratch block; hand it back with <see cref="ReturnScratch"/> when the answer is written.</summary>
-    public static byte[] RentScratch() => t_freeScratch is { Count: > 0 } free ? free.Pop() : new byte[2 * ScratchHalf];
-
-    /// <summary>Takes back a block of <see cref="RentScratch"/>, kept for the next request of this thread.</summary>
-    public static void ReturnScratch(byte[] scratch)
-    {
-        var free = t_freeScratch ??= new Stack<byte[]>();
-        if (free.Count < MaxFreeScratchPerThread)
-        {
-            free.Push(scratch);
-        }
-    }
+    /// <summary>Takes back a block of <see cref="RentScratch"/> for the next request.</summary>
+    public static void ReturnScratch(byte[] scratch) => ReusePool<byte[]>.Give(scratch);
 
     /// <summary>Exception 04 for <paramref name="function"/>: the device failed (Application Protocol 7), as for an exception thrown by it.</summary>
     public static int WriteDeviceFailure(Span<byte> response, byte function) =>
@@ -93,20 +80,14 @@ internal static class ModbusPduExecution
 
     /// <summary>
     /// A request whose device answers later: waits for the answer, writes it under the connection's write lock, returns
-    /// the scratch block and the in-flight slot. One object per request in flight, kept for reuse by the thread that
-    /// finishes it (an async method's box would be new garbage for each of the many requests a gateway has in
-    /// flight), continued with the execution context of the request's start, as an await would be.
+    /// the scratch block and the in-flight slot. One object per request in flight, kept for reuse in a
+    /// <see cref="ReusePool{T}"/> (an async method's box would be new garbage for each of the many requests a gateway
+    /// has in flight), continued with the execution context of the request's start, as an await would be.
     /// Invariant: between <see cref="Start"/> and <see cref="Finish"/> it belongs to one request; in a free list, to none.
     /// </summary>
     private sealed class PendingAnswer<TState>
     {
-        /// <summary>Free objects kept per thread: enough for the requests a connection handler has in flight.</summary>
-        private const int MaxFreePerThread = 256;
-
         private static readonly ContextCallback s_continue = static pending => ((PendingAnswer<TState>)pending!).Continue();
-
-        [ThreadStatic]
-        private static Stack<PendingAnswer<TState>>? t_free;
 
         private readonly Action _onCompleted;
         private ProtocolConnection? _connection;
@@ -122,7 +103,7 @@ internal static class ModbusPduExecution
         public static void Start(
             ProtocolConnection connection, ValueTask<int> execution, byte[] scratch, TState state, Action<TState, Exception> onFailure, Action<TState, byte[], int> writeAnswer)
         {
-            var pending = t_free is { Count: > 0 } free ? free.Pop() : new PendingAnswer<TState>();
+            var pending = ReusePool<PendingAnswer<TState>>.TryTake() ?? new PendingAnswer<TState>();
             (pending._connection, pending._execution, pending._scratch, pending._state, pending._onFailure, pending._writeAnswer) =
                 (connection, execution, scratch, state, onFailure, writeAnswer);
             pending._context = ExecutionContext.Capture();
@@ -188,18 +169,14 @@ internal static class ModbusPduExecution
             Finish();
         }
 
-        /// <summary>The scratch block back to the pool, the in-flight slot released, this object free for the next request.</summary>
+        /// <summary>The scratch block back to its pool, the in-flight slot released, this object free for the next request.</summary>
         private void Finish()
         {
             var connection = _connection!;
             ReturnScratch(_scratch!);
             (_connection, _execution, _scratch, _state, _onFailure, _writeAnswer, _context) = (null, default, null, default!, null, null, null);
             connection.EndInFlight();
-            var free = t_free ??= new Stack<PendingAnswer<TState>>();
-            if (free.Count < MaxFreePerThread)
-            {
-                free.Push(this);
-            }
+            ReusePool<PendingAnswer<TState>>.Give(this);
         }
 
         /// <summary>The connection ended while the request was answered: what its end means is said once, by the connection.</summary>
