@@ -67,6 +67,21 @@ public sealed class PerThreadPoolingValueTaskMethodBuilderTests
     [Fact]
     public void Hundreds_of_calls_suspended_at_once_reuse_their_boxes_on_the_next_round()
     {
+        var pooled = ThirdRoundAllocation(static (gate, value) => Answer(gate, value));
+        var framework = ThirdRoundAllocation(static (gate, value) => AnswerWithFrameworkBuilder(gate, value));
+
+        // The first rounds made the boxes; later rounds find them free. The framework's builder keeps one per thread
+        // and one per core, so most of the 200 calls get a new box every round.
+        Assert.True(pooled < framework, $"{pooled} B with the per-thread pool, {framework} B with the framework's builder");
+#if !DEBUG
+        // A Debug build allocates each call's state machine object as well, whatever the builder.
+        Assert.Equal(0, pooled);
+#endif
+    }
+
+    /// <summary>Allocated by this thread in the third of three rounds of 200 calls suspended at once, then resumed and read in turn.</summary>
+    private static long ThirdRoundAllocation(Func<Gate, int, ValueTask<int>> call)
+    {
         const int InFlight = 200;
         var gates = Enumerable.Range(0, InFlight).Select(_ => new Gate()).ToArray();
         var calls = new ValueTask<int>[InFlight];
@@ -77,7 +92,7 @@ public sealed class PerThreadPoolingValueTaskMethodBuilderTests
             var before = GC.GetAllocatedBytesForCurrentThread();
             for (var i = 0; i < InFlight; i++)
             {
-                calls[i] = Answer(gates[i], i);
+                calls[i] = call(gates[i], i);
             }
 
             for (var i = 0; i < InFlight; i++)
@@ -92,8 +107,7 @@ public sealed class PerThreadPoolingValueTaskMethodBuilderTests
         }
 
         Assert.Equal(0, wrong);
-        // The first round made the boxes; later rounds find them on this thread's free list.
-        Assert.Equal(0, allocated);
+        return allocated;
     }
 #pragma warning restore CA2012, xUnit1031
 
@@ -105,6 +119,13 @@ public sealed class PerThreadPoolingValueTaskMethodBuilderTests
             await gate.WaitAsync();
         }
 
+        return value;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<int> AnswerWithFrameworkBuilder(Gate gate, int value)
+    {
+        await gate.WaitAsync();
         return value;
     }
 
