@@ -15,10 +15,26 @@ public static class FlushBatch
     [ThreadStatic]
     private static int t_depth;
 
+    [ThreadStatic]
+    private static long t_pass;
+
+    [ThreadStatic]
+    private static uint t_passes;
+
+    /// <summary>
+    /// Identifies the outermost batch open on this thread (one event-loop wake-up, one read), unique in the process;
+    /// 0 when none is open. What is queued under one pass leaves together at its end.
+    /// </summary>
+    public static long CurrentPass => t_pass;
+
     /// <summary>Opens a batch on this thread; disposing the scope flushes what was deferred in it (when it is the outermost).</summary>
     public static Scope Begin()
     {
-        t_depth++;
+        if (t_depth++ == 0)
+        {
+            t_pass = ((long)Environment.CurrentManagedThreadId << 32) | ++t_passes;
+        }
+
         return default;
     }
 
@@ -67,6 +83,7 @@ public static class FlushBatch
 
             deferred?.Clear();
             t_depth = 0;
+            t_pass = 0;
         }
     }
 }

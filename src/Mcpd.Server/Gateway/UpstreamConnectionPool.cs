@@ -31,6 +31,10 @@ internal sealed class UpstreamConnectionPool<TConnection> : IAsyncDisposable
     private readonly List<Task> _background = [];
     private int _waiting;
     private int _nextConnectionId;
+
+    /// <summary>The connection last taken, and in which <see cref="FlushBatch.CurrentPass"/> (under the lock).</summary>
+    private PooledConnection<TConnection>? _passConnection;
+    private long _pass;
     private volatile bool _down;
 
     /// <param name="upstream">The upstream's name, for the logs.</param>
@@ -239,37 +243,23 @@ internal sealed class UpstreamConnectionPool<TConnection> : IAsyncDisposable
     }
 
     /// <summary>
-    /// The connection for a request holding a slot: the usable one with the fewest requests in flight, or a new one
-    /// when every connection is busy and the pool has room (see the invariant above).
+    /// The connection for a request holding a slot: the one taken last in the same pass (<see cref="FlushBatch"/>)
+    /// while it has room, so the requests read in one pass leave in one send; else the usable one with the fewest
+    /// requests in flight, or a new one when every connection is busy and the pool has room (see the invariant above).
     /// </summary>
     private PooledConnection<TConnection> TakeConnection()
     {
+        var pass = FlushBatch.CurrentPass;
         List<PooledConnection<TConnection>>? dead = null;
         PooledConnection<TConnection> connection;
         lock (_sync)
         {
-            PooledConnection<TConnection>? best = null;
-            var active = 0;
-            for (var i = _connections.Count - 1; i >= 0; i--)
-            {
-                var candidate = _connections[i];
-                if (!IsUsable(candidate))
-                {
-                    _connections.RemoveAt(i);
-                    (dead ??= []).Add(candidate);
-                }
-                else if (!candidate.Retired)
-                {
-                    active++;
-                    if (candidate.InFlight < _options.MaxInFlightPerConnection && (best is null || candidate.InFlight < best.InFlight))
-                    {
-                        best = candidate;
-                    }
-                }
-            }
-
-            connection = best is not null && (best.InFlight == 0 || active >= _options.MaxConnections) ? best : Open();
+            connection = pass != 0 && pass == _pass && _passConnection is { Retired: false } same
+                && same.InFlight < _options.MaxInFlightPerConnection && IsUsable(same) && _connections.Contains(same)
+                ? same
+                : LeastLoadedLocked(ref dead);
             connection.InFlight++;
+            (_passConnection, _pass) = (connection, pass);
         }
 
         if (dead is not null)
@@ -281,6 +271,35 @@ internal sealed class UpstreamConnectionPool<TConnection> : IAsyncDisposable
         }
 
         return connection;
+    }
+
+    /// <summary>
+    /// Under the lock: the usable connection with the fewest requests in flight, or a new one when every connection is
+    /// busy and the pool has room; connections found closed are taken out into <paramref name="dead"/>.
+    /// </summary>
+    private PooledConnection<TConnection> LeastLoadedLocked(ref List<PooledConnection<TConnection>>? dead)
+    {
+        PooledConnection<TConnection>? best = null;
+        var active = 0;
+        for (var i = _connections.Count - 1; i >= 0; i--)
+        {
+            var candidate = _connections[i];
+            if (!IsUsable(candidate))
+            {
+                _connections.RemoveAt(i);
+                (dead ??= []).Add(candidate);
+            }
+            else if (!candidate.Retired)
+            {
+                active++;
+                if (candidate.InFlight < _options.MaxInFlightPerConnection && (best is null || candidate.InFlight < best.InFlight))
+                {
+                    best = candidate;
+                }
+            }
+        }
+
+        return best is not null && (best.InFlight == 0 || active >= _options.MaxConnections) ? best : Open();
     }
 
     /// <summary>

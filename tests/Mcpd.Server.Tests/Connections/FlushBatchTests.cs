@@ -12,6 +12,32 @@ public sealed class FlushBatchTests
     }
 
     [Fact]
+    public void A_pass_is_the_outermost_batch_nested_ones_share_it_and_the_next_one_is_another()
+    {
+        Assert.Equal(0, FlushBatch.CurrentPass);
+        long outer, inner;
+        using (FlushBatch.Begin())
+        {
+            outer = FlushBatch.CurrentPass;
+            using (FlushBatch.Begin())
+            {
+                inner = FlushBatch.CurrentPass;
+            }
+
+            Assert.Equal(outer, FlushBatch.CurrentPass);
+        }
+
+        Assert.Equal(0, FlushBatch.CurrentPass);
+        using (FlushBatch.Begin())
+        {
+            Assert.NotEqual(outer, FlushBatch.CurrentPass);
+        }
+
+        Assert.NotEqual(0, outer);
+        Assert.Equal(outer, inner);
+    }
+
+    [Fact]
     public void A_target_deferred_many_times_in_nested_batches_is_flushed_once_when_the_outermost_ends()
     {
         var first = new CountingTarget();

@@ -1,3 +1,4 @@
+using Mcpd.Client;
 using System.Net.Sockets;
 using Mcpd.Server.Gateway;
 using Mcpd.Testing;
@@ -37,6 +38,35 @@ public sealed class UpstreamConnectionPoolTests
         Assert.Equal(PoolLeaseOutcome.Connected, fourth.Outcome);
         Assert.Equal(2, _connector.Opened.Count);
         Assert.Equal(3, first.Connection!.InFlight + second.Connection!.InFlight); // second, third and fourth
+    }
+
+    [Fact]
+    public async Task Requests_taken_in_one_pass_share_a_connection_while_it_has_room_so_they_leave_in_one_send()
+    {
+        await using var pool = CreatePool(new TcpUpstreamOptions { MaxConnections = 4, MaxInFlightPerConnection = 2 });
+
+        Task<PoolLease<FakeConnection>> first, second, third;
+        using (FlushBatch.Begin())
+        {
+            // One event-loop pass: what its handlers queue upstream is flushed once, at its end.
+            first = pool.RentAsync(CancellationToken.None).AsTask();
+            second = pool.RentAsync(CancellationToken.None).AsTask();
+            third = pool.RentAsync(CancellationToken.None).AsTask();
+        }
+
+        Task<PoolLease<FakeConnection>> fourth;
+        using (FlushBatch.Begin())
+        {
+            fourth = pool.RentAsync(CancellationToken.None).AsTask();
+        }
+
+        var (a, b, c, d) = (await first, await second, await third, await fourth);
+        Assert.Same(a.Connection, b.Connection);
+        // Full (maxInFlightPerConnection): the next goes elsewhere, and a later pass spreads again (least loaded first).
+        Assert.NotSame(a.Connection, c.Connection);
+        Assert.NotSame(a.Connection, d.Connection);
+        Assert.NotSame(c.Connection, d.Connection);
+        Assert.Equal(3, _connector.Opened.Count);
     }
 
     [Fact]
