@@ -1,5 +1,6 @@
-using System.Runtime.CompilerServices;
 using System.Buffers;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Mcpd.Client.Mcp;
 using Mcpd.Protocols.Mcp;
 using Mcpd.Server.Telemetry;
@@ -62,7 +63,7 @@ internal sealed class McpRequestAnswerer(McpConnection connection)
             McpPayload.WriteResponse(connection.BeginFrame(), id, status, NoHeaders, body);
         }
 
-        Finish(start, connection.TryEndFrame() ? status : AnswerTooLarge(id, McpdTracing.TraceIdOf(start.Span, null)));
+        Finish(start, connection.TryEndFrame() ? status : AnswerTooLarge(id, McpdTracing.TraceIdOf(start.Span, null)), connection.AnsweredTimestamp());
     }
 
     /// <summary>
@@ -83,7 +84,7 @@ internal sealed class McpRequestAnswerer(McpConnection connection)
 
     /// <summary>A handler's reply; null (the connection ended while it ran) writes nothing and counts as INTERNAL. Ends the request.</summary>
     public void WriteReply(in McpRequestStart start, uint id, bool oneWay, McpReply? reply, string traceId) =>
-        Finish(start, reply is { } answer ? WriteFrame(answer, id, oneWay, traceId) : McpStatus.Internal);
+        Finish(start, reply is { } answer ? WriteFrame(answer, id, oneWay, traceId) : McpStatus.Internal, connection.AnsweredTimestamp());
 
     /// <summary>
     /// A request that answers later: it holds an in-flight slot until <paramref name="pending"/> completes and its
@@ -146,7 +147,8 @@ internal sealed class McpRequestAnswerer(McpConnection connection)
         finally
         {
             ReleaseBody(request.Body.Length);
-            Finish(start, status);
+            // After the write lock: the clock now, not the batch's (AnsweredTimestamp is for writers holding the lock).
+            Finish(start, status, Stopwatch.GetTimestamp());
             connection.EndInFlight();
         }
     }
@@ -159,9 +161,9 @@ internal sealed class McpRequestAnswerer(McpConnection connection)
     }
 
     /// <summary>A request was answered <paramref name="status"/>: count it, record its latency, end its span.</summary>
-    private void Finish(in McpRequestStart start, McpStatus status)
+    private void Finish(in McpRequestStart start, McpStatus status, long answeredAt)
     {
-        connection.Services.Metrics.McpRequest(start.MethodTag, status, start.Started, connection.AnsweredTimestamp());
+        connection.Services.Metrics.McpRequest(start.MethodTag, status, start.Started, answeredAt);
         _backoff.Record(status, connection.Services.Dispatcher);
         if (start.Span is { } span)
         {
